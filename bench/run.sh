@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# Basalt vs Redis, side by side, with redis-benchmark; writes docs/benchmarks.md.
+#
+#   bench/run.sh                 full run (about 5-10 minutes on 2 cores)
+#   BENCH_QUICK=1 bench/run.sh   smoke run: few requests; the page says so
+#
+# What it does (issue 2, item 8; DESIGN.md "Performance habits"):
+#   1. builds basalt-server (release) unless BASALT_BIN is given;
+#   2. starts Basalt (--appendfsync everysec) and Debian's redis-server
+#      (--appendonly yes --appendfsync everysec --save "") on 127.0.0.1, each in
+#      a fresh temp dir, both pinned to CPU 0; every client runs on CPU 1;
+#   3. loads 1,000,000 keys (100-byte values) into each, reads DBSIZE and VmRSS;
+#   4. runs redis-benchmark -c 50 -d 100 -r 1000000 for every test in TESTS at
+#      pipeline 1 and 16, alternating servers, ROUNDS rounds; reports medians;
+#   5. writes the tables to docs/benchmarks.md (raw CSVs and server logs stay
+#      in bench/out/latest/).
+#
+# Only one server runs at a time. With two cores, the server being measured
+# gets CPU 0 and the client CPU 1; the other server is frozen with SIGSTOP
+# (its whole process group: RocksDB's flush/compaction threads, Redis's bio
+# threads and any AOF-rewrite child) and thawed with SIGCONT for its own turn.
+# Otherwise RocksDB's background work after a write test keeps running on CPU 0
+# during Redis's turn and skews the ratio. We freeze rather than restart
+# because a restart would throw away the loaded 1M keys, the block cache and
+# the page cache (and cost a WAL replay) before every turn; frozen, each server
+# resumes exactly where it was, and any background work it still owes runs in
+# its own turn, charged to itself. The client never talks to a frozen server.
+#
+# Environment (all optional):
+#   BENCH_QUICK=1              10k/50k requests per test (else 100k/500k)
+#   BENCH_REQUESTS=N           requests per test at pipeline 1
+#   BENCH_REQUESTS_P16=N       requests per test at pipeline 16 (default 5 x P1)
+#   BENCH_ROUNDS=3             rounds (median taken over them)
+#   BENCH_TESTS="set get ..."  tests, see TESTS below
+#   BENCH_CUSTOM=$'label|setup|command\n...'   extra rows, see CUSTOM below
+#   BENCH_LOAD_KEYS=1000000    keys loaded before measuring RSS
+#   BENCH_SERVER_CPU=0 BENCH_CLIENT_CPU=1
+#   BENCH_BASALT_PORT=16666 BENCH_REDIS_PORT=16379
+#   BASALT_BIN="cmd args"      run this instead of building basalt-server
+#                              (e.g. BASALT_BIN="redis-server --appendonly yes"
+#                              to test the script itself); split on spaces
+#   BASALT_ARGS="--workers 1"  extra basalt-server options
+#   BENCH_DOC=path             page to write (default docs/benchmarks.md)
+#   BENCH_OUT=dir              raw output (default bench/out/latest, wiped)
+#   BENCH_TIMEOUT=600          seconds before one redis-benchmark run is killed
+set -euo pipefail
+
+caller_pwd="$PWD"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# --- settings ---------------------------------------------------------------
+QUICK="${BENCH_QUICK:-0}"
+[ "$QUICK" = 0 ] && QUICK=""
+if [ -n "$QUICK" ]; then def_req=10000; else def_req=100000; fi
+REQ_P1="${BENCH_REQUESTS:-$def_req}"
+REQ_P16="${BENCH_REQUESTS_P16:-$((REQ_P1 * 5))}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+CLIENTS=50
+DATA_SIZE=100
+KEYSPACE=1000000
+PIPELINES=(1 16)
+LOAD_KEYS="${BENCH_LOAD_KEYS:-1000000}"
+SERVER_CPU="${BENCH_SERVER_CPU:-0}"
+CLIENT_CPU="${BENCH_CLIENT_CPU:-1}"
+BASALT_PORT="${BENCH_BASALT_PORT:-16666}"
+REDIS_PORT="${BENCH_REDIS_PORT:-16379}"
+DOC="${BENCH_DOC:-$root/docs/benchmarks.md}"
+BENCH_TIMEOUT="${BENCH_TIMEOUT:-600}"
+HOST=127.0.0.1 # loopback only, always
+
+# TESTS: one word per row, "name[:weight]". name is a redis-benchmark -t test;
+# weight scales the request count for tests that are much slower per request
+# (MSET writes 10 keys per request). Later issues append rows here, e.g.
+#   lpush lpop lrange_100:0.25 sadd spop hset zadd zpopmin
+TESTS="${BENCH_TESTS:-set get incr mset:0.25}"
+
+# CUSTOM: rows for commands redis-benchmark has no -t test for, one per line:
+#   label|setup|command
+# setup (may be empty) is sent once to each server with redis-cli before the
+# first run (redis-cli quoting; several commands separated by ';;'); command is
+# the redis-benchmark command line (shell quoting; __rand_int__ works). E.g.
+#   EVALSHA|SCRIPT LOAD "return 1"|EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0
+CUSTOM="${BENCH_CUSTOM:-}"
+
+# --- helpers ----------------------------------------------------------------
+log() { echo "bench: $*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+PIDS=()        # process-group leaders we started (setsid: pgid == pid)
+TMP=""
+cleanup() {
+    local pid i
+    for pid in "${PIDS[@]}"; do
+        kill -CONT -- "-$pid" 2>/dev/null || true
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for ((i = 0; i < 100; i++)); do
+            alive "$pid" || break
+            sleep 0.1
+        done
+        if alive "$pid"; then
+            log "pid $pid ignored SIGTERM for 10s; SIGKILL"
+            kill -KILL -- "-$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+    [ -n "$TMP" ] && rm -rf "$TMP"
+    TMP=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Running and not a zombie.
+alive() {
+    local st
+    st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+    [ -n "$st" ] && [ "${st:0:1}" != Z ]
+}
+
+port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+cli() { taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$1" "${@:2}"; }
+
+# wait_ready NAME PID PORT: until PING answers PONG (60 s at most).
+wait_ready() {
+    local name="$1" pid="$2" port="$3" i
+    for ((i = 0; i < 600; i++)); do
+        alive "$pid" || {
+            tail -n 20 "$OUT/$name.log" >&2 || true
+            die "$name exited during startup (log: $OUT/$name.log)"
+        }
+        [ "$(cli "$port" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.1
+    done
+    die "$name did not answer PING on $HOST:$port within 60s"
+}
+
+# start_server NAME PORT CMD...: own session/process group, pinned to SERVER_CPU.
+declare -A PID PORT
+start_server() {
+    local name="$1" port="$2"
+    shift 2
+    port_busy "$port" && die "port $port is already in use (set BENCH_${name^^}_PORT)"
+    log "starting $name on $HOST:$port: $*"
+    setsid taskset -c "$SERVER_CPU" "$@" >"$OUT/$name.log" 2>&1 </dev/null &
+    local pid=$!
+    PIDS+=("$pid")
+    PID[$name]=$pid
+    PORT[$name]=$port
+    wait_ready "$name" "$pid" "$port"
+    # setsid must not have forked: freeze/thaw signal the group led by $pid.
+    [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ] || die "$name: pid $pid is not its own process group"
+}
+
+freeze() { kill -STOP -- "-${PID[$1]}" || die "$1 (pid ${PID[$1]}) is gone"; }
+# thaw NAME: resume NAME, freeze every other server, wait until NAME answers.
+thaw() {
+    local s
+    for s in "${!PID[@]}"; do
+        [ "$s" = "$1" ] || freeze "$s"
+    done
+    kill -CONT -- "-${PID[$1]}" || die "$1 (pid ${PID[$1]}) is gone"
+    wait_ready "$1" "${PID[$1]}" "${PORT[$1]}"
+}
+
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# --- preflight --------------------------------------------------------------
+bash scripts/deps.sh bench
+
+ncpu="$(nproc --all)"
+if [ "$ncpu" -le "$CLIENT_CPU" ] || [ "$ncpu" -le "$SERVER_CPU" ]; then
+    die "needs CPUs $SERVER_CPU and $CLIENT_CPU; this machine has $ncpu"
+fi
+[ "$SERVER_CPU" = "$CLIENT_CPU" ] && log "warning: server and client share CPU $SERVER_CPU"
+
+if [ -z "${BENCH_OUT:-}" ]; then
+    OUT="$root/bench/out/latest"
+    rm -rf "$OUT"
+else
+    OUT="$BENCH_OUT"
+fi
+mkdir -p "$OUT" "$(dirname "$DOC")"
+OUT="$(cd "$OUT" && pwd)"
+
+if [ -n "${BASALT_BIN:-}" ]; then
+    read -r -a basalt_cmd <<<"$BASALT_BIN"
+    # A relative path is relative to where the script was started.
+    case "${basalt_cmd[0]}" in /*) ;; */*) basalt_cmd[0]="$caller_pwd/${basalt_cmd[0]}" ;; esac
+    basalt_desc="$BASALT_BIN (BASALT_BIN override)"
+else
+    log "building basalt-server (release)"
+    cargo build --release -p basalt-server
+    target_dir="${CARGO_TARGET_DIR:-$root/target}"
+    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+    basalt_cmd=("$target_dir/release/basalt-server")
+    [ -x "${basalt_cmd[0]}" ] || die "${basalt_cmd[0]} missing after build"
+    rev="$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo 'no commit')"
+    [ -n "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ] && rev="$rev + uncommitted changes"
+    basalt_desc="basalt-server, release build of $rev"
+fi
+read -r -a basalt_extra <<<"${BASALT_ARGS:-}"
+
+# Compilers or other benchmarks on the machine make every number lie.
+busy="$(ps -eo comm= | grep -E '^(rustc|cc1plus|cc1|ld|redis-benchmark)$' | sort | uniq -c |
+    awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }' || true)"
+[ -n "$busy" ] && log "warning: other work is running and will skew results: $busy"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/basalt-bench.XXXXXX")"
+mkdir -p "$TMP/basalt" "$TMP/redis"
+
+# --- metadata for the page --------------------------------------------------
+cmdline="bench/run.sh"
+for v in $(compgen -e | grep -E '^(BENCH_|BASALT_BIN$|BASALT_ARGS$)' | sort); do
+    [ "$v" = BENCH_OUT ] || [ "$v" = BENCH_DOC ] && continue
+    cmdline="$v=$(printf %q "${!v}") $cmdline"
+done
+{
+    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'nproc\t%s\n' "$ncpu"
+    printf 'cpu\t%s\n' "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    printf 'kernel\t%s\n' "$(uname -sr)"
+    printf 'mem\t%s\n' "$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    printf 'redis_version\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')$(dpkg-query -W -f=' (Debian package ${Version})' redis-server 2>/dev/null || true)"
+    printf 'benchmark_version\t%s\n' "$(redis-benchmark --version | head -n1)"
+    printf 'basalt\t%s\n' "$basalt_desc"
+    printf 'basalt_args\t%s\n' "--bind $HOST --port $BASALT_PORT --dir <tmp> --appendfsync everysec${BASALT_ARGS:+ $BASALT_ARGS}"
+    printf 'redis_args\t%s\n' "--bind $HOST --port $REDIS_PORT --dir <tmp> --appendonly yes --appendfsync everysec --save \"\""
+    printf 'command\t%s\n' "$cmdline"
+    printf 'quick\t%s\n' "${QUICK:+1}"
+    printf 'rounds\t%s\n' "$ROUNDS"
+    printf 'req_p1\t%s\n' "$REQ_P1"
+    printf 'req_p16\t%s\n' "$REQ_P16"
+    printf 'tests\t%s\n' "$TESTS"
+    printf 'load_keys\t%s\n' "$LOAD_KEYS"
+    printf 'clients\t%s\n' "$CLIENTS"
+    printf 'data_size\t%s\n' "$DATA_SIZE"
+    printf 'keyspace\t%s\n' "$KEYSPACE"
+    printf 'server_cpu\t%s\n' "$SERVER_CPU"
+    printf 'client_cpu\t%s\n' "$CLIENT_CPU"
+    printf 'busy\t%s\n' "$busy"
+    printf 'loadavg\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/meta.tsv"
+
+# --- start both servers, then freeze them -----------------------------------
+start_server basalt "$BASALT_PORT" "${basalt_cmd[@]}" --bind "$HOST" --port "$BASALT_PORT" \
+    --dir "$TMP/basalt" --appendfsync everysec "${basalt_extra[@]}"
+start_server redis "$REDIS_PORT" redis-server --bind "$HOST" --port "$REDIS_PORT" \
+    --dir "$TMP/redis" --appendonly yes --appendfsync everysec --save "" --daemonize no
+SERVERS=(basalt redis)
+freeze basalt
+freeze redis
+
+# --- load 1M keys, measure memory -------------------------------------------
+# Keys are exactly redis-benchmark's "key:__rand_int__" names (12-digit, zero
+# padded) for 0..LOAD_KEYS-1, so GET in the benchmark hits existing keys and
+# SET/MSET overwrite them. redis-cli --pipe loads an exact count (random SETs
+# would need ~14M requests to cover 1M keys).
+gen_load() {
+    python3 -c '
+import sys
+n, size = int(sys.argv[1]), int(sys.argv[2])
+v = b"x" * size
+head = b"*3\r\n$3\r\nSET\r\n$16\r\n"
+tail = b"\r\n$%d\r\n" % size + v + b"\r\n"
+out = sys.stdout.buffer
+for start in range(0, n, 10000):
+    out.write(b"".join(head + b"key:%012d" % i + tail for i in range(start, min(n, start + 10000))))
+' "$LOAD_KEYS" "$DATA_SIZE"
+}
+
+printf 'server\tdbsize\trss_idle_kib\trss_loaded_kib\thwm_kib\trss_end_kib\tdata_kib\tload_s\tload_errors\n' >"$OUT/rss.head"
+declare -A RSS_LINE
+for s in "${SERVERS[@]}"; do
+    thaw "$s"
+    port="${PORT[$s]}"
+    pid="${PID[$s]}"
+    rss_idle="$(status_kib "$pid" VmRSS)"
+    log "$s: loading $LOAD_KEYS keys"
+    t0="$(date +%s.%N)"
+    gen_load | timeout "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$port" --pipe >"$OUT/$s-load.txt" 2>&1 ||
+        die "$s: loading failed: $(tail -n 3 "$OUT/$s-load.txt")"
+    t1="$(date +%s.%N)"
+    load_errors="$(sed -n 's/^errors: \([0-9]*\),.*/\1/p' "$OUT/$s-load.txt")"
+    # Let an AOF rewrite the load triggered (Redis) finish before measuring.
+    for ((i = 0; i < 600; i++)); do
+        info="$(cli "$port" info persistence 2>/dev/null | tr -d '\r')" || true
+        grep -Eq '^aof_rewrite_(in_progress|scheduled):1' <<<"$info" || break
+        sleep 0.1
+    done
+    sleep 1
+    dbsize="$(cli "$port" dbsize)"
+    rss_loaded="$(status_kib "$pid" VmRSS)"
+    hwm="$(status_kib "$pid" VmHWM)"
+    data_kib="$(du -sk "$TMP/$s" | cut -f1)"
+    load_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    log "$s: DBSIZE $dbsize, VmRSS $((rss_loaded / 1024)) MiB, data $((data_kib / 1024)) MiB, load ${load_s}s, errors ${load_errors:-?}"
+    RSS_LINE[$s]="$s	$dbsize	$rss_idle	$rss_loaded	$hwm"
+    RSS_LINE[$s.tail]="$data_kib	$load_s	${load_errors:-?}"
+    freeze "$s"
+done
+
+# --- benchmark rounds -------------------------------------------------------
+printf 'server\tpipeline\ttest\tlabel\tround\trps\tp50\tp99\tstatus\n' >"$OUT/results.tsv"
+
+# run_one SERVER PIPELINE ROUND KEY LABEL REQUESTS ARGS...: one redis-benchmark
+# run. An empty LABEL takes redis-benchmark's own name ("MSET (10 keys)").
+run_one() {
+    local s="$1" p="$2" r="$3" key="$4" label_override="$5" n="$6"
+    shift 6
+    local csv="$OUT/r$r-p$p-$s-$key.csv" rc=0 label rps p50 p99 status=ok
+    timeout "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h "$HOST" -p "${PORT[$s]}" \
+        -c "$CLIENTS" -d "$DATA_SIZE" -r "$KEYSPACE" -n "$n" -P "$p" --csv "$@" \
+        >"$csv" 2>"$csv.err" </dev/null || rc=$?
+    # --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
+    #        "p95_latency_ms","p99_latency_ms","max_latency_ms"
+    IFS=$'\t' read -r label rps p50 p99 < <(
+        python3 -c '
+import csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if r and r[0] != "test"]
+print("\t".join([rows[-1][0], rows[-1][1], rows[-1][4], rows[-1][6]] if rows and len(rows[-1]) >= 7 else ["", "", "", ""]))
+' "$csv"
+    ) || true
+    if [ "$rc" -ne 0 ] || [ -z "${rps:-}" ]; then
+        # redis-benchmark 7 exits 1 at the first error reply.
+        status="error: $(head -c 200 "$csv.err" | tr -s '\t\r\n' ' ' | sed 's/ *$//')"
+        [ "$rc" = 124 ] && status="error: timed out after ${BENCH_TIMEOUT}s"
+        log "$s P$p round $r $key: $status"
+    else
+        log "$s P$p round $r $label: $rps ops/s, p50 $p50 ms, p99 $p99 ms"
+    fi
+    [ -n "$label_override" ] && label="$label_override"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$p" "$key" "${label:-$key}" "$r" \
+        "${rps:-}" "${p50:-}" "${p99:-}" "$status" >>"$OUT/results.tsv"
+}
+
+requests_for() { # requests_for PIPELINE WEIGHT
+    local base="$REQ_P1"
+    [ "$1" -gt 1 ] && base="$REQ_P16"
+    awk -v b="$base" -v w="$2" 'BEGIN { n = int(b * w); print (n < 1 ? 1 : n) }'
+}
+
+declare -A SETUP_DONE
+for ((r = 1; r <= ROUNDS; r++)); do
+    # Flip the order every round so neither server always goes first.
+    if ((r % 2)); then order=(basalt redis); else order=(redis basalt); fi
+    for p in "${PIPELINES[@]}"; do
+        for s in "${order[@]}"; do
+            thaw "$s"
+            for t in $TESTS; do
+                name="${t%%:*}"
+                weight=1
+                [ "$t" != "$name" ] && weight="${t#*:}"
+                run_one "$s" "$p" "$r" "$name" "" "$(requests_for "$p" "$weight")" -t "$name"
+            done
+            while IFS='|' read -r label setup command; do
+                [ -n "$label" ] || continue
+                if [ -n "$setup" ] && [ -z "${SETUP_DONE[$s.$label]:-}" ]; then
+                    printf '%s\n' "${setup//;;/$'\n'}" | cli "${PORT[$s]}" >"$OUT/$s-setup-$label.txt" 2>&1
+                    SETUP_DONE[$s.$label]=1
+                fi
+                words=()
+                eval "words=($command)"
+                run_one "$s" "$p" "$r" "$label" "$label" "$(requests_for "$p" 1)" "${words[@]}"
+            done <<<"$CUSTOM"
+            alive "${PID[$s]}" || die "$s died during the benchmark (log: $OUT/$s.log)"
+            freeze "$s"
+        done
+    done
+done
+
+# --- memory at the end, then stop everything --------------------------------
+cp "$OUT/rss.head" "$OUT/rss.tsv"
+for s in "${SERVERS[@]}"; do
+    printf '%s\t%s\t%s\n' "${RSS_LINE[$s]}" "$(status_kib "${PID[$s]}" VmRSS)" "${RSS_LINE[$s.tail]}" >>"$OUT/rss.tsv"
+done
+rm -f "$OUT/rss.head"
+cleanup
+
+python3 "$root/bench/report.py" "$OUT" "$DOC"
+log "wrote $DOC (raw results in $OUT)"

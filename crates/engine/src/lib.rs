@@ -1,0 +1,25 @@
+//! The storage engine: RocksDB with Kvrocks' column families and byte layouts.
+//!
+//! Owns how keys and metadata are laid out on disk (byte-compatible with
+//! Kvrocks' 64-bit "new" encoding), version generation, per-key locks, write
+//! durability and the compaction filters that reclaim stale data. It knows
+//! nothing of Redis commands or RESP: data types are built on top of it.
+
+pub mod column_family;
+pub mod encoding;
+mod error;
+mod filter;
+pub mod key;
+mod lock;
+pub mod metadata;
+mod options;
+mod storage;
+pub mod version;
+
+pub use column_family::ColumnFamily;
+pub use error::EngineError;
+pub use lock::{KeyLocks, LockGuard};
+pub use metadata::{Metadata, RedisType};
+pub use options::{Compression, EngineOptions, SyncPolicy};
+pub use rocksdb::{DBPinnableSlice, DBRawIterator, WriteBatch};
+pub use storage::Storage;

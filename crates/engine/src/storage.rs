@@ -1,0 +1,267 @@
+//! The open database: column families, reads, atomic batch writes, durability.
+
+use crate::column_family::ColumnFamily;
+use crate::error::EngineError;
+use crate::filter::{self, DbSlot, SubKeyFilterFactory};
+use crate::key::KeyPrefix;
+use crate::lock::KeyLocks;
+use crate::options::{Compression, EngineOptions, SyncPolicy};
+use rocksdb::{
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType,
+    DBPinnableSlice, DBRawIterator, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+
+pub struct Storage {
+    db: Arc<DB>,
+    prefix: KeyPrefix,
+    locks: KeyLocks,
+    sync: AtomicU8,
+    write_async: WriteOptions,
+    write_sync: WriteOptions,
+    dir: PathBuf,
+    _block_cache: Cache,
+}
+
+fn sync_code(p: SyncPolicy) -> u8 {
+    match p {
+        SyncPolicy::Always => 0,
+        SyncPolicy::EverySec => 1,
+        SyncPolicy::No => 2,
+    }
+}
+
+impl Storage {
+    pub fn open(opts: &EngineOptions) -> Result<Storage, EngineError> {
+        let db_path = opts.dir.join("db");
+        std::fs::create_dir_all(&db_path).map_err(|source| EngineError::Io {
+            path: db_path.display().to_string(),
+            source,
+        })?;
+        let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+        let slot: DbSlot = Arc::new(OnceLock::new());
+
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_open_files(opts.max_open_files);
+        db_opts.set_max_background_jobs(opts.max_background_jobs);
+        db_opts.set_wal_ttl_seconds(opts.wal_ttl_seconds);
+        db_opts.set_wal_size_limit_mb(opts.wal_size_limit_mb);
+        db_opts.set_bytes_per_sync(1 << 20);
+
+        let mut descriptors: Vec<ColumnFamilyDescriptor> = ColumnFamily::ALL
+            .iter()
+            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache, &slot)))
+            .collect();
+        // A directory written by a newer Kvrocks may hold families we do not
+        // use; RocksDB refuses to open unless every family is named.
+        if let Ok(existing) = DB::list_cf(&db_opts, &db_path) {
+            for name in existing {
+                if !ColumnFamily::ALL.iter().any(|cf| cf.name() == name) {
+                    descriptors.push(ColumnFamilyDescriptor::new(name, Options::default()));
+                }
+            }
+        }
+        let db = DB::open_cf_descriptors(&db_opts, &db_path, descriptors).map_err(|e| {
+            let text = e.to_string();
+            if text.contains("lock") || text.contains("LOCK") {
+                EngineError::Locked {
+                    dir: opts.dir.display().to_string(),
+                    detail: text,
+                }
+            } else {
+                EngineError::RocksDb(e)
+            }
+        })?;
+        let db = Arc::new(db);
+        let _ = slot.set(Arc::downgrade(&db));
+
+        let mut write_sync = WriteOptions::default();
+        write_sync.set_sync(true);
+        Ok(Storage {
+            db,
+            prefix: KeyPrefix::new(&opts.namespace, opts.cluster),
+            locks: KeyLocks::new(),
+            sync: AtomicU8::new(sync_code(opts.sync)),
+            write_async: WriteOptions::default(),
+            write_sync,
+            dir: opts.dir.clone(),
+            _block_cache: cache,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn prefix(&self) -> &KeyPrefix {
+        &self.prefix
+    }
+
+    pub fn locks(&self) -> &KeyLocks {
+        &self.locks
+    }
+
+    pub fn db(&self) -> &DB {
+        &self.db
+    }
+
+    pub fn sync_policy(&self) -> SyncPolicy {
+        match self.sync.load(Ordering::Relaxed) {
+            0 => SyncPolicy::Always,
+            1 => SyncPolicy::EverySec,
+            _ => SyncPolicy::No,
+        }
+    }
+
+    pub fn set_sync_policy(&self, policy: SyncPolicy) {
+        self.sync.store(sync_code(policy), Ordering::Relaxed);
+    }
+
+    fn handle(&self, cf: ColumnFamily) -> &rocksdb::ColumnFamily {
+        // Every family is created at open, so a missing handle is a bug in
+        // this crate, not something a client can cause.
+        self.db
+            .cf_handle(cf.name())
+            .unwrap_or_else(|| panic!("column family {} not opened", cf.name()))
+    }
+
+    pub fn get(
+        &self,
+        cf: ColumnFamily,
+        key: &[u8],
+    ) -> Result<Option<DBPinnableSlice<'_>>, EngineError> {
+        Ok(self.db.get_pinned_cf(self.handle(cf), key)?)
+    }
+
+    /// Applies a command's writes atomically. Returns after the batch is in
+    /// the WAL (and fsynced under `appendfsync always`), so a reply sent after
+    /// this survives `kill -9`.
+    pub fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
+        let opts = if self.sync_policy() == SyncPolicy::Always {
+            &self.write_sync
+        } else {
+            &self.write_async
+        };
+        Ok(self.db.write_opt(batch, opts)?)
+    }
+
+    pub fn put(&self, batch: &mut WriteBatch, cf: ColumnFamily, key: &[u8], value: &[u8]) {
+        batch.put_cf(self.handle(cf), key, value);
+    }
+
+    pub fn delete(&self, batch: &mut WriteBatch, cf: ColumnFamily, key: &[u8]) {
+        batch.delete_cf(self.handle(cf), key);
+    }
+
+    pub fn delete_range(&self, batch: &mut WriteBatch, cf: ColumnFamily, from: &[u8], to: &[u8]) {
+        batch.delete_range_cf(self.handle(cf), from, to);
+    }
+
+    /// A raw iterator over `[lower, upper)`; the upper bound lets RocksDB stop
+    /// at the end of a prefix instead of reading into the next key's data.
+    pub fn iter(
+        &self,
+        cf: ColumnFamily,
+        lower: Option<&[u8]>,
+        upper: Option<&[u8]>,
+    ) -> DBRawIterator<'_> {
+        let mut ro = ReadOptions::default();
+        if let Some(l) = lower {
+            ro.set_iterate_lower_bound(l.to_vec());
+        }
+        if let Some(u) = upper {
+            ro.set_iterate_upper_bound(u.to_vec());
+        }
+        self.db.raw_iterator_cf_opt(self.handle(cf), ro)
+    }
+
+    /// fsyncs the WAL; the `everysec` policy calls this once a second.
+    pub fn sync_wal(&self) -> Result<(), EngineError> {
+        Ok(self.db.flush_wal(true)?)
+    }
+
+    pub fn property(&self, cf: ColumnFamily, name: &str) -> Option<String> {
+        self.db
+            .property_value_cf(self.handle(cf), name)
+            .ok()
+            .flatten()
+    }
+
+    pub fn property_int(&self, cf: ColumnFamily, name: &str) -> Option<u64> {
+        self.db
+            .property_int_value_cf(self.handle(cf), name)
+            .ok()
+            .flatten()
+    }
+
+    pub fn latest_sequence_number(&self) -> u64 {
+        self.db.latest_sequence_number()
+    }
+
+    pub fn compact_all(&self) {
+        for cf in ColumnFamily::ALL {
+            self.db
+                .compact_range_cf(self.handle(cf), None::<&[u8]>, None::<&[u8]>);
+        }
+    }
+
+    /// Stops background work and syncs the WAL so a clean shutdown loses
+    /// nothing even under `appendfsync no`.
+    pub fn close(&self) {
+        let _ = self.db.flush_wal(true);
+        self.db.cancel_all_background_work(true);
+    }
+}
+
+fn compression(c: Compression) -> DBCompressionType {
+    match c {
+        Compression::None => DBCompressionType::None,
+        Compression::Snappy => DBCompressionType::Snappy,
+        Compression::Lz4 => DBCompressionType::Lz4,
+        Compression::Zstd => DBCompressionType::Zstd,
+        Compression::Zlib => DBCompressionType::Zlib,
+    }
+}
+
+fn cf_options(cf: ColumnFamily, opts: &EngineOptions, cache: &Cache, slot: &DbSlot) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_block_size(opts.block_size);
+    table.set_format_version(5);
+    table.set_bloom_filter(10.0, false);
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+
+    let mut o = Options::default();
+    o.set_block_based_table_factory(&table);
+    o.set_write_buffer_size(opts.write_buffer_bytes);
+    o.set_max_write_buffer_number(opts.max_write_buffer_number);
+    o.set_target_file_size_base(opts.target_file_size_base_bytes);
+    o.set_level_compaction_dynamic_level_bytes(opts.level_compaction_dynamic_level_bytes);
+    o.set_compression_type(compression(opts.compression));
+    match cf {
+        ColumnFamily::Metadata => {
+            o.set_memtable_whole_key_filtering(true);
+            o.set_memtable_prefix_bloom_ratio(0.1);
+            o.set_compaction_filter("MetadataFilter", filter::metadata_filter);
+        }
+        ColumnFamily::Default | ColumnFamily::ZSetScore | ColumnFamily::Stream => {
+            o.set_compaction_filter_factory(SubKeyFilterFactory {
+                db: slot.clone(),
+                cluster: opts.cluster,
+            });
+        }
+        ColumnFamily::PubSub => o.set_compaction_filter("PubSubFilter", filter::pubsub_filter),
+        ColumnFamily::Propagate => {
+            o.set_compaction_filter("PropagateFilter", filter::propagate_filter)
+        }
+        ColumnFamily::Search => {}
+    }
+    o
+}

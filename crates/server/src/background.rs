@@ -1,0 +1,69 @@
+//! Background work: WAL fsync for `appendfsync everysec`, and the active
+//! expiration cycle that deletes expired keys without waiting for a read or
+//! a compaction to find them.
+
+use crate::shared::Shared;
+use basalt_engine::SyncPolicy;
+use basalt_types::expire::ExpireCycle;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn spawn_fsync(shared: Arc<Shared>) {
+    std::thread::Builder::new()
+        .name("wal-fsync".into())
+        .spawn(move || {
+            while !shared.is_shutting_down() {
+                std::thread::sleep(Duration::from_secs(1));
+                if shared.storage.sync_policy() == SyncPolicy::EverySec {
+                    if let Err(e) = shared.storage.sync_wal() {
+                        tracing::error!("WAL fsync failed: {e}");
+                    }
+                }
+            }
+        })
+        .expect("spawn fsync thread");
+}
+
+/// Every 1/hz seconds examine `keys-per-cycle` keys in key order, resuming
+/// where the previous step stopped; when more than a quarter of them were
+/// expired, keep going at once (as Redis's cycle does), up to 10 steps.
+pub fn spawn_expire_cycle(shared: Arc<Shared>) {
+    std::thread::Builder::new()
+        .name("active-expire".into())
+        .spawn(move || {
+            let mut cycle = ExpireCycle::default();
+            while !shared.is_shutting_down() {
+                let (enabled, hz, budget) = {
+                    let c = shared.config.read();
+                    (
+                        c.active_expire_enabled,
+                        c.active_expire_hz.max(1),
+                        c.active_expire_keys_per_cycle.max(1) as usize,
+                    )
+                };
+                std::thread::sleep(Duration::from_millis(1000 / hz as u64));
+                if !enabled {
+                    continue;
+                }
+                for _ in 0..10 {
+                    match cycle.step(&shared.db, budget) {
+                        Ok(deleted) => {
+                            shared.stats.expired_keys.fetch_add(deleted.len() as u64, Relaxed);
+                            if let Some(pass) = cycle.last_full_pass {
+                                *shared.keyspace.lock() = Some(pass);
+                            }
+                            if deleted.len() * 4 < budget {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!("active expire cycle: {e}");
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawn expire thread");
+}

@@ -1,0 +1,72 @@
+//! CONFIG GET / SET / REWRITE / RESETSTAT.
+
+use super::client::help_reply;
+use super::flags::*;
+use super::{lower, text, Command, SubCommand};
+use crate::context::Ctx;
+use crate::error::{CommandError, CommandResult};
+use basalt_resp::Reply;
+use bytes::Bytes;
+
+pub static COMMANDS: &[Command] = &[Command::new("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, config)
+    .group("server")
+    .since("2.0.0")
+    .summary("A container for server configuration commands.")
+    .subcommands(&[
+        SubCommand { name: "get", arity: -3, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Returns the effective values of configuration parameters." },
+        SubCommand { name: "set", arity: -4, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Sets configuration parameters in-flight." },
+        SubCommand { name: "rewrite", arity: 2, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Persists the effective configuration to file." },
+        SubCommand { name: "resetstat", arity: 2, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Resets the server's statistics." },
+        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Returns helpful text about the different subcommands." },
+    ])];
+
+fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let sub = lower(&args[1]);
+    match sub.as_str() {
+        "get" if args.len() >= 3 => {
+            let patterns: Vec<&[u8]> = args[2..].iter().map(|a| a.as_ref()).collect();
+            let pairs = ctx.shared.config.read().get(&patterns);
+            Ok(Reply::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (Reply::Bulk(Bytes::from(k)), Reply::Bulk(Bytes::from(v))))
+                    .collect(),
+            ))
+        }
+        "set" if args.len() >= 4 && args.len() % 2 == 0 => {
+            let pairs: Vec<(&[u8], &[u8])> = args[2..]
+                .chunks(2)
+                .map(|c| (c[0].as_ref(), c[1].as_ref()))
+                .collect();
+            ctx.shared.config.write().set(&pairs)?;
+            ctx.shared.config_changed();
+            Ok(Reply::ok())
+        }
+        "rewrite" if args.len() == 2 => {
+            ctx.shared.config.read().rewrite()?;
+            Ok(Reply::ok())
+        }
+        "resetstat" if args.len() == 2 => {
+            ctx.shared.stats.reset();
+            ctx.shared.slowlog.reset();
+            Ok(Reply::ok())
+        }
+        "help" if args.len() == 2 => Ok(help_reply(&[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Print this help.",
+        ])),
+        "get" | "set" | "rewrite" | "resetstat" | "help" => {
+            Err(CommandError::WrongArity(format!("config|{sub}")))
+        }
+        _ => Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "config" }),
+    }
+}

@@ -1,0 +1,249 @@
+//! Generic key commands: they work on every type.
+
+use super::flags::*;
+use super::{int, is, text, Command};
+use crate::context::Ctx;
+use crate::error::{CommandError, CommandResult};
+use basalt_engine::version::now_ms;
+use basalt_resp::Reply;
+use basalt_types::keys::{ExpireCondition, Ttl};
+use bytes::Bytes;
+
+const fn key_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+    Command::new(name, arity, flags, handler).group("generic")
+}
+
+pub static COMMANDS: &[Command] = &[
+    key_cmd("del", -2, WRITE, del).keys(1, -1, 1).summary("Deletes one or more keys."),
+    key_cmd("unlink", -2, WRITE | FAST, del).keys(1, -1, 1).since("4.0.0").summary("Asynchronously deletes one or more keys."),
+    key_cmd("exists", -2, READONLY | FAST, exists).keys(1, -1, 1).summary("Determines whether one or more keys exist."),
+    key_cmd("touch", -2, READONLY | FAST, exists).keys(1, -1, 1).since("3.2.1").summary("Returns the number of existing keys out of those specified after updating the time they were last accessed."),
+    key_cmd("type", 2, READONLY | FAST, type_cmd).keys(1, 1, 1).summary("Determines the type of value stored at a key."),
+    key_cmd("rename", 3, WRITE, rename).keys(1, 2, 1).summary("Renames a key and overwrites the destination."),
+    key_cmd("renamenx", 3, WRITE | FAST, renamenx).keys(1, 2, 1).summary("Renames a key only when the target key name doesn't exist."),
+    key_cmd("copy", -3, WRITE | DENYOOM, copy).keys(1, 2, 1).since("6.2.0").summary("Copies the value of a key to a new key."),
+    key_cmd("expire", -3, WRITE | FAST, expire).keys(1, 1, 1).summary("Sets the expiration time of a key in seconds."),
+    key_cmd("pexpire", -3, WRITE | FAST, pexpire).keys(1, 1, 1).since("2.6.0").summary("Sets the expiration time of a key in milliseconds."),
+    key_cmd("expireat", -3, WRITE | FAST, expireat).keys(1, 1, 1).since("1.2.0").summary("Sets the expiration time of a key to a Unix timestamp."),
+    key_cmd("pexpireat", -3, WRITE | FAST, pexpireat).keys(1, 1, 1).since("2.6.0").summary("Sets the expiration time of a key to a Unix milliseconds timestamp."),
+    key_cmd("ttl", 2, READONLY | FAST, ttl).keys(1, 1, 1).summary("Returns the expiration time in seconds of a key."),
+    key_cmd("pttl", 2, READONLY | FAST, pttl).keys(1, 1, 1).since("2.6.0").summary("Returns the expiration time in milliseconds of a key."),
+    key_cmd("expiretime", 2, READONLY | FAST, expiretime).keys(1, 1, 1).since("7.0.0").summary("Returns the expiration time of a key as a Unix timestamp."),
+    key_cmd("pexpiretime", 2, READONLY | FAST, pexpiretime).keys(1, 1, 1).since("7.0.0").summary("Returns the expiration time of a key as a Unix milliseconds timestamp."),
+    key_cmd("persist", 2, WRITE | FAST, persist).keys(1, 1, 1).since("2.2.0").summary("Removes the expiration time of a key."),
+    key_cmd("keys", 2, READONLY, keys).summary("Returns all key names that match a pattern."),
+    key_cmd("scan", -2, READONLY, scan).since("2.8.0").summary("Iterates over the key names in the database."),
+    key_cmd("randomkey", 1, READONLY, randomkey).summary("Returns a random key name from the database."),
+    key_cmd("dbsize", 1, READONLY | FAST, dbsize).group("server").summary("Returns the number of keys in the database."),
+    key_cmd("flushdb", -1, WRITE, flush).group("server").summary("Removes all keys from the current database."),
+    key_cmd("flushall", -1, WRITE, flush).group("server").summary("Removes all keys from all databases."),
+];
+
+fn key_list(args: &[Bytes]) -> Vec<&[u8]> {
+    args[1..].iter().map(|a| a.as_ref()).collect()
+}
+
+fn del(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().del(&key_list(args))? as i64))
+}
+
+fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().exists(&key_list(args))? as i64))
+}
+
+fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Simple(ctx.db().kind_of(&args[1])?.name().into()))
+}
+
+fn rename(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    ctx.db().rename(&args[1], &args[2], false)?;
+    Ok(Reply::ok())
+}
+
+fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().rename(&args[1], &args[2], true)? as i64))
+}
+
+fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut replace = false;
+    let mut i = 3;
+    while i < args.len() {
+        if is(&args[i], "replace") {
+            replace = true;
+        } else if is(&args[i], "db") && i + 1 < args.len() {
+            if int(&args[i + 1])? != 0 {
+                return Err(CommandError::DbIndexOutOfRange);
+            }
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(Reply::Integer(ctx.db().copy(&args[1], &args[2], replace)? as i64))
+}
+
+fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, relative: bool, cmd: &'static str) -> CommandResult {
+    let value = int(&args[2])?;
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for a in &args[3..] {
+        if is(a, "nx") {
+            nx = true;
+        } else if is(a, "xx") {
+            xx = true;
+        } else if is(a, "gt") {
+            gt = true;
+        } else if is(a, "lt") {
+            lt = true;
+        } else {
+            return Err(CommandError::other(format!("ERR Unsupported option {}", text(a))));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CommandError::other(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if gt && lt {
+        return Err(CommandError::other(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    let cond = if nx {
+        ExpireCondition::NoTtl
+    } else if gt {
+        ExpireCondition::Greater
+    } else if lt {
+        ExpireCondition::Less
+    } else if xx {
+        ExpireCondition::HasTtl
+    } else {
+        ExpireCondition::Always
+    };
+    let at = basalt_types::expire::absolute_ms(value, unit_ms, relative)
+        .ok_or(CommandError::InvalidExpire(cmd))?;
+    // XX combined with GT/LT needs a TTL as well.
+    if xx && (gt || lt) && ctx.db().ttl(&args[1])? == Ttl::Persistent {
+        return Ok(Reply::Integer(0));
+    }
+    Ok(Reply::Integer(ctx.db().expire_at(&args[1], at, cond)? as i64))
+}
+
+fn expire(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    expire_generic(ctx, args, 1000, true, "expire")
+}
+
+fn pexpire(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    expire_generic(ctx, args, 1, true, "pexpire")
+}
+
+fn expireat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    expire_generic(ctx, args, 1000, false, "expireat")
+}
+
+fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    expire_generic(ctx, args, 1, false, "pexpireat")
+}
+
+/// TTL family: `relative` = remaining time instead of the absolute time;
+/// `ms` = milliseconds instead of seconds.
+fn ttl_generic(ctx: &mut Ctx, key: &[u8], relative: bool, ms: bool) -> CommandResult {
+    Ok(Reply::Integer(match ctx.db().ttl(key)? {
+        Ttl::Missing => -2,
+        Ttl::Persistent => -1,
+        Ttl::ExpiresAt(at) if relative => {
+            let left = at.saturating_sub(now_ms()) as i64;
+            if ms {
+                left
+            } else {
+                (left + 500) / 1000
+            }
+        }
+        Ttl::ExpiresAt(at) => {
+            if ms {
+                at as i64
+            } else {
+                (at / 1000) as i64
+            }
+        }
+    }))
+}
+
+fn ttl(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    ttl_generic(ctx, &args[1], true, false)
+}
+
+fn pttl(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    ttl_generic(ctx, &args[1], true, true)
+}
+
+fn expiretime(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    ttl_generic(ctx, &args[1], false, false)
+}
+
+fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    ttl_generic(ctx, &args[1], false, true)
+}
+
+fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().persist(&args[1])? as i64))
+}
+
+fn key_array(keys: Vec<Vec<u8>>) -> Reply {
+    Reply::Array(keys.into_iter().map(|k| Reply::Bulk(Bytes::from(k))).collect())
+}
+
+fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(key_array(ctx.db().keys(&args[1])?))
+}
+
+fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let cursor = basalt_types::number::parse_u64(&args[1])
+        .or_else(|| std::str::from_utf8(&args[1]).ok()?.parse().ok())
+        .ok_or(basalt_types::Error::InvalidCursor)?;
+    let (mut pattern, mut count, mut kind) = (None, 10usize, None);
+    let mut i = 2;
+    while i < args.len() {
+        let value = args.get(i + 1).ok_or(CommandError::Syntax)?;
+        if is(&args[i], "match") {
+            pattern = Some(value.as_ref());
+        } else if is(&args[i], "count") {
+            let c = int(value)?;
+            if c < 1 {
+                return Err(CommandError::Syntax);
+            }
+            count = c as usize;
+        } else if is(&args[i], "type") {
+            kind = Some(text(value));
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 2;
+    }
+    let page = ctx.db().scan(cursor, pattern, count, kind.as_deref())?;
+    Ok(Reply::Array(vec![
+        Reply::Bulk(Bytes::from(page.cursor.to_string())),
+        key_array(page.keys),
+    ]))
+}
+
+fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(match ctx.db().random_key()? {
+        Some(k) => Reply::Bulk(Bytes::from(k)),
+        None => Reply::Null,
+    })
+}
+
+fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().dbsize()? as i64))
+}
+
+fn flush(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    match args.get(1) {
+        None => {}
+        Some(a) if args.len() == 2 && (is(a, "async") || is(a, "sync")) => {}
+        Some(_) => return Err(CommandError::Syntax),
+    }
+    ctx.db().flush()?;
+    Ok(Reply::ok())
+}

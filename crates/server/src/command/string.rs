@@ -1,0 +1,339 @@
+//! String commands.
+
+use super::flags::*;
+use super::{int, is, Command};
+use crate::context::Ctx;
+use crate::error::{CommandError, CommandResult};
+use basalt_resp::Reply;
+use basalt_types::expire::absolute_ms;
+use basalt_types::lcs;
+use basalt_types::string::{CompareOutcome, Condition, SetOptions};
+use basalt_types::Expiry;
+use bytes::Bytes;
+
+const fn string_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+    Command::new(name, arity, flags, handler).group("string")
+}
+
+pub static COMMANDS: &[Command] = &[
+    string_cmd("get", 2, READONLY | FAST, get).keys(1, 1, 1).summary("Returns the string value of a key."),
+    string_cmd("set", -3, WRITE | DENYOOM, set).keys(1, 1, 1).summary("Sets the string value of a key, ignoring its type."),
+    string_cmd("setnx", 3, WRITE | DENYOOM | FAST, setnx).keys(1, 1, 1).summary("Set the string value of a key only when the key doesn't exist."),
+    string_cmd("setex", 4, WRITE | DENYOOM, setex).keys(1, 1, 1).since("2.0.0").summary("Sets the string value and expiration time of a key."),
+    string_cmd("psetex", 4, WRITE | DENYOOM, psetex).keys(1, 1, 1).since("2.6.0").summary("Sets the string value and expiration time in milliseconds of a key."),
+    string_cmd("getset", 3, WRITE | DENYOOM | FAST, getset).keys(1, 1, 1).summary("Returns the previous string value of a key after setting it to a new value."),
+    string_cmd("getdel", 2, WRITE | FAST, getdel).keys(1, 1, 1).since("6.2.0").summary("Returns the string value of a key after deleting the key."),
+    string_cmd("getex", -2, WRITE | FAST, getex).keys(1, 1, 1).since("6.2.0").summary("Returns the string value of a key after setting its expiration time."),
+    string_cmd("mget", -2, READONLY | FAST, mget).keys(1, -1, 1).summary("Atomically returns the string values of one or more keys."),
+    string_cmd("mset", -3, WRITE | DENYOOM, mset).keys(1, -1, 2).since("1.0.1").summary("Atomically creates or modifies the string values of one or more keys."),
+    string_cmd("msetnx", -3, WRITE | DENYOOM, msetnx).keys(1, -1, 2).since("1.0.1").summary("Atomically modifies the string values of one or more keys only when all keys don't exist."),
+    string_cmd("append", 3, WRITE | DENYOOM | FAST, append).keys(1, 1, 1).since("2.0.0").summary("Appends a string to the value of a key. Creates the key if it doesn't exist."),
+    string_cmd("strlen", 2, READONLY | FAST, strlen).keys(1, 1, 1).since("2.2.0").summary("Returns the length of a string value."),
+    string_cmd("getrange", 4, READONLY, getrange).keys(1, 1, 1).since("2.4.0").summary("Returns a substring of the string stored at a key."),
+    string_cmd("substr", 4, READONLY, getrange).keys(1, 1, 1).summary("Returns a substring from a string value."),
+    string_cmd("setrange", 4, WRITE | DENYOOM, setrange).keys(1, 1, 1).since("2.2.0").summary("Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
+    string_cmd("incr", 2, WRITE | DENYOOM | FAST, incr).keys(1, 1, 1).summary("Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("decr", 2, WRITE | DENYOOM | FAST, decr).keys(1, 1, 1).summary("Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("incrby", 3, WRITE | DENYOOM | FAST, incrby).keys(1, 1, 1).summary("Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("decrby", 3, WRITE | DENYOOM | FAST, decrby).keys(1, 1, 1).summary("Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, incrbyfloat).keys(1, 1, 1).since("2.6.0").summary("Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("lcs", -3, READONLY, lcs_cmd).keys(1, 2, 1).since("7.0.0").summary("Finds the longest common substring."),
+    string_cmd("cas", -4, WRITE, cas).keys(1, 1, 1).since("Kvrocks").summary("Sets a key to a new value only if its current value equals the expected one."),
+    string_cmd("cad", 3, WRITE, cad).keys(1, 1, 1).since("Kvrocks").summary("Deletes a key only if its current value equals the expected one."),
+];
+
+fn bulk_or_null(v: Option<Vec<u8>>) -> Reply {
+    match v {
+        Some(v) => Reply::Bulk(Bytes::from(v)),
+        None => Reply::Null,
+    }
+}
+
+fn get(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let v = ctx.db().get(&args[1])?;
+    let stats = &ctx.shared.stats;
+    let counter = if v.is_some() { &stats.keyspace_hits } else { &stats.keyspace_misses };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(bulk_or_null(v))
+}
+
+/// Parses a relative TTL (`EX`/`PX`) or absolute time (`EXAT`/`PXAT`) into
+/// absolute ms, with Redis's "invalid expire time" for non-positive values
+/// and overflow.
+fn expire_arg(value: &[u8], unit_ms: i64, relative: bool, cmd: &'static str) -> Result<u64, CommandError> {
+    let v = int(value)?;
+    if v <= 0 {
+        return Err(CommandError::InvalidExpire(cmd));
+    }
+    let at = absolute_ms(v, unit_ms, relative).ok_or(CommandError::InvalidExpire(cmd))?;
+    Ok(at as u64)
+}
+
+/// The expiry options shared by SET and GETEX; returns `None` when `opt`
+/// is not one of them.
+fn parse_expiry_option(args: &[Bytes], i: &mut usize, cmd: &'static str) -> Result<Option<Expiry>, CommandError> {
+    let opt = &args[*i];
+    let (unit, relative) = if is(opt, "ex") {
+        (1000, true)
+    } else if is(opt, "px") {
+        (1, true)
+    } else if is(opt, "exat") {
+        (1000, false)
+    } else if is(opt, "pxat") {
+        (1, false)
+    } else {
+        return Ok(None);
+    };
+    let value = args.get(*i + 1).ok_or(CommandError::Syntax)?;
+    *i += 1;
+    Ok(Some(Expiry::At(expire_arg(value, unit, relative, cmd)?)))
+}
+
+fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut opts = SetOptions::default();
+    let mut expiry_given = false;
+    let mut i = 3;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "nx") && opts.condition != Condition::IfExists {
+            opts.condition = Condition::IfNotExists;
+        } else if is(a, "xx") && opts.condition != Condition::IfNotExists {
+            opts.condition = Condition::IfExists;
+        } else if is(a, "get") {
+            opts.get = true;
+        } else if is(a, "keepttl") && !expiry_given {
+            opts.expiry = Expiry::Keep;
+            expiry_given = true;
+        } else if !expiry_given {
+            match parse_expiry_option(args, &mut i, "set")? {
+                Some(e) => {
+                    opts.expiry = e;
+                    expiry_given = true;
+                }
+                None => return Err(CommandError::Syntax),
+            }
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    let outcome = ctx.db().set(&args[1], &args[2], opts)?;
+    Ok(match (opts.get, outcome.written) {
+        (true, _) => bulk_or_null(outcome.old),
+        (false, true) => Reply::ok(),
+        (false, false) => Reply::Null,
+    })
+}
+
+fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let opts = SetOptions {
+        condition: Condition::IfNotExists,
+        ..Default::default()
+    };
+    Ok(Reply::Integer(ctx.db().set(&args[1], &args[2], opts)?.written as i64))
+}
+
+fn set_with_ttl(ctx: &mut Ctx, args: &[Bytes], unit: i64, cmd: &'static str) -> CommandResult {
+    let at = expire_arg(&args[2], unit, true, cmd)?;
+    let opts = SetOptions {
+        expiry: Expiry::At(at),
+        ..Default::default()
+    };
+    ctx.db().set(&args[1], &args[3], opts)?;
+    Ok(Reply::ok())
+}
+
+fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    set_with_ttl(ctx, args, 1000, "setex")
+}
+
+fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    set_with_ttl(ctx, args, 1, "psetex")
+}
+
+fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let opts = SetOptions {
+        get: true,
+        ..Default::default()
+    };
+    Ok(bulk_or_null(ctx.db().set(&args[1], &args[2], opts)?.old))
+}
+
+fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(bulk_or_null(ctx.db().get_del(&args[1])?))
+}
+
+fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut expiry = None;
+    let mut i = 2;
+    while i < args.len() {
+        if expiry.is_some() {
+            return Err(CommandError::Syntax);
+        }
+        if is(&args[i], "persist") {
+            expiry = Some(Expiry::Clear);
+        } else {
+            expiry = Some(parse_expiry_option(args, &mut i, "getex")?.ok_or(CommandError::Syntax)?);
+        }
+        i += 1;
+    }
+    Ok(bulk_or_null(ctx.db().get_ex(&args[1], expiry)?))
+}
+
+fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let keys: Vec<&[u8]> = args[1..].iter().map(|a| a.as_ref()).collect();
+    let values = ctx.db().mget(&keys)?;
+    Ok(Reply::Array(values.into_iter().map(bulk_or_null).collect()))
+}
+
+fn pairs(args: &[Bytes], name: &str) -> Result<Vec<(&[u8], &[u8])>, CommandError> {
+    if args.len() % 2 == 0 {
+        return Err(CommandError::WrongArity(name.to_string()));
+    }
+    Ok(args[1..].chunks(2).map(|c| (c[0].as_ref(), c[1].as_ref())).collect())
+}
+
+fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    ctx.db().mset(&pairs(args, "mset")?, false)?;
+    Ok(Reply::ok())
+}
+
+fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().mset(&pairs(args, "msetnx")?, true)? as i64))
+}
+
+fn append(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().append(&args[1], &args[2])? as i64))
+}
+
+fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().strlen(&args[1])? as i64))
+}
+
+fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let (start, end) = (int(&args[2])?, int(&args[3])?);
+    Ok(Reply::Bulk(Bytes::from(ctx.db().get_range(&args[1], start, end)?)))
+}
+
+fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let offset = int(&args[2])?;
+    if offset < 0 {
+        return Err(CommandError::OffsetOutOfRange);
+    }
+    Ok(Reply::Integer(ctx.db().set_range(&args[1], offset as u64, &args[3])? as i64))
+}
+
+fn incr_reply(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
+    Ok(Reply::Integer(ctx.db().incr_by(key, delta)?))
+}
+
+fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    incr_reply(ctx, &args[1], 1)
+}
+
+fn decr(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    incr_reply(ctx, &args[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    incr_reply(ctx, &args[1], int(&args[2])?)
+}
+
+fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let delta = int(&args[2])?;
+    // Redis refuses to negate i64::MIN rather than overflow.
+    let delta = delta.checked_neg().ok_or(basalt_types::Error::Overflow)?;
+    incr_reply(ctx, &args[1], delta)
+}
+
+fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let delta = super::float(&args[2])?;
+    if !delta.is_finite() {
+        return Err(basalt_types::Error::NanOrInfinity.into());
+    }
+    Ok(Reply::Bulk(Bytes::from(ctx.db().incr_by_float(&args[1], delta)?)))
+}
+
+fn lcs_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let (mut want_len, mut want_idx, mut with_len, mut min_len) = (false, false, false, 0i64);
+    let mut i = 3;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "len") {
+            want_len = true;
+        } else if is(a, "idx") {
+            want_idx = true;
+        } else if is(a, "withmatchlen") {
+            with_len = true;
+        } else if is(a, "minmatchlen") && i + 1 < args.len() {
+            min_len = int(&args[i + 1])?.max(0);
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    if want_len && want_idx {
+        return Err(CommandError::other(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let a = ctx.db().get(&args[1])?.unwrap_or_default();
+    let b = ctx.db().get(&args[2])?.unwrap_or_default();
+    if lcs::table_too_large(a.len(), b.len()) {
+        return Err(basalt_types::Error::LcsTooLarge.into());
+    }
+    let result = lcs::lcs(&a, &b);
+    if want_len {
+        return Ok(Reply::Integer(result.sequence.len() as i64));
+    }
+    if !want_idx {
+        return Ok(Reply::Bulk(Bytes::from(result.sequence)));
+    }
+    let range = |(s, e): (usize, usize)| Reply::Array(vec![Reply::Integer(s as i64), Reply::Integer(e as i64)]);
+    let matches = result
+        .matches
+        .into_iter()
+        .filter(|((s, e), _)| (e - s + 1) as i64 >= min_len)
+        .map(|(ra, rb)| {
+            let mut m = vec![range(ra), range(rb)];
+            if with_len {
+                m.push(Reply::Integer((ra.1 - ra.0 + 1) as i64));
+            }
+            Reply::Array(m)
+        })
+        .collect();
+    Ok(Reply::Map(vec![
+        (Reply::bulk("matches"), Reply::Array(matches)),
+        (Reply::bulk("len"), Reply::Integer(result.sequence.len() as i64)),
+    ]))
+}
+
+fn compare_reply(outcome: CompareOutcome) -> Reply {
+    Reply::Integer(match outcome {
+        CompareOutcome::Done => 1,
+        CompareOutcome::Mismatch => 0,
+        CompareOutcome::Missing => -1,
+    })
+}
+
+/// CAS key old new [EX s | PX ms | EXAT s | PXAT ms]
+fn cas(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut expire = 0;
+    let mut i = 4;
+    while i < args.len() {
+        if expire != 0 {
+            return Err(CommandError::Syntax);
+        }
+        match parse_expiry_option(args, &mut i, "cas")? {
+            Some(Expiry::At(at)) => expire = at,
+            _ => return Err(CommandError::Syntax),
+        }
+        i += 1;
+    }
+    Ok(compare_reply(ctx.db().compare_and_set(&args[1], &args[2], &args[3], expire)?))
+}
+
+fn cad(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(compare_reply(ctx.db().compare_and_delete(&args[1], &args[2])?))
+}

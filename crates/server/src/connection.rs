@@ -1,0 +1,188 @@
+//! One client connection: read, parse, execute, and write replies in
+//! batches. All commands parsed from one read are executed before their
+//! replies go out in a single write, which is what makes pipelining cheap.
+
+use crate::clients::ClientHandle;
+use crate::command::{flags, CommandTable};
+use crate::context::{Action, ClientState, Ctx};
+use crate::error::CommandError;
+use crate::shared::Shared;
+use basalt_resp::{Protocol, Reply, RequestParser};
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Replies are flushed early once this much is pending, so a long pipeline
+/// of large replies does not grow the output buffer without bound.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves a connection already registered (by the accept loop, so that
+/// `maxclients` counts it at once).
+pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
+    let _ = stream.set_nodelay(true);
+    let addr = handle.addr;
+    let authenticated = shared.config.read().requirepass.is_none();
+    let mut state = ClientState {
+        handle: handle.clone(),
+        protocol: Protocol::Resp2,
+        authenticated,
+    };
+    if let Err(e) = run(&shared, &mut stream, &mut state).await {
+        tracing::debug!("client {addr}: {e}");
+    }
+    shared.clients.unregister(handle.id);
+}
+
+async fn run(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    state: &mut ClientState,
+) -> std::io::Result<()> {
+    let mut parser = RequestParser::new();
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut output = BytesMut::with_capacity(READ_CHUNK);
+    let mut limits = shared.limits();
+    let mut shutdown = shared.shutdown_signal();
+    let handle = state.handle.clone();
+    loop {
+        shared.refresh(&mut limits);
+        loop {
+            parser.set_auth_required(!state.authenticated);
+            let args = match parser.parse(&mut input, &limits.parser) {
+                Ok(Some(args)) => args,
+                Ok(None) => break,
+                Err(e) => {
+                    // Redis answers a malformed request once and hangs up:
+                    // the rest of the stream cannot be trusted.
+                    e.to_reply().encode(state.protocol, &mut output);
+                    write(shared, stream, &mut output).await?;
+                    return Ok(());
+                }
+            };
+            let (reply, action) = execute(shared, state, args);
+            match action {
+                None => {}
+                Some(Action::Sleep(d)) => {
+                    write(shared, stream, &mut output).await?;
+                    tokio::time::sleep(d).await;
+                }
+                Some(Action::Close) => {
+                    reply.encode(state.protocol, &mut output);
+                    write(shared, stream, &mut output).await?;
+                    return Ok(());
+                }
+                Some(Action::Shutdown) => {
+                    write(shared, stream, &mut output).await?;
+                    shared.request_shutdown();
+                    return Ok(());
+                }
+            }
+            reply.encode(state.protocol, &mut output);
+            if output.len() >= FLUSH_THRESHOLD {
+                write(shared, stream, &mut output).await?;
+            }
+        }
+        write(shared, stream, &mut output).await?;
+        let query_buffer = input.len() + parser.pending_args_len();
+        handle.query_buffer.store(query_buffer as i64, Relaxed);
+        if limits.query_buffer_limit > 0 && query_buffer > limits.query_buffer_limit {
+            tracing::warn!(
+                "closing client {}: query buffer of {query_buffer} bytes exceeds client-query-buffer-limit",
+                handle.addr,
+            );
+            return Ok(());
+        }
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        let idle = async {
+            if limits.timeout_secs > 0 {
+                tokio::time::sleep(Duration::from_secs(limits.timeout_secs)).await
+            } else {
+                std::future::pending().await
+            }
+        };
+        let n = tokio::select! {
+            r = stream.read_buf(&mut input) => r?,
+            _ = handle.killed() => return Ok(()),
+            _ = shutdown.changed() => return Ok(()),
+            _ = idle => return Ok(()),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+    }
+}
+
+async fn write(shared: &Shared, stream: &mut TcpStream, output: &mut BytesMut) -> std::io::Result<()> {
+    if output.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(output).await?;
+    shared
+        .stats
+        .net_output_bytes
+        .fetch_add(output.len() as u64, Relaxed);
+    output.clear();
+    Ok(())
+}
+
+/// Looks up, checks and runs one command, recording its statistics.
+pub fn execute(
+    shared: &Arc<Shared>,
+    state: &mut ClientState,
+    args: Vec<Bytes>,
+) -> (Reply, Option<Action>) {
+    let table = CommandTable::get();
+    let Some(name) = args.first() else {
+        return (Reply::Null, None);
+    };
+    let Some((index, command)) = table.lookup(name) else {
+        let err = CommandError::UnknownCommand {
+            name: String::from_utf8_lossy(name).into_owned(),
+            args: args[1..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+        };
+        shared.stats.error_replies.fetch_add(1, Relaxed);
+        return (err.to_reply(), None);
+    };
+    if !command.arity_ok(args.len()) {
+        shared.stats.error_replies.fetch_add(1, Relaxed);
+        return (
+            CommandError::WrongArity(command.name.to_string()).to_reply(),
+            None,
+        );
+    }
+    if !state.authenticated && !command.has(flags::NO_AUTH) {
+        shared.stats.error_replies.fetch_add(1, Relaxed);
+        return (CommandError::NoAuth.to_reply(), None);
+    }
+    state.handle.touch(index);
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        shared,
+        client: state,
+        action: None,
+    };
+    let result = (command.handler)(&mut ctx, &args);
+    let action = ctx.action;
+    let usec = started.elapsed().as_micros() as u64;
+    shared.stats.record_command(index, usec, result.is_err());
+    let threshold = shared.slowlog_slower_than.load(Relaxed);
+    if threshold >= 0 && usec >= threshold as u64 {
+        let max_len = shared.config.read().slowlog_max_len;
+        let name = state.handle.name.lock().clone().unwrap_or_default();
+        shared
+            .slowlog
+            .record(&args, usec, state.handle.addr, name, max_len);
+    }
+    let reply = result.unwrap_or_else(|e| e.to_reply());
+    (reply, action)
+}

@@ -1,0 +1,24 @@
+//! The Basalt server: TCP listener, connections, the command table and the
+//! background tasks (WAL fsync, active expiration). Data types and storage
+//! live in their own crates; this crate only speaks RESP to clients and
+//! turns requests into calls on them.
+
+mod background;
+mod cli;
+mod clients;
+mod command;
+mod connection;
+mod context;
+mod error;
+mod server;
+mod shared;
+mod slowlog;
+mod stats;
+
+pub use server::run;
+
+/// Basalt's own version, reported beside the Redis version it follows.
+pub const BASALT_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version whose command semantics Basalt follows; clients gate
+/// features on this.
+pub const REDIS_VERSION: &str = "7.2.0";

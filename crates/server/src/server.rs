@@ -1,0 +1,229 @@
+//! Startup and shutdown: configuration, logging, storage, listeners,
+//! signals, pidfile.
+
+use crate::cli::{self, Cli};
+use crate::command::CommandTable;
+use crate::connection;
+use crate::shared::Shared;
+use crate::{background, BASALT_VERSION};
+use basalt_config::{Config, FsyncPolicy};
+use basalt_engine::{EngineOptions, Storage, SyncPolicy};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub fn sync_policy(p: FsyncPolicy) -> SyncPolicy {
+    match p {
+        FsyncPolicy::Always => SyncPolicy::Always,
+        FsyncPolicy::EverySec => SyncPolicy::EverySec,
+        FsyncPolicy::No => SyncPolicy::No,
+    }
+}
+
+fn engine_options(config: &Config) -> EngineOptions {
+    use basalt_config::Compression as C;
+    use basalt_engine::Compression as E;
+    let r = &config.rocksdb;
+    let mut o = EngineOptions::new(&config.dir);
+    o.sync = sync_policy(config.appendfsync);
+    o.block_cache_bytes = r.block_cache_bytes() as usize;
+    o.write_buffer_bytes = r.write_buffer_bytes() as usize;
+    o.max_write_buffer_number = r.max_write_buffer_number;
+    o.target_file_size_base_bytes = r.target_file_size_base_bytes();
+    o.max_open_files = r.max_open_files;
+    o.max_background_jobs = r.max_background_jobs;
+    o.block_size = r.block_size as usize;
+    o.compression = match r.compression {
+        C::No => E::None,
+        C::Snappy => E::Snappy,
+        C::Lz4 => E::Lz4,
+        C::Zstd => E::Zstd,
+        C::Zlib => E::Zlib,
+    };
+    o.wal_ttl_seconds = r.wal_ttl_seconds;
+    o.wal_size_limit_mb = r.wal_size_limit_mb;
+    o.level_compaction_dynamic_level_bytes = r.level_compaction_dynamic_level_bytes;
+    o
+}
+
+fn init_logging(config: &Config) -> Result<(), String> {
+    use basalt_config::LogLevel;
+    let level = match config.log_level {
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warning => tracing::Level::WARN,
+        LogLevel::Error | LogLevel::Fatal => tracing::Level::ERROR,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false);
+    match &config.log_dir {
+        Some(dir) if dir.as_os_str() != "stdout" && !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create log-dir {}: {e}", dir.display()))?;
+            let path = dir.join("basalt.log");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+        _ => builder.init(),
+    }
+    Ok(())
+}
+
+/// Runs the server until SHUTDOWN or a signal; returns the exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    let (config_file, overrides) = match cli::parse(&args) {
+        Ok(Cli::Help) => {
+            println!("{}", cli::USAGE);
+            return 0;
+        }
+        Ok(Cli::Version) => {
+            println!("basalt-server {BASALT_VERSION} (redis {})", crate::REDIS_VERSION);
+            return 0;
+        }
+        Ok(Cli::Run {
+            config_file,
+            overrides,
+        }) => (config_file, overrides),
+        Err(e) => {
+            eprintln!("basalt-server: {e}\n\n{}", cli::USAGE);
+            return 1;
+        }
+    };
+    let config = match Config::load(config_file.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("basalt-server: configuration error: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = init_logging(&config) {
+        eprintln!("basalt-server: {e}");
+        return 1;
+    }
+    let storage = match Storage::open(&engine_options(&config)) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("basalt-server: cannot open data directory: {e}");
+            tracing::error!("cannot open data directory: {e}");
+            return 1;
+        }
+    };
+    let pidfile = config.pidfile.clone();
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            eprintln!("basalt-server: cannot write pidfile {}: {e}", p.display());
+            return 1;
+        }
+    }
+    let workers = config.workers.max(1);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("basalt-worker")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("basalt-server: cannot start runtime: {e}");
+            return 1;
+        }
+    };
+    let shared = Arc::new(Shared::new(config, storage.clone(), CommandTable::get().len()));
+    let code = runtime.block_on(serve(shared.clone()));
+    storage.close();
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    tracing::info!("bye");
+    code
+}
+
+async fn serve(shared: Arc<Shared>) -> i32 {
+    let (binds, port) = {
+        let c = shared.config.read();
+        (c.bind.clone(), c.port)
+    };
+    let mut listeners = Vec::new();
+    for host in &binds {
+        match TcpListener::bind((host.as_str(), port)).await {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                eprintln!("basalt-server: cannot listen on {host}:{port}: {e}");
+                tracing::error!("cannot listen on {host}:{port}: {e}");
+                return 1;
+            }
+        }
+    }
+    background::spawn_fsync(shared.clone());
+    background::spawn_expire_cycle(shared.clone());
+    for listener in listeners {
+        tokio::spawn(accept_loop(shared.clone(), listener));
+    }
+    tracing::info!(
+        "basalt-server {BASALT_VERSION} ready on {:?} port {port}, data in {}",
+        binds,
+        shared.storage.dir().display()
+    );
+    let mut shutdown = shared.shutdown_signal();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("basalt-server: cannot install signal handler: {e}");
+            return 1;
+        }
+    };
+    tokio::select! {
+        _ = shutdown.changed() => tracing::info!("shutdown requested by a client"),
+        _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, shutting down"),
+    }
+    shared.request_shutdown();
+    0
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let mut shutdown = shared.shutdown_signal();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shutdown.changed() => return,
+        };
+        let (mut stream, addr) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Typically EMFILE: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let maxclients = shared.config.read().maxclients;
+        if shared.clients.count() >= maxclients {
+            shared
+                .stats
+                .rejected_connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+            });
+            continue;
+        }
+        shared
+            .stats
+            .connections_received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let laddr = stream.local_addr().unwrap_or(addr);
+        let handle = shared.clients.register(addr, laddr);
+        tokio::spawn(connection::serve(shared.clone(), stream, handle));
+    }
+}

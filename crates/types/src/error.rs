@@ -1,0 +1,29 @@
+use basalt_engine::EngineError;
+
+/// Every way a data-type operation can fail. The server turns these into RESP
+/// errors in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("wrong type")]
+    WrongType,
+    #[error("not an integer")]
+    NotInteger,
+    #[error("not a float")]
+    NotFloat,
+    #[error("overflow")]
+    Overflow,
+    #[error("NaN or infinity")]
+    NanOrInfinity,
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("string too long")]
+    StringTooLong,
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("LCS input too large")]
+    LcsTooLarge,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

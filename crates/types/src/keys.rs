@@ -1,0 +1,438 @@
+//! Type-independent key operations: existence, deletion, TTLs, renames,
+//! iteration and flushing. They work on the metadata record, so they apply to
+//! every type; renaming or copying a collection also copies its subkeys.
+
+use crate::database::{Database, Record};
+use crate::error::{Error, Result};
+use basalt_engine::key::prefix_upper_bound;
+use basalt_engine::version::{generate_version, now_ms};
+use basalt_engine::{ColumnFamily, Metadata, RedisType, WriteBatch};
+use basalt_glob::glob_match;
+
+/// EXPIRE's NX/XX/GT/LT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpireCondition {
+    Always,
+    NoTtl,
+    HasTtl,
+    Greater,
+    Less,
+}
+
+/// TTL/PTTL/EXPIRETIME answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    Missing,
+    Persistent,
+    /// Absolute expiry in Unix ms.
+    ExpiresAt(u64),
+}
+
+pub struct ScanPage {
+    /// 0 when the iteration is complete.
+    pub cursor: u64,
+    pub keys: Vec<Vec<u8>>,
+}
+
+impl Database {
+    pub fn exists(&self, keys: &[&[u8]]) -> Result<u64> {
+        let mut n = 0;
+        for k in keys {
+            if self.read(k)?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn del(&self, keys: &[&[u8]]) -> Result<u64> {
+        let _guard = self.storage().locks().lock_many(keys);
+        let mut batch = WriteBatch::default();
+        let mut n = 0;
+        let mut seen = std::collections::HashSet::new();
+        for k in keys {
+            if !seen.insert(*k) {
+                continue;
+            }
+            if self.read(k)?.is_some() {
+                n += 1;
+                // Deleting only the metadata is what makes DEL O(1); the
+                // compaction filter drops the orphaned subkeys.
+                self.storage()
+                    .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(k));
+            }
+        }
+        if n > 0 {
+            self.storage().write(batch)?;
+        }
+        Ok(n)
+    }
+
+    fn rewrite_metadata(&self, batch: &mut WriteBatch, key: &[u8], record: &Record) {
+        let mut raw = record.metadata.encode();
+        raw.extend_from_slice(&record.rest);
+        self.storage()
+            .put(batch, ColumnFamily::Metadata, &self.metadata_key(key), &raw);
+    }
+
+    /// EXPIRE family with an absolute time in ms. A time in the past deletes
+    /// the key, as Redis does. Returns whether the TTL was set.
+    pub fn expire_at(&self, key: &[u8], at_ms: i64, cond: ExpireCondition) -> Result<bool> {
+        let _guard = self.storage().locks().lock(key);
+        let Some(mut record) = self.read(key)? else {
+            return Ok(false);
+        };
+        let current = record.metadata.expire_ms;
+        let new = at_ms.max(0) as u64;
+        let allowed = match cond {
+            ExpireCondition::Always => true,
+            ExpireCondition::NoTtl => current == 0,
+            ExpireCondition::HasTtl => current != 0,
+            // A key without TTL counts as an infinite TTL.
+            ExpireCondition::Greater => current != 0 && new > current,
+            ExpireCondition::Less => current == 0 || new < current,
+        };
+        if !allowed {
+            return Ok(false);
+        }
+        let mut batch = WriteBatch::default();
+        if at_ms <= now_ms() as i64 {
+            self.storage()
+                .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(key));
+        } else {
+            record.metadata.expire_ms = new;
+            self.rewrite_metadata(&mut batch, key, &record);
+        }
+        self.storage().write(batch)?;
+        Ok(true)
+    }
+
+    pub fn ttl(&self, key: &[u8]) -> Result<Ttl> {
+        Ok(match self.read(key)? {
+            None => Ttl::Missing,
+            Some(r) if r.metadata.expire_ms == 0 => Ttl::Persistent,
+            Some(r) => Ttl::ExpiresAt(r.metadata.expire_ms),
+        })
+    }
+
+    pub fn persist(&self, key: &[u8]) -> Result<bool> {
+        let _guard = self.storage().locks().lock(key);
+        let Some(mut record) = self.read(key)? else {
+            return Ok(false);
+        };
+        if record.metadata.expire_ms == 0 {
+            return Ok(false);
+        }
+        record.metadata.expire_ms = 0;
+        let mut batch = WriteBatch::default();
+        self.rewrite_metadata(&mut batch, key, &record);
+        self.storage().write(batch)?;
+        Ok(true)
+    }
+
+    /// Writes `record` (read from `src`) under `dst`. A collection gets a new
+    /// version and a copy of every subkey, so `src` can be deleted or changed
+    /// independently afterwards. O(number of elements).
+    fn copy_record(&self, batch: &mut WriteBatch, src: &[u8], dst: &[u8], record: &Record) -> Result<()> {
+        if record.metadata.kind.is_single_kv() {
+            self.rewrite_metadata(batch, dst, record);
+            return Ok(());
+        }
+        let storage = self.storage();
+        let prefix = storage.prefix();
+        let new_version = generate_version();
+        for cf in ColumnFamily::SUBKEY_FAMILIES {
+            let from = prefix.subkey_prefix(src, record.metadata.version);
+            let upper = prefix_upper_bound(&from);
+            let mut it = storage.iter(cf, Some(&from), upper.as_deref());
+            it.seek(&from);
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                let sub = &k[from.len()..];
+                storage.put(batch, cf, &prefix.subkey(dst, new_version, sub), v);
+                it.next();
+            }
+            it.status().map_err(basalt_engine::EngineError::from)?;
+        }
+        let copied = Record {
+            metadata: Metadata {
+                version: new_version,
+                ..record.metadata.clone()
+            },
+            rest: record.rest.clone(),
+        };
+        self.rewrite_metadata(batch, dst, &copied);
+        Ok(())
+    }
+
+    /// RENAME (`only_if_absent` = false) and RENAMENX. Errors with NoSuchKey
+    /// when `src` does not exist.
+    pub fn rename(&self, src: &[u8], dst: &[u8], only_if_absent: bool) -> Result<bool> {
+        let _guard = self.storage().locks().lock_many(&[src, dst]);
+        let Some(record) = self.read(src)? else {
+            return Err(Error::NoSuchKey);
+        };
+        if src == dst {
+            return Ok(!only_if_absent);
+        }
+        if only_if_absent && self.read(dst)?.is_some() {
+            return Ok(false);
+        }
+        let mut batch = WriteBatch::default();
+        self.copy_record(&mut batch, src, dst, &record)?;
+        self.storage()
+            .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(src));
+        self.storage().write(batch)?;
+        Ok(true)
+    }
+
+    pub fn copy(&self, src: &[u8], dst: &[u8], replace: bool) -> Result<bool> {
+        let _guard = self.storage().locks().lock_many(&[src, dst]);
+        let Some(record) = self.read(src)? else {
+            return Ok(false);
+        };
+        if src == dst || (!replace && self.read(dst)?.is_some()) {
+            return Ok(false);
+        }
+        let mut batch = WriteBatch::default();
+        self.copy_record(&mut batch, src, dst, &record)?;
+        self.storage().write(batch)?;
+        Ok(true)
+    }
+
+    /// Walks live keys of the namespace in key order after `after`, calling
+    /// `visit` until it returns false or `limit` records were examined.
+    /// Returns the last metadata key examined, or None at the end.
+    fn walk(
+        &self,
+        start_after: Option<&[u8]>,
+        literal_prefix: &[u8],
+        limit: usize,
+        mut visit: impl FnMut(&[u8], &Metadata) -> bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let storage = self.storage();
+        let lower = self.metadata_key(literal_prefix);
+        let upper = prefix_upper_bound(&lower)
+            .or_else(|| prefix_upper_bound(&storage.prefix().namespace_prefix()));
+        let mut it = storage.iter(ColumnFamily::Metadata, Some(&lower), upper.as_deref());
+        match start_after {
+            Some(after) => {
+                it.seek(after);
+                if it.valid() && it.key() == Some(after) {
+                    it.next();
+                }
+            }
+            None => it.seek(&lower),
+        }
+        let now = now_ms();
+        let mut examined = 0;
+        let mut last = None;
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            if examined >= limit {
+                return Ok(last);
+            }
+            examined += 1;
+            last = Some(k.to_vec());
+            if let (Some(user_key), Ok((m, _))) =
+                (storage.prefix().user_key_of(k), Metadata::decode(v))
+            {
+                if !m.is_expired_at(now) && !visit(user_key, &m) {
+                    return Ok(last);
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(basalt_engine::EngineError::from)?;
+        Ok(None)
+    }
+
+    /// SCAN: examines about `count` keys per call. The cursor maps to the
+    /// last key examined (see [`crate::CursorMap`]).
+    pub fn scan(
+        &self,
+        cursor: u64,
+        pattern: Option<&[u8]>,
+        count: usize,
+        kind: Option<&str>,
+    ) -> Result<ScanPage> {
+        let after = if cursor == 0 {
+            None
+        } else {
+            Some(self.cursors().get(cursor).ok_or(Error::InvalidCursor)?)
+        };
+        // Redis treats a bare `*` as "no pattern": glob `*` does not match
+        // the empty key, but SCAN MATCH * must return it.
+        let pattern = pattern.filter(|p| *p != b"*");
+        let literal = pattern.map(basalt_glob::literal_prefix).unwrap_or_default();
+        let mut keys = Vec::new();
+        let last = self.walk(after.as_deref(), &literal, count.max(1), |k, m| {
+            let type_ok = kind.is_none_or(|t| m.kind.name().eq_ignore_ascii_case(t));
+            if type_ok && pattern.is_none_or(|p| glob_match(p, k, false)) {
+                keys.push(k.to_vec());
+            }
+            true
+        })?;
+        let cursor = match last {
+            Some(k) => self.cursors().insert(k),
+            None => 0,
+        };
+        Ok(ScanPage { cursor, keys })
+    }
+
+    pub fn keys(&self, pattern: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let literal = basalt_glob::literal_prefix(pattern);
+        let mut keys = Vec::new();
+        self.walk(None, &literal, usize::MAX, |k, _| {
+            if pattern == b"*" || glob_match(pattern, k, false) {
+                keys.push(k.to_vec());
+            }
+            true
+        })?;
+        Ok(keys)
+    }
+
+    /// Exact count of live keys: O(keys), unlike Redis's O(1).
+    pub fn dbsize(&self) -> Result<u64> {
+        let mut n = 0;
+        self.walk(None, b"", usize::MAX, |_, _| {
+            n += 1;
+            true
+        })?;
+        Ok(n)
+    }
+
+    /// Live keys and keys with a TTL, for INFO keyspace: O(keys).
+    pub fn count_keys(&self) -> Result<crate::expire::KeyspaceCount> {
+        let mut count = crate::expire::KeyspaceCount::default();
+        self.walk(None, b"", usize::MAX, |_, m| {
+            count.keys += 1;
+            if m.expire_ms != 0 {
+                count.expires += 1;
+            }
+            true
+        })?;
+        Ok(count)
+    }
+
+    /// RANDOMKEY: seeks to a random point of the keyspace and returns the
+    /// first live key at or after it (wrapping to the start).
+    pub fn random_key(&self) -> Result<Option<Vec<u8>>> {
+        let len = rand::random_range(1..=4);
+        let probe: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
+        let start = self.metadata_key(&probe);
+        let mut found = None;
+        self.walk(Some(&start), b"", 1000, |k, _| {
+            found = Some(k.to_vec());
+            false
+        })?;
+        if found.is_none() {
+            self.walk(None, b"", 1000, |k, _| {
+                found = Some(k.to_vec());
+                false
+            })?;
+        }
+        Ok(found)
+    }
+
+    /// FLUSHDB/FLUSHALL: range deletes over the namespace in every family
+    /// that holds its keys, so space is reclaimed without per-key work.
+    pub fn flush(&self) -> Result<()> {
+        let storage = self.storage();
+        let ns = storage.prefix().namespace_prefix();
+        let Some(upper) = prefix_upper_bound(&ns) else {
+            return Ok(());
+        };
+        let mut batch = WriteBatch::default();
+        storage.delete_range(&mut batch, ColumnFamily::Metadata, &ns, &upper);
+        for cf in ColumnFamily::SUBKEY_FAMILIES {
+            storage.delete_range(&mut batch, cf, &ns, &upper);
+        }
+        storage.write(batch)?;
+        Ok(())
+    }
+
+    pub fn kind_of(&self, key: &[u8]) -> Result<RedisType> {
+        Ok(self.type_of(key)?.unwrap_or(RedisType::None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::test_support::open;
+    use crate::string::SetOptions;
+
+    #[test]
+    fn del_exists_ttl() {
+        let t = open();
+        let db = &t.db;
+        db.set(b"a", b"1", SetOptions::default()).unwrap();
+        db.set(b"b", b"2", SetOptions::default()).unwrap();
+        assert_eq!(db.exists(&[b"a", b"a", b"c"]).unwrap(), 2);
+        assert_eq!(db.ttl(b"a").unwrap(), Ttl::Persistent);
+        let at = now_ms() as i64 + 100_000;
+        assert!(db.expire_at(b"a", at, ExpireCondition::Always).unwrap());
+        assert_eq!(db.ttl(b"a").unwrap(), Ttl::ExpiresAt(at as u64));
+        assert!(!db.expire_at(b"a", at, ExpireCondition::NoTtl).unwrap());
+        assert!(db.persist(b"a").unwrap());
+        assert_eq!(db.del(&[b"a", b"b", b"c"]).unwrap(), 2);
+        assert_eq!(db.dbsize().unwrap(), 0);
+    }
+
+    #[test]
+    fn expired_keys_are_invisible() {
+        let t = open();
+        let db = &t.db;
+        db.set(b"a", b"1", SetOptions::default()).unwrap();
+        let past = SetOptions {
+            expiry: crate::Expiry::At(now_ms() - 1),
+            ..Default::default()
+        };
+        db.set(b"gone", b"1", past).unwrap();
+        assert_eq!(db.get(b"gone").unwrap(), None);
+        assert_eq!(db.keys(b"*").unwrap(), vec![b"a".to_vec()]);
+        assert_eq!(db.dbsize().unwrap(), 1);
+        let mut cycle = crate::expire::ExpireCycle::default();
+        let deleted = cycle.step(db, 100).unwrap();
+        assert_eq!(deleted, vec![b"gone".to_vec()]);
+        assert_eq!(cycle.last_full_pass.unwrap().keys, 1);
+    }
+
+    #[test]
+    fn scan_visits_every_key_once() {
+        let t = open();
+        let db = &t.db;
+        for i in 0..250 {
+            db.set(format!("key:{i}").as_bytes(), b"v", SetOptions::default())
+                .unwrap();
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = 0;
+        loop {
+            let page = db.scan(cursor, Some(b"key:*"), 10, None).unwrap();
+            for k in page.keys {
+                assert!(seen.insert(k));
+            }
+            if page.cursor == 0 {
+                break;
+            }
+            cursor = page.cursor;
+        }
+        assert_eq!(seen.len(), 250);
+        assert!(matches!(db.scan(12345, None, 10, None), Err(Error::InvalidCursor)));
+    }
+
+    #[test]
+    fn rename_and_copy() {
+        let t = open();
+        let db = &t.db;
+        db.set(b"a", b"1", SetOptions::default()).unwrap();
+        assert!(matches!(db.rename(b"x", b"y", false), Err(Error::NoSuchKey)));
+        assert!(db.rename(b"a", b"b", false).unwrap());
+        assert_eq!(db.get(b"a").unwrap(), None);
+        assert!(db.copy(b"b", b"c", false).unwrap());
+        assert!(!db.copy(b"b", b"c", false).unwrap());
+        assert_eq!(db.get(b"c").unwrap(), Some(b"1".to_vec()));
+        db.flush().unwrap();
+        assert_eq!(db.dbsize().unwrap(), 0);
+    }
+}

@@ -1,0 +1,19 @@
+//! Redis data types as plain Rust APIs over the storage engine.
+//!
+//! Each type is a module of functions on [`Database`] that a command handler
+//! calls; nothing here knows about RESP or connections, so every operation is
+//! unit-tested against a temporary RocksDB without a socket.
+
+mod cursor;
+mod database;
+mod error;
+pub mod expire;
+pub mod keys;
+pub mod lcs;
+pub mod number;
+pub mod string;
+
+pub use cursor::CursorMap;
+pub use database::Database;
+pub use error::{Error, Result};
+pub use expire::Expiry;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run every check CI runs, in order, stopping at the first failure:
+#   1. cargo fmt --all -- --check
+#   2. cargo clippy --release --workspace --all-targets -- -D warnings
+#   3. the whole test suite, release profile:
+#        cargo nextest run --release --workspace   (when cargo-nextest is installed)
+#        cargo test --release --workspace          (otherwise)
+#
+#   scripts/test.sh [extra args for the test runner]
+#
+# Installs missing system packages first (scripts/deps.sh). Honours
+# CARGO_TARGET_DIR; otherwise builds into target/ in the repository.
+#
+# Clippy and the tests use the same profile (release) and the same feature
+# set (--workspace), so RocksDB's C++ build (librocksdb-sys' build script,
+# ~15 minutes on 2 cores) runs once and both steps reuse it: clippy only adds
+# metadata-only checks of the Rust crates. Keep it that way: a step with
+# another profile or different features (e.g. a plain `cargo test`, without
+# --release) would rebuild RocksDB from scratch.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/deps.sh test
+
+steps=3
+step_no=0
+run_step() {
+    local name="$1"
+    shift
+    step_no=$((step_no + 1))
+    echo
+    echo "==> [$step_no/$steps] $name: $*"
+    local start=$SECONDS rc=0
+    "$@" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "==> [$step_no/$steps] $name FAILED (exit $rc) after $((SECONDS - start))s" >&2
+        exit "$rc"
+    fi
+    echo "==> [$step_no/$steps] $name ok ($((SECONDS - start))s)"
+}
+
+run_step rustfmt cargo fmt --all -- --check
+run_step clippy cargo clippy --release --workspace --all-targets -- -D warnings
+
+if [ -z "${BASALT_NO_NEXTEST:-}" ] && cargo nextest --version >/dev/null 2>&1; then
+    test_cmd=(cargo nextest run --release --workspace --no-fail-fast "$@")
+else
+    test_cmd=(cargo test --release --workspace --no-fail-fast "$@")
+fi
+echo
+echo "==> [3/$steps] tests: ${test_cmd[*]}"
+# exec, so the runner's own summary ("Summary [...] N tests run: N passed")
+# is the last thing printed and its exit code is ours.
+exec "${test_cmd[@]}"

@@ -1,0 +1,224 @@
+//! Test support: starts the real `basalt-server` binary on an ephemeral
+//! loopback port with a temporary data directory, and stops it on drop.
+//!
+//! With `BASALT_TEST_AGAINST=redis` the same tests run against Debian's
+//! `redis-server` instead; that is how expected replies are checked against
+//! the reference. Tests of Basalt-only behaviour call [`skip_on_redis`].
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn against_redis() -> bool {
+    std::env::var("BASALT_TEST_AGAINST").is_ok_and(|v| v == "redis")
+}
+
+/// Returns true (and the test should return) when running against Redis.
+#[macro_export]
+macro_rules! skip_on_redis {
+    () => {
+        if $crate::against_redis() {
+            eprintln!("skipped: Basalt-only behaviour");
+            return;
+        }
+    };
+}
+
+/// Where the server binary is: `BASALT_SERVER_BIN`, else next to the test
+/// executable's profile directory (`target/release/basalt-server`).
+pub fn server_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("BASALT_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/release/deps/it-xxxx -> target/release/basalt-server
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("basalt-server"))
+        .expect("test binary has no parent dir");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first with `cargo build --release -p basalt-server` \
+         (scripts/test.sh does this)",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind ephemeral port");
+    l.local_addr().unwrap().port()
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts with extra `--option value` arguments.
+    pub fn start_with(args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Server {
+            child: None,
+            port: 0,
+            dir,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+        };
+        server.port = free_port();
+        server.spawn();
+        server
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.dir.path().join("server.log")) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// The command that starts this server (Basalt or Redis).
+    pub fn command(&self) -> Command {
+        let mut cmd;
+        if against_redis() {
+            cmd = Command::new("redis-server");
+            cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"]);
+            cmd.args(["--save", "", "--appendonly", "no"]);
+            cmd.arg("--dir").arg(self.dir.path());
+        } else {
+            cmd = Command::new(server_binary());
+            cmd.args(["--bind", "127.0.0.1", "--port", &self.port.to_string()]);
+            cmd.arg("--dir").arg(self.data_dir());
+            cmd.args(&self.extra_args);
+        }
+        cmd
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .expect("log file");
+        let mut cmd = self.command();
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        let child = cmd.spawn().expect("spawn server");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("server exited with {status} before listening:\n{}", self.log());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not listen within 60s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        let client = redis::Client::open(self.url()).expect("client");
+        client.get_connection().expect("connect")
+    }
+
+    /// A raw TCP connection for protocol-level tests.
+    pub fn raw(&self) -> TcpStream {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the process to exit on its own (after SHUTDOWN).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

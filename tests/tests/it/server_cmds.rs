@@ -1,0 +1,449 @@
+//! Server commands: COMMAND, INFO, TIME, DEBUG SLEEP, SHUTDOWN, CONFIG, and
+//! the generic unknown-command / arity errors.
+
+use std::fs;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use basalt_tests::{against_redis, Server};
+
+use crate::config::Proc;
+use crate::protocol::{info_field, Raw, R};
+
+fn names(r: &R) -> Vec<String> {
+    r.arr().iter().map(R::text).collect()
+}
+
+#[test]
+fn command_count_list_and_all() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let count = c.val(&["COMMAND", "COUNT"]).int();
+    assert!(count > 50, "COMMAND COUNT {count}");
+    let list = names(&c.val(&["COMMAND", "LIST"]));
+    // COMMAND LIST also names subcommands ("config|get"); COUNT does not.
+    let top = list.iter().filter(|n| !n.contains('|')).count();
+    assert_eq!(top as i64, count, "COMMAND LIST vs COUNT");
+    for name in [
+        "get", "set", "ping", "info", "config", "command", "client", "hello",
+    ] {
+        assert!(list.iter().any(|n| n == name), "{name} not in COMMAND LIST");
+    }
+    let all = c.val(&["COMMAND"]);
+    assert_eq!(all.arr().len() as i64, count, "COMMAND vs COUNT");
+    assert_eq!(c.cmd(&["COMMAND", "COUNT", "x"]), wrong("command|count"));
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "get"]),
+        wrong("command|getkeys")
+    );
+}
+
+fn wrong(cmd: &str) -> String {
+    format!("-ERR wrong number of arguments for '{cmd}' command\r\n")
+}
+
+#[test]
+fn command_info_and_docs() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let info = c.val(&["COMMAND", "INFO", "get", "SET", "nosuch", "mset"]);
+    let info = info.arr();
+    assert_eq!(info.len(), 4);
+    // [name, arity, flags, first key, last key, step, ...]
+    let check = |e: &R, name: &str, arity: i64, flag: &str, keys: (i64, i64, i64)| {
+        let e = e.arr();
+        assert!(e.len() >= 6, "{e:?}");
+        assert_eq!(e[0].text(), name);
+        assert_eq!(e[1].int(), arity, "{name} arity");
+        let flags = names(&e[2]);
+        assert!(flags.iter().any(|f| f == flag), "{name} flags {flags:?}");
+        assert_eq!((e[3].int(), e[4].int(), e[5].int()), keys, "{name} keys");
+    };
+    check(&info[0], "get", 2, "readonly", (1, 1, 1));
+    check(&info[1], "set", -3, "write", (1, 1, 1));
+    assert_eq!(info[2], R::Nil);
+    check(&info[3], "mset", -3, "write", (1, -1, 2));
+
+    let docs = c.val(&["COMMAND", "DOCS", "get"]);
+    let docs = docs.pairs();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0].0, "get");
+    let doc = &docs[0].1;
+    assert!(!doc.get("summary").text().is_empty());
+    assert_eq!(doc.get("group").text(), "string");
+    assert!(!doc.get("since").text().is_empty());
+    assert_eq!(c.cmd(&["COMMAND", "DOCS", "nosuch"]), "*0\r\n");
+    // In RESP3 it is a map.
+    c.val(&["HELLO", "3"]);
+    assert!(matches!(c.val(&["COMMAND", "DOCS", "get"]), R::Map(_)));
+}
+
+#[test]
+fn command_getkeys() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "set", "a", "b"]),
+        "*1\r\n$1\r\na\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"]),
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "GET", "key"]),
+        "*1\r\n$3\r\nkey\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "del", "x", "y", "z"]),
+        "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "nosuch", "a"]),
+        "-ERR Invalid command specified\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "set", "a"]),
+        "-ERR Invalid number of arguments specified for command\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "ping", "x"]),
+        "-ERR The command has no key arguments\r\n"
+    );
+}
+
+#[test]
+fn unknown_command_and_wrong_arity_errors() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(
+        c.cmd(&["foo", "a"]),
+        "-ERR unknown command 'foo', with args beginning with: 'a' \r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FOO", "a", "b c"]),
+        "-ERR unknown command 'FOO', with args beginning with: 'a' 'b c' \r\n"
+    );
+    assert_eq!(
+        c.cmd(&["nosuch"]),
+        "-ERR unknown command 'nosuch', with args beginning with: \r\n"
+    );
+    assert_eq!(c.cmd(&["GET"]), wrong("get"));
+    assert_eq!(c.cmd(&["get", "a", "b"]), wrong("get"));
+    assert_eq!(c.cmd(&["SET", "a"]), wrong("set"));
+    assert_eq!(c.cmd(&["CONFIG"]), wrong("config"));
+    assert_eq!(c.cmd(&["CONFIG", "GET"]), wrong("config|get"));
+    assert_eq!(
+        c.cmd(&["CONFIG", "FOO"]),
+        "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"
+    );
+    // Errors leave the connection usable.
+    c.assert_alive();
+    // The client library sees the same text.
+    let mut lib = server.client();
+    let err = redis::cmd("GET").query::<()>(&mut lib).unwrap_err();
+    assert_eq!(err.code(), Some("ERR"));
+    assert_eq!(
+        err.detail(),
+        Some("wrong number of arguments for 'get' command")
+    );
+}
+
+#[test]
+fn info_sections() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let default = c.val(&["INFO"]).text();
+    for s in [
+        "Server",
+        "Clients",
+        "Memory",
+        "Persistence",
+        "Stats",
+        "Replication",
+        "Keyspace",
+    ] {
+        assert!(default.contains(&format!("# {s}\r\n")), "INFO lacks # {s}");
+    }
+    assert!(
+        !default.contains("# Commandstats"),
+        "commandstats not default"
+    );
+
+    let srv = c.val(&["INFO", "server"]).text();
+    assert!(srv.starts_with("# Server\r\n"), "{srv}");
+    assert!(!srv.contains("# Clients"), "INFO server has other sections");
+    assert!(info_field(&srv, "redis_version").starts_with("7."));
+    assert_eq!(info_field(&srv, "tcp_port"), server.port.to_string());
+    assert_eq!(info_field(&srv, "process_id"), server.pid().to_string());
+    let up: i64 = info_field(&srv, "uptime_in_seconds").parse().unwrap();
+    assert!((0..600).contains(&up));
+    if !against_redis() {
+        assert!(info_field(&srv, "redis_version").starts_with("7.2."));
+        assert!(!info_field(&srv, "basalt_version").is_empty());
+    }
+
+    // Several sections at once, case-insensitive.
+    let two = c.val(&["INFO", "SERVER", "clients"]).text();
+    assert!(two.contains("# Server\r\n") && two.contains("# Clients\r\n"));
+    assert!(!two.contains("# Memory"));
+    let clients: i64 = info_field(&two, "connected_clients").parse().unwrap();
+    assert!(clients >= 1);
+
+    let all = c.val(&["INFO", "all"]).text();
+    for s in ["Server", "Clients", "Stats", "Keyspace", "Commandstats"] {
+        assert!(all.contains(&format!("# {s}\r\n")), "INFO all lacks # {s}");
+    }
+    assert!(c.val(&["INFO", "nosuchsection"]).text().is_empty());
+    if !against_redis() {
+        let rocks = c.val(&["INFO", "rocksdb"]).text();
+        assert!(rocks.to_lowercase().contains("rocksdb"), "{rocks}");
+    }
+}
+
+#[test]
+fn info_keyspace_counts_keys() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.cmd(&["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "b", "2", "EX", "100"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "c", "3"]), "+OK\r\n");
+    let ks = c.val(&["INFO", "keyspace"]).text();
+    assert!(ks.starts_with("# Keyspace\r\n"), "{ks}");
+    let db0 = info_field(&ks, "db0");
+    assert!(db0.starts_with("keys=3,expires=1,avg_ttl="), "{db0}");
+    assert_eq!(c.cmd(&["DEL", "a", "b"]), ":2\r\n");
+    let db0 = info_field(&c.val(&["INFO", "keyspace"]).text(), "db0");
+    assert!(db0.starts_with("keys=1,expires=0,"), "{db0}");
+}
+
+#[test]
+fn commandstats_and_config_resetstat() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    c.cmd(&["SET", "x", "1"]);
+    c.cmd(&["SET", "x", "2"]);
+    c.cmd(&["GET", "nosuch"]);
+    c.cmd(&["GET", "x"]);
+    let cs = c.val(&["INFO", "commandstats"]).text();
+    assert!(cs.starts_with("# Commandstats\r\n"), "{cs}");
+    let set = info_field(&cs, "cmdstat_set");
+    assert!(set.starts_with("calls=2,usec="), "{set}");
+    assert!(set.contains("usec_per_call="), "{set}");
+    assert!(info_field(&cs, "cmdstat_get").starts_with("calls=2,"));
+    let stats = c.val(&["INFO", "stats"]).text();
+    assert_eq!(info_field(&stats, "keyspace_hits"), "1");
+    assert_eq!(info_field(&stats, "keyspace_misses"), "1");
+    let total: i64 = info_field(&stats, "total_commands_processed")
+        .parse()
+        .unwrap();
+    assert!(total >= 5, "total_commands_processed {total}");
+
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    let cs = c.val(&["INFO", "commandstats"]).text();
+    assert!(!cs.contains("cmdstat_set:"), "{cs}");
+    let stats = c.val(&["INFO", "stats"]).text();
+    assert_eq!(info_field(&stats, "keyspace_hits"), "0");
+    assert_eq!(info_field(&stats, "keyspace_misses"), "0");
+    let total: i64 = info_field(&stats, "total_commands_processed")
+        .parse()
+        .unwrap();
+    assert!(
+        total <= 2,
+        "total_commands_processed {total} after RESETSTAT"
+    );
+    // The data itself is untouched.
+    assert_eq!(c.cmd(&["GET", "x"]), "$1\r\n2\r\n");
+}
+
+#[test]
+fn time_is_now() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let t = c.val(&["TIME"]);
+    let t = t.arr();
+    assert_eq!(t.len(), 2);
+    assert!(matches!(t[0], R::Bulk(_)), "TIME answers bulk strings");
+    let secs: u64 = t[0].text().parse().unwrap();
+    let micros: u64 = t[1].text().parse().unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    assert!(secs.abs_diff(now.as_secs()) <= 2, "TIME {secs} vs {now:?}");
+    assert!(micros < 1_000_000);
+    assert_eq!(c.cmd(&["TIME", "x"]), wrong("time"));
+}
+
+#[test]
+fn debug_sleep_blocks_for_the_duration() {
+    // Redis 7 refuses DEBUG unless enable-debug-command is set at startup.
+    let proc = Proc::start(None, &[], &["--enable-debug-command", "yes"]);
+    let mut c = proc.raw();
+    let t0 = Instant::now();
+    assert_eq!(c.cmd(&["DEBUG", "SLEEP", "0.1"]), "+OK\r\n");
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(95) && took < Duration::from_secs(2),
+        "DEBUG SLEEP 0.1 took {took:?}"
+    );
+    let t0 = Instant::now();
+    assert_eq!(c.cmd(&["DEBUG", "SLEEP", "0"]), "+OK\r\n");
+    assert!(t0.elapsed() < Duration::from_millis(500));
+    c.assert_alive();
+}
+
+#[test]
+fn shutdown_stops_the_server() {
+    let mut server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.cmd(&["SET", "kept", "yes"]), "+OK\r\n");
+    c.send(b"SHUTDOWN\r\n");
+    c.assert_closed("after SHUTDOWN");
+    assert!(c.buf.is_empty(), "SHUTDOWN replied {:?}", c.buf);
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .expect("server still running 30 s after SHUTDOWN");
+    assert!(status.success(), "exit status after SHUTDOWN: {status}");
+    if !against_redis() {
+        // Redis runs without persistence here; Basalt keeps its data.
+        server.restart();
+        let mut c = Raw::connect(server.port);
+        assert_eq!(c.cmd(&["GET", "kept"]), "$3\r\nyes\r\n");
+    }
+}
+
+#[test]
+fn config_get_with_globs() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let one = c.val(&["CONFIG", "GET", "maxclients"]).pairs();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].0, "maxclients");
+    let n: u64 = one[0].1.text().parse().expect("numeric maxclients");
+    assert!(n >= 1000, "default maxclients {n}");
+    // Names are case-insensitive.
+    let upper = c.val(&["CONFIG", "GET", "MAXCLIENTS"]).pairs();
+    assert_eq!(upper.len(), 1);
+    assert!(upper[0].0.eq_ignore_ascii_case("maxclients"));
+    assert_eq!(upper[0].1, one[0].1);
+
+    let globbed = c.val(&["CONFIG", "GET", "*max*"]).pairs();
+    assert!(globbed.len() >= 2, "{globbed:?}");
+    assert!(
+        globbed.iter().all(|(k, _)| k.contains("max")),
+        "{globbed:?}"
+    );
+    assert!(globbed.iter().any(|(k, _)| k == "maxclients"));
+    let q = c.val(&["CONFIG", "GET", "maxclient?"]).pairs();
+    assert_eq!(q.len(), 1);
+
+    let multi = c.val(&["CONFIG", "GET", "maxclients", "timeout"]).pairs();
+    let keys: Vec<&str> = multi.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(keys.contains(&"maxclients") && keys.contains(&"timeout"));
+    assert_eq!(c.cmd(&["CONFIG", "GET", "nosuchoption"]), "*0\r\n");
+    let everything = c.val(&["CONFIG", "GET", "*"]).pairs();
+    for k in [
+        "port",
+        "bind",
+        "dir",
+        "timeout",
+        "requirepass",
+        "appendfsync",
+    ] {
+        assert!(
+            everything.iter().any(|(n, _)| n == k),
+            "no {k} in CONFIG GET *"
+        );
+    }
+    let port = everything.iter().find(|(n, _)| n == "port").unwrap();
+    assert_eq!(port.1.text(), server.port.to_string());
+}
+
+fn config_get(c: &mut Raw, name: &str) -> String {
+    let pairs = c.val(&["CONFIG", "GET", name]).pairs();
+    assert_eq!(pairs.len(), 1, "CONFIG GET {name}: {pairs:?}");
+    pairs[0].1.text()
+}
+
+#[test]
+fn config_set_live_options_and_errors() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "timeout", "30"]), "+OK\r\n");
+    assert_eq!(config_get(&mut c, "timeout"), "30");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxclients", "100"]), "+OK\r\n");
+    assert_eq!(config_get(&mut c, "maxclients"), "100");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "MAXCLIENTS", "101"]), "+OK\r\n");
+    assert_eq!(config_get(&mut c, "maxclients"), "101");
+    // Several options at once.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "timeout", "10", "maxclients", "50"]),
+        "+OK\r\n"
+    );
+    assert_eq!(config_get(&mut c, "timeout"), "10");
+    assert_eq!(config_get(&mut c, "maxclients"), "50");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "5000"]),
+        "+OK\r\n"
+    );
+    assert_eq!(config_get(&mut c, "slowlog-log-slower-than"), "5000");
+
+    let failed = |name: &str, reason: &str| {
+        format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}\r\n")
+    };
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "pidfile", "/tmp/x.pid"]),
+        failed("pidfile", "can't set immutable config")
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "timeout", "abc"]),
+        failed("timeout", "argument couldn't be parsed into an integer")
+    );
+    assert_eq!(config_get(&mut c, "timeout"), "10", "failed SET changed it");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "nosuchoption", "1"]),
+        "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuchoption'\r\n"
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "timeout"]), wrong("config|set"));
+
+    // Redis parameters meaningless on disk are accepted as no-ops.
+    for (k, v) in [
+        ("save", ""),
+        ("appendonly", "yes"),
+        ("hash-max-listpack-entries", "128"),
+    ] {
+        assert_eq!(c.cmd(&["CONFIG", "SET", k, v]), "+OK\r\n", "CONFIG SET {k}");
+    }
+    c.assert_alive();
+}
+
+#[test]
+fn config_rewrite_updates_the_file() {
+    // Without a config file there is nothing to rewrite.
+    let plain = Server::start();
+    let mut c = Raw::connect(plain.port);
+    assert_eq!(
+        c.cmd(&["CONFIG", "REWRITE"]),
+        "-ERR The server is running without a config file\r\n"
+    );
+
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("server.conf");
+    fs::write(&conf, "# kept comment\nmaxclients 100\ntimeout 0\n").unwrap();
+    let mut proc = Proc::start(Some(&conf), &[], &[]);
+    let mut c = proc.raw();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxclients", "200"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "timeout", "7"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let text = fs::read_to_string(&conf).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert!(lines.contains(&"maxclients 200"), "{text}");
+    assert!(lines.contains(&"timeout 7"), "{text}");
+    assert!(!lines.contains(&"maxclients 100"), "{text}");
+    assert!(lines.contains(&"# kept comment"), "{text}");
+    drop(c);
+    proc.kill();
+
+    // The rewritten file starts a server with the new values.
+    let proc = Proc::start(Some(&conf), &[], &[]);
+    let mut c = proc.raw();
+    assert_eq!(config_get(&mut c, "maxclients"), "200");
+    assert_eq!(config_get(&mut c, "timeout"), "7");
+}
