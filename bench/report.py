@@ -108,8 +108,8 @@ def main():
         w("> **Quick mode** (`BENCH_QUICK=1`): few requests per test, a smoke run of")
         w("> the script, not a measurement. Run `bench/run.sh` for real numbers.")
         w("")
-    if "override" in meta["basalt"]:
-        w(f"> **The Basalt column is not Basalt**: it ran `{meta['basalt'].split(' (BASALT_BIN')[0]}`.")
+    if meta.get("basalt_other"):
+        w(f"> **The Basalt column is not Basalt**: it ran `{meta['basalt_other']}` (a test of the script).")
         w("")
     if meta.get("busy"):
         w(f"> **Other work was running** when this run started ({meta['busy']}; load average")

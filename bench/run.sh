@@ -134,7 +134,7 @@ wait_ready() {
     for ((i = 0; i < 600; i++)); do
         alive "$pid" || {
             tail -n 20 "$OUT/$name.log" >&2 || true
-            die "$name exited during startup (log: $OUT/$name.log)"
+            die "$name is not running (log: $OUT/$name.log)"
         }
         [ "$(cli "$port" ping 2>/dev/null)" = PONG ] && return 0
         sleep 0.1
@@ -194,7 +194,9 @@ if [ -n "${BASALT_BIN:-}" ]; then
     read -r -a basalt_cmd <<<"$BASALT_BIN"
     # A relative path is relative to where the script was started.
     case "${basalt_cmd[0]}" in /*) ;; */*) basalt_cmd[0]="$caller_pwd/${basalt_cmd[0]}" ;; esac
-    basalt_desc="$BASALT_BIN (BASALT_BIN override)"
+    basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
+    # Testing the script against another server (e.g. redis-server)?
+    [ "$(basename "${basalt_cmd[0]}")" = basalt-server ] || basalt_other="$BASALT_BIN"
 else
     log "building basalt-server (release)"
     cargo build --release -p basalt-server
@@ -231,6 +233,7 @@ done
     printf 'redis_version\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')$(dpkg-query -W -f=' (Debian package ${Version})' redis-server 2>/dev/null || true)"
     printf 'benchmark_version\t%s\n' "$(redis-benchmark --version | head -n1)"
     printf 'basalt\t%s\n' "$basalt_desc"
+    printf 'basalt_other\t%s\n' "${basalt_other:-}"
     printf 'basalt_args\t%s\n' "--bind $HOST --port $BASALT_PORT --dir <tmp> --appendfsync everysec${BASALT_ARGS:+ $BASALT_ARGS}"
     printf 'redis_args\t%s\n' "--bind $HOST --port $REDIS_PORT --dir <tmp> --appendonly yes --appendfsync everysec --save \"\""
     printf 'command\t%s\n' "$cmdline"
@@ -285,7 +288,7 @@ for s in "${SERVERS[@]}"; do
     rss_idle="$(status_kib "$pid" VmRSS)"
     log "$s: loading $LOAD_KEYS keys"
     t0="$(date +%s.%N)"
-    gen_load | timeout "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$port" --pipe >"$OUT/$s-load.txt" 2>&1 ||
+    gen_load | timeout --foreground "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$port" --pipe >"$OUT/$s-load.txt" 2>&1 ||
         die "$s: loading failed: $(tail -n 3 "$OUT/$s-load.txt")"
     t1="$(date +%s.%N)"
     load_errors="$(sed -n 's/^errors: \([0-9]*\),.*/\1/p' "$OUT/$s-load.txt")"
@@ -316,7 +319,7 @@ run_one() {
     local s="$1" p="$2" r="$3" key="$4" label_override="$5" n="$6"
     shift 6
     local csv="$OUT/r$r-p$p-$s-$key.csv" rc=0 label rps p50 p99 status=ok
-    timeout "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h "$HOST" -p "${PORT[$s]}" \
+    timeout --foreground "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h "$HOST" -p "${PORT[$s]}" \
         -c "$CLIENTS" -d "$DATA_SIZE" -r "$KEYSPACE" -n "$n" -P "$p" --csv "$@" \
         >"$csv" 2>"$csv.err" </dev/null || rc=$?
     # --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",

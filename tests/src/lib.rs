@@ -130,12 +130,22 @@ impl Server {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if let Ok(mut probe) = TcpStream::connect(("127.0.0.1", self.port)) {
+                // QUIT and read to EOF: the server has then forgotten this
+                // probe, so it does not count against `maxclients`.
+                use std::io::Write;
+                let _ = probe.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = probe.write_all(b"QUIT\r\n");
+                let mut sink = Vec::new();
+                let _ = probe.read_to_end(&mut sink);
                 return;
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("server exited with {status} before listening:\n{}", self.log());
+                    panic!(
+                        "server exited with {status} before listening:\n{}",
+                        self.log()
+                    );
                 }
             }
             assert!(

@@ -232,8 +232,8 @@ mod tests {
         assert_eq!(
             m.encode(),
             [
-                0x82, 0, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0,
-                0, 0, 0, 0, 0, 0, 3
+                0x82, 0, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0, 0,
+                0, 0, 0, 0, 0, 3
             ]
         );
         assert_eq!(Metadata::decode(&m.encode()).unwrap(), (m, &[][..]));
@@ -242,9 +242,7 @@ mod tests {
     #[test]
     fn old_32bit_encoding_is_read() {
         // flags without bit7, expire in seconds (u32), version u64, size u32.
-        let raw = [
-            0x02, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 5, 0xaa,
-        ];
+        let raw = [0x02, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 5, 0xaa];
         let (m, rest) = Metadata::decode(&raw).unwrap();
         assert_eq!(m.kind, RedisType::Hash);
         assert_eq!(m.expire_ms, 10_000);
@@ -272,6 +270,9 @@ mod tests {
     fn corrupt_records_are_errors() {
         assert_eq!(Metadata::decode(&[]), Err(CorruptMetadata));
         assert_eq!(Metadata::decode(&[0x8f, 0]), Err(CorruptMetadata));
-        assert_eq!(Metadata::decode(&[0x82, 0, 0, 0, 0, 0, 0, 0, 0, 1]), Err(CorruptMetadata));
+        assert_eq!(
+            Metadata::decode(&[0x82, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            Err(CorruptMetadata)
+        );
     }
 }

@@ -49,7 +49,10 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
                 for _ in 0..10 {
                     match cycle.step(&shared.db, budget) {
                         Ok(deleted) => {
-                            shared.stats.expired_keys.fetch_add(deleted.len() as u64, Relaxed);
+                            shared
+                                .stats
+                                .expired_keys
+                                .fetch_add(deleted.len() as u64, Relaxed);
                             if let Some(pass) = cycle.last_full_pass {
                                 *shared.keyspace.lock() = Some(pass);
                             }

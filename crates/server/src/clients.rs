@@ -4,7 +4,9 @@
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -21,6 +23,8 @@ pub struct ClientHandle {
     pub last_active_ms: AtomicU64,
     /// Index into the command table of the last command, +1 (0 = none).
     pub last_command: AtomicUsize,
+    /// Index of its subcommand, +1 (0 = none).
+    pub last_subcommand: AtomicUsize,
     pub resp: AtomicU8,
     pub query_buffer: AtomicI64,
     killed: AtomicBool,
@@ -44,10 +48,11 @@ impl ClientHandle {
         self.kill_notify.notified().await
     }
 
-    pub fn touch(&self, command_index: usize) {
+    pub fn touch(&self, command_index: usize, subcommand: usize) {
         self.last_active_ms
             .store(self.created.elapsed().as_millis() as u64, Relaxed);
         self.last_command.store(command_index + 1, Relaxed);
+        self.last_subcommand.store(subcommand, Relaxed);
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -75,6 +80,7 @@ impl ClientRegistry {
             lib_ver: Mutex::new(None),
             last_active_ms: AtomicU64::new(0),
             last_command: AtomicUsize::new(0),
+            last_subcommand: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
             query_buffer: AtomicI64::new(0),
             killed: AtomicBool::new(false),

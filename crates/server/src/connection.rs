@@ -119,7 +119,11 @@ async fn run(
     }
 }
 
-async fn write(shared: &Shared, stream: &mut TcpStream, output: &mut BytesMut) -> std::io::Result<()> {
+async fn write(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    output: &mut BytesMut,
+) -> std::io::Result<()> {
     if output.is_empty() {
         return Ok(());
     }
@@ -164,7 +168,27 @@ pub fn execute(
         shared.stats.error_replies.fetch_add(1, Relaxed);
         return (CommandError::NoAuth.to_reply(), None);
     }
-    state.handle.touch(index);
+    // Subcommands are checked here, from the table, so handlers need not
+    // repeat arity checks or "unknown subcommand" errors.
+    let mut sub_index = 0;
+    if !command.subcommands.is_empty() && args.len() >= 2 {
+        let Some(i) = command.find_subcommand(&args[1]) else {
+            shared.stats.error_replies.fetch_add(1, Relaxed);
+            let err = CommandError::UnknownSubcommand {
+                sub: String::from_utf8_lossy(&args[1]).into_owned(),
+                command: command.name,
+            };
+            return (err.to_reply(), None);
+        };
+        let sub = &command.subcommands[i];
+        if !crate::command::arity_matches(sub.arity, args.len()) {
+            shared.stats.error_replies.fetch_add(1, Relaxed);
+            let err = CommandError::WrongArity(format!("{}|{}", command.name, sub.name));
+            return (err.to_reply(), None);
+        }
+        sub_index = i + 1;
+    }
+    state.handle.touch(index, sub_index);
     let started = Instant::now();
     let mut ctx = Ctx {
         shared,

@@ -84,7 +84,10 @@ pub fn run(args: Vec<String>) -> i32 {
             return 0;
         }
         Ok(Cli::Version) => {
-            println!("basalt-server {BASALT_VERSION} (redis {})", crate::REDIS_VERSION);
+            println!(
+                "basalt-server {BASALT_VERSION} (redis {})",
+                crate::REDIS_VERSION
+            );
             return 0;
         }
         Ok(Cli::Run {
@@ -135,7 +138,11 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let shared = Arc::new(Shared::new(config, storage.clone(), CommandTable::get().len()));
+    let shared = Arc::new(Shared::new(
+        config,
+        storage.clone(),
+        CommandTable::get().len(),
+    ));
     let code = runtime.block_on(serve(shared.clone()));
     storage.close();
     if let Some(p) = &pidfile {

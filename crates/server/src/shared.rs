@@ -84,7 +84,8 @@ impl Shared {
         self.slowlog_slower_than
             .store(config.slowlog_log_slower_than, Ordering::Relaxed);
         self.db.set_max_string_len(config.proto_max_bulk_len);
-        self.storage.set_sync_policy(crate::server::sync_policy(config.appendfsync));
+        self.storage
+            .set_sync_policy(crate::server::sync_policy(config.appendfsync));
         self.config_generation.fetch_add(1, Ordering::AcqRel);
     }
 

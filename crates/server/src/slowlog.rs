@@ -26,10 +26,21 @@ const MAX_ARGS: usize = 32;
 const MAX_ARG_LEN: usize = 128;
 
 impl SlowLog {
-    pub fn record(&self, args: &[Bytes], usec: u64, addr: SocketAddr, name: String, max_len: usize) {
+    pub fn record(
+        &self,
+        args: &[Bytes],
+        usec: u64,
+        addr: SocketAddr,
+        name: String,
+        max_len: usize,
+    ) {
         let mut kept: Vec<Bytes> = args
             .iter()
-            .take(if args.len() > MAX_ARGS { MAX_ARGS - 1 } else { MAX_ARGS })
+            .take(if args.len() > MAX_ARGS {
+                MAX_ARGS - 1
+            } else {
+                MAX_ARGS
+            })
             .map(|a| {
                 if a.len() > MAX_ARG_LEN {
                     let mut v = a[..MAX_ARG_LEN].to_vec();
@@ -70,10 +81,6 @@ impl SlowLog {
 
     pub fn len(&self) -> usize {
         self.entries.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     pub fn reset(&self) {

@@ -26,7 +26,9 @@ pub struct CommandStats {
 impl Stats {
     pub fn new(command_count: usize) -> Stats {
         Stats {
-            commands: (0..command_count).map(|_| CommandStats::default()).collect(),
+            commands: (0..command_count)
+                .map(|_| CommandStats::default())
+                .collect(),
             ..Default::default()
         }
     }

@@ -133,7 +133,13 @@ impl Database {
     /// Writes `record` (read from `src`) under `dst`. A collection gets a new
     /// version and a copy of every subkey, so `src` can be deleted or changed
     /// independently afterwards. O(number of elements).
-    fn copy_record(&self, batch: &mut WriteBatch, src: &[u8], dst: &[u8], record: &Record) -> Result<()> {
+    fn copy_record(
+        &self,
+        batch: &mut WriteBatch,
+        src: &[u8],
+        dst: &[u8],
+        record: &Record,
+    ) -> Result<()> {
         if record.metadata.kind.is_single_kv() {
             self.rewrite_metadata(batch, dst, record);
             return Ok(());
@@ -254,10 +260,11 @@ impl Database {
         count: usize,
         kind: Option<&str>,
     ) -> Result<ScanPage> {
-        let after = if cursor == 0 {
-            None
-        } else {
-            Some(self.cursors().get(cursor).ok_or(Error::InvalidCursor)?)
+        // Redis accepts any number as a cursor. One we never handed out (or
+        // have forgotten) restarts the iteration rather than failing.
+        let after = match cursor {
+            0 => None,
+            c => self.cursors().get(c),
         };
         // Redis treats a bare `*` as "no pattern": glob `*` does not match
         // the empty key, but SCAN MATCH * must return it.
@@ -313,24 +320,61 @@ impl Database {
         Ok(count)
     }
 
-    /// RANDOMKEY: seeks to a random point of the keyspace and returns the
-    /// first live key at or after it (wrapping to the start).
+    /// RANDOMKEY: gathers up to 128 live keys from a random point of the
+    /// keyspace (wrapping to the start) and picks one of them uniformly. A
+    /// keyspace of up to 128 keys is therefore sampled exactly uniformly;
+    /// a larger one approximately, at the cost of one short scan.
     pub fn random_key(&self) -> Result<Option<Vec<u8>>> {
-        let len = rand::random_range(1..=4);
-        let probe: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
-        let start = self.metadata_key(&probe);
+        const SAMPLE: usize = 128;
+        let Some(first) = self.first_key()? else {
+            return Ok(None);
+        };
+        let probe = self.metadata_key(&random_probe(&first, &self.last_key()?.unwrap_or_default()));
+        let mut sample = Vec::with_capacity(SAMPLE);
+        let collect = |k: &[u8], _: &Metadata, sample: &mut Vec<Vec<u8>>| {
+            sample.push(k.to_vec());
+            sample.len() < SAMPLE
+        };
+        self.walk(Some(&probe), b"", 10 * SAMPLE, |k, m| {
+            collect(k, m, &mut sample)
+        })?;
+        if sample.len() < SAMPLE {
+            self.walk(None, b"", 10 * SAMPLE, |k, m| {
+                if sample.first().is_some_and(|f| f.as_slice() == k) {
+                    return false;
+                }
+                collect(k, m, &mut sample)
+            })?;
+        }
+        if sample.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            sample.swap_remove(rand::random_range(0..sample.len())),
+        ))
+    }
+
+    fn first_key(&self) -> Result<Option<Vec<u8>>> {
         let mut found = None;
-        self.walk(Some(&start), b"", 1000, |k, _| {
+        self.walk(None, b"", usize::MAX, |k, _| {
             found = Some(k.to_vec());
             false
         })?;
-        if found.is_none() {
-            self.walk(None, b"", 1000, |k, _| {
-                found = Some(k.to_vec());
-                false
-            })?;
-        }
         Ok(found)
+    }
+
+    /// The largest key of the namespace (possibly expired: it only bounds
+    /// where a random probe is drawn).
+    fn last_key(&self) -> Result<Option<Vec<u8>>> {
+        let storage = self.storage();
+        let ns = storage.prefix().namespace_prefix();
+        let upper = prefix_upper_bound(&ns);
+        let mut it = storage.iter(ColumnFamily::Metadata, Some(&ns), upper.as_deref());
+        it.seek_to_last();
+        Ok(it
+            .key()
+            .and_then(|k| storage.prefix().user_key_of(k))
+            .map(<[u8]>::to_vec))
     }
 
     /// FLUSHDB/FLUSHALL: range deletes over the namespace in every family
@@ -353,6 +397,18 @@ impl Database {
     pub fn kind_of(&self, key: &[u8]) -> Result<RedisType> {
         Ok(self.type_of(key)?.unwrap_or(RedisType::None))
     }
+}
+
+/// A random key between `first` and `last`: their common prefix, then a
+/// random byte between theirs at the first difference, then random bytes.
+fn random_probe(first: &[u8], last: &[u8]) -> Vec<u8> {
+    let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+    let mut probe = first[..common].to_vec();
+    let lo = first.get(common).copied().unwrap_or(0);
+    let hi = last.get(common).copied().unwrap_or(u8::MAX).max(lo);
+    probe.push(rand::random_range(lo..=hi));
+    probe.extend((0..4).map(|_| rand::random::<u8>()));
+    probe
 }
 
 #[cfg(test)]
@@ -418,7 +474,30 @@ mod tests {
             cursor = page.cursor;
         }
         assert_eq!(seen.len(), 250);
-        assert!(matches!(db.scan(12345, None, 10, None), Err(Error::InvalidCursor)));
+        // An unknown cursor restarts the iteration, as any number is a
+        // valid cursor in Redis.
+        assert_eq!(
+            db.scan(12345, Some(b"key:*"), 1000, None)
+                .unwrap()
+                .keys
+                .len(),
+            250
+        );
+    }
+
+    #[test]
+    fn random_key_covers_a_small_keyspace() {
+        let t = open();
+        let db = &t.db;
+        assert_eq!(db.random_key().unwrap(), None);
+        for i in 0..20 {
+            db.set(format!("k{i}").as_bytes(), b"v", SetOptions::default())
+                .unwrap();
+        }
+        let seen: std::collections::HashSet<_> = (0..400)
+            .map(|_| db.random_key().unwrap().unwrap())
+            .collect();
+        assert_eq!(seen.len(), 20);
     }
 
     #[test]
@@ -426,7 +505,10 @@ mod tests {
         let t = open();
         let db = &t.db;
         db.set(b"a", b"1", SetOptions::default()).unwrap();
-        assert!(matches!(db.rename(b"x", b"y", false), Err(Error::NoSuchKey)));
+        assert!(matches!(
+            db.rename(b"x", b"y", false),
+            Err(Error::NoSuchKey)
+        ));
         assert!(db.rename(b"a", b"b", false).unwrap());
         assert_eq!(db.get(b"a").unwrap(), None);
         assert!(db.copy(b"b", b"c", false).unwrap());

@@ -67,13 +67,45 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     Some(v)
 }
 
-/// How INCRBYFLOAT prints its result: fixed notation, shortest digits that
-/// round-trip, no trailing zeros (Redis's LD_STR_HUMAN mode).
+/// How INCRBYFLOAT prints an f64 result: fixed notation, shortest digits
+/// that round-trip, no trailing zeros (Redis's LD_STR_HUMAN mode).
 pub fn format_human_f64(v: f64) -> String {
     if v == 0.0 {
         return "0".to_string();
     }
     format!("{v}")
+}
+
+/// INCRBYFLOAT's sum, printed as Redis prints it. Redis adds in long double
+/// and prints 17 significant digits, so `0.1 + 0.2` is "0.3", not f64's
+/// "0.30000000000000004". Exact decimal addition rounded to 17 significant
+/// digits gives the same text; operands outside what a 96-bit decimal
+/// holds fall back to f64. Returns `None` when the sum is not finite.
+pub fn add_human(current: &[u8], delta: &[u8]) -> Option<String> {
+    let (a, b) = (parse_f64(current)?, parse_f64(delta)?);
+    let sum = a + b;
+    if !sum.is_finite() {
+        return None;
+    }
+    if let (Some(x), Some(y)) = (parse_decimal(current), parse_decimal(delta)) {
+        if let Some(exact) = x.checked_add(y) {
+            if let Some(rounded) = exact.round_sf(17) {
+                let text = rounded.normalize().to_string();
+                return Some(if text == "-0" { "0".into() } else { text });
+            }
+        }
+    }
+    Some(format_human_f64(sum))
+}
+
+fn parse_decimal(s: &[u8]) -> Option<rust_decimal::Decimal> {
+    use rust_decimal::Decimal;
+    let text = std::str::from_utf8(s).ok()?;
+    if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text).ok()
+    } else {
+        text.parse::<Decimal>().ok()
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +146,11 @@ mod tests {
         assert_eq!(format_human_f64(10.5 + 0.1), "10.6");
         assert_eq!(format_human_f64(1e20), "100000000000000000000");
         assert_eq!(format_human_f64(-0.0), "0");
+        assert_eq!(add_human(b"0.1", b"0.2").unwrap(), "0.3");
+        assert_eq!(add_human(b"10.50", b"0.1").unwrap(), "10.6");
+        assert_eq!(add_human(b"5.0e3", b"2.0e2").unwrap(), "5200");
+        assert_eq!(add_human(b"1", b"-1").unwrap(), "0");
+        assert_eq!(add_human(b"1e300", b"1e300").unwrap().len(), 301);
+        assert_eq!(add_human(b"1.7e308", b"1.7e308"), None);
     }
 }

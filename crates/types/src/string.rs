@@ -4,7 +4,7 @@
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::expire::Expiry;
-use crate::number::{format_human_f64, parse_f64, parse_i64};
+use crate::number::{add_human, parse_f64, parse_i64};
 use basalt_engine::{ColumnFamily, Metadata, RedisType, WriteBatch};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,18 +209,18 @@ impl Database {
         Ok(next)
     }
 
-    /// INCRBYFLOAT; returns the new value as Redis prints it.
-    pub fn incr_by_float(&self, key: &[u8], delta: f64) -> Result<String> {
+    /// INCRBYFLOAT with the increment as the client sent it (already
+    /// checked to be a finite float); returns the new value as Redis prints it.
+    pub fn incr_by_float(&self, key: &[u8], delta: &[u8]) -> Result<String> {
         let _guard = self.storage().locks().lock(key);
         let (expire, current) = match self.read_string(key)? {
-            Some((m, v)) => (m.expire_ms, parse_f64(&v).ok_or(Error::NotFloat)?),
-            None => (0, 0.0),
+            Some((m, v)) => {
+                parse_f64(&v).ok_or(Error::NotFloat)?;
+                (m.expire_ms, v)
+            }
+            None => (0, b"0".to_vec()),
         };
-        let next = current + delta;
-        if !next.is_finite() {
-            return Err(Error::NanOrInfinity);
-        }
-        let text = format_human_f64(next);
+        let text = add_human(&current, delta).ok_or(Error::NanOrInfinity)?;
         self.write_string(key, expire, text.as_bytes())?;
         Ok(text)
     }
@@ -326,8 +326,8 @@ mod tests {
         db.set(b"m", b"9223372036854775807", SetOptions::default())
             .unwrap();
         assert!(matches!(db.incr_by(b"m", 1), Err(Error::Overflow)));
-        assert_eq!(db.incr_by_float(b"f", 10.5).unwrap(), "10.5");
-        assert_eq!(db.incr_by_float(b"f", 0.1).unwrap(), "10.6");
+        assert_eq!(db.incr_by_float(b"f", b"10.5").unwrap(), "10.5");
+        assert_eq!(db.incr_by_float(b"f", b"0.1").unwrap(), "10.6");
     }
 
     #[test]

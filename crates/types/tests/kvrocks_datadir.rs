@@ -66,7 +66,10 @@ fn kvrocks_strings_open_and_read() {
     assert_eq!(db.get(b"k_ttl").unwrap().unwrap(), b"ttl");
     let mut keys = db.keys(b"*").unwrap();
     keys.sort();
-    assert_eq!(keys, vec![b"k_new".to_vec(), b"k_old".to_vec(), b"k_ttl".to_vec()]);
+    assert_eq!(
+        keys,
+        vec![b"k_new".to_vec(), b"k_old".to_vec(), b"k_ttl".to_vec()]
+    );
     // Writing through Basalt produces what Kvrocks would read back.
     db.set(b"k_old", b"rewritten", Default::default()).unwrap();
     let raw = db

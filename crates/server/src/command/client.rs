@@ -10,44 +10,100 @@ use basalt_resp::Reply;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
-pub static COMMANDS: &[Command] = &[Command::new("client", -2, NOSCRIPT | LOADING | STALE, client)
-    .group("connection")
-    .summary("A container for client connection commands.")
-    .subcommands(&[
-        SubCommand { name: "id", arity: 2, flags: NOSCRIPT | LOADING | STALE, summary: "Returns the unique client ID of the connection." },
-        SubCommand { name: "setname", arity: 3, flags: NOSCRIPT | LOADING | STALE, summary: "Sets the connection name." },
-        SubCommand { name: "getname", arity: 2, flags: NOSCRIPT | LOADING | STALE, summary: "Returns the name of the connection." },
-        SubCommand { name: "list", arity: -2, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Lists open connections." },
-        SubCommand { name: "info", arity: 2, flags: NOSCRIPT | LOADING | STALE, summary: "Returns information about the connection." },
-        SubCommand { name: "kill", arity: -3, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Terminates open connections." },
-        SubCommand { name: "setinfo", arity: 4, flags: NOSCRIPT | LOADING | STALE, summary: "Sets information specific to the client or connection." },
-        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Returns helpful text about the different subcommands." },
-    ])];
+pub static COMMANDS: &[Command] = &[
+    Command::new("client", -2, NOSCRIPT | LOADING | STALE, client)
+        .group("connection")
+        .summary("A container for client connection commands.")
+        .subcommands(&[
+            SubCommand {
+                name: "id",
+                arity: 2,
+                flags: NOSCRIPT | LOADING | STALE,
+                summary: "Returns the unique client ID of the connection.",
+            },
+            SubCommand {
+                name: "setname",
+                arity: 3,
+                flags: NOSCRIPT | LOADING | STALE,
+                summary: "Sets the connection name.",
+            },
+            SubCommand {
+                name: "getname",
+                arity: 2,
+                flags: NOSCRIPT | LOADING | STALE,
+                summary: "Returns the name of the connection.",
+            },
+            SubCommand {
+                name: "list",
+                arity: -2,
+                flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                summary: "Lists open connections.",
+            },
+            SubCommand {
+                name: "info",
+                arity: 2,
+                flags: NOSCRIPT | LOADING | STALE,
+                summary: "Returns information about the connection.",
+            },
+            SubCommand {
+                name: "kill",
+                arity: -3,
+                flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                summary: "Terminates open connections.",
+            },
+            SubCommand {
+                name: "setinfo",
+                arity: 4,
+                flags: NOSCRIPT | LOADING | STALE,
+                summary: "Sets information specific to the client or connection.",
+            },
+            SubCommand {
+                name: "help",
+                arity: 2,
+                flags: LOADING | STALE,
+                summary: "Returns helpful text about the different subcommands.",
+            },
+        ]),
+];
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "ID", "    Return the ID of the current connection.",
-    "GETNAME", "    Return the name of the current connection.",
-    "SETNAME <name>", "    Assign the name <name> to the current connection.",
-    "LIST [TYPE normal] [ID <id> [...]]", "    Return information about client connections.",
-    "INFO", "    Return information about the current client connection.",
-    "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-    "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no), TYPE normal.",
-    "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
-    "HELP", "    Print this help.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "LIST [TYPE normal] [ID <id> [...]]",
+    "    Return information about client connections.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no), TYPE normal.",
+    "SETINFO <LIB-NAME|LIB-VER> <value>",
+    "    Set client library name or version.",
+    "HELP",
+    "    Print this help.",
 ];
 
 pub fn help_reply(lines: &[&'static str]) -> Reply {
     Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
 }
 
-fn describe(c: &ClientHandle, me: u64) -> String {
+fn describe(c: &ClientHandle) -> String {
     let table = CommandTable::get();
     let cmd = match c.last_command.load(Relaxed) {
         0 => "NULL".to_string(),
-        n => table.all().get(n - 1).map_or("NULL".into(), |c| c.name.to_string()),
+        n => match table.all().get(n - 1) {
+            None => "NULL".to_string(),
+            Some(cmd) => match c.last_subcommand.load(Relaxed) {
+                0 => cmd.name.to_string(),
+                s => format!("{}|{}", cmd.name, cmd.subcommands[s - 1].name),
+            },
+        },
     };
-    let _ = me;
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -103,26 +159,34 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Ok(Reply::ok())
         }
         "info" if args.len() == 2 => {
-            let line = describe(&ctx.client.handle, me) + "\n";
+            let line = describe(&ctx.client.handle) + "\n";
             Ok(Reply::Verbatim("txt".into(), Bytes::from(line)))
         }
         "list" => list(ctx, args),
         "kill" if args.len() >= 3 => kill(ctx, args),
         "help" if args.len() == 2 => Ok(help_reply(HELP)),
         "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "help" => Err(wrong_arity()),
-        _ => Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "client" }),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "client",
+        }),
     }
 }
 
 fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let me = ctx.client.handle.id;
     let mut ids: Option<Vec<u64>> = None;
     let mut i = 2;
     while i < args.len() {
         if is(&args[i], "type") && i + 1 < args.len() {
             let t = lower(&args[i + 1]);
-            if !matches!(t.as_str(), "normal" | "master" | "replica" | "pubsub" | "slave") {
-                return Err(CommandError::other(format!("ERR Unknown client type '{}'", text(&args[i + 1]))));
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "pubsub" | "slave"
+            ) {
+                return Err(CommandError::other(format!(
+                    "ERR Unknown client type '{}'",
+                    text(&args[i + 1])
+                )));
             }
             if t != "normal" {
                 ids = Some(Vec::new());
@@ -131,7 +195,10 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         } else if is(&args[i], "id") && i + 1 < args.len() {
             let mut list = Vec::new();
             for a in &args[i + 1..] {
-                let id = int(a).ok().filter(|&v| v > 0).ok_or_else(|| CommandError::other("ERR Invalid client ID"))?;
+                let id = int(a)
+                    .ok()
+                    .filter(|&v| v > 0)
+                    .ok_or_else(|| CommandError::other("ERR Invalid client ID"))?;
                 list.push(id as u64);
             }
             ids = Some(list);
@@ -143,7 +210,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut out = String::new();
     for c in ctx.shared.clients.snapshot() {
         if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
-            out.push_str(&describe(&c, me));
+            out.push_str(&describe(&c));
             out.push('\n');
         }
     }
@@ -170,7 +237,12 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     while i + 1 < args.len() {
         let value = &args[i + 1];
         if is(&args[i], "id") {
-            id = Some(int(value).ok().filter(|&v| v > 0).ok_or_else(|| CommandError::other("ERR client-id should be greater than 0"))? as u64);
+            id =
+                Some(
+                    int(value).ok().filter(|&v| v > 0).ok_or_else(|| {
+                        CommandError::other("ERR client-id should be greater than 0")
+                    })? as u64,
+                );
         } else if is(&args[i], "addr") {
             addr = Some(text(value));
         } else if is(&args[i], "laddr") {

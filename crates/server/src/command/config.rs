@@ -8,17 +8,45 @@ use crate::error::{CommandError, CommandResult};
 use basalt_resp::Reply;
 use bytes::Bytes;
 
-pub static COMMANDS: &[Command] = &[Command::new("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, config)
-    .group("server")
-    .since("2.0.0")
-    .summary("A container for server configuration commands.")
-    .subcommands(&[
-        SubCommand { name: "get", arity: -3, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Returns the effective values of configuration parameters." },
-        SubCommand { name: "set", arity: -4, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Sets configuration parameters in-flight." },
-        SubCommand { name: "rewrite", arity: 2, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Persists the effective configuration to file." },
-        SubCommand { name: "resetstat", arity: 2, flags: ADMIN | NOSCRIPT | LOADING | STALE, summary: "Resets the server's statistics." },
-        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Returns helpful text about the different subcommands." },
-    ])];
+pub static COMMANDS: &[Command] =
+    &[
+        Command::new("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, config)
+            .group("server")
+            .since("2.0.0")
+            .summary("A container for server configuration commands.")
+            .subcommands(&[
+                SubCommand {
+                    name: "get",
+                    arity: -3,
+                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                    summary: "Returns the effective values of configuration parameters.",
+                },
+                SubCommand {
+                    name: "set",
+                    arity: -4,
+                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                    summary: "Sets configuration parameters in-flight.",
+                },
+                SubCommand {
+                    name: "rewrite",
+                    arity: 2,
+                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                    summary: "Persists the effective configuration to file.",
+                },
+                SubCommand {
+                    name: "resetstat",
+                    arity: 2,
+                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                    summary: "Resets the server's statistics.",
+                },
+                SubCommand {
+                    name: "help",
+                    arity: 2,
+                    flags: LOADING | STALE,
+                    summary: "Returns helpful text about the different subcommands.",
+                },
+            ]),
+    ];
 
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let sub = lower(&args[1]);
@@ -33,7 +61,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                     .collect(),
             ))
         }
-        "set" if args.len() >= 4 && args.len() % 2 == 0 => {
+        "set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
             let pairs: Vec<(&[u8], &[u8])> = args[2..]
                 .chunks(2)
                 .map(|c| (c[0].as_ref(), c[1].as_ref()))
@@ -67,6 +95,9 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         "get" | "set" | "rewrite" | "resetstat" | "help" => {
             Err(CommandError::WrongArity(format!("config|{sub}")))
         }
-        _ => Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "config" }),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "config",
+        }),
     }
 }

@@ -14,10 +14,36 @@ const fn conn_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Ha
 pub static COMMANDS: &[Command] = &[
     conn_cmd("ping", -1, FAST | STALE, ping).summary("Returns the server's liveliness response."),
     conn_cmd("echo", 2, FAST, echo).summary("Returns the given string."),
-    conn_cmd("quit", -1, FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY, quit).summary("Closes the connection."),
-    conn_cmd("reset", 1, FAST | NO_AUTH | STALE | LOADING | NOSCRIPT, reset).since("6.2.0").summary("Resets the connection."),
-    conn_cmd("auth", -2, FAST | NO_AUTH | STALE | LOADING | NOSCRIPT, auth).summary("Authenticates the connection."),
-    conn_cmd("hello", -1, FAST | NO_AUTH | STALE | LOADING | NOSCRIPT, hello).since("6.0.0").summary("Handshakes with the Redis server."),
+    conn_cmd(
+        "quit",
+        -1,
+        FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY,
+        quit,
+    )
+    .summary("Closes the connection."),
+    conn_cmd(
+        "reset",
+        1,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
+        reset,
+    )
+    .since("6.2.0")
+    .summary("Resets the connection."),
+    conn_cmd(
+        "auth",
+        -2,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
+        auth,
+    )
+    .summary("Authenticates the connection."),
+    conn_cmd(
+        "hello",
+        -1,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
+        hello,
+    )
+    .since("6.0.0")
+    .summary("Handshakes with the Redis server."),
     conn_cmd("select", 2, FAST | LOADING | STALE, select).summary("Changes the selected database."),
 ];
 
@@ -115,7 +141,9 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     if !ctx.client.authenticated {
-        return Err(CommandError::NoAuth);
+        return Err(CommandError::other(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
     }
     if let Some(n) = name {
         *ctx.client.handle.name.lock() = if n.is_empty() { None } else { Some(n) };
@@ -130,16 +158,22 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         (Reply::bulk("server"), Reply::bulk("redis")),
         (Reply::bulk("version"), Reply::bulk(crate::REDIS_VERSION)),
         (Reply::bulk("proto"), Reply::Integer(proto_num)),
-        (Reply::bulk("id"), Reply::Integer(ctx.client.handle.id as i64)),
+        (
+            Reply::bulk("id"),
+            Reply::Integer(ctx.client.handle.id as i64),
+        ),
         (Reply::bulk("mode"), Reply::bulk("standalone")),
         (Reply::bulk("role"), Reply::bulk("master")),
         (Reply::bulk("modules"), Reply::Array(vec![])),
-        (Reply::bulk("basalt_version"), Reply::bulk(crate::BASALT_VERSION)),
+        (
+            Reply::bulk("basalt_version"),
+            Reply::bulk(crate::BASALT_VERSION),
+        ),
     ]))
 }
 
 fn select(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let db = int(&args[1]).map_err(|_| CommandError::other("ERR invalid DB index"))?;
+    let db = int(&args[1])?;
     if db != 0 {
         return Err(CommandError::DbIndexOutOfRange);
     }

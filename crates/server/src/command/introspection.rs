@@ -13,13 +13,45 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
     .since("2.8.13")
     .summary("Returns detailed information about all commands.")
     .subcommands(&[
-        SubCommand { name: "count", arity: 2, flags: LOADING | STALE, summary: "Returns a count of commands." },
-        SubCommand { name: "info", arity: -2, flags: LOADING | STALE, summary: "Returns information about one, multiple or all commands." },
-        SubCommand { name: "docs", arity: -2, flags: LOADING | STALE, summary: "Returns documentary information about one, multiple or all commands." },
-        SubCommand { name: "list", arity: -2, flags: LOADING | STALE, summary: "Returns a list of command names." },
-        SubCommand { name: "getkeys", arity: -3, flags: LOADING | STALE, summary: "Extracts the key names from an arbitrary command." },
-        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Returns helpful text about the different subcommands." },
+        SubCommand {
+            name: "count",
+            arity: 2,
+            flags: LOADING | STALE,
+            summary: "Returns a count of commands.",
+        },
+        SubCommand {
+            name: "info",
+            arity: -2,
+            flags: LOADING | STALE,
+            summary: "Returns information about one, multiple or all commands.",
+        },
+        SubCommand {
+            name: "docs",
+            arity: -2,
+            flags: LOADING | STALE,
+            summary: "Returns documentary information about one, multiple or all commands.",
+        },
+        SubCommand {
+            name: "list",
+            arity: -2,
+            flags: LOADING | STALE,
+            summary: "Returns a list of command names.",
+        },
+        SubCommand {
+            name: "getkeys",
+            arity: -4,
+            flags: LOADING | STALE,
+            summary: "Extracts the key names from an arbitrary command.",
+        },
+        SubCommand {
+            name: "help",
+            arity: 2,
+            flags: LOADING | STALE,
+            summary: "Returns helpful text about the different subcommands.",
+        },
     ])];
+
+type CommandFilter = Box<dyn Fn(&Command) -> bool>;
 
 fn flag_names(bits: u32) -> Reply {
     Reply::Set(
@@ -58,15 +90,29 @@ fn info_entry(c: &Command) -> Reply {
         Reply::Set(vec![Reply::Simple(format!("@{}", c.group).into())]),
         Reply::Array(vec![]),
         Reply::Array(vec![]),
-        Reply::Array(c.subcommands.iter().map(|s| subcommand_info(c, s)).collect()),
+        Reply::Array(
+            c.subcommands
+                .iter()
+                .map(|s| subcommand_info(c, s))
+                .collect(),
+        ),
     ])
 }
 
 fn docs_entry(c: &Command) -> Reply {
     let mut fields = vec![
-        (Reply::bulk("summary"), Reply::Bulk(Bytes::from_static(c.summary.as_bytes()))),
-        (Reply::bulk("since"), Reply::Bulk(Bytes::from_static(c.since.as_bytes()))),
-        (Reply::bulk("group"), Reply::Bulk(Bytes::from_static(c.group.as_bytes()))),
+        (
+            Reply::bulk("summary"),
+            Reply::Bulk(Bytes::from_static(c.summary.as_bytes())),
+        ),
+        (
+            Reply::bulk("since"),
+            Reply::Bulk(Bytes::from_static(c.since.as_bytes())),
+        ),
+        (
+            Reply::bulk("group"),
+            Reply::Bulk(Bytes::from_static(c.group.as_bytes())),
+        ),
     ];
     if !c.subcommands.is_empty() {
         fields.push((
@@ -78,9 +124,18 @@ fn docs_entry(c: &Command) -> Reply {
                         (
                             Reply::Bulk(Bytes::from(format!("{}|{}", c.name, s.name))),
                             Reply::Map(vec![
-                                (Reply::bulk("summary"), Reply::Bulk(Bytes::from_static(s.summary.as_bytes()))),
-                                (Reply::bulk("since"), Reply::Bulk(Bytes::from_static(c.since.as_bytes()))),
-                                (Reply::bulk("group"), Reply::Bulk(Bytes::from_static(c.group.as_bytes()))),
+                                (
+                                    Reply::bulk("summary"),
+                                    Reply::Bulk(Bytes::from_static(s.summary.as_bytes())),
+                                ),
+                                (
+                                    Reply::bulk("since"),
+                                    Reply::Bulk(Bytes::from_static(c.since.as_bytes())),
+                                ),
+                                (
+                                    Reply::bulk("group"),
+                                    Reply::Bulk(Bytes::from_static(c.group.as_bytes())),
+                                ),
                             ]),
                         )
                     })
@@ -94,19 +149,27 @@ fn docs_entry(c: &Command) -> Reply {
 fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let table = CommandTable::get();
     let Some(sub) = args.get(1).map(|a| lower(a)) else {
-        return Ok(Reply::Array(table.all().iter().map(|c| info_entry(c)).collect()));
+        return Ok(Reply::Array(
+            table.all().iter().map(|c| info_entry(c)).collect(),
+        ));
     };
     let _ = ctx;
     match sub.as_str() {
         "count" if args.len() == 2 => Ok(Reply::Integer(table.len() as i64)),
         "info" => {
             if args.len() == 2 {
-                return Ok(Reply::Array(table.all().iter().map(|c| info_entry(c)).collect()));
+                return Ok(Reply::Array(
+                    table.all().iter().map(|c| info_entry(c)).collect(),
+                ));
             }
             Ok(Reply::Array(
                 args[2..]
                     .iter()
-                    .map(|n| table.lookup(n).map_or(Reply::NullArray, |(_, c)| info_entry(c)))
+                    .map(|n| {
+                        table
+                            .lookup(n)
+                            .map_or(Reply::NullArray, |(_, c)| info_entry(c))
+                    })
                     .collect(),
             ))
         }
@@ -114,24 +177,34 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             let selected: Vec<&Command> = if args.len() == 2 {
                 table.all().to_vec()
             } else {
-                args[2..].iter().filter_map(|n| table.lookup(n).map(|(_, c)| c)).collect()
+                args[2..]
+                    .iter()
+                    .filter_map(|n| table.lookup(n).map(|(_, c)| c))
+                    .collect()
             };
             Ok(Reply::Map(
                 selected
                     .into_iter()
-                    .map(|c| (Reply::Bulk(Bytes::from_static(c.name.as_bytes())), docs_entry(c)))
+                    .map(|c| {
+                        (
+                            Reply::Bulk(Bytes::from_static(c.name.as_bytes())),
+                            docs_entry(c),
+                        )
+                    })
                     .collect(),
             ))
         }
         "list" => {
-            let mut filter: Option<Box<dyn Fn(&Command) -> bool>> = None;
+            let mut filter: Option<CommandFilter> = None;
             if args.len() > 2 {
                 if args.len() != 5 || !is(&args[2], "filterby") {
                     return Err(CommandError::Syntax);
                 }
                 let value = args[4].clone();
                 filter = Some(if is(&args[3], "pattern") {
-                    Box::new(move |c: &Command| basalt_glob::glob_match(&value, c.name.as_bytes(), true))
+                    Box::new(move |c: &Command| {
+                        basalt_glob::glob_match(&value, c.name.as_bytes(), true)
+                    })
                 } else if is(&args[3], "aclcat") {
                     let cat = lower(&value);
                     Box::new(move |c: &Command| c.group == cat)
@@ -156,13 +229,19 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 return Err(CommandError::other("ERR Invalid command specified"));
             };
             if !c.arity_ok(target.len()) {
-                return Err(CommandError::other("ERR Invalid number of arguments specified for command"));
+                return Err(CommandError::other(
+                    "ERR Invalid number of arguments specified for command",
+                ));
             }
             let keys = c.key_indices(target.len());
             if keys.is_empty() {
                 return Err(CommandError::other("ERR The command has no key arguments"));
             }
-            Ok(Reply::Array(keys.into_iter().map(|i| Reply::Bulk(target[i].clone())).collect()))
+            Ok(Reply::Array(
+                keys.into_iter()
+                    .map(|i| Reply::Bulk(target[i].clone()))
+                    .collect(),
+            ))
         }
         "help" if args.len() == 2 => Ok(help_reply(&[
             "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -182,6 +261,9 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             "    Print this help.",
         ])),
         "count" | "getkeys" | "help" => Err(CommandError::WrongArity(format!("command|{sub}"))),
-        _ => Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "command" }),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "command",
+        }),
     }
 }

@@ -61,7 +61,9 @@ fn rename(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(ctx.db().rename(&args[1], &args[2], true)? as i64))
+    Ok(Reply::Integer(
+        ctx.db().rename(&args[1], &args[2], true)? as i64
+    ))
 }
 
 fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -80,10 +82,23 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         i += 1;
     }
-    Ok(Reply::Integer(ctx.db().copy(&args[1], &args[2], replace)? as i64))
+    if args[1] == args[2] {
+        return Err(CommandError::other(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    Ok(Reply::Integer(
+        ctx.db().copy(&args[1], &args[2], replace)? as i64
+    ))
 }
 
-fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, relative: bool, cmd: &'static str) -> CommandResult {
+fn expire_generic(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    unit_ms: i64,
+    relative: bool,
+    cmd: &'static str,
+) -> CommandResult {
     let value = int(&args[2])?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for a in &args[3..] {
@@ -96,7 +111,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, relative: bool, c
         } else if is(a, "lt") {
             lt = true;
         } else {
-            return Err(CommandError::other(format!("ERR Unsupported option {}", text(a))));
+            return Err(CommandError::other(format!(
+                "ERR Unsupported option {}",
+                text(a)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
@@ -126,7 +144,9 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, relative: bool, c
     if xx && (gt || lt) && ctx.db().ttl(&args[1])? == Ttl::Persistent {
         return Ok(Reply::Integer(0));
     }
-    Ok(Reply::Integer(ctx.db().expire_at(&args[1], at, cond)? as i64))
+    Ok(Reply::Integer(
+        ctx.db().expire_at(&args[1], at, cond)? as i64
+    ))
 }
 
 fn expire(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -163,7 +183,7 @@ fn ttl_generic(ctx: &mut Ctx, key: &[u8], relative: bool, ms: bool) -> CommandRe
             if ms {
                 at as i64
             } else {
-                (at / 1000) as i64
+                (at as i64 + 500) / 1000
             }
         }
     }))
@@ -190,7 +210,11 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn key_array(keys: Vec<Vec<u8>>) -> Reply {
-    Reply::Array(keys.into_iter().map(|k| Reply::Bulk(Bytes::from(k))).collect())
+    Reply::Array(
+        keys.into_iter()
+            .map(|k| Reply::Bulk(Bytes::from(k)))
+            .collect(),
+    )
 }
 
 fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {

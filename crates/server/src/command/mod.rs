@@ -130,12 +130,14 @@ impl Command {
     }
 
     pub fn arity_ok(&self, argc: usize) -> bool {
-        let argc = argc as i32;
-        if self.arity >= 0 {
-            argc == self.arity
-        } else {
-            argc >= -self.arity
-        }
+        arity_matches(self.arity, argc)
+    }
+
+    /// The subcommand named by `args[1]`, as an index into `subcommands`.
+    pub fn find_subcommand(&self, name: &[u8]) -> Option<usize> {
+        self.subcommands
+            .iter()
+            .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
     }
 
     /// Indices into argv of this command's keys, from the key positions.
@@ -153,6 +155,16 @@ impl Command {
             .step_by(step)
             .filter(|&i| i < argc && i as i32 >= self.first_key)
             .collect()
+    }
+}
+
+/// Redis's arity convention: positive = exactly, negative = at least.
+pub fn arity_matches(arity: i32, argc: usize) -> bool {
+    let argc = argc as i32;
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
     }
 }
 
@@ -208,9 +220,5 @@ impl CommandTable {
 
     pub fn len(&self) -> usize {
         self.commands.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.commands.is_empty()
     }
 }

@@ -9,20 +9,57 @@ use basalt_resp::Reply;
 use bytes::Bytes;
 use std::time::Duration;
 
-const fn server_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+const fn server_cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> Command {
     Command::new(name, arity, flags, handler).group("server")
 }
 
 pub static COMMANDS: &[Command] = &[
-    server_cmd("time", 1, LOADING | STALE | FAST, time).since("2.6.0").summary("Returns the server time."),
-    server_cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, shutdown).summary("Synchronously saves the database(s) to disk and shuts down the Redis server."),
-    server_cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug).summary("A container for debugging commands."),
-    server_cmd("slowlog", -2, ADMIN | LOADING | STALE, slowlog).since("2.2.12").summary("A container for slow log commands.").subcommands(&[
-        SubCommand { name: "get", arity: -2, flags: ADMIN | LOADING | STALE, summary: "Returns the slow log's entries." },
-        SubCommand { name: "len", arity: 2, flags: ADMIN | LOADING | STALE, summary: "Returns the number of entries in the slow log." },
-        SubCommand { name: "reset", arity: 2, flags: ADMIN | LOADING | STALE, summary: "Clears all entries from the slow log." },
-        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Show helpful text about the different subcommands." },
-    ]),
+    server_cmd("time", 1, LOADING | STALE | FAST, time)
+        .since("2.6.0")
+        .summary("Returns the server time."),
+    server_cmd(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        shutdown,
+    )
+    .summary("Synchronously saves the database(s) to disk and shuts down the Redis server."),
+    server_cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
+        .summary("A container for debugging commands."),
+    server_cmd("slowlog", -2, ADMIN | LOADING | STALE, slowlog)
+        .since("2.2.12")
+        .summary("A container for slow log commands.")
+        .subcommands(&[
+            SubCommand {
+                name: "get",
+                arity: -2,
+                flags: ADMIN | LOADING | STALE,
+                summary: "Returns the slow log's entries.",
+            },
+            SubCommand {
+                name: "len",
+                arity: 2,
+                flags: ADMIN | LOADING | STALE,
+                summary: "Returns the number of entries in the slow log.",
+            },
+            SubCommand {
+                name: "reset",
+                arity: 2,
+                flags: ADMIN | LOADING | STALE,
+                summary: "Clears all entries from the slow log.",
+            },
+            SubCommand {
+                name: "help",
+                arity: 2,
+                flags: LOADING | STALE,
+                summary: "Show helpful text about the different subcommands.",
+            },
+        ]),
 ];
 
 fn time(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
@@ -70,7 +107,10 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             "HELP",
             "    Print this help.",
         ])),
-        _ => Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "debug" }),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "debug",
+        }),
     }
 }
 
@@ -88,9 +128,15 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 Some(a) => {
                     let n = int(a)?;
                     if n < -1 {
-                        return Err(CommandError::other("ERR count should be greater than or equal to -1"));
+                        return Err(CommandError::other(
+                            "ERR count should be greater than or equal to -1",
+                        ));
                     }
-                    if n == -1 { usize::MAX } else { n as usize }
+                    if n == -1 {
+                        usize::MAX
+                    } else {
+                        n as usize
+                    }
                 }
                 None => 10,
             };
@@ -125,6 +171,9 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             "    Print this help.",
         ])),
         "len" | "reset" | "get" | "help" => Err(CommandError::WrongArity(format!("slowlog|{sub}"))),
-        _ => Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "slowlog" }),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "slowlog",
+        }),
     }
 }

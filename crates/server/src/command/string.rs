@@ -11,7 +11,12 @@ use basalt_types::string::{CompareOutcome, Condition, SetOptions};
 use basalt_types::Expiry;
 use bytes::Bytes;
 
-const fn string_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+const fn string_cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> Command {
     Command::new(name, arity, flags, handler).group("string")
 }
 
@@ -52,7 +57,11 @@ fn bulk_or_null(v: Option<Vec<u8>>) -> Reply {
 fn get(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let v = ctx.db().get(&args[1])?;
     let stats = &ctx.shared.stats;
-    let counter = if v.is_some() { &stats.keyspace_hits } else { &stats.keyspace_misses };
+    let counter = if v.is_some() {
+        &stats.keyspace_hits
+    } else {
+        &stats.keyspace_misses
+    };
     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(bulk_or_null(v))
 }
@@ -60,7 +69,12 @@ fn get(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 /// Parses a relative TTL (`EX`/`PX`) or absolute time (`EXAT`/`PXAT`) into
 /// absolute ms, with Redis's "invalid expire time" for non-positive values
 /// and overflow.
-fn expire_arg(value: &[u8], unit_ms: i64, relative: bool, cmd: &'static str) -> Result<u64, CommandError> {
+fn expire_arg(
+    value: &[u8],
+    unit_ms: i64,
+    relative: bool,
+    cmd: &'static str,
+) -> Result<u64, CommandError> {
     let v = int(value)?;
     if v <= 0 {
         return Err(CommandError::InvalidExpire(cmd));
@@ -69,29 +83,75 @@ fn expire_arg(value: &[u8], unit_ms: i64, relative: bool, cmd: &'static str) -> 
     Ok(at as u64)
 }
 
-/// The expiry options shared by SET and GETEX; returns `None` when `opt`
-/// is not one of them.
-fn parse_expiry_option(args: &[Bytes], i: &mut usize, cmd: &'static str) -> Result<Option<Expiry>, CommandError> {
-    let opt = &args[*i];
-    let (unit, relative) = if is(opt, "ex") {
-        (1000, true)
-    } else if is(opt, "px") {
-        (1, true)
-    } else if is(opt, "exat") {
-        (1000, false)
-    } else if is(opt, "pxat") {
-        (1, false)
-    } else {
-        return Ok(None);
-    };
-    let value = args.get(*i + 1).ok_or(CommandError::Syntax)?;
-    *i += 1;
-    Ok(Some(Expiry::At(expire_arg(value, unit, relative, cmd)?)))
+/// Which expiry option a command was given. Redis lets the same option
+/// repeat (the last one wins) but not two different ones.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExpiryOption {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+    KeepTtl,
+    Persist,
+}
+
+struct ExpiryParser {
+    seen: Option<ExpiryOption>,
+    expiry: Option<Expiry>,
+    cmd: &'static str,
+    /// KEEPTTL (SET) or PERSIST (GETEX), when the command takes one.
+    allow: Option<ExpiryOption>,
+}
+
+impl ExpiryParser {
+    fn new(cmd: &'static str, allow: Option<ExpiryOption>) -> Self {
+        ExpiryParser {
+            seen: None,
+            expiry: None,
+            cmd,
+            allow,
+        }
+    }
+
+    /// Consumes the expiry option at `args[*i]` (and its value); returns
+    /// false when the argument is not an expiry option.
+    fn parse(&mut self, args: &[Bytes], i: &mut usize) -> Result<bool, CommandError> {
+        let opt = &args[*i];
+        let (kind, unit, relative) = if is(opt, "ex") {
+            (ExpiryOption::Ex, 1000, true)
+        } else if is(opt, "px") {
+            (ExpiryOption::Px, 1, true)
+        } else if is(opt, "exat") {
+            (ExpiryOption::ExAt, 1000, false)
+        } else if is(opt, "pxat") {
+            (ExpiryOption::PxAt, 1, false)
+        } else if is(opt, "keepttl") && self.allow == Some(ExpiryOption::KeepTtl) {
+            (ExpiryOption::KeepTtl, 0, false)
+        } else if is(opt, "persist") && self.allow == Some(ExpiryOption::Persist) {
+            (ExpiryOption::Persist, 0, false)
+        } else {
+            return Ok(false);
+        };
+        if self.seen.is_some_and(|s| s != kind) {
+            return Err(CommandError::Syntax);
+        }
+        self.seen = Some(kind);
+        self.expiry = Some(match kind {
+            ExpiryOption::KeepTtl => Expiry::Keep,
+            ExpiryOption::Persist => Expiry::Clear,
+            _ => {
+                let value = args.get(*i + 1).ok_or(CommandError::Syntax)?;
+                *i += 1;
+                Expiry::At(expire_arg(value, unit, relative, self.cmd)?)
+            }
+        });
+        Ok(true)
+    }
 }
 
 fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut opts = SetOptions::default();
-    let mut expiry_given = false;
+    let mut expiry = ExpiryParser::new("set", Some(ExpiryOption::KeepTtl));
     let mut i = 3;
     while i < args.len() {
         let a = &args[i];
@@ -101,22 +161,12 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             opts.condition = Condition::IfExists;
         } else if is(a, "get") {
             opts.get = true;
-        } else if is(a, "keepttl") && !expiry_given {
-            opts.expiry = Expiry::Keep;
-            expiry_given = true;
-        } else if !expiry_given {
-            match parse_expiry_option(args, &mut i, "set")? {
-                Some(e) => {
-                    opts.expiry = e;
-                    expiry_given = true;
-                }
-                None => return Err(CommandError::Syntax),
-            }
-        } else {
+        } else if !expiry.parse(args, &mut i)? {
             return Err(CommandError::Syntax);
         }
         i += 1;
     }
+    opts.expiry = expiry.expiry.unwrap_or(Expiry::Clear);
     let outcome = ctx.db().set(&args[1], &args[2], opts)?;
     Ok(match (opts.get, outcome.written) {
         (true, _) => bulk_or_null(outcome.old),
@@ -130,7 +180,9 @@ fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         condition: Condition::IfNotExists,
         ..Default::default()
     };
-    Ok(Reply::Integer(ctx.db().set(&args[1], &args[2], opts)?.written as i64))
+    Ok(Reply::Integer(
+        ctx.db().set(&args[1], &args[2], opts)?.written as i64,
+    ))
 }
 
 fn set_with_ttl(ctx: &mut Ctx, args: &[Bytes], unit: i64, cmd: &'static str) -> CommandResult {
@@ -164,20 +216,15 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let mut expiry = None;
+    let mut expiry = ExpiryParser::new("getex", Some(ExpiryOption::Persist));
     let mut i = 2;
     while i < args.len() {
-        if expiry.is_some() {
+        if !expiry.parse(args, &mut i)? {
             return Err(CommandError::Syntax);
-        }
-        if is(&args[i], "persist") {
-            expiry = Some(Expiry::Clear);
-        } else {
-            expiry = Some(parse_expiry_option(args, &mut i, "getex")?.ok_or(CommandError::Syntax)?);
         }
         i += 1;
     }
-    Ok(bulk_or_null(ctx.db().get_ex(&args[1], expiry)?))
+    Ok(bulk_or_null(ctx.db().get_ex(&args[1], expiry.expiry)?))
 }
 
 fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -186,11 +233,16 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(Reply::Array(values.into_iter().map(bulk_or_null).collect()))
 }
 
-fn pairs(args: &[Bytes], name: &str) -> Result<Vec<(&[u8], &[u8])>, CommandError> {
-    if args.len() % 2 == 0 {
+type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+fn pairs<'a>(args: &'a [Bytes], name: &str) -> Result<Pairs<'a>, CommandError> {
+    if args.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity(name.to_string()));
     }
-    Ok(args[1..].chunks(2).map(|c| (c[0].as_ref(), c[1].as_ref())).collect())
+    Ok(args[1..]
+        .chunks(2)
+        .map(|c| (c[0].as_ref(), c[1].as_ref()))
+        .collect())
 }
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -199,7 +251,9 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(ctx.db().mset(&pairs(args, "msetnx")?, true)? as i64))
+    Ok(Reply::Integer(
+        ctx.db().mset(&pairs(args, "msetnx")?, true)? as i64,
+    ))
 }
 
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -212,7 +266,9 @@ fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let (start, end) = (int(&args[2])?, int(&args[3])?);
-    Ok(Reply::Bulk(Bytes::from(ctx.db().get_range(&args[1], start, end)?)))
+    Ok(Reply::Bulk(Bytes::from(
+        ctx.db().get_range(&args[1], start, end)?,
+    )))
 }
 
 fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -220,7 +276,9 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if offset < 0 {
         return Err(CommandError::OffsetOutOfRange);
     }
-    Ok(Reply::Integer(ctx.db().set_range(&args[1], offset as u64, &args[3])? as i64))
+    Ok(Reply::Integer(
+        ctx.db().set_range(&args[1], offset as u64, &args[3])? as i64,
+    ))
 }
 
 fn incr_reply(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
@@ -242,7 +300,9 @@ fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let delta = int(&args[2])?;
     // Redis refuses to negate i64::MIN rather than overflow.
-    let delta = delta.checked_neg().ok_or(basalt_types::Error::Overflow)?;
+    let delta = delta
+        .checked_neg()
+        .ok_or_else(|| CommandError::other("ERR decrement would overflow"))?;
     incr_reply(ctx, &args[1], delta)
 }
 
@@ -251,7 +311,9 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if !delta.is_finite() {
         return Err(basalt_types::Error::NanOrInfinity.into());
     }
-    Ok(Reply::Bulk(Bytes::from(ctx.db().incr_by_float(&args[1], delta)?)))
+    Ok(Reply::Bulk(Bytes::from(
+        ctx.db().incr_by_float(&args[1], &args[2])?,
+    )))
 }
 
 fn lcs_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -290,7 +352,9 @@ fn lcs_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if !want_idx {
         return Ok(Reply::Bulk(Bytes::from(result.sequence)));
     }
-    let range = |(s, e): (usize, usize)| Reply::Array(vec![Reply::Integer(s as i64), Reply::Integer(e as i64)]);
+    let range = |(s, e): (usize, usize)| {
+        Reply::Array(vec![Reply::Integer(s as i64), Reply::Integer(e as i64)])
+    };
     let matches = result
         .matches
         .into_iter()
@@ -305,7 +369,10 @@ fn lcs_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         .collect();
     Ok(Reply::Map(vec![
         (Reply::bulk("matches"), Reply::Array(matches)),
-        (Reply::bulk("len"), Reply::Integer(result.sequence.len() as i64)),
+        (
+            Reply::bulk("len"),
+            Reply::Integer(result.sequence.len() as i64),
+        ),
     ]))
 }
 
@@ -319,21 +386,26 @@ fn compare_reply(outcome: CompareOutcome) -> Reply {
 
 /// CAS key old new [EX s | PX ms | EXAT s | PXAT ms]
 fn cas(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let mut expire = 0;
+    let mut expiry = ExpiryParser::new("cas", None);
     let mut i = 4;
     while i < args.len() {
-        if expire != 0 {
+        if !expiry.parse(args, &mut i)? {
             return Err(CommandError::Syntax);
-        }
-        match parse_expiry_option(args, &mut i, "cas")? {
-            Some(Expiry::At(at)) => expire = at,
-            _ => return Err(CommandError::Syntax),
         }
         i += 1;
     }
-    Ok(compare_reply(ctx.db().compare_and_set(&args[1], &args[2], &args[3], expire)?))
+    let expire = match expiry.expiry {
+        Some(Expiry::At(at)) => at,
+        _ => 0,
+    };
+    Ok(compare_reply(
+        ctx.db()
+            .compare_and_set(&args[1], &args[2], &args[3], expire)?,
+    ))
 }
 
 fn cad(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(compare_reply(ctx.db().compare_and_delete(&args[1], &args[2])?))
+    Ok(compare_reply(
+        ctx.db().compare_and_delete(&args[1], &args[2])?,
+    ))
 }
