@@ -215,9 +215,11 @@ pub(crate) static TABLE: &[Section] = &[
             .live(),
             opt(
                 "workers",
-                "8",
-                int(1, 256, int_field!(workers)),
-                "Number of threads serving client connections.",
+                "0",
+                int(0, 256, int_field!(workers)),
+                "Number of threads serving client connections; 0 means one per CPU \
+                 this process may run on (its affinity mask). More threads than CPUs \
+                 only adds context switches.",
             ),
             opt(
                 "protected-mode",

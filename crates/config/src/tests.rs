@@ -103,7 +103,7 @@ fn compiled_defaults() {
     assert_eq!(cfg.bind, ["127.0.0.1"]);
     assert_eq!(cfg.port, 6666);
     assert_eq!(cfg.dir, PathBuf::from("./basalt-data"));
-    assert_eq!(cfg.workers, 8);
+    assert_eq!(cfg.workers, 0);
     assert_eq!(cfg.timeout, 0);
     assert_eq!(cfg.maxclients, 10000);
     assert_eq!(cfg.requirepass, None);

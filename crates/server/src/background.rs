@@ -15,10 +15,16 @@ pub fn spawn_fsync(shared: Arc<Shared>) {
         .spawn(move || {
             while !shared.is_shutting_down() {
                 std::thread::sleep(Duration::from_secs(1));
-                if shared.storage.sync_policy() == SyncPolicy::EverySec {
-                    if let Err(e) = shared.storage.sync_wal() {
-                        tracing::error!("WAL fsync failed: {e}");
-                    }
+                // Under `no`, still hand the WAL buffer to the OS once a
+                // second: background writes (the expire cycle) have no
+                // client reply to flush them.
+                let result = match shared.storage.sync_policy() {
+                    SyncPolicy::EverySec => shared.storage.sync_wal(),
+                    SyncPolicy::No => shared.storage.flush_wal_buffer(),
+                    SyncPolicy::Always => Ok(()),
+                };
+                if let Err(e) = result {
+                    tracing::error!("WAL flush failed: {e}");
                 }
             }
         })

@@ -48,6 +48,9 @@ async fn run(
     let mut limits = shared.limits();
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();
+    // Whether this connection wrote since the WAL buffer was last flushed:
+    // its replies must not leave before the writes reach the WAL file.
+    let mut unflushed_writes = false;
     loop {
         shared.refresh(&mut limits);
         loop {
@@ -59,34 +62,35 @@ async fn run(
                     // Redis answers a malformed request once and hangs up:
                     // the rest of the stream cannot be trusted.
                     e.to_reply().encode(state.protocol, &mut output);
-                    write(shared, stream, &mut output).await?;
+                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
             };
-            let (reply, action) = execute(shared, state, args);
+            let (reply, action, wrote) = execute(shared, state, args);
+            unflushed_writes |= wrote;
             match action {
                 None => {}
                 Some(Action::Sleep(d)) => {
-                    write(shared, stream, &mut output).await?;
+                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
                     tokio::time::sleep(d).await;
                 }
                 Some(Action::Close) => {
                     reply.encode(state.protocol, &mut output);
-                    write(shared, stream, &mut output).await?;
+                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
                 Some(Action::Shutdown) => {
-                    write(shared, stream, &mut output).await?;
+                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
                     shared.request_shutdown();
                     return Ok(());
                 }
             }
             reply.encode(state.protocol, &mut output);
             if output.len() >= FLUSH_THRESHOLD {
-                write(shared, stream, &mut output).await?;
+                write(shared, stream, &mut output, &mut unflushed_writes).await?;
             }
         }
-        write(shared, stream, &mut output).await?;
+        write(shared, stream, &mut output, &mut unflushed_writes).await?;
         let query_buffer = input.len() + parser.pending_args_len();
         handle.query_buffer.store(query_buffer as i64, Relaxed);
         if limits.query_buffer_limit > 0 && query_buffer > limits.query_buffer_limit {
@@ -123,9 +127,18 @@ async fn write(
     shared: &Shared,
     stream: &mut TcpStream,
     output: &mut BytesMut,
+    unflushed_writes: &mut bool,
 ) -> std::io::Result<()> {
     if output.is_empty() {
         return Ok(());
+    }
+    if std::mem::take(unflushed_writes) {
+        if let Err(e) = shared.storage.flush_wal_buffer() {
+            // Without the WAL write these replies would acknowledge writes
+            // a crash could lose: drop the connection instead.
+            tracing::error!("WAL write failed: {e}");
+            return Err(std::io::Error::other(e.to_string()));
+        }
     }
     stream.write_all(output).await?;
     shared
@@ -137,14 +150,15 @@ async fn write(
 }
 
 /// Looks up, checks and runs one command, recording its statistics.
+/// The flag says whether the command may have written data.
 pub fn execute(
     shared: &Arc<Shared>,
     state: &mut ClientState,
     args: Vec<Bytes>,
-) -> (Reply, Option<Action>) {
+) -> (Reply, Option<Action>, bool) {
     let table = CommandTable::get();
     let Some(name) = args.first() else {
-        return (Reply::Null, None);
+        return (Reply::Null, None, false);
     };
     let Some((index, command)) = table.lookup(name) else {
         let err = CommandError::UnknownCommand {
@@ -155,18 +169,19 @@ pub fn execute(
                 .collect(),
         };
         shared.stats.error_replies.fetch_add(1, Relaxed);
-        return (err.to_reply(), None);
+        return (err.to_reply(), None, false);
     };
     if !command.arity_ok(args.len()) {
         shared.stats.error_replies.fetch_add(1, Relaxed);
         return (
             CommandError::WrongArity(command.name.to_string()).to_reply(),
             None,
+            false,
         );
     }
     if !state.authenticated && !command.has(flags::NO_AUTH) {
         shared.stats.error_replies.fetch_add(1, Relaxed);
-        return (CommandError::NoAuth.to_reply(), None);
+        return (CommandError::NoAuth.to_reply(), None, false);
     }
     // Subcommands are checked here, from the table, so handlers need not
     // repeat arity checks or "unknown subcommand" errors.
@@ -178,13 +193,13 @@ pub fn execute(
                 sub: String::from_utf8_lossy(&args[1]).into_owned(),
                 command: command.name,
             };
-            return (err.to_reply(), None);
+            return (err.to_reply(), None, false);
         };
         let sub = &command.subcommands[i];
         if !crate::command::arity_matches(sub.arity, args.len()) {
             shared.stats.error_replies.fetch_add(1, Relaxed);
             let err = CommandError::WrongArity(format!("{}|{}", command.name, sub.name));
-            return (err.to_reply(), None);
+            return (err.to_reply(), None, false);
         }
         sub_index = i + 1;
     }
@@ -208,5 +223,5 @@ pub fn execute(
             .record(&args, usec, state.handle.addr, name, max_len);
     }
     let reply = result.unwrap_or_else(|e| e.to_reply());
-    (reply, action)
+    (reply, action, command.has(flags::WRITE))
 }

@@ -10,6 +10,7 @@ mod command;
 mod connection;
 mod context;
 mod error;
+mod logging;
 mod server;
 mod shared;
 mod slowlog;

@@ -19,6 +19,14 @@ pub fn sync_policy(p: FsyncPolicy) -> SyncPolicy {
     }
 }
 
+/// `workers 0` means one thread per CPU this process may run on.
+pub fn effective_workers(config: &Config) -> usize {
+    match config.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 fn engine_options(config: &Config) -> EngineOptions {
     use basalt_config::Compression as C;
     use basalt_engine::Compression as E;
@@ -43,37 +51,6 @@ fn engine_options(config: &Config) -> EngineOptions {
     o.wal_size_limit_mb = r.wal_size_limit_mb;
     o.level_compaction_dynamic_level_bytes = r.level_compaction_dynamic_level_bytes;
     o
-}
-
-fn init_logging(config: &Config) -> Result<(), String> {
-    use basalt_config::LogLevel;
-    let level = match config.log_level {
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Warning => tracing::Level::WARN,
-        LogLevel::Error | LogLevel::Fatal => tracing::Level::ERROR,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false);
-    match &config.log_dir {
-        Some(dir) if dir.as_os_str() != "stdout" && !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create log-dir {}: {e}", dir.display()))?;
-            let path = dir.join("basalt.log");
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init();
-        }
-        _ => builder.init(),
-    }
-    Ok(())
 }
 
 /// Runs the server until SHUTDOWN or a signal; returns the exit code.
@@ -106,7 +83,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    if let Err(e) = init_logging(&config) {
+    if let Err(e) = crate::logging::init(&config) {
         eprintln!("basalt-server: {e}");
         return 1;
     }
@@ -125,7 +102,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     }
-    let workers = config.workers.max(1);
+    let workers = effective_workers(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("basalt-worker")
@@ -144,6 +121,9 @@ pub fn run(args: Vec<String>) -> i32 {
         CommandTable::get().len(),
     ));
     let code = runtime.block_on(serve(shared.clone()));
+    // Let connection tasks finish the command they are in (they stop at the
+    // next read: the shutdown signal is set) before RocksDB is closed.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     storage.close();
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);

@@ -86,6 +86,7 @@ impl Shared {
         self.db.set_max_string_len(config.proto_max_bulk_len);
         self.storage
             .set_sync_policy(crate::server::sync_policy(config.appendfsync));
+        crate::logging::set_level(config.log_level);
         self.config_generation.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -135,6 +135,8 @@ fn kill9_under_writers(server: &mut Server, threads: usize, run_for: Duration) {
     let acked: Vec<Acked> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let total: u64 = acked.iter().map(|a| a.last_set).sum();
     assert!(total > 0, "no write was acknowledged before the kill");
+    let finished = acked.iter().filter(|a| a.last_set == 1_000_000).count();
+    eprintln!("kill -9 after {total} acknowledged SETs; {finished} writers had finished");
 
     server.restart();
     let mut c = server.client();

@@ -114,7 +114,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             uptime / 86400,
             std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             config.file().map(|p| p.display().to_string()).unwrap_or_default(),
-            config.workers,
+            crate::server::effective_workers(&config),
         ),
         "clients" => write!(
             out,
