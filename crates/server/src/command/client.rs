@@ -123,14 +123,13 @@ fn describe(c: &ClientHandle) -> String {
 fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let sub = lower(&args[1]);
     let me = ctx.client.handle.id;
-    let wrong_arity = || CommandError::WrongArity(format!("client|{sub}"));
     match sub.as_str() {
-        "id" if args.len() == 2 => Ok(Reply::Integer(me as i64)),
-        "getname" if args.len() == 2 => Ok(match ctx.client.handle.name.lock().clone() {
+        "id" => Ok(Reply::Integer(me as i64)),
+        "getname" => Ok(match ctx.client.handle.name.lock().clone() {
             Some(n) => Reply::Bulk(Bytes::from(n)),
             None => Reply::Null,
         }),
-        "setname" if args.len() == 3 => {
+        "setname" => {
             if !valid_client_name(&args[2]) {
                 return Err(CommandError::InvalidClientName);
             }
@@ -138,7 +137,7 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             *ctx.client.handle.name.lock() = if name.is_empty() { None } else { Some(name) };
             Ok(Reply::ok())
         }
-        "setinfo" if args.len() == 4 => {
+        "setinfo" => {
             if !valid_client_name(&args[3]) {
                 return Err(CommandError::other(format!(
                     "ERR {} cannot contain spaces, newlines or special characters.",
@@ -158,14 +157,13 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             *slot.lock() = Some(text(&args[3]));
             Ok(Reply::ok())
         }
-        "info" if args.len() == 2 => {
+        "info" => {
             let line = describe(&ctx.client.handle) + "\n";
             Ok(Reply::Verbatim("txt".into(), Bytes::from(line)))
         }
         "list" => list(ctx, args),
-        "kill" if args.len() >= 3 => kill(ctx, args),
-        "help" if args.len() == 2 => Ok(help_reply(HELP)),
-        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "help" => Err(wrong_arity()),
+        "kill" => kill(ctx, args),
+        "help" => Ok(help_reply(HELP)),
         _ => Err(CommandError::UnknownSubcommand {
             sub: text(&args[1]),
             command: "client",
