@@ -225,12 +225,19 @@ impl Database {
         Ok(text)
     }
 
+    /// MGET: nil for missing keys and for keys of other types.
     pub fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
-        keys.iter()
-            .map(|k| match self.read(k)? {
-                Some(r) if r.metadata.kind == RedisType::String => Ok(Some(r.rest)),
-                // MGET answers nil for keys of other types instead of failing.
-                _ => Ok(None),
+        let mkeys: Vec<Vec<u8>> = keys.iter().map(|k| self.metadata_key(k)).collect();
+        let now = basalt_engine::version::now_ms();
+        self.storage()
+            .multi_get(ColumnFamily::Metadata, &mkeys)
+            .into_iter()
+            .map(|raw| {
+                let Some(raw) = raw? else {
+                    return Ok(None);
+                };
+                let (m, rest) = Metadata::decode(&raw).map_err(basalt_engine::EngineError::from)?;
+                Ok((m.kind == RedisType::String && !m.is_expired_at(now)).then(|| rest.to_vec()))
             })
             .collect()
     }
