@@ -82,6 +82,71 @@ impl Database {
         }
     }
 
+    /// A live key that must be of `kind`: `None` if missing (or expired),
+    /// WRONGTYPE if it holds another type.
+    pub fn read_typed(&self, key: &[u8], kind: RedisType) -> Result<Option<Record>> {
+        match self.read(key)? {
+            None => Ok(None),
+            Some(r) if r.metadata.kind == kind => Ok(Some(r)),
+            Some(_) => Err(Error::WrongType),
+        }
+    }
+
+    /// For writers of a collection: the live record of `kind`, or a fresh
+    /// one (new version, size 0, no trailer) when the key is missing or
+    /// expired. WRONGTYPE if the key holds another type. The caller holds
+    /// the key's lock and writes the metadata back with `put_record`.
+    pub fn read_or_create(&self, key: &[u8], kind: RedisType) -> Result<Record> {
+        Ok(match self.read_typed(key, kind)? {
+            Some(r) => r,
+            None => Record {
+                metadata: Metadata::new(kind),
+                rest: Vec::new(),
+            },
+        })
+    }
+
+    /// Writes a key's metadata record (header + trailer) into `batch`. A
+    /// collection whose size dropped to 0 is deleted instead, as Redis
+    /// deletes empty collections.
+    pub fn put_record(&self, batch: &mut basalt_engine::WriteBatch, key: &[u8], record: &Record) {
+        let mkey = self.metadata_key(key);
+        if !record.metadata.kind.is_emptyable() && record.metadata.size == 0 {
+            self.storage().delete(batch, ColumnFamily::Metadata, &mkey);
+            return;
+        }
+        let mut raw = record.metadata.encode();
+        raw.extend_from_slice(&record.rest);
+        self.storage()
+            .put(batch, ColumnFamily::Metadata, &mkey, &raw);
+    }
+
+    /// The RocksDB key of one element of a collection generation.
+    pub fn subkey(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Vec<u8> {
+        self.storage().prefix().subkey(key, version, sub_key)
+    }
+
+    /// The prefix shared by all elements of a collection generation; strip
+    /// it from an iterator's keys to get the element's subkey.
+    pub fn subkey_prefix(&self, key: &[u8], version: u64) -> Vec<u8> {
+        self.storage().prefix().subkey_prefix(key, version)
+    }
+
+    /// An iterator over the elements of one collection generation in `cf`,
+    /// bounded to that generation's prefix, positioned at its first element.
+    pub fn iter_subkeys(
+        &self,
+        cf: ColumnFamily,
+        key: &[u8],
+        version: u64,
+    ) -> basalt_engine::DBRawIterator<'_> {
+        let prefix = self.subkey_prefix(key, version);
+        let upper = basalt_engine::key::prefix_upper_bound(&prefix);
+        let mut it = self.storage().iter(cf, Some(&prefix), upper.as_deref());
+        it.seek(&prefix);
+        it
+    }
+
     /// The type of a live key, `None` if it does not exist.
     pub fn type_of(&self, key: &[u8]) -> Result<Option<RedisType>> {
         Ok(self.read(key)?.map(|r| r.metadata.kind))

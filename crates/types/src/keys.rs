@@ -68,13 +68,6 @@ impl Database {
         Ok(n)
     }
 
-    fn rewrite_metadata(&self, batch: &mut WriteBatch, key: &[u8], record: &Record) {
-        let mut raw = record.metadata.encode();
-        raw.extend_from_slice(&record.rest);
-        self.storage()
-            .put(batch, ColumnFamily::Metadata, &self.metadata_key(key), &raw);
-    }
-
     /// EXPIRE family with an absolute time in ms. A time in the past deletes
     /// the key, as Redis does. Returns whether the TTL was set.
     pub fn expire_at(&self, key: &[u8], at_ms: i64, cond: ExpireCondition) -> Result<bool> {
@@ -101,7 +94,7 @@ impl Database {
                 .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(key));
         } else {
             record.metadata.expire_ms = new;
-            self.rewrite_metadata(&mut batch, key, &record);
+            self.put_record(&mut batch, key, &record);
         }
         self.storage().write(batch)?;
         Ok(true)
@@ -125,7 +118,7 @@ impl Database {
         }
         record.metadata.expire_ms = 0;
         let mut batch = WriteBatch::default();
-        self.rewrite_metadata(&mut batch, key, &record);
+        self.put_record(&mut batch, key, &record);
         self.storage().write(batch)?;
         Ok(true)
     }
@@ -141,7 +134,7 @@ impl Database {
         record: &Record,
     ) -> Result<()> {
         if record.metadata.kind.is_single_kv() {
-            self.rewrite_metadata(batch, dst, record);
+            self.put_record(batch, dst, record);
             return Ok(());
         }
         let storage = self.storage();
@@ -166,7 +159,7 @@ impl Database {
             },
             rest: record.rest.clone(),
         };
-        self.rewrite_metadata(batch, dst, &copied);
+        self.put_record(batch, dst, &copied);
         Ok(())
     }
 
@@ -498,6 +491,53 @@ mod tests {
             .map(|_| db.random_key().unwrap().unwrap())
             .collect();
         assert_eq!(seen.len(), 20);
+    }
+
+    #[test]
+    fn rename_and_copy_move_a_collections_elements() {
+        let t = open();
+        let db = &t.db;
+        let mut record = db.read_or_create(b"h", RedisType::Hash).unwrap();
+        record.metadata.size = 2;
+        let version = record.metadata.version;
+        let mut batch = WriteBatch::default();
+        db.put_record(&mut batch, b"h", &record);
+        for (f, v) in [(&b"f1"[..], &b"v1"[..]), (b"f2", b"v2")] {
+            db.storage().put(
+                &mut batch,
+                ColumnFamily::Default,
+                &db.subkey(b"h", version, f),
+                v,
+            );
+        }
+        db.storage().write(batch).unwrap();
+        assert!(matches!(db.get(b"h"), Err(Error::WrongType)));
+        assert_eq!(db.mget(&[b"h"]).unwrap(), vec![None]);
+
+        let elements = |key: &[u8]| -> Vec<(Vec<u8>, Vec<u8>)> {
+            let r = db.read_typed(key, RedisType::Hash).unwrap().unwrap();
+            let prefix = db.subkey_prefix(key, r.metadata.version);
+            let mut it = db.iter_subkeys(ColumnFamily::Default, key, r.metadata.version);
+            let mut out = Vec::new();
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                out.push((k[prefix.len()..].to_vec(), v.to_vec()));
+                it.next();
+            }
+            out
+        };
+        assert!(db.rename(b"h", b"h2", false).unwrap());
+        assert_eq!(db.type_of(b"h").unwrap(), None);
+        let expected = vec![
+            (b"f1".to_vec(), b"v1".to_vec()),
+            (b"f2".to_vec(), b"v2".to_vec()),
+        ];
+        assert_eq!(elements(b"h2"), expected);
+        assert!(db.copy(b"h2", b"h3", false).unwrap());
+        assert_eq!(elements(b"h3"), expected);
+        // The copy is independent: deleting the source leaves it whole.
+        assert_eq!(db.del(&[b"h2"]).unwrap(), 1);
+        assert_eq!(elements(b"h3"), expected);
+        assert_eq!(db.kind_of(b"h3").unwrap(), RedisType::Hash);
     }
 
     #[test]

@@ -8,12 +8,16 @@ mod cursor;
 mod database;
 mod error;
 pub mod expire;
+pub mod hash;
 pub mod keys;
 pub mod lcs;
+pub mod list;
 pub mod number;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 pub use cursor::CursorMap;
-pub use database::Database;
+pub use database::{Database, Record};
 pub use error::{Error, Result};
 pub use expire::Expiry;

@@ -6,11 +6,15 @@ mod args;
 mod client;
 mod config;
 mod connection;
+mod hash;
 mod info;
 mod introspection;
 mod keys;
+mod list;
 mod server;
+mod set;
 mod string;
+mod zset;
 
 pub use args::*;
 
@@ -175,8 +179,12 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 8] = [
+        let groups: [&'static [Command]; 12] = [
             string::COMMANDS,
+            hash::COMMANDS,
+            list::COMMANDS,
+            set::COMMANDS,
+            zset::COMMANDS,
             keys::COMMANDS,
             connection::COMMANDS,
             server::COMMANDS,

@@ -1,0 +1,5 @@
+//! Hash commands.
+
+use super::Command;
+
+pub static COMMANDS: &[Command] = &[];

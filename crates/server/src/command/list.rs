@@ -1,0 +1,5 @@
+//! List commands.
+
+use super::Command;
+
+pub static COMMANDS: &[Command] = &[];

@@ -1,0 +1,5 @@
+//! Set commands.
+
+use super::Command;
+
+pub static COMMANDS: &[Command] = &[];

@@ -1,0 +1,5 @@
+//! Zset commands.
+
+use super::Command;
+
+pub static COMMANDS: &[Command] = &[];

@@ -1,0 +1,1 @@
+//! Hashes: one subkey per field in the default column family, value = field value.

@@ -1,0 +1,1 @@
+//! Sets: one subkey per member in the default column family, empty value.
