@@ -629,3 +629,29 @@ fn flushdb_flushall() {
     assert_eq!(err(c, &["FLUSHALL", "FOO"]), SYNTAX);
     assert_eq!(err(c, &["FLUSHALL", "SYNC", "ASYNC"]), SYNTAX);
 }
+
+#[test]
+fn object_encoding_and_introspection() {
+    let server = Server::start();
+    let c = &mut server.client();
+    set(c, "n", "12345");
+    set(c, "s", "short");
+    set(c, "long", &"x".repeat(100));
+    let enc = |c: &mut Connection, k: &str| q::<Option<String>>(c, &["OBJECT", "ENCODING", k]);
+    assert_eq!(enc(c, "n").as_deref(), Some("int"));
+    assert_eq!(enc(c, "s").as_deref(), Some("embstr"));
+    assert_eq!(enc(c, "long").as_deref(), Some("raw"));
+    assert_eq!(enc(c, "missing"), None);
+    assert_eq!(int(c, &["OBJECT", "REFCOUNT", "s"]), 1);
+    assert!(int(c, &["OBJECT", "IDLETIME", "s"]) >= 0);
+    assert!(
+        err(c, &["OBJECT", "FREQ", "s"]).starts_with("ERR An LFU maxmemory policy is not selected")
+    );
+    assert!(err(c, &["OBJECT", "NOPE", "s"]).starts_with("ERR unknown subcommand 'NOPE'"));
+    assert_eq!(
+        err(c, &["OBJECT", "ENCODING"]),
+        "ERR wrong number of arguments for 'object|encoding' command"
+    );
+    let help: Vec<String> = q(c, &["OBJECT", "HELP"]);
+    assert!(help.len() > 4);
+}

@@ -1,10 +1,12 @@
 //! Generic key commands: they work on every type.
 
+use super::client::help_reply;
 use super::flags::*;
-use super::{int, is, text, Command};
+use super::{int, is, lower, text, Command, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
 use basalt_engine::version::now_ms;
+use basalt_engine::RedisType;
 use basalt_resp::Reply;
 use basalt_types::keys::{ExpireCondition, Ttl};
 use bytes::Bytes;
@@ -37,6 +39,13 @@ pub static COMMANDS: &[Command] = &[
     key_cmd("dbsize", 1, READONLY | FAST, dbsize).group("server").summary("Returns the number of keys in the database."),
     key_cmd("flushdb", -1, WRITE, flush).group("server").summary("Removes all keys from the current database."),
     key_cmd("flushall", -1, WRITE, flush).group("server").summary("Removes all keys from all databases."),
+    key_cmd("object", -2, READONLY, object).since("2.2.3").summary("A container for object introspection commands.").subcommands(&[
+        SubCommand { name: "encoding", arity: 3, flags: READONLY, summary: "Returns the internal encoding of a Redis object." },
+        SubCommand { name: "freq", arity: 3, flags: READONLY, summary: "Returns the logarithmic access frequency counter of a Redis object." },
+        SubCommand { name: "idletime", arity: 3, flags: READONLY, summary: "Returns the time since the last access to a Redis object." },
+        SubCommand { name: "refcount", arity: 3, flags: READONLY, summary: "Returns the reference count of a value of a key." },
+        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Returns helpful text about the different subcommands." },
+    ]),
 ];
 
 fn key_list(args: &[Bytes]) -> Vec<&[u8]> {
@@ -270,4 +279,62 @@ fn flush(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     ctx.db().flush()?;
     Ok(Reply::ok())
+}
+
+/// The encoding name Redis would report for a value of this shape. Basalt
+/// stores every type in RocksDB, so there is no real in-memory encoding;
+/// answering with Redis's names for the general-purpose encodings keeps
+/// tools that branch on them working (see docs/compatibility.md).
+fn encoding_name(kind: RedisType, value: &[u8]) -> &'static str {
+    match kind {
+        RedisType::String if basalt_types::number::parse_i64(value).is_some() => "int",
+        RedisType::String if value.len() <= 44 => "embstr",
+        RedisType::String => "raw",
+        RedisType::Hash | RedisType::Set => "hashtable",
+        RedisType::List => "quicklist",
+        RedisType::ZSet => "skiplist",
+        RedisType::Stream => "stream",
+        _ => "raw",
+    }
+}
+
+fn object(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let sub = lower(&args[1]);
+    if sub == "help" {
+        return Ok(help_reply(&[
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Print this help.",
+        ]));
+    }
+    let Some(record) = ctx.db().read(&args[2])? else {
+        return Ok(Reply::Null);
+    };
+    Ok(match sub.as_str() {
+        "encoding" => Reply::Bulk(Bytes::from_static(
+            encoding_name(record.metadata.kind, &record.rest).as_bytes(),
+        )),
+        // Access times and frequencies are not tracked: there is no
+        // eviction to feed, and recording every read would add a write.
+        "freq" => {
+            return Err(CommandError::other(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ))
+        }
+        "idletime" => Reply::Integer(0),
+        "refcount" => Reply::Integer(1),
+        _ => return Err(CommandError::UnknownSubcommand { sub: text(&args[1]), command: "object" }),
+    })
 }
