@@ -31,6 +31,13 @@ pub fn spawn_fsync(shared: Arc<Shared>) {
         .expect("spawn fsync thread");
 }
 
+pub fn spawn_stats_sampler(shared: Arc<Shared>) {
+    std::thread::Builder::new()
+        .name("stats-sampler".into())
+        .spawn(move || shared.stats.run_sampler(|| shared.is_shutting_down()))
+        .expect("spawn stats thread");
+}
+
 /// Every 1/hz seconds examine `keys-per-cycle` keys in key order, resuming
 /// where the previous step stopped; when more than a quarter of them were
 /// expired, keep going at once (as Redis's cycle does), up to 10 steps.

@@ -150,6 +150,7 @@ async fn serve(shared: Arc<Shared>) -> i32 {
     }
     background::spawn_fsync(shared.clone());
     background::spawn_expire_cycle(shared.clone());
+    background::spawn_stats_sampler(shared.clone());
     for listener in listeners {
         tokio::spawn(accept_loop(shared.clone(), listener));
     }

@@ -13,6 +13,8 @@ pub struct Stats {
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub error_replies: AtomicU64,
+    /// Commands per second over the last ~1.6 s, kept by the sampler.
+    pub instantaneous_ops: AtomicU64,
     pub commands: Vec<CommandStats>,
 }
 
@@ -44,6 +46,28 @@ impl Stats {
         }
         if failed {
             self.error_replies.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Samples the command counter every 100 ms and publishes the average
+    /// rate over the last 16 samples, as Redis's `instantaneous_ops_per_sec`.
+    pub fn run_sampler(&self, stop: impl Fn() -> bool) {
+        const SAMPLES: usize = 16;
+        let mut ring = [0u64; SAMPLES];
+        let mut at = 0;
+        let mut last = self.commands_processed.load(Relaxed);
+        let mut last_time = std::time::Instant::now();
+        while !stop() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = self.commands_processed.load(Relaxed);
+            let elapsed = last_time.elapsed().as_secs_f64().max(1e-3);
+            ring[at % SAMPLES] = (now.saturating_sub(last) as f64 / elapsed) as u64;
+            at += 1;
+            last = now;
+            last_time = std::time::Instant::now();
+            let filled = at.min(SAMPLES) as u64;
+            self.instantaneous_ops
+                .store(ring.iter().sum::<u64>() / filled, Relaxed);
         }
     }
 
