@@ -197,14 +197,6 @@ impl Metadata {
         }
         self.expire_ms != 0 && self.expire_ms < now_ms
     }
-
-    /// Whether a record is live at `now_ms`; false for corrupt records.
-    pub fn raw_is_live(raw: &[u8], now_ms: u64) -> bool {
-        match Metadata::decode(raw) {
-            Ok((m, _)) => !m.is_expired_at(now_ms),
-            Err(_) => false,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -230,6 +230,12 @@ impl Storage {
         self.db.latest_sequence_number()
     }
 
+    /// Compacts `[from, to)` of one family, e.g. after a range delete.
+    pub fn compact_range(&self, cf: ColumnFamily, from: &[u8], to: &[u8]) {
+        self.db
+            .compact_range_cf(self.handle(cf), Some(from), Some(to));
+    }
+
     pub fn compact_all(&self) {
         for cf in ColumnFamily::ALL {
             self.db

@@ -9,77 +9,99 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Starts a background thread; the server joins it at shutdown, before
+/// RocksDB closes, so no thread is inside RocksDB when the process exits.
+fn spawn(shared: &Arc<Shared>, name: &str, body: impl FnOnce() + Send + 'static) {
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .unwrap_or_else(|e| panic!("cannot start thread {name}: {e}"));
+    shared.background_threads.lock().push(handle);
+}
+
+/// Sleeps `d` in short steps; false once shutdown was requested.
+fn nap(shared: &Shared, d: Duration) -> bool {
+    let step = Duration::from_millis(50);
+    let mut left = d;
+    while !left.is_zero() {
+        if shared.is_shutting_down() {
+            return false;
+        }
+        let s = left.min(step);
+        std::thread::sleep(s);
+        left -= s;
+    }
+    !shared.is_shutting_down()
+}
+
 pub fn spawn_fsync(shared: Arc<Shared>) {
-    std::thread::Builder::new()
-        .name("wal-fsync".into())
-        .spawn(move || {
-            while !shared.is_shutting_down() {
-                std::thread::sleep(Duration::from_secs(1));
-                // Under `no`, still hand the WAL buffer to the OS once a
-                // second: background writes (the expire cycle) have no
-                // client reply to flush them.
-                let result = match shared.storage.sync_policy() {
-                    SyncPolicy::EverySec => shared.storage.sync_wal(),
-                    SyncPolicy::No => shared.storage.flush_wal_buffer(),
-                    SyncPolicy::Always => Ok(()),
-                };
-                if let Err(e) = result {
-                    tracing::error!("WAL flush failed: {e}");
-                }
+    let s = shared.clone();
+    spawn(&s, "wal-fsync", move || {
+        while nap(&shared, Duration::from_secs(1)) {
+            // Under `no`, still hand the WAL buffer to the OS once a
+            // second: background writes (the expire cycle) have no
+            // client reply to flush them.
+            let result = match shared.storage.sync_policy() {
+                SyncPolicy::EverySec => shared.storage.sync_wal(),
+                SyncPolicy::No => shared.storage.flush_wal_buffer(),
+                SyncPolicy::Always => Ok(()),
+            };
+            if let Err(e) = result {
+                tracing::error!("WAL flush failed: {e}");
             }
-        })
-        .expect("spawn fsync thread");
+        }
+    });
 }
 
 pub fn spawn_stats_sampler(shared: Arc<Shared>) {
-    std::thread::Builder::new()
-        .name("stats-sampler".into())
-        .spawn(move || shared.stats.run_sampler(|| shared.is_shutting_down()))
-        .expect("spawn stats thread");
+    let s = shared.clone();
+    spawn(&s, "stats-sampler", move || {
+        shared.stats.run_sampler(|| shared.is_shutting_down())
+    });
 }
 
 /// Every 1/hz seconds examine `keys-per-cycle` keys in key order, resuming
 /// where the previous step stopped; when more than a quarter of them were
 /// expired, keep going at once (as Redis's cycle does), up to 10 steps.
 pub fn spawn_expire_cycle(shared: Arc<Shared>) {
-    std::thread::Builder::new()
-        .name("active-expire".into())
-        .spawn(move || {
-            let mut cycle = ExpireCycle::default();
-            while !shared.is_shutting_down() {
-                let (enabled, hz, budget) = {
-                    let c = shared.config.read();
-                    (
-                        c.active_expire_enabled,
-                        c.active_expire_hz.max(1),
-                        c.active_expire_keys_per_cycle.max(1) as usize,
-                    )
-                };
-                std::thread::sleep(Duration::from_millis(1000 / hz as u64));
-                if !enabled {
-                    continue;
-                }
-                for _ in 0..10 {
-                    match cycle.step(&shared.db, budget) {
-                        Ok(deleted) => {
-                            shared
-                                .stats
-                                .expired_keys
-                                .fetch_add(deleted.len() as u64, Relaxed);
-                            if let Some(pass) = cycle.last_full_pass {
-                                *shared.keyspace.lock() = Some(pass);
-                            }
-                            if deleted.len() * 4 < budget {
-                                break;
-                            }
+    let s = shared.clone();
+    spawn(&s, "active-expire", move || {
+        let mut cycle = ExpireCycle::default();
+        while !shared.is_shutting_down() {
+            let (enabled, hz, budget) = {
+                let c = shared.config.read();
+                (
+                    c.active_expire_enabled,
+                    c.active_expire_hz.max(1),
+                    c.active_expire_keys_per_cycle.max(1) as usize,
+                )
+            };
+            if !nap(&shared, Duration::from_millis(1000 / hz as u64)) {
+                break;
+            }
+            if !enabled {
+                continue;
+            }
+            for _ in 0..10 {
+                match cycle.step(&shared.db, budget) {
+                    Ok(deleted) => {
+                        shared
+                            .stats
+                            .expired_keys
+                            .fetch_add(deleted.len() as u64, Relaxed);
+                        if let Some(pass) = cycle.last_full_pass {
+                            *shared.keyspace.lock() = Some(pass);
                         }
-                        Err(e) => {
-                            tracing::error!("active expire cycle: {e}");
+                        if deleted.len() * 4 < budget {
                             break;
                         }
                     }
+                    Err(e) => {
+                        tracing::error!("active expire cycle: {e}");
+                        break;
+                    }
                 }
             }
-        })
-        .expect("spawn expire thread");
+        }
+    });
 }

@@ -84,6 +84,19 @@ async fn run(
                     shared.request_shutdown();
                     return Ok(());
                 }
+                Some(Action::Block(block)) => {
+                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    match wait_blocked(shared, stream, &mut input, state, block).await {
+                        Some(reply) => {
+                            // A writer popped for us: its WAL record must
+                            // reach the file before we acknowledge it.
+                            unflushed_writes = true;
+                            reply.encode(state.protocol, &mut output);
+                            continue;
+                        }
+                        None => return Ok(()),
+                    }
+                }
             }
             reply.encode(state.protocol, &mut output);
             if output.len() >= FLUSH_THRESHOLD {
@@ -121,6 +134,59 @@ async fn run(
         }
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
     }
+}
+
+/// Waits until a writer serves this client, the timeout passes, CLIENT
+/// UNBLOCK, or the client goes away (`None`). Input that arrives meanwhile
+/// stays buffered for after the wait, as in Redis.
+async fn wait_blocked(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    state: &ClientState,
+    block: crate::context::BlockRequest,
+) -> Option<Reply> {
+    use crate::blocking::{Unblock, Waiter};
+    let (waiter, mut served) =
+        Waiter::new(state.handle.id, block.keys.clone(), block.args, block.retry);
+    shared.blocking.register(&waiter);
+    // A push may have landed between the first attempt and registering.
+    shared
+        .blocking
+        .serve(&shared.db, block.keys.iter().cloned());
+    let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut shutdown = shared.shutdown_signal();
+    let handle = state.handle.clone();
+    let result = loop {
+        let timeout = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let given_up = tokio::select! {
+            reply = &mut served => break reply.ok(),
+            _ = timeout => Some(block.timeout_reply.clone()),
+            _ = waiter.unblocked.notified() => Some(match waiter.unblock_reason() {
+                Some(Unblock::Error) => Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()),
+                _ => block.timeout_reply.clone(),
+            }),
+            _ = handle.killed() => None,
+            _ = shutdown.changed() => None,
+            read = stream.read_buf(input) => match read {
+                Ok(n) if n > 0 => continue,
+                _ => None,
+            },
+        };
+        if waiter.give_up() {
+            break given_up;
+        }
+        // A writer claimed us first: its reply is on the way.
+        let reply = (&mut served).await.ok();
+        break if given_up.is_some() { reply } else { None };
+    };
+    shared.blocking.unregister(&waiter);
+    result
 }
 
 async fn write(
@@ -222,6 +288,14 @@ pub fn execute(
             .slowlog
             .record(&args, usec, state.handle.addr, name, max_len);
     }
+    let wrote = command.has(flags::WRITE);
+    if wrote && shared.blocking.has_waiters() {
+        let keys = command
+            .key_indices(args.len())
+            .into_iter()
+            .map(|i| args[i].clone());
+        shared.blocking.serve(&shared.db, keys);
+    }
     let reply = result.unwrap_or_else(|e| e.to_reply());
-    (reply, action, command.has(flags::WRITE))
+    (reply, action, wrote)
 }

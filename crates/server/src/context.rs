@@ -14,8 +14,20 @@ pub struct ClientState {
     pub authenticated: bool,
 }
 
+/// A blocking command that found nothing: what to wait for.
+#[derive(Debug)]
+pub struct BlockRequest {
+    pub keys: Vec<bytes::Bytes>,
+    /// The command's own arguments, retried by writers of `keys`.
+    pub args: Vec<bytes::Bytes>,
+    pub retry: crate::blocking::Retry,
+    /// `None` waits forever.
+    pub timeout: Option<Duration>,
+    pub timeout_reply: basalt_resp::Reply,
+}
+
 /// Something the connection loop must do after the reply is queued.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug)]
 pub enum Action {
     /// Send pending replies, then close (QUIT).
     Close,
@@ -23,6 +35,9 @@ pub enum Action {
     Sleep(Duration),
     /// Stop the server (SHUTDOWN).
     Shutdown,
+    /// Wait for a key to change, then answer (BLPOP & co.); the handler's
+    /// reply is ignored.
+    Block(BlockRequest),
 }
 
 pub struct Ctx<'a> {

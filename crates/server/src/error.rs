@@ -103,6 +103,8 @@ impl CommandError {
                 "ERR increment would produce NaN or Infinity".into()
             }
             CommandError::Data(D::NoSuchKey) => "ERR no such key".into(),
+            CommandError::Data(D::HashNotInteger) => "ERR hash value is not an integer".into(),
+            CommandError::Data(D::HashNotFloat) => "ERR hash value is not a float".into(),
             CommandError::Data(D::StringTooLong) => {
                 "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
             }
@@ -111,6 +113,7 @@ impl CommandError {
                 "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
                     .into()
             }
+            CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
             CommandError::Data(D::Engine(e)) => {
                 tracing::error!("storage error: {e}");
                 format!("ERR storage error: {e}").into()

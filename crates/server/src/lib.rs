@@ -4,6 +4,7 @@
 //! turns requests into calls on them.
 
 mod background;
+mod blocking;
 mod cli;
 mod clients;
 mod command;

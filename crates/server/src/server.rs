@@ -124,6 +124,11 @@ pub fn run(args: Vec<String>) -> i32 {
     // Let connection tasks finish the command they are in (they stop at the
     // next read: the shutdown signal is set) before RocksDB is closed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    let threads = std::mem::take(&mut *shared.background_threads.lock());
+    for t in threads {
+        let _ = t.join();
+    }
+    shared.db.stop_background();
     storage.close();
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);

@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 pub struct Shared {
+    /// Joined at shutdown before RocksDB closes.
+    pub background_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    pub blocking: crate::blocking::BlockingRegistry,
     pub config: RwLock<Config>,
     /// Bumped on every CONFIG SET so connections refresh cached limits.
     pub config_generation: AtomicU64,
@@ -49,6 +52,8 @@ impl Shared {
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
         Shared {
+            background_threads: Mutex::new(Vec::new()),
+            blocking: Default::default(),
             slowlog_slower_than: AtomicI64::new(config.slowlog_log_slower_than),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),

@@ -12,6 +12,47 @@ pub struct Database {
     storage: Arc<Storage>,
     cursors: CursorMap,
     max_string_len: AtomicU64,
+    reclaim: parking_lot::Mutex<Option<Reclaimer>>,
+}
+
+struct Reclaimer {
+    queue: std::sync::mpsc::Sender<(Vec<u8>, u64)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// Range-deletes the subkeys of a collection generation that is gone
+/// (deleted, expired, renamed away or replaced), then compacts that range
+/// so the space comes back now rather than whenever compaction reaches it.
+/// The generation is already invisible, so this only reclaims space.
+fn spawn_reclaimer(storage: Arc<Storage>) -> Option<Reclaimer> {
+    let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, u64)>();
+    let spawned = std::thread::Builder::new()
+        .name("reclaim".into())
+        .spawn(move || {
+            for (key, version) in rx {
+                let prefix = storage.prefix().subkey_prefix(&key, version);
+                let Some(upper) = basalt_engine::key::prefix_upper_bound(&prefix) else {
+                    continue;
+                };
+                let mut batch = basalt_engine::WriteBatch::default();
+                for cf in ColumnFamily::SUBKEY_FAMILIES {
+                    storage.delete_range(&mut batch, cf, &prefix, &upper);
+                }
+                if storage.write(batch).is_ok() {
+                    for cf in ColumnFamily::SUBKEY_FAMILIES {
+                        storage.compact_range(cf, &prefix, &upper);
+                    }
+                }
+            }
+        });
+    match spawned {
+        Ok(thread) => Some(Reclaimer { queue: tx, thread }),
+        Err(e) => {
+            // Without the thread, compaction filters still reclaim the space.
+            tracing::error!("cannot start the reclaim thread: {e}");
+            None
+        }
+    }
 }
 
 /// A live (not expired) key's metadata and the bytes that follow it (a
@@ -24,6 +65,7 @@ pub struct Record {
 impl Database {
     pub fn new(storage: Arc<Storage>) -> Self {
         Database {
+            reclaim: parking_lot::Mutex::new(spawn_reclaimer(storage.clone())),
             storage,
             cursors: CursorMap::new(),
             max_string_len: AtomicU64::new(512 << 20),
@@ -121,6 +163,28 @@ impl Database {
             .put(batch, ColumnFamily::Metadata, &mkey, &raw);
     }
 
+    /// Queues the elements of a collection generation that was just deleted
+    /// or replaced (its metadata write is already durable) for background
+    /// reclamation. Strings have no elements.
+    pub fn reclaim(&self, key: &[u8], metadata: &Metadata) {
+        if !metadata.kind.is_single_kv() && metadata.size > 0 {
+            if let Some(r) = self.reclaim.lock().as_ref() {
+                let _ = r.queue.send((key.to_vec(), metadata.version));
+            }
+        }
+    }
+
+    /// Stops the reclaim thread after the queued work, so that nothing
+    /// touches RocksDB while it closes. Later deletions are left to the
+    /// compaction filters.
+    pub fn stop_background(&self) {
+        let reclaimer = self.reclaim.lock().take();
+        if let Some(r) = reclaimer {
+            drop(r.queue);
+            let _ = r.thread.join();
+        }
+    }
+
     /// The RocksDB key of one element of a collection generation.
     pub fn subkey(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Vec<u8> {
         self.storage().prefix().subkey(key, version, sub_key)
@@ -150,6 +214,12 @@ impl Database {
     /// The type of a live key, `None` if it does not exist.
     pub fn type_of(&self, key: &[u8]) -> Result<Option<RedisType>> {
         Ok(self.read(key)?.map(|r| r.metadata.kind))
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.stop_background();
     }
 }
 

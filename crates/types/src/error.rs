@@ -10,6 +10,10 @@ pub enum Error {
     NotInteger,
     #[error("not a float")]
     NotFloat,
+    #[error("hash value is not an integer")]
+    HashNotInteger,
+    #[error("hash value is not a float")]
+    HashNotFloat,
     #[error("overflow")]
     Overflow,
     #[error("NaN or infinity")]
@@ -22,6 +26,8 @@ pub enum Error {
     InvalidCursor,
     #[error("LCS input too large")]
     LcsTooLarge,
+    #[error("resulting score is not a number")]
+    ScoreNan,
     #[error(transparent)]
     Engine(#[from] EngineError),
 }

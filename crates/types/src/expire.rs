@@ -90,14 +90,18 @@ impl ExpireCycle {
             let _guard = storage.locks().lock(&user_key);
             // Re-check under the lock: the key may have been rewritten since
             // the scan read it.
-            let still_expired = match storage.get(ColumnFamily::Metadata, &mkey)? {
-                Some(raw) => !Metadata::raw_is_live(&raw, now_ms()),
-                None => false,
+            let expired_record = match storage.get(ColumnFamily::Metadata, &mkey)? {
+                Some(raw) => match Metadata::decode(&raw) {
+                    Ok((m, _)) if m.is_expired_at(now_ms()) => Some(m),
+                    _ => None,
+                },
+                None => None,
             };
-            if still_expired {
+            if let Some(metadata) = expired_record {
                 let mut batch = WriteBatch::default();
                 storage.delete(&mut batch, ColumnFamily::Metadata, &mkey);
                 storage.write(batch)?;
+                db.reclaim(&user_key, &metadata);
                 deleted.push(user_key);
             }
         }

@@ -48,24 +48,27 @@ impl Database {
     pub fn del(&self, keys: &[&[u8]]) -> Result<u64> {
         let _guard = self.storage().locks().lock_many(keys);
         let mut batch = WriteBatch::default();
-        let mut n = 0;
+        let mut gone = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for k in keys {
             if !seen.insert(*k) {
                 continue;
             }
-            if self.read(k)?.is_some() {
-                n += 1;
+            if let Some(record) = self.read(k)? {
                 // Deleting only the metadata is what makes DEL O(1); the
-                // compaction filter drops the orphaned subkeys.
+                // elements are reclaimed in the background.
                 self.storage()
                     .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(k));
+                gone.push((*k, record.metadata));
             }
         }
-        if n > 0 {
+        if !gone.is_empty() {
             self.storage().write(batch)?;
         }
-        Ok(n)
+        for (k, m) in &gone {
+            self.reclaim(k, m);
+        }
+        Ok(gone.len() as u64)
     }
 
     /// EXPIRE family with an absolute time in ms. A time in the past deletes
@@ -92,11 +95,13 @@ impl Database {
         if at_ms <= now_ms() as i64 {
             self.storage()
                 .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(key));
+            self.storage().write(batch)?;
+            self.reclaim(key, &record.metadata);
         } else {
             record.metadata.expire_ms = new;
             self.put_record(&mut batch, key, &record);
+            self.storage().write(batch)?;
         }
-        self.storage().write(batch)?;
         Ok(true)
     }
 
@@ -176,11 +181,16 @@ impl Database {
         if only_if_absent && self.read(dst)?.is_some() {
             return Ok(false);
         }
+        let replaced = self.read(dst)?;
         let mut batch = WriteBatch::default();
         self.copy_record(&mut batch, src, dst, &record)?;
         self.storage()
             .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(src));
         self.storage().write(batch)?;
+        self.reclaim(src, &record.metadata);
+        if let Some(old) = replaced {
+            self.reclaim(dst, &old.metadata);
+        }
         Ok(true)
     }
 
@@ -189,12 +199,16 @@ impl Database {
         let Some(record) = self.read(src)? else {
             return Ok(false);
         };
-        if src == dst || (!replace && self.read(dst)?.is_some()) {
+        let replaced = self.read(dst)?;
+        if src == dst || (!replace && replaced.is_some()) {
             return Ok(false);
         }
         let mut batch = WriteBatch::default();
         self.copy_record(&mut batch, src, dst, &record)?;
         self.storage().write(batch)?;
+        if let Some(old) = replaced {
+            self.reclaim(dst, &old.metadata);
+        }
         Ok(true)
     }
 
@@ -538,6 +552,45 @@ mod tests {
         assert_eq!(db.del(&[b"h2"]).unwrap(), 1);
         assert_eq!(elements(b"h3"), expected);
         assert_eq!(db.kind_of(b"h3").unwrap(), RedisType::Hash);
+    }
+
+    #[test]
+    fn deleted_collections_are_reclaimed_in_the_background() {
+        let t = open();
+        let db = &t.db;
+        let mut record = db.read_or_create(b"big", RedisType::Set).unwrap();
+        record.metadata.size = 5000;
+        let version = record.metadata.version;
+        let mut batch = WriteBatch::default();
+        db.put_record(&mut batch, b"big", &record);
+        for i in 0..5000u32 {
+            db.storage().put(
+                &mut batch,
+                ColumnFamily::Default,
+                &db.subkey(b"big", version, &i.to_be_bytes()),
+                b"",
+            );
+        }
+        db.storage().write(batch).unwrap();
+        let raw_elements = || {
+            let mut it = db.iter_subkeys(ColumnFamily::Default, b"big", version);
+            let mut n = 0;
+            while it.valid() {
+                n += 1;
+                it.next();
+            }
+            n
+        };
+        assert_eq!(raw_elements(), 5000);
+        assert_eq!(db.del(&[b"big"]).unwrap(), 1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while raw_elements() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "elements never reclaimed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     #[test]

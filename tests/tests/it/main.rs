@@ -1,5 +1,6 @@
 //! Integration tests against the real server binary.
 
+mod blocking;
 mod config;
 mod connection;
 mod durability;

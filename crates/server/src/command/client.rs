@@ -3,6 +3,7 @@
 use super::connection::valid_client_name;
 use super::flags::*;
 use super::{int, is, lower, text, Command, CommandTable, SubCommand};
+use crate::blocking::Unblock;
 use crate::clients::ClientHandle;
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -52,6 +53,13 @@ pub static COMMANDS: &[Command] = &[
                 summary: "Terminates open connections.",
             },
             SubCommand {
+                name: "unblock",
+                arity: -3,
+                flags: ADMIN | NOSCRIPT | LOADING | STALE,
+                summary:
+                    "Unblocks a client blocked by a blocking command from a different connection.",
+            },
+            SubCommand {
                 name: "setinfo",
                 arity: 4,
                 flags: NOSCRIPT | LOADING | STALE,
@@ -82,6 +90,8 @@ const HELP: &[&str] = &[
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
     "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no), TYPE normal.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
     "    Set client library name or version.",
     "HELP",
@@ -163,6 +173,21 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         "list" => list(ctx, args),
         "kill" => kill(ctx, args),
+        "unblock" => {
+            let id = int(&args[2])?;
+            let how = match args.get(3) {
+                None => Unblock::Timeout,
+                Some(a) if is(a, "timeout") && args.len() == 4 => Unblock::Timeout,
+                Some(a) if is(a, "error") && args.len() == 4 => Unblock::Error,
+                Some(_) => {
+                    return Err(CommandError::other(
+                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                    ))
+                }
+            };
+            let done = id > 0 && ctx.shared.blocking.unblock(id as u64, how);
+            Ok(Reply::Integer(done as i64))
+        }
         "help" => Ok(help_reply(HELP)),
         _ => Err(CommandError::UnknownSubcommand {
             sub: text(&args[1]),

@@ -3,6 +3,7 @@
 //! (later) MULTI, scripting and cluster routing all read this one table.
 
 mod args;
+mod block;
 mod client;
 mod config;
 mod connection;
@@ -179,7 +180,8 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 12] = [
+        let groups: [&'static [Command]; 13] = [
+            block::COMMANDS,
             string::COMMANDS,
             hash::COMMANDS,
             list::COMMANDS,

@@ -1,0 +1,259 @@
+//! Blocking list and sorted-set commands: waiters are served in the order
+//! they blocked, timeouts, CLIENT UNBLOCK, and no element is lost to a
+//! client that went away.
+
+use basalt_tests::Server;
+use redis::{Connection, Value};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn q(c: &mut Connection, args: &[&str]) -> Value {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn bulk(s: &str) -> Value {
+    Value::BulkString(s.as_bytes().to_vec())
+}
+
+/// Runs a blocking command on its own connection in a thread.
+fn spawn_blocked(server: &Server, args: &'static [&'static str]) -> thread::JoinHandle<Value> {
+    let mut c = server.client();
+    thread::spawn(move || q(&mut c, args))
+}
+
+/// Waits until `n` clients are blocked (INFO clients: blocked_clients).
+fn wait_blocked(c: &mut Connection, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(c).unwrap();
+        let blocked = list
+            .lines()
+            .filter(|l| {
+                [
+                    "cmd=blpop",
+                    "cmd=brpop",
+                    "cmd=blmove",
+                    "cmd=bzpopmin",
+                    "cmd=bzpopmax",
+                    "cmd=blmpop",
+                    "cmd=bzmpop",
+                    "cmd=brpoplpush",
+                ]
+                .iter()
+                .any(|c| l.contains(&format!("{c} ")) || l.ends_with(c))
+            })
+            .count();
+        if blocked >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} clients never blocked:\n{list}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn waiters_are_served_in_the_order_they_blocked() {
+    let server = Server::start();
+    let mut c = server.client();
+    let first = spawn_blocked(&server, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut c, 1);
+    let second = spawn_blocked(&server, &["BLPOP", "other", "q", "0"]);
+    wait_blocked(&mut c, 2);
+    assert_eq!(q(&mut c, &["RPUSH", "q", "a", "b", "c"]), Value::Int(3));
+    assert_eq!(
+        first.join().unwrap(),
+        Value::Array(vec![bulk("q"), bulk("a")])
+    );
+    assert_eq!(
+        second.join().unwrap(),
+        Value::Array(vec![bulk("q"), bulk("b")])
+    );
+    assert_eq!(
+        q(&mut c, &["LRANGE", "q", "0", "-1"]),
+        Value::Array(vec![bulk("c")])
+    );
+}
+
+#[test]
+fn timeouts_return_nil_after_the_timeout() {
+    let server = Server::start();
+    let mut c = server.client();
+    for (args, nil) in [
+        (&["BLPOP", "none", "0.2"][..], Value::Nil),
+        (&["BRPOP", "none", "0.2"], Value::Nil),
+        (
+            &["BLMOVE", "none", "dst", "LEFT", "RIGHT", "0.2"],
+            Value::Nil,
+        ),
+        (&["BRPOPLPUSH", "none", "dst", "0.2"], Value::Nil),
+        (&["BLMPOP", "0.2", "1", "none", "LEFT"], Value::Nil),
+        (&["BZPOPMIN", "none", "0.2"], Value::Nil),
+        (&["BZMPOP", "0.2", "1", "none", "MIN"], Value::Nil),
+    ] {
+        let t0 = Instant::now();
+        assert_eq!(q(&mut c, args), nil, "{args:?}");
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(190),
+            "{args:?} returned after {took:?}"
+        );
+        assert!(took < Duration::from_secs(3), "{args:?} took {took:?}");
+    }
+    // The connection is usable afterwards.
+    assert_eq!(q(&mut c, &["PING"]), Value::SimpleString("PONG".into()));
+}
+
+#[test]
+fn immediate_answers_and_errors() {
+    let server = Server::start();
+    let mut c = server.client();
+    q(&mut c, &["RPUSH", "l", "1", "2", "3"]);
+    assert_eq!(
+        q(&mut c, &["BLPOP", "empty", "l", "0"]),
+        Value::Array(vec![bulk("l"), bulk("1")])
+    );
+    assert_eq!(
+        q(&mut c, &["BRPOP", "l", "0"]),
+        Value::Array(vec![bulk("l"), bulk("3")])
+    );
+    assert_eq!(
+        q(&mut c, &["BLMOVE", "l", "l2", "LEFT", "LEFT", "0"]),
+        bulk("2")
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            &["BLMPOP", "0", "2", "nothing", "l2", "RIGHT", "COUNT", "5"]
+        ),
+        Value::Array(vec![bulk("l2"), Value::Array(vec![bulk("2")])])
+    );
+    q(&mut c, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    assert_eq!(
+        q(&mut c, &["BZPOPMAX", "z", "0"]),
+        Value::Array(vec![bulk("z"), bulk("c"), bulk("3")])
+    );
+    assert_eq!(
+        q(&mut c, &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "1"]),
+        Value::Array(vec![
+            bulk("z"),
+            Value::Array(vec![Value::Array(vec![bulk("a"), bulk("1")])])
+        ])
+    );
+    q(&mut c, &["SET", "s", "x"]);
+    let err = redis::cmd("BLPOP")
+        .arg("s")
+        .arg("0")
+        .query::<Value>(&mut c)
+        .unwrap_err();
+    assert_eq!(err.code(), Some("WRONGTYPE"));
+    for (args, msg) in [
+        (
+            &["BLPOP", "k", "abc"][..],
+            "timeout is not a float or out of range",
+        ),
+        (&["BLPOP", "k", "-1"], "timeout is negative"),
+        (
+            &["BLMPOP", "0", "0", "k", "LEFT"],
+            "numkeys should be greater than 0",
+        ),
+        (
+            &["BLMPOP", "0", "1", "k", "LEFT", "COUNT", "0"],
+            "count should be greater than 0",
+        ),
+        (&["BLMOVE", "a", "b", "UP", "LEFT", "0"], "syntax error"),
+    ] {
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let err = cmd.query::<Value>(&mut c).unwrap_err();
+        assert_eq!(err.detail(), Some(msg), "{args:?}");
+    }
+}
+
+#[test]
+fn blmove_feeds_a_client_blocked_on_its_destination() {
+    let server = Server::start();
+    let mut c = server.client();
+    let on_dst = spawn_blocked(&server, &["BLPOP", "dst", "0"]);
+    wait_blocked(&mut c, 1);
+    let mover = spawn_blocked(&server, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
+    wait_blocked(&mut c, 2);
+    q(&mut c, &["LPUSH", "src", "x"]);
+    assert_eq!(mover.join().unwrap(), bulk("x"));
+    assert_eq!(
+        on_dst.join().unwrap(),
+        Value::Array(vec![bulk("dst"), bulk("x")])
+    );
+    assert_eq!(q(&mut c, &["EXISTS", "src", "dst"]), Value::Int(0));
+}
+
+#[test]
+fn a_client_that_went_away_loses_no_element() {
+    let server = Server::start();
+    let mut c = server.client();
+    {
+        let mut raw = server.raw();
+        use std::io::Write;
+        raw.write_all(b"BLPOP gone 0\r\n").unwrap();
+        wait_blocked(&mut c, 1);
+    } // the blocked client disconnects here
+    thread::sleep(Duration::from_millis(200));
+    q(&mut c, &["RPUSH", "gone", "kept"]);
+    assert_eq!(
+        q(&mut c, &["LRANGE", "gone", "0", "-1"]),
+        Value::Array(vec![bulk("kept")])
+    );
+    // Same after a timeout.
+    assert_eq!(q(&mut c, &["BLPOP", "later", "0.1"]), Value::Nil);
+    q(&mut c, &["RPUSH", "later", "kept"]);
+    assert_eq!(q(&mut c, &["LLEN", "later"]), Value::Int(1));
+}
+
+#[test]
+fn client_unblock_with_timeout_or_error() {
+    let server = Server::start();
+    let mut c = server.client();
+    let mut blocked = server.client();
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut blocked).unwrap();
+    let waiter = thread::spawn(move || {
+        redis::cmd("BLPOP")
+            .arg("k")
+            .arg("0")
+            .query::<Value>(&mut blocked)
+    });
+    wait_blocked(&mut c, 1);
+    assert_eq!(
+        q(&mut c, &["CLIENT", "UNBLOCK", &id.to_string(), "TIMEOUT"]),
+        Value::Int(1)
+    );
+    assert_eq!(waiter.join().unwrap().unwrap(), Value::Nil);
+
+    let mut blocked = server.client();
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut blocked).unwrap();
+    let waiter = thread::spawn(move || {
+        redis::cmd("BZPOPMIN")
+            .arg("z")
+            .arg("0")
+            .query::<Value>(&mut blocked)
+    });
+    wait_blocked(&mut c, 1);
+    assert_eq!(
+        q(&mut c, &["CLIENT", "UNBLOCK", &id.to_string(), "ERROR"]),
+        Value::Int(1)
+    );
+    let err = waiter.join().unwrap().unwrap_err();
+    assert_eq!(err.code(), Some("UNBLOCKED"));
+    // Not blocked (any more): 0.
+    assert_eq!(
+        q(&mut c, &["CLIENT", "UNBLOCK", &id.to_string()]),
+        Value::Int(0)
+    );
+}
