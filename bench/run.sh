@@ -73,7 +73,7 @@ HOST=127.0.0.1 # loopback only, always
 # weight scales the request count for tests that are much slower per request
 # (MSET writes 10 keys per request). Later issues append rows here, e.g.
 #   lpush lpop lrange_100:0.25 sadd spop hset zadd zpopmin
-TESTS="${BENCH_TESTS:-set get incr mset:0.25}"
+TESTS="${BENCH_TESTS:-set get incr mset:0.25 lpush lpop lrange_100:0.25 sadd spop hset zadd zpopmin}"
 
 # CUSTOM: rows for commands redis-benchmark has no -t test for, one per line:
 #   label|setup|command
