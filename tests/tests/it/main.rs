@@ -9,6 +9,7 @@ mod hash;
 mod keys;
 mod list;
 mod protocol;
+mod robustness;
 mod server_cmds;
 mod set;
 mod smoke;

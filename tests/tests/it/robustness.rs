@@ -1,0 +1,179 @@
+//! Every command, fed random arguments, answers with a reply or an error:
+//! the server never panics and keeps serving.
+
+use basalt_tests::Server;
+use redis::Value;
+
+/// Commands that would stop the test itself rather than show a bug:
+/// they end the server or the connection, wait, or change auth/limits.
+const SKIP: &[&str] = &[
+    "shutdown",
+    "debug",
+    "quit",
+    "config",
+    "blpop",
+    "brpop",
+    "blmove",
+    "brpoplpush",
+    "blmpop",
+    "bzpopmin",
+    "bzpopmax",
+    "bzmpop",
+    "client",
+    "hello",
+    "auth",
+    "reset",
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "k",
+    "h",
+    "l",
+    "s",
+    "z",
+    "str",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "10",
+    "-100",
+    "3.5",
+    "-inf",
+    "+inf",
+    "nan",
+    "(1",
+    "[a",
+    "(a",
+    "-",
+    "+",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551616",
+    "",
+    "*",
+    "?",
+    "[",
+    "LIMIT",
+    "COUNT",
+    "WITHSCORES",
+    "BYSCORE",
+    "BYLEX",
+    "REV",
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "CH",
+    "INCR",
+    "EX",
+    "PX",
+    "KEEPTTL",
+    "GET",
+    "MATCH",
+    "TYPE",
+    "LEFT",
+    "RIGHT",
+    "BEFORE",
+    "AFTER",
+    "RANK",
+    "MAXLEN",
+    "WEIGHTS",
+    "AGGREGATE",
+    "SUM",
+    "MIN",
+    "MAX",
+    "ALPHA",
+    "STORE",
+    "BY",
+    "IDX",
+    "LEN",
+    "REPLACE",
+    "DB",
+    "NOVALUES",
+    "WITHVALUES",
+    "1e308",
+    "0x10",
+    " 1",
+    "a\r\nb",
+];
+
+#[test]
+fn random_arguments_never_crash_the_server() {
+    let server = Server::start();
+    let mut c = server.client();
+    let names: Vec<String> = redis::cmd("COMMAND").arg("LIST").query(&mut c).unwrap();
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut sent = 0;
+    for name in names
+        .iter()
+        .filter(|n| !n.contains('|') && !SKIP.contains(&n.as_str()))
+    {
+        for round in 0..40 {
+            // Seed a few keys of every type so commands reach their deep paths.
+            if round % 10 == 0 {
+                let _: Value = redis::pipe()
+                    .cmd("FLUSHALL")
+                    .cmd("SET")
+                    .arg("str")
+                    .arg("12")
+                    .cmd("HSET")
+                    .arg("h")
+                    .arg("a")
+                    .arg("1")
+                    .arg("b")
+                    .arg("x")
+                    .cmd("RPUSH")
+                    .arg("l")
+                    .arg("1")
+                    .arg("a")
+                    .arg("2")
+                    .cmd("SADD")
+                    .arg("s")
+                    .arg("1")
+                    .arg("a")
+                    .cmd("ZADD")
+                    .arg("z")
+                    .arg("1")
+                    .arg("a")
+                    .arg("2")
+                    .arg("b")
+                    .query(&mut c)
+                    .unwrap();
+            }
+            let mut cmd = redis::cmd(name);
+            let argc = rng.next() % 7;
+            for _ in 0..argc {
+                cmd.arg(rng.pick(WORDS));
+            }
+            // Errors are expected; only a dropped connection is a failure.
+            if let Err(e) = cmd.query::<Value>(&mut c) {
+                assert!(!e.is_io_error(), "{name}: connection broke: {e}");
+            }
+            sent += 1;
+        }
+    }
+    assert!(sent > 1000, "only {sent} commands sent");
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    assert!(
+        !server.log().contains("panicked"),
+        "server log:\n{}",
+        server.log()
+    );
+}
