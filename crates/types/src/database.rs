@@ -9,10 +9,63 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub struct Database {
+    pop_hints: PopHints,
     storage: Arc<Storage>,
     cursors: CursorMap,
     max_string_len: AtomicU64,
     reclaim: parking_lot::Mutex<Option<Reclaimer>>,
+}
+
+/// Where the live part of a collection generation begins (and ends), for
+/// collections popped from one end (ZPOPMIN/ZPOPMAX). Every pop leaves a
+/// deletion tombstone at that end; starting the next pop's iterator at the
+/// first live element, instead of at the generation's prefix, keeps it
+/// from walking all the tombstones of earlier pops (which made a queue of N
+/// pops cost O(N^2) until compaction). Keyed by the generation's subkey
+/// prefix; only read and written under the key's lock; any insert into the
+/// generation drops its hints. Bounded: cleared when it grows too large.
+#[derive(Default)]
+pub struct PopHints {
+    map: parking_lot::Mutex<std::collections::HashMap<Vec<u8>, PopBounds>>,
+}
+
+/// (first live key bound, last live key bound) of one generation.
+type PopBounds = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+const POP_HINTS_MAX: usize = 4096;
+
+impl PopHints {
+    /// The first (`high` = false) or last live key bound recorded for the
+    /// generation whose subkey prefix is `prefix`.
+    pub fn get(&self, prefix: &[u8], high: bool) -> Option<Vec<u8>> {
+        let map = self.map.lock();
+        let (low, hi) = map.get(prefix)?;
+        if high {
+            hi.clone()
+        } else {
+            low.clone()
+        }
+    }
+
+    pub fn set(&self, prefix: &[u8], high: bool, bound: Vec<u8>) {
+        let mut map = self.map.lock();
+        if map.len() >= POP_HINTS_MAX && !map.contains_key(prefix) {
+            map.clear();
+        }
+        let entry = map.entry(prefix.to_vec()).or_default();
+        if high {
+            entry.1 = Some(bound);
+        } else {
+            entry.0 = Some(bound);
+        }
+    }
+
+    pub fn invalidate(&self, prefix: &[u8]) {
+        let mut map = self.map.lock();
+        if !map.is_empty() {
+            map.remove(prefix);
+        }
+    }
 }
 
 struct Reclaimer {
@@ -65,6 +118,7 @@ pub struct Record {
 impl Database {
     pub fn new(storage: Arc<Storage>) -> Self {
         Database {
+            pop_hints: PopHints::default(),
             reclaim: parking_lot::Mutex::new(spawn_reclaimer(storage.clone())),
             storage,
             cursors: CursorMap::new(),
@@ -185,6 +239,10 @@ impl Database {
         }
     }
 
+    pub fn pop_hints(&self) -> &PopHints {
+        &self.pop_hints
+    }
+
     /// The RocksDB key of one element of a collection generation.
     pub fn subkey(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Vec<u8> {
         self.storage().prefix().subkey(key, version, sub_key)
@@ -204,11 +262,24 @@ impl Database {
         key: &[u8],
         version: u64,
     ) -> basalt_engine::DBRawIterator<'_> {
+        let mut it = self.iter_subkeys_unpositioned(cf, key, version);
+        it.seek(self.subkey_prefix(key, version));
+        it
+    }
+
+    /// The same iterator, not yet positioned: for callers that seek into
+    /// the middle. Seeking to the prefix first would walk every deletion
+    /// tombstone before the target (a queue popped from its head has one
+    /// per popped element), turning each LPOP into O(popped so far).
+    pub fn iter_subkeys_unpositioned(
+        &self,
+        cf: ColumnFamily,
+        key: &[u8],
+        version: u64,
+    ) -> basalt_engine::DBRawIterator<'_> {
         let prefix = self.subkey_prefix(key, version);
         let upper = basalt_engine::key::prefix_upper_bound(&prefix);
-        let mut it = self.storage().iter(cf, Some(&prefix), upper.as_deref());
-        it.seek(&prefix);
-        it
+        self.storage().iter(cf, Some(&prefix), upper.as_deref())
     }
 
     /// The type of a live key, `None` if it does not exist.

@@ -14,6 +14,7 @@ pub mod lcs;
 pub mod list;
 pub mod number;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 

@@ -171,7 +171,7 @@ impl Database {
             return Ok(());
         }
         let prefix = self.subkey_prefix(key, list.version());
-        let mut it = self.iter_subkeys(ColumnFamily::Default, key, list.version());
+        let mut it = self.iter_subkeys_unpositioned(ColumnFamily::Default, key, list.version());
         if reverse {
             it.seek_for_prev(self.list_key(key, list, list.at(to - 1)));
         } else {

@@ -170,6 +170,9 @@ struct Page {
     skip: u64,
     take: Option<u64>,
     empty: bool,
+    /// Where an unbounded walk starts instead of the end of the index (a
+    /// pop hint; see `PopHints`). Only valid under the key's lock.
+    start: Option<Vec<u8>>,
 }
 
 impl Page {
@@ -178,6 +181,7 @@ impl Page {
             skip: offset.max(0) as u64,
             take: u64::try_from(count).ok(),
             empty: offset < 0,
+            start: None,
         }
     }
 
@@ -206,6 +210,9 @@ impl Database {
         m: &[u8],
         score: f64,
     ) {
+        // An insert may land before a recorded pop bound.
+        self.pop_hints()
+            .invalidate(&self.subkey_prefix(key, version));
         let s = self.storage();
         s.put(
             batch,
@@ -552,8 +559,14 @@ impl Database {
         }
         let (mut it, prefix) = self.zs_bounded_iter(ColumnFamily::ZSetScore, key, version);
         match (seek, rev) {
-            (None, false) => it.seek_to_first(),
-            (None, true) => it.seek_to_last(),
+            (None, false) => match &page.start {
+                Some(start) => it.seek(start),
+                None => it.seek_to_first(),
+            },
+            (None, true) => match &page.start {
+                Some(start) => it.seek_for_prev(start),
+                None => it.seek_to_last(),
+            },
             (Some(s), false) => {
                 let mut target = prefix.clone();
                 target.extend_from_slice(&encode_double(s));
@@ -754,10 +767,12 @@ impl Database {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
+        let hint_prefix = self.subkey_prefix(key, rec.metadata.version);
         let page = Page {
             skip: 0,
             take: Some(count),
             empty: false,
+            start: self.pop_hints().get(&hint_prefix, max),
         };
         self.zs_walk_index(
             key,
@@ -769,6 +784,15 @@ impl Database {
             &mut |m, s| out.push((m.to_vec(), s)),
         )?;
         self.zs_remove_all(key, &mut rec, &out)?;
+        if let Some((m, s)) = out.last() {
+            // The last popped entry bounds what is left: everything live
+            // is after it (ZPOPMIN) or before it (ZPOPMAX).
+            let mut bound = self.zs_index_key(key, rec.metadata.version, *s, m);
+            if !max {
+                bound.push(0);
+            }
+            self.pop_hints().set(&hint_prefix, max, bound);
+        }
         Ok(out)
     }
 
@@ -1022,6 +1046,44 @@ impl Database {
 mod tests {
     use super::*;
     use crate::database::test_support::open;
+
+    #[test]
+    fn pops_see_inserts_made_after_earlier_pops() {
+        let t = open();
+        let db = &t.db;
+        add(
+            db,
+            b"q",
+            &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d"), (5.0, "e")],
+        );
+        assert_eq!(
+            db.zpop(b"q", 2, false).unwrap(),
+            vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 2.0)]
+        );
+        assert_eq!(db.zpop(b"q", 1, true).unwrap(), vec![(b"e".to_vec(), 5.0)]);
+        // Inserts on both sides of what was popped must be seen by the next
+        // pops, whatever bound the earlier pops recorded.
+        add(db, b"q", &[(0.5, "low"), (9.0, "high")]);
+        assert_eq!(
+            db.zpop(b"q", 1, false).unwrap(),
+            vec![(b"low".to_vec(), 0.5)]
+        );
+        assert_eq!(
+            db.zpop(b"q", 1, true).unwrap(),
+            vec![(b"high".to_vec(), 9.0)]
+        );
+        // A member re-scored below the bound is found too.
+        assert_eq!(db.zincrby(b"q", -10.0, b"d").unwrap(), -6.0);
+        assert_eq!(
+            db.zpop(b"q", 1, false).unwrap(),
+            vec![(b"d".to_vec(), -6.0)]
+        );
+        assert_eq!(db.zpop(b"q", 5, false).unwrap(), vec![(b"c".to_vec(), 3.0)]);
+        assert!(db.zpop(b"q", 1, false).unwrap().is_empty());
+        // A new generation of the key starts without bounds.
+        add(db, b"q", &[(7.0, "x")]);
+        assert_eq!(db.zpop(b"q", 1, true).unwrap(), vec![(b"x".to_vec(), 7.0)]);
+    }
 
     fn add(db: &Database, key: &[u8], items: &[(f64, &str)]) -> ZAddOutcome {
         let items: Vec<(f64, &[u8])> = items.iter().map(|(s, m)| (*s, m.as_bytes())).collect();

@@ -13,5 +13,6 @@ mod robustness;
 mod server_cmds;
 mod set;
 mod smoke;
+mod sort;
 mod strings;
 mod zset;

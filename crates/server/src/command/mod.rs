@@ -14,6 +14,7 @@ mod keys;
 mod list;
 mod server;
 mod set;
+mod sort;
 mod string;
 mod zset;
 
@@ -180,12 +181,13 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 13] = [
+        let groups: [&'static [Command]; 14] = [
             block::COMMANDS,
             string::COMMANDS,
             hash::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,
+            sort::COMMANDS,
             zset::COMMANDS,
             keys::COMMANDS,
             connection::COMMANDS,
