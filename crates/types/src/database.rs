@@ -68,8 +68,17 @@ impl PopHints {
     }
 }
 
+/// Background space work on one collection generation.
+enum SpaceJob {
+    /// The generation is gone: range-delete its elements, then compact.
+    Drop(Vec<u8>, u64),
+    /// The generation is live but many of its elements were deleted:
+    /// compact its range so reads stop stepping over the tombstones.
+    Compact(Vec<u8>, u64),
+}
+
 struct Reclaimer {
-    queue: std::sync::mpsc::Sender<(Vec<u8>, u64)>,
+    queue: std::sync::mpsc::Sender<SpaceJob>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -78,23 +87,30 @@ struct Reclaimer {
 /// so the space comes back now rather than whenever compaction reaches it.
 /// The generation is already invisible, so this only reclaims space.
 fn spawn_reclaimer(storage: Arc<Storage>) -> Option<Reclaimer> {
-    let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, u64)>();
+    let (tx, rx) = std::sync::mpsc::channel::<SpaceJob>();
     let spawned = std::thread::Builder::new()
         .name("reclaim".into())
         .spawn(move || {
-            for (key, version) in rx {
+            for job in rx {
+                let (key, version, drop) = match job {
+                    SpaceJob::Drop(k, v) => (k, v, true),
+                    SpaceJob::Compact(k, v) => (k, v, false),
+                };
                 let prefix = storage.prefix().subkey_prefix(&key, version);
                 let Some(upper) = basalt_engine::key::prefix_upper_bound(&prefix) else {
                     continue;
                 };
-                let mut batch = basalt_engine::WriteBatch::default();
-                for cf in ColumnFamily::SUBKEY_FAMILIES {
-                    storage.delete_range(&mut batch, cf, &prefix, &upper);
-                }
-                if storage.write(batch).is_ok() {
+                if drop {
+                    let mut batch = basalt_engine::WriteBatch::default();
                     for cf in ColumnFamily::SUBKEY_FAMILIES {
-                        storage.compact_range(cf, &prefix, &upper);
+                        storage.delete_range(&mut batch, cf, &prefix, &upper);
                     }
+                    if storage.write(batch).is_err() {
+                        continue;
+                    }
+                }
+                for cf in ColumnFamily::SUBKEY_FAMILIES {
+                    storage.compact_range(cf, &prefix, &upper);
                 }
             }
         });
@@ -223,8 +239,18 @@ impl Database {
     pub fn reclaim(&self, key: &[u8], metadata: &Metadata) {
         if !metadata.kind.is_single_kv() && metadata.size > 0 {
             if let Some(r) = self.reclaim.lock().as_ref() {
-                let _ = r.queue.send((key.to_vec(), metadata.version));
+                let _ = r.queue.send(SpaceJob::Drop(key.to_vec(), metadata.version));
             }
+        }
+    }
+
+    /// Queues a compaction of a live generation's elements, for commands
+    /// that delete elements in bulk over time (SPOP): without it, random
+    /// seeks into the collection step over ever more deletion tombstones
+    /// until RocksDB compacts that range on its own.
+    pub fn compact_generation(&self, key: &[u8], version: u64) {
+        if let Some(r) = self.reclaim.lock().as_ref() {
+            let _ = r.queue.send(SpaceJob::Compact(key.to_vec(), version));
         }
     }
 

@@ -261,9 +261,15 @@ impl Database {
                 &self.subkey(key, version, m),
             );
         }
-        record.metadata.size = record.metadata.size.saturating_sub(popped.len() as u64);
+        let before = record.metadata.size;
+        record.metadata.size = before.saturating_sub(popped.len() as u64);
         self.put_record(&mut batch, key, &record);
         self.storage().write(batch)?;
+        // Every 1024 pops, compact the set so random probes stop walking
+        // the pops' tombstones (amortised O(size / 1024) per pop).
+        if before / 1024 != record.metadata.size / 1024 && record.metadata.size > 0 {
+            self.compact_generation(key, version);
+        }
         Ok(popped)
     }
 
