@@ -232,3 +232,40 @@ impl Drop for Server {
         self.kill9();
     }
 }
+
+/// Helpers the command tests share: build a command from words, run it,
+/// and read a server error as Redis prints it ("ERR ...").
+pub mod client {
+    use redis::{Connection, FromRedisValue, Value};
+
+    pub fn cmd<A: AsRef<[u8]>>(args: &[A]) -> redis::Cmd {
+        let mut c = redis::cmd(&String::from_utf8_lossy(args[0].as_ref()));
+        for a in &args[1..] {
+            c.arg(a.as_ref());
+        }
+        c
+    }
+
+    /// Runs a command that must succeed.
+    pub fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
+        cmd(args)
+            .query(c)
+            .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+    }
+
+    pub fn int(c: &mut Connection, args: &[&str]) -> i64 {
+        q(c, args)
+    }
+
+    /// Runs a command that must fail; returns the full error line, e.g.
+    /// "ERR syntax error".
+    pub fn err(c: &mut Connection, args: &[&str]) -> String {
+        match cmd(args).query::<Value>(c) {
+            Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
+            Err(e) => match e.code() {
+                Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
+                None => panic!("{args:?}: not a server error: {e}"),
+            },
+        }
+    }
+}

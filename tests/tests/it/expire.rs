@@ -3,32 +3,14 @@
 //! time, TTLs across restarts and the active expiration cycle. Replies and
 //! error texts are Redis 7.2's (checked with `BASALT_TEST_AGAINST=redis`).
 
+use basalt_tests::client::{err, int, q};
 use basalt_tests::Server;
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::BTreeSet;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 // ---------------------------------------------------------------- helpers --
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-/// Runs a command that must succeed and converts its reply.
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn int(c: &mut Connection, args: &[&str]) -> i64 {
-    q(c, args)
-}
 
 /// Runs a command that must reply +OK.
 fn ok(c: &mut Connection, args: &[&str]) {
@@ -37,18 +19,6 @@ fn ok(c: &mut Connection, args: &[&str]) {
         matches!(&v, Value::Okay) || matches!(&v, Value::SimpleString(s) if s == "OK"),
         "{args:?}: expected OK, got {v:?}"
     );
-}
-
-/// Runs a command that must fail; returns the full error line, e.g.
-/// "ERR syntax error".
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
 }
 
 fn get(c: &mut Connection, key: &str) -> Option<String> {

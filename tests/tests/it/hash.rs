@@ -4,36 +4,13 @@
 //! `BASALT_TEST_AGAINST=redis`), plus a randomized comparison with a model.
 
 use crate::protocol::Raw;
+use basalt_tests::client::{cmd, err, q};
 use basalt_tests::{skip_on_redis, Server};
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-fn cmd<A: AsRef<[u8]>>(args: &[A]) -> redis::Cmd {
-    let mut c = redis::cmd(std::str::from_utf8(args[0].as_ref()).unwrap());
-    for a in &args[1..] {
-        c.arg(a.as_ref());
-    }
-    c
-}
-
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 fn r(c: &mut Connection, args: &[&str]) -> String {
     show(&q::<Value>(c, args))
-}
-
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?}: expected an error, got {}", show(&v)),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
 }
 
 fn show(v: &Value) -> String {

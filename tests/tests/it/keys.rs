@@ -2,26 +2,12 @@
 //! SCAN RANDOMKEY DBSIZE FLUSHDB FLUSHALL. Replies and error texts are Redis
 //! 7.2's (checked with `BASALT_TEST_AGAINST=redis`).
 
+use basalt_tests::client::{err, int, q};
 use basalt_tests::Server;
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::{BTreeSet, HashMap};
 
 // ---------------------------------------------------------------- helpers --
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-/// Runs a command that must succeed and converts its reply.
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 /// Runs a command that must reply +OK.
 fn ok(c: &mut Connection, args: &[&str]) {
@@ -32,24 +18,8 @@ fn ok(c: &mut Connection, args: &[&str]) {
     );
 }
 
-/// Runs a command that must fail; returns the full error line, e.g.
-/// "ERR syntax error".
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
-}
-
 fn get(c: &mut Connection, key: &str) -> Option<String> {
     q(c, &["GET", key])
-}
-
-fn int(c: &mut Connection, args: &[&str]) -> i64 {
-    q(c, args)
 }
 
 fn set(c: &mut Connection, key: &str, value: &str) {

@@ -3,26 +3,13 @@
 //! against an in-memory model. Replies and error texts are Redis 7.2's
 //! (checked with `BASALT_TEST_AGAINST=redis`).
 
+use basalt_tests::client::{cmd, q};
 use basalt_tests::Server;
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 
 // ---------------------------------------------------------------- helpers --
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 /// Runs a command and renders its reply, or its error as "ERR ...".
 fn r(c: &mut Connection, args: &[&str]) -> String {

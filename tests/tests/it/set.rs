@@ -5,45 +5,18 @@
 //! order, so replies are compared sorted.
 
 use crate::protocol::{Raw, R};
+use basalt_tests::client::{cmd, err, int, q};
 use basalt_tests::Server;
 use redis::{Connection, FromRedisValue, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 // ---------------------------------------------------------------- helpers --
 
-fn cmd<A: AsRef<[u8]>>(args: &[A]) -> redis::Cmd {
-    let mut c = redis::cmd(std::str::from_utf8(args[0].as_ref()).unwrap());
-    for a in &args[1..] {
-        c.arg(a.as_ref());
-    }
-    c
-}
-
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn int(c: &mut Connection, args: &[&str]) -> i64 {
-    q(c, args)
-}
-
 /// A set-valued reply, sorted.
 fn members(c: &mut Connection, args: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = q(c, args);
     v.sort();
     v
-}
-
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
 }
 
 fn strs(items: &[&str]) -> Vec<String> {

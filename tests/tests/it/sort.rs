@@ -2,22 +2,9 @@
 //! `BASALT_TEST_AGAINST=redis`). Ties that Redis leaves to qsort (ALPHA
 //! with BY) and sets under `BY nosort` (no defined order) are avoided.
 
+use basalt_tests::client::{err, q};
 use basalt_tests::Server;
-use redis::{Connection, FromRedisValue, Value};
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
+use redis::Connection;
 
 fn v(c: &mut Connection, args: &[&str]) -> Vec<String> {
     q(c, args)
@@ -25,16 +12,6 @@ fn v(c: &mut Connection, args: &[&str]) -> Vec<String> {
 
 fn opt(c: &mut Connection, args: &[&str]) -> Vec<Option<String>> {
     q(c, args)
-}
-
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
 }
 
 fn s(items: &[&str]) -> Vec<String> {

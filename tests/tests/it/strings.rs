@@ -3,26 +3,12 @@
 //! INCRBY DECRBY INCRBYFLOAT LCS, Kvrocks' CAS and CAD. Replies and error
 //! texts are Redis 7.2's (checked with `BASALT_TEST_AGAINST=redis`).
 
+use basalt_tests::client::{err, q};
 use basalt_tests::Server;
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 // ---------------------------------------------------------------- helpers --
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-/// Runs a command that must succeed and converts its reply.
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 /// Runs a command and renders its reply (see [`show`]).
 fn r(c: &mut Connection, args: &[&str]) -> String {
@@ -32,18 +18,6 @@ fn r(c: &mut Connection, args: &[&str]) -> String {
 /// Runs a command that must reply +OK.
 fn ok(c: &mut Connection, args: &[&str]) {
     assert_eq!(r(c, args), "OK", "{args:?}");
-}
-
-/// Runs a command that must fail; returns the full error line, e.g.
-/// "ERR syntax error".
-fn err(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => panic!("{args:?}: expected an error, got {}", show(&v)),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
 }
 
 /// A compact rendering of a reply: nil, 12, "bulk", OK (status), [a,b].

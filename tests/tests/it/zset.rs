@@ -7,23 +7,10 @@
 //! against redis-server with `BASALT_TEST_AGAINST=redis`; scores are chosen
 //! so that Redis 7.0's and 7.2's number formatting agree.
 
+use basalt_tests::client::{cmd, q};
 use basalt_tests::{skip_on_redis, Server};
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-fn cmd(args: &[&str]) -> redis::Cmd {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c
-}
-
-fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
-    cmd(args)
-        .query(c)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
 
 /// Runs a command and renders its reply (see [`show`]), or the error text.
 fn r(c: &mut Connection, args: &[&str]) -> String {
