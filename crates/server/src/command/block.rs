@@ -7,6 +7,7 @@
 //! waiter first (see `crate::blocking`).
 
 use super::flags::*;
+use super::list::end_arg;
 use super::{float, int, is, Command};
 use crate::blocking::Retry;
 use crate::context::{Action, BlockRequest, Ctx};
@@ -44,16 +45,6 @@ fn timeout_arg(arg: &[u8]) -> Result<Option<Duration>, CommandError> {
     Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 
-fn end_arg(arg: &[u8]) -> Result<End, CommandError> {
-    if is(arg, "left") {
-        Ok(End::Left)
-    } else if is(arg, "right") {
-        Ok(End::Right)
-    } else {
-        Err(CommandError::Syntax)
-    }
-}
-
 /// Runs `attempt` once; blocks the connection with `attempt` as the retry
 /// when it finds nothing.
 fn block_or_reply(
@@ -75,6 +66,14 @@ fn block_or_reply(
         timeout_reply,
     }));
     Ok(Reply::Null)
+}
+
+/// The `key [key ...] timeout` form (BLPOP, BRPOP, BZPOPMIN, BZPOPMAX),
+/// whose timeout reply is a null array.
+fn block_on_keys(ctx: &mut Ctx, args: &[Bytes], attempt: Retry) -> CommandResult {
+    let timeout = timeout_arg(&args[args.len() - 1])?;
+    let keys = keys_of(args, 1, args.len() - 1);
+    block_or_reply(ctx, args, keys, timeout, attempt, Reply::NullArray)
 }
 
 fn keys_of(args: &[Bytes], from: usize, to: usize) -> Vec<Bytes> {
@@ -110,27 +109,11 @@ fn try_brpop(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)
 }
 
 fn blpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let timeout = timeout_arg(&args[args.len() - 1])?;
-    block_or_reply(
-        ctx,
-        args,
-        keys_of(args, 1, args.len() - 1),
-        timeout,
-        try_blpop,
-        Reply::NullArray,
-    )
+    block_on_keys(ctx, args, try_blpop)
 }
 
 fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let timeout = timeout_arg(&args[args.len() - 1])?;
-    block_or_reply(
-        ctx,
-        args,
-        keys_of(args, 1, args.len() - 1),
-        timeout,
-        try_brpop,
-        Reply::NullArray,
-    )
+    block_on_keys(ctx, args, try_brpop)
 }
 
 // BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
@@ -291,27 +274,11 @@ fn try_bzpopmax(
 }
 
 fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let timeout = timeout_arg(&args[args.len() - 1])?;
-    block_or_reply(
-        ctx,
-        args,
-        keys_of(args, 1, args.len() - 1),
-        timeout,
-        try_bzpopmin,
-        Reply::NullArray,
-    )
+    block_on_keys(ctx, args, try_bzpopmin)
 }
 
 fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let timeout = timeout_arg(&args[args.len() - 1])?;
-    block_or_reply(
-        ctx,
-        args,
-        keys_of(args, 1, args.len() - 1),
-        timeout,
-        try_bzpopmax,
-        Reply::NullArray,
-    )
+    block_on_keys(ctx, args, try_bzpopmax)
 }
 
 // BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]

@@ -211,33 +211,9 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let cursor = basalt_types::number::parse_u64(&args[2])
-        .or_else(|| std::str::from_utf8(&args[2]).ok()?.parse().ok())
-        .ok_or(basalt_types::Error::InvalidCursor)?;
-    let (mut pattern, mut count, mut novalues) = (None, 10usize, false);
-    let mut i = 3;
-    while i < args.len() {
-        if is(&args[i], "novalues") {
-            novalues = true;
-            i += 1;
-            continue;
-        }
-        let value = args.get(i + 1).ok_or(CommandError::Syntax)?;
-        if is(&args[i], "match") {
-            pattern = Some(value.as_ref());
-        } else if is(&args[i], "count") {
-            let c = int(value)?;
-            if c < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
-    let page = ctx.db().hscan(&args[1], cursor, pattern, count)?;
-    let items = if novalues {
+    let a = super::scan_args(args, 2, super::ScanExtra::NoValues)?;
+    let page = ctx.db().hscan(&args[1], a.cursor, a.pattern, a.count)?;
+    let items = if a.novalues {
         Reply::Array(page.items.into_iter().map(|(f, _)| bulk(f)).collect())
     } else {
         flat_pairs(page.items)

@@ -231,29 +231,10 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let cursor = basalt_types::number::parse_u64(&args[1])
-        .or_else(|| std::str::from_utf8(&args[1]).ok()?.parse().ok())
-        .ok_or(basalt_types::Error::InvalidCursor)?;
-    let (mut pattern, mut count, mut kind) = (None, 10usize, None);
-    let mut i = 2;
-    while i < args.len() {
-        let value = args.get(i + 1).ok_or(CommandError::Syntax)?;
-        if is(&args[i], "match") {
-            pattern = Some(value.as_ref());
-        } else if is(&args[i], "count") {
-            let c = int(value)?;
-            if c < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = c as usize;
-        } else if is(&args[i], "type") {
-            kind = Some(text(value));
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
-    let page = ctx.db().scan(cursor, pattern, count, kind.as_deref())?;
+    let a = super::scan_args(args, 1, super::ScanExtra::Type)?;
+    let page = ctx
+        .db()
+        .scan(a.cursor, a.pattern, a.count, a.kind.as_deref())?;
     Ok(Reply::Array(vec![
         Reply::Bulk(Bytes::from(page.cursor.to_string())),
         key_array(page.keys),

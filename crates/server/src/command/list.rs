@@ -51,7 +51,7 @@ fn ranged(arg: &[u8], min: i64, msg: &'static str) -> Result<i64, CommandError> 
         .ok_or(CommandError::other(msg))
 }
 
-fn end_arg(arg: &[u8]) -> Result<End, CommandError> {
+pub(super) fn end_arg(arg: &[u8]) -> Result<End, CommandError> {
     if is(arg, "left") {
         Ok(End::Left)
     } else if is(arg, "right") {

@@ -5,7 +5,7 @@ use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
 use basalt_resp::Reply;
-use basalt_types::number::{parse_i64, parse_u64};
+use basalt_types::number::parse_i64;
 use basalt_types::set::SetOp;
 use bytes::Bytes;
 
@@ -193,28 +193,8 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    // Redis parses the cursor with strtoul, which also takes "-1" as 2^64-1.
-    let cursor = parse_u64(&args[2])
-        .or_else(|| parse_i64(&args[2]).map(|c| c as u64))
-        .ok_or(basalt_types::Error::InvalidCursor)?;
-    let (mut pattern, mut count) = (None, 10usize);
-    let mut i = 3;
-    while i < args.len() {
-        let value = args.get(i + 1).ok_or(CommandError::Syntax)?;
-        if is(&args[i], "match") {
-            pattern = Some(value.as_ref());
-        } else if is(&args[i], "count") {
-            let c = int(value)?;
-            if c < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
-    let page = ctx.db().sscan(&args[1], cursor, pattern, count)?;
+    let a = super::scan_args(args, 2, super::ScanExtra::None)?;
+    let page = ctx.db().sscan(&args[1], a.cursor, a.pattern, a.count)?;
     Ok(Reply::Array(vec![
         Reply::Bulk(Bytes::from(page.cursor.to_string())),
         Reply::Array(page.members.into_iter().map(bulk).collect()),

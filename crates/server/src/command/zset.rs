@@ -176,6 +176,28 @@ fn lex_bound(arg: &[u8]) -> Option<LexBound> {
     }
 }
 
+/// Every element between two score bounds (ZCOUNT, ZREMRANGEBYSCORE).
+fn whole_score_spec(min: &[u8], max: &[u8]) -> Result<RangeSpec, CommandError> {
+    let (min, max) = score_range(min, max)?;
+    Ok(RangeSpec::Score {
+        min,
+        max,
+        offset: 0,
+        count: -1,
+    })
+}
+
+/// Every element between two lex bounds (ZLEXCOUNT, ZREMRANGEBYLEX).
+fn whole_lex_spec(min: &[u8], max: &[u8]) -> Result<RangeSpec, CommandError> {
+    let (min, max) = lex_range(min, max)?;
+    Ok(RangeSpec::Lex {
+        min,
+        max,
+        offset: 0,
+        count: -1,
+    })
+}
+
 fn lex_range(min: &[u8], max: &[u8]) -> Result<(LexBound, LexBound), CommandError> {
     match (lex_bound(min), lex_bound(max)) {
         (Some(a), Some(b)) => Ok((a, b)),
@@ -264,24 +286,12 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (min, max) = score_range(&args[2], &args[3])?;
-    let spec = RangeSpec::Score {
-        min,
-        max,
-        offset: 0,
-        count: -1,
-    };
+    let spec = whole_score_spec(&args[2], &args[3])?;
     Ok(Reply::Integer(ctx.db().zcount(&args[1], &spec)? as i64))
 }
 
 fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (min, max) = lex_range(&args[2], &args[3])?;
-    let spec = RangeSpec::Lex {
-        min,
-        max,
-        offset: 0,
-        count: -1,
-    };
+    let spec = whole_lex_spec(&args[2], &args[3])?;
     Ok(Reply::Integer(ctx.db().zcount(&args[1], &spec)? as i64))
 }
 
@@ -474,48 +484,18 @@ fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (min, max) = score_range(&args[2], &args[3])?;
-    let spec = RangeSpec::Score {
-        min,
-        max,
-        offset: 0,
-        count: -1,
-    };
+    let spec = whole_score_spec(&args[2], &args[3])?;
     Ok(Reply::Integer(ctx.db().zremrange(&args[1], &spec)? as i64))
 }
 
 fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let (min, max) = lex_range(&args[2], &args[3])?;
-    let spec = RangeSpec::Lex {
-        min,
-        max,
-        offset: 0,
-        count: -1,
-    };
+    let spec = whole_lex_spec(&args[2], &args[3])?;
     Ok(Reply::Integer(ctx.db().zremrange(&args[1], &spec)? as i64))
 }
 
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let cursor = parse_u64(&args[2]).ok_or_else(|| CommandError::other("ERR invalid cursor"))?;
-    let mut pattern = None;
-    let mut count = 10usize;
-    let mut j = 3;
-    while j < args.len() {
-        let a = &args[j];
-        let value = args.get(j + 1);
-        match value {
-            Some(v) if is(a, "match") => pattern = Some(&v[..]),
-            Some(v) if is(a, "count") => {
-                let n = int(v)?;
-                if n < 1 {
-                    return Err(CommandError::Syntax);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            _ => return Err(CommandError::Syntax),
-        }
-        j += 2;
-    }
+    let scan = super::scan_args(args, 2, super::ScanExtra::None)?;
+    let (cursor, count, pattern) = (scan.cursor, scan.count, scan.pattern);
     // An unknown cursor restarts the walk, as SCAN does: Redis accepts any
     // number as a cursor.
     let after = match cursor {
