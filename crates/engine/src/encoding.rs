@@ -69,14 +69,6 @@ pub fn decode_double(bytes: [u8; 8]) -> f64 {
     f64::from_bits(bits)
 }
 
-pub fn put_double(out: &mut Vec<u8>, v: f64) {
-    out.extend_from_slice(&encode_double(v));
-}
-
-pub fn get_double(input: &mut &[u8]) -> Option<f64> {
-    take::<8>(input).map(decode_double)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

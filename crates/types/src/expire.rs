@@ -31,7 +31,6 @@ pub struct ExpireCycle {
     cursor: Option<Vec<u8>>,
     pass: KeyspaceCount,
     pub last_full_pass: Option<KeyspaceCount>,
-    pub expired_total: u64,
 }
 
 impl ExpireCycle {
@@ -105,7 +104,6 @@ impl ExpireCycle {
                 deleted.push(user_key);
             }
         }
-        self.expired_total += deleted.len() as u64;
         Ok(deleted)
     }
 }
