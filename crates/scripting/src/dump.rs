@@ -196,8 +196,8 @@ mod tests {
         );
         assert_eq!(lzf_decompress(&[0x00, b'a', 0xe0, 0x00, 0x00], 11), None);
         assert_eq!(
-            lzf_decompress(&[0x00, b'a', 0xc0, 0x00], 8).unwrap(),
-            b"aaaaaaaa"
+            lzf_decompress(&[0x00, b'a', 0xc0, 0x00], 9).unwrap(),
+            b"aaaaaaaaa"
         );
     }
 }
