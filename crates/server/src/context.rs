@@ -12,6 +12,9 @@ pub struct ClientState {
     pub handle: Arc<ClientHandle>,
     pub protocol: Protocol,
     pub authenticated: bool,
+    /// Inside MULTI: the queued commands.
+    pub multi: Option<crate::transaction::Multi>,
+    pub watch: Option<crate::transaction::Watch>,
 }
 
 /// A blocking command that found nothing: what to wait for.

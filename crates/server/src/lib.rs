@@ -16,6 +16,7 @@ mod server;
 mod shared;
 mod slowlog;
 mod stats;
+mod transaction;
 
 pub use server::run;
 

@@ -15,4 +15,5 @@ mod set;
 mod smoke;
 mod sort;
 mod strings;
+mod transactions;
 mod zset;
