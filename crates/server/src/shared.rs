@@ -17,6 +17,8 @@ pub struct Shared {
     /// Joined at shutdown before RocksDB closes.
     pub background_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub blocking: crate::blocking::BlockingRegistry,
+    /// Cached scripts, function libraries and running scripts.
+    pub scripting: crate::scripting::Scripting,
     pub watches: crate::transaction::WatchRegistry,
     pub config: RwLock<Config>,
     /// Bumped on every CONFIG SET so connections refresh cached limits.
@@ -52,7 +54,12 @@ impl Shared {
         let run_id: String = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
+        let scripting = crate::scripting::Scripting::load(&storage).unwrap_or_else(|e| {
+            tracing::error!("cannot read the stored scripts and functions: {e}");
+            Default::default()
+        });
         Shared {
+            scripting,
             background_threads: Mutex::new(Vec::new()),
             blocking: Default::default(),
             watches: Default::default(),

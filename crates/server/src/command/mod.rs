@@ -13,6 +13,7 @@ mod introspection;
 mod key_finder;
 mod keys;
 mod list;
+mod scripting;
 mod server;
 mod set;
 mod sort;
@@ -211,7 +212,7 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 15] = [
+        let groups: [&'static [Command]; 16] = [
             transaction::COMMANDS,
             block::COMMANDS,
             string::COMMANDS,
@@ -227,6 +228,7 @@ impl CommandTable {
             info::COMMANDS,
             client::COMMANDS,
             introspection::COMMANDS,
+            scripting::COMMANDS,
         ];
         let commands: Vec<&'static Command> = groups.iter().flat_map(|g| g.iter()).collect();
         let by_name = commands
