@@ -28,7 +28,7 @@ pub fn dump<'a>(libraries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
 
 /// The library codes in a payload; `Err` carries Redis's error text.
 pub fn restore(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let bad = || "ERR payload version or checksum are wrong".to_string();
+    let bad = || "ERR DUMP payload version or checksum are wrong".to_string();
     if payload.len() < 10 {
         return Err(bad());
     }
@@ -171,7 +171,7 @@ mod tests {
         bad[5] ^= 1;
         assert_eq!(
             restore(&bad).unwrap_err(),
-            "ERR payload version or checksum are wrong"
+            "ERR DUMP payload version or checksum are wrong"
         );
     }
 

@@ -155,7 +155,7 @@ fn list_delete_flush_stats() {
     assert_eq!(*field(myget, "description"), bulk("reads a key"));
     assert_eq!(
         *field(myget, "flags"),
-        Value::Array(vec![bulk("no-writes")])
+        Value::Array(vec![Value::SimpleString("no-writes".into())])
     );
     let myset = functions
         .iter()
@@ -216,7 +216,7 @@ fn dump_and_restore() {
         cmd.query(c)
     };
     let e = restore(&mut c, None).unwrap_err();
-    assert_eq!(e.detail(), Some("Library 'mylib' already exists"));
+    assert_eq!(e.detail(), Some("Library mylib already exists"));
     assert_eq!(restore(&mut c, Some("REPLACE")).unwrap(), "OK");
     q::<()>(&mut c, &["FUNCTION", "FLUSH"]);
     load(
@@ -243,7 +243,7 @@ fn dump_and_restore() {
         .arg(bad)
         .query::<String>(&mut c)
         .unwrap_err();
-    assert_eq!(e.detail(), Some("payload version or checksum are wrong"));
+    assert_eq!(e.detail(), Some("DUMP payload version or checksum are wrong"));
 }
 
 #[test]

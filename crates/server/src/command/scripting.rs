@@ -555,9 +555,19 @@ fn parse_library(shared: &Shared, code: &Bytes) -> Result<Library, CommandError>
 }
 
 /// Adds a library, refusing name clashes unless `replace`.
-fn add_library(libs: &mut Libraries, lib: Library, replace: bool) -> Result<(), String> {
+fn add_library(
+    libs: &mut Libraries,
+    lib: Library,
+    replace: bool,
+    restoring: bool,
+) -> Result<(), String> {
     if libs.contains_key(&lib.name) && !replace {
-        return Err(format!("ERR Library '{}' already exists", lib.name));
+        // Redis words the two cases differently.
+        return Err(if restoring {
+            format!("ERR Library {} already exists", lib.name)
+        } else {
+            format!("ERR Library '{}' already exists", lib.name)
+        });
     }
     for other in libs.values().filter(|l| l.name != lib.name) {
         if let Some(f) = lib
@@ -586,7 +596,7 @@ fn function_load(shared: &Shared, args: &[Bytes]) -> CommandResult {
     };
     let lib = parse_library(shared, code)?;
     let name = lib.name.clone();
-    update_libraries(shared, |libs| add_library(libs, lib, replace))?;
+    update_libraries(shared, |libs| add_library(libs, lib, replace, false))?;
     Ok(Reply::bulk(name))
 }
 
@@ -611,7 +621,7 @@ fn function_restore(shared: &Shared, args: &[Bytes]) -> CommandResult {
         }
         // Checked as a whole: a clash leaves every library as it was.
         for lib in restored {
-            add_library(libs, lib, policy == "replace")?;
+            add_library(libs, lib, policy == "replace", true)?;
         }
         Ok(())
     })?;
@@ -684,7 +694,7 @@ fn function_list(shared: &Shared, args: &[Bytes]) -> CommandResult {
 }
 
 fn flag_names(flags: &ScriptFlags) -> Vec<Reply> {
-    flags.names().into_iter().map(Reply::bulk).collect()
+    flags.names().into_iter().map(Reply::simple).collect()
 }
 
 fn function_stats(shared: &Shared) -> Reply {
