@@ -243,7 +243,10 @@ fn dump_and_restore() {
         .arg(bad)
         .query::<String>(&mut c)
         .unwrap_err();
-    assert_eq!(e.detail(), Some("DUMP payload version or checksum are wrong"));
+    assert_eq!(
+        e.detail(),
+        Some("DUMP payload version or checksum are wrong")
+    );
 }
 
 #[test]
