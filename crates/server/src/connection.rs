@@ -272,7 +272,12 @@ pub fn execute(
     if wrote {
         invalidate_watches(shared, command, &args);
     }
-    let mut result = (command.handler)(&mut ctx, &args);
+    let mut result = if crate::offload::is_long(shared, command, &args) {
+        // Another thread takes this worker's other connections meanwhile.
+        tokio::task::block_in_place(|| (command.handler)(&mut ctx, &args))
+    } else {
+        (command.handler)(&mut ctx, &args)
+    };
     match watch_guard {
         Some(txn) => {
             if let Err(e) = txn.commit() {
