@@ -246,7 +246,10 @@ fn random_transactions_never_crash_the_server() {
                 .unwrap();
         }
         if round % 3 == 0 {
-            let _: Value = redis::cmd("WATCH").arg(rng.pick(WORDS)).query(&mut c).unwrap();
+            let _: Value = redis::cmd("WATCH")
+                .arg(rng.pick(WORDS))
+                .query(&mut c)
+                .unwrap();
         }
         let _: Value = redis::cmd("MULTI").query(&mut c).unwrap();
         for _ in 0..1 + rng.next() % 4 {
