@@ -12,6 +12,7 @@ mod connection;
 mod context;
 mod error;
 mod logging;
+mod offload;
 mod scripting;
 mod server;
 mod shared;

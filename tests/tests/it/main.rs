@@ -9,6 +9,7 @@ mod functions;
 mod hash;
 mod keys;
 mod list;
+mod long_commands;
 mod protocol;
 mod robustness;
 mod scripting;
