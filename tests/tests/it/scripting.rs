@@ -437,6 +437,17 @@ fn scripts_write_and_blocking_commands_do_not_block() {
             Value::Nil
         );
     }
+    // A long command inside a script (one main runs off the worker) works.
+    let mut push = redis::cmd("RPUSH");
+    push.arg("big");
+    for i in 0..20_000 {
+        push.arg(i);
+    }
+    push.query::<i64>(&mut c).unwrap();
+    assert_eq!(
+        eval(&mut c, "return #redis.call('lrange', KEYS[1], 0, -1)", &["big"], &[]),
+        Value::Int(20_000)
+    );
     // Writes before an error stay, as in Redis.
     eval_err(
         &mut c,
