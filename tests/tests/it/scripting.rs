@@ -445,7 +445,12 @@ fn scripts_write_and_blocking_commands_do_not_block() {
     }
     push.query::<i64>(&mut c).unwrap();
     assert_eq!(
-        eval(&mut c, "return #redis.call('lrange', KEYS[1], 0, -1)", &["big"], &[]),
+        eval(
+            &mut c,
+            "return #redis.call('lrange', KEYS[1], 0, -1)",
+            &["big"],
+            &[]
+        ),
         Value::Int(20_000)
     );
     // Writes before an error stay, as in Redis.
