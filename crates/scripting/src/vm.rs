@@ -55,7 +55,11 @@ pub struct Vm {
     scripts_generation: u64,
     functions: HashMap<String, Function>,
     functions_generation: u64,
+    runs: u64,
 }
+
+/// Runs between two extra GC steps (Redis's LUA_GC_CYCLE_PERIOD).
+const GC_PERIOD: u64 = 50;
 
 impl Vm {
     pub fn new() -> mlua::Result<Vm> {
@@ -98,6 +102,7 @@ impl Vm {
             scripts_generation: 0,
             functions: HashMap::new(),
             functions_generation: 0,
+            runs: 0,
         })
     }
 
@@ -273,9 +278,13 @@ impl Vm {
             let _ = self.env.raw_set("KEYS", Value::Nil);
             let _ = self.env.raw_set("ARGV", Value::Nil);
         }
-        // Scripts may build large temporary tables; Redis collects after
-        // each run too, which keeps the VM's memory flat.
-        let _ = self.lua.gc_collect();
+        // Like Redis: an extra incremental GC step every 50 runs keeps the
+        // garbage of short scripts from piling up between collections,
+        // without a full collection per call.
+        self.runs += 1;
+        if self.runs % GC_PERIOD == 0 {
+            let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
+        }
         reply
     }
 

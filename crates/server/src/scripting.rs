@@ -143,6 +143,10 @@ impl Scripting {
         Ok(())
     }
 
+    pub fn script_count(&self) -> usize {
+        self.scripts.read().len()
+    }
+
     pub fn libraries(&self) -> Vec<Arc<Library>> {
         self.libraries.read().values().cloned().collect()
     }

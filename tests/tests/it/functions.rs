@@ -180,6 +180,9 @@ fn list_delete_flush_stats() {
     assert_eq!(*field(lua, "libraries_count"), Value::Int(2));
     assert_eq!(*field(lua, "functions_count"), Value::Int(3));
 
+    let info: String = q(&mut c, &["INFO", "memory"]);
+    assert!(info.contains("number_of_functions:3\r\n"), "{info}");
+    assert!(info.contains("number_of_libraries:2\r\n"), "{info}");
     assert_eq!(q::<String>(&mut c, &["FUNCTION", "DELETE", "second"]), "OK");
     assert_eq!(
         err(&mut c, &["FUNCTION", "DELETE", "second"]),
