@@ -282,7 +282,8 @@ impl Vm {
         // garbage of short scripts from piling up between collections,
         // without a full collection per call.
         self.runs += 1;
-        if self.runs % GC_PERIOD == 0 {
+        if self.runs >= GC_PERIOD {
+            self.runs = 0;
             let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
         }
         reply
