@@ -94,8 +94,17 @@ local function rethrow_kill(ok, ...)
   if not ok and is_kill((...)) then error((...), 0) end
   return ok, ...
 end
+-- Redis 7's pcall also turns an error table into its text, so
+-- `pcall(redis.call, ...)` gives the error message as a string.
+local function error_text(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'table' and type(e.err) == 'string' then return false, e.err end
+  end
+  return ok, ...
+end
 local safe_pcall = function(f, ...)
-  return rethrow_kill(pcall(f, ...))
+  return error_text(rethrow_kill(pcall(f, ...)))
 end
 local safe_xpcall = function(f, h)
   return rethrow_kill(xpcall(f, function(e)

@@ -217,9 +217,21 @@ fn pcall_returns_errors() {
         eval("local t = redis.pcall('incr', 's'); return t.err"),
         bulk("ERR value is not an integer or out of range")
     );
+    // As in Redis 7, pcall gives error tables as their text.
     assert_eq!(
-        eval("local ok, e = pcall(function() redis.call('incr', 's') end); return {ok and 1 or 0, e.err}"),
-        Reply::Array(vec![Reply::Integer(0), bulk("ERR value is not an integer or out of range")])
+        eval("local ok, e = pcall(function() redis.call('incr', 's') end); return {ok and 1 or 0, e}"),
+        Reply::Array(vec![
+            Reply::Integer(0),
+            bulk("ERR value is not an integer or out of range")
+        ])
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(redis.call, 'incr', 's'); return type(e)"),
+        bulk("string")
+    );
+    assert_eq!(
+        eval("local ok, e = pcall(function() error({err='X'}) end); return e"),
+        bulk("X")
     );
     assert_eq!(
         eval("local ok, e = pcall(function() error('x') end); return e"),

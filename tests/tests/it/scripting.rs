@@ -215,11 +215,14 @@ fn errors_name_the_script_and_line() {
     assert_eq!(
         eval(
             &mut c,
-            "local ok = pcall(redis.call, 'incr', 's'); return ok and 1 or 0",
+            "local ok, e = pcall(redis.call, 'incr', 's'); return {ok and 1 or 0, e}",
             &[],
             &[]
         ),
-        Value::Int(0)
+        Value::Array(vec![
+            Value::Int(0),
+            bulk("ERR value is not an integer or out of range")
+        ])
     );
     // numkeys.
     assert_eq!(
