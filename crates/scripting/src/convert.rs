@@ -31,11 +31,20 @@ fn to_reply(value: &Value, resp3: bool, client_resp3: bool, depth: usize) -> Rep
                 Reply::Null
             }
         }
-        // Redis truncates toward zero (a C cast to long long).
-        Value::Number(n) => Reply::Integer(*n as i64),
+        Value::Number(n) => Reply::Integer(to_long_long(*n)),
         Value::Integer(n) => Reply::Integer(*n),
         Value::Table(t) => table_to_reply(t, resp3, client_resp3, depth),
         _ => Reply::Null,
+    }
+}
+
+/// Redis's C cast to long long: toward zero, and (as x86 does) the
+/// lowest value for NaN and anything out of range, infinities included.
+fn to_long_long(n: f64) -> i64 {
+    if n.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
     }
 }
 

@@ -341,6 +341,22 @@ fn call_arguments() {
 }
 
 #[test]
+fn number_arguments_as_redis_7_2() {
+    use crate::vm::format_number as f;
+    assert_eq!(f(10.0), "10");
+    assert_eq!(f(1e17), "100000000000000000");
+    assert_eq!(f(1e20), "1e+20");
+    assert_eq!(f(0.1), "0.1");
+    assert_eq!(f(-1.5), "-1.5");
+    assert_eq!(f(1.5e-10), "1.5e-10");
+    assert_eq!(f(0.000123), "0.000123");
+    assert_eq!(f(123.456), "123.456");
+    assert_eq!(f(1.5e300), "1.5e+300");
+    assert_eq!(eval("return math.huge"), Reply::Integer(i64::MIN));
+    assert_eq!(eval("return 0/0"), Reply::Integer(i64::MIN));
+}
+
+#[test]
 fn deterministic_random() {
     assert_eq!(
         eval("return {math.random(100), math.random(100)}"),

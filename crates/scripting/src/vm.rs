@@ -410,14 +410,64 @@ fn call_raw(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
     Ok((reply_to_lua(lua, &reply, resp3)?, is_err))
 }
 
-/// A Lua number as a command argument: integers without a fraction, other
-/// values in the shortest form that reads back the same.
+/// A Lua number as a command argument, as Redis 7.2 writes it: integral
+/// values within the 64-bit range as integers, others in the shortest form
+/// that reads back the same (fpconv_dtoa's layout).
 pub(crate) fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        (n as i64).to_string()
-    } else {
-        format!("{n}")
+    if n.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
+        return (n as i64).to_string();
     }
+    fpconv(n)
+}
+
+/// fpconv_dtoa: shortest round-trip digits, laid out as plain integer,
+/// plain decimal or scientific by the decimal exponent.
+fn fpconv(n: f64) -> String {
+    if n.is_nan() {
+        return "nan".into();
+    }
+    if n.is_infinite() {
+        return if n < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    let neg = n < 0.0;
+    let sci = format!("{:e}", n.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let decimal_exp: i32 = exp.parse().unwrap_or(0);
+    let ndigits = digits.len() as i32;
+    // value = digits * 10^k
+    let k = decimal_exp - (ndigits - 1);
+    let abs_exp = decimal_exp.abs();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if k >= 0 && abs_exp < ndigits + 7 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', k as usize));
+    } else if k < 0 && (k > -7 || abs_exp < 4) {
+        let offset = ndigits + k;
+        if offset <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-offset) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..offset as usize]);
+            out.push('.');
+            out.push_str(&digits[offset as usize..]);
+        }
+    } else {
+        let nd = digits.len().min(18 - neg as usize);
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..nd]);
+        }
+        out.push('e');
+        out.push(if decimal_exp < 0 { '-' } else { '+' });
+        out.push_str(&abs_exp.to_string());
+    }
+    out
 }
 
 /// `redis.setresp(2|3)`.
