@@ -27,6 +27,12 @@ pub struct ClientHandle {
     pub last_subcommand: AtomicUsize,
     pub resp: AtomicU8,
     pub query_buffer: AtomicI64,
+    /// Channels, patterns and shard channels subscribed (CLIENT LIST).
+    pub sub: AtomicU64,
+    pub psub: AtomicU64,
+    pub ssub: AtomicU64,
+    /// Bytes of pub/sub messages queued and not yet written (CLIENT LIST omem).
+    pub omem: AtomicU64,
     killed: AtomicBool,
     kill_notify: Notify,
 }
@@ -83,6 +89,10 @@ impl ClientRegistry {
             last_subcommand: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
             query_buffer: AtomicI64::new(0),
+            sub: AtomicU64::new(0),
+            psub: AtomicU64::new(0),
+            ssub: AtomicU64::new(0),
+            omem: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });

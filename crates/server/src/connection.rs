@@ -30,10 +30,12 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<Clien
         handle: handle.clone(),
         protocol: Protocol::Resp2,
         authenticated,
+        subscriptions: Default::default(),
     };
     if let Err(e) = run(&shared, &mut stream, &mut state).await {
         tracing::debug!("client {addr}: {e}");
     }
+    state.subscriptions.clear(&shared.pubsub, &handle);
     shared.clients.unregister(handle.id);
 }
 
@@ -62,7 +64,7 @@ async fn run(
                     // Redis answers a malformed request once and hangs up:
                     // the rest of the stream cannot be trusted.
                     e.to_reply().encode(state.protocol, &mut output);
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
             };
@@ -71,21 +73,21 @@ async fn run(
             match action {
                 None => {}
                 Some(Action::Sleep(d)) => {
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     tokio::time::sleep(d).await;
                 }
                 Some(Action::Close) => {
                     reply.encode(state.protocol, &mut output);
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
                 Some(Action::Shutdown) => {
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     shared.request_shutdown();
                     return Ok(());
                 }
                 Some(Action::Block(block)) => {
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     match wait_blocked(shared, stream, &mut input, state, block).await {
                         Some(reply) => {
                             // A writer popped for us: its WAL record must
@@ -98,12 +100,16 @@ async fn run(
                     }
                 }
             }
+            // Messages published meanwhile (possibly by this very command)
+            // go first, as Redis writes them to the client when published.
+            drain_pushes(state, &mut output);
             reply.encode(state.protocol, &mut output);
             if output.len() >= FLUSH_THRESHOLD {
-                write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
             }
         }
-        write(shared, stream, &mut output, &mut unflushed_writes).await?;
+        drain_pushes(state, &mut output);
+        write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
         let query_buffer = input.len() + parser.pending_args_len();
         handle.query_buffer.store(query_buffer as i64, Relaxed);
         if limits.query_buffer_limit > 0 && query_buffer > limits.query_buffer_limit {
@@ -123,8 +129,16 @@ async fn run(
                 std::future::pending().await
             }
         };
+        let outbox = state.subscriptions.outbox().cloned();
+        let pushes = async {
+            match &outbox {
+                Some(o) => o.ready().await,
+                None => std::future::pending().await,
+            }
+        };
         let n = tokio::select! {
             r = stream.read_buf(&mut input) => r?,
+            _ = pushes => continue,
             _ = handle.killed() => return Ok(()),
             _ = shutdown.changed() => return Ok(()),
             _ = idle => return Ok(()),
@@ -189,8 +203,17 @@ async fn wait_blocked(
     result
 }
 
+/// Moves queued pub/sub messages into the output, a bounded amount at a
+/// time so a flood of messages cannot grow the output without limit.
+fn drain_pushes(state: &ClientState, output: &mut BytesMut) {
+    if let Some(outbox) = state.subscriptions.outbox() {
+        outbox.drain_into(output, FLUSH_THRESHOLD);
+    }
+}
+
 async fn write(
     shared: &Shared,
+    handle: &ClientHandle,
     stream: &mut TcpStream,
     output: &mut BytesMut,
     unflushed_writes: &mut bool,
@@ -206,7 +229,12 @@ async fn write(
             return Err(std::io::Error::other(e.to_string()));
         }
     }
-    stream.write_all(output).await?;
+    // A client killed while its socket is full (a subscriber that stopped
+    // reading) must not keep this task waiting forever.
+    tokio::select! {
+        r = stream.write_all(output) => r?,
+        _ = handle.killed() => return Err(std::io::Error::other("client killed")),
+    }
     shared
         .stats
         .net_output_bytes
@@ -268,6 +296,17 @@ pub fn execute(
             return (err.to_reply(), None, false);
         }
         sub_index = i + 1;
+    }
+    if state.protocol == Protocol::Resp2
+        && state.subscriptions.active()
+        && !crate::command::allowed_while_subscribed(command.name)
+    {
+        shared.stats.error_replies.fetch_add(1, Relaxed);
+        let name = match sub_index {
+            0 => command.name.to_string(),
+            i => format!("{}|{}", command.name, command.subcommands[i - 1].name),
+        };
+        return (CommandError::Subscribed(name).to_reply(), None, false);
     }
     state.handle.touch(index, sub_index);
     let started = Instant::now();

@@ -12,6 +12,7 @@ pub struct ClientState {
     pub handle: Arc<ClientHandle>,
     pub protocol: Protocol,
     pub authenticated: bool,
+    pub subscriptions: crate::pubsub::Subscriptions,
 }
 
 /// A blocking command that found nothing: what to wait for.
@@ -49,5 +50,11 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn db(&self) -> &basalt_types::Database {
         &self.shared.db
+    }
+
+    /// Reports a keyspace event (see `crate::notify`).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::emit(self.shared, class, event, key);
     }
 }

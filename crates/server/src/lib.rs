@@ -12,6 +12,8 @@ mod connection;
 mod context;
 mod error;
 mod logging;
+mod notify;
+mod pubsub;
 mod server;
 mod shared;
 mod slowlog;

@@ -114,15 +114,29 @@ fn describe(c: &ClientHandle) -> String {
             },
         },
     };
+    let (sub, psub, ssub) = (
+        c.sub.load(Relaxed),
+        c.psub.load(Relaxed),
+        c.ssub.load(Relaxed),
+    );
+    // Redis's `P` flag: the client has subscriptions.
+    let flags = if sub + psub + ssub > 0 { "P" } else { "N" };
+    let omem = c.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
         c.name.lock().clone().unwrap_or_default(),
         c.created.elapsed().as_secs(),
         c.idle_secs(),
+        flags,
+        sub,
+        psub,
+        ssub,
         c.query_buffer.load(Relaxed).max(0),
+        omem,
+        omem,
         cmd,
         c.resp.load(Relaxed),
         c.lib_name.lock().clone().unwrap_or_default(),

@@ -12,6 +12,7 @@ mod info;
 mod introspection;
 mod keys;
 mod list;
+mod pubsub;
 mod server;
 mod set;
 mod sort;
@@ -19,6 +20,7 @@ mod string;
 mod zset;
 
 pub use args::*;
+pub use pubsub::allowed_while_subscribed;
 
 use crate::context::Ctx;
 use crate::error::CommandResult;
@@ -181,7 +183,7 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 14] = [
+        let groups: [&'static [Command]; 15] = [
             block::COMMANDS,
             string::COMMANDS,
             hash::COMMANDS,
@@ -196,6 +198,7 @@ impl CommandTable {
             info::COMMANDS,
             client::COMMANDS,
             introspection::COMMANDS,
+            pubsub::COMMANDS,
         ];
         let commands: Vec<&'static Command> = groups.iter().flat_map(|g| g.iter()).collect();
         let by_name = commands
