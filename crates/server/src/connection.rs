@@ -165,9 +165,7 @@ async fn wait_blocked(
         Waiter::new(state.handle.id, block.keys.clone(), block.args, block.retry);
     shared.blocking.register(&waiter);
     // A push may have landed between the first attempt and registering.
-    shared
-        .blocking
-        .serve(&shared.db, block.keys.iter().cloned());
+    shared.blocking.serve(shared, block.keys.iter().cloned());
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();
@@ -315,7 +313,17 @@ pub fn execute(
         client: state,
         action: None,
     };
+    let wrote = command.has(flags::WRITE);
+    let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
+        let keys = command.key_indices(args.len());
+        crate::notify::NewKeys::watch(shared, keys.iter().map(|&i| &args[i]), &args)
+    } else {
+        None
+    };
     let result = (command.handler)(&mut ctx, &args);
+    if let Some(new_keys) = new_keys {
+        new_keys.finish(shared);
+    }
     let action = ctx.action;
     let usec = started.elapsed().as_micros() as u64;
     shared.stats.record_command(index, usec, result.is_err());
@@ -327,13 +335,12 @@ pub fn execute(
             .slowlog
             .record(&args, usec, state.handle.addr, name, max_len);
     }
-    let wrote = command.has(flags::WRITE);
     if wrote && shared.blocking.has_waiters() {
         let keys = command
             .key_indices(args.len())
             .into_iter()
             .map(|i| args[i].clone());
-        shared.blocking.serve(&shared.db, keys);
+        shared.blocking.serve(shared, keys);
     }
     let reply = result.unwrap_or_else(|e| e.to_reply());
     (reply, action, wrote)

@@ -57,4 +57,9 @@ impl Ctx<'_> {
     pub fn notify(&self, class: u32, event: &'static str, key: &[u8]) {
         crate::notify::emit(self.shared, class, event, key);
     }
+
+    /// `event`, then `del` if the command emptied the key.
+    pub fn notify_removal(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::emit_removal(self.shared, class, event, key);
+    }
 }

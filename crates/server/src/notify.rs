@@ -9,6 +9,8 @@
 
 use crate::shared::Shared;
 use basalt_config::KeyspaceEvents;
+use basalt_types::list::End;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -55,8 +57,67 @@ impl Notifier {
 /// Reports that `event` (of `class`) happened to `key`.
 #[inline]
 pub fn emit(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
-    if shared.notify.wants(class) {
+    if shared.notify.wants(class) && shared.pubsub.has_listeners() {
         publish(shared, event, key);
+    }
+}
+
+/// `event`, then `del` when it emptied the key: Redis deletes a
+/// collection with its last element and reports both.
+pub fn emit_removal(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
+    if !shared.notify.wants(class | GENERIC) {
+        return;
+    }
+    emit(shared, class, event, key);
+    // Checked after the fact, outside the command's key lock: a writer
+    // racing in between can hide the `del`, which only matters when
+    // notifications are on.
+    if shared.notify.wants(GENERIC) && shared.db.exists(&[key]).is_ok_and(|n| n == 0) {
+        publish(shared, "del", key);
+    }
+}
+
+/// LMOVE / RPOPLPUSH / BLMOVE, in Redis's order: the push on the
+/// destination, the pop on the source, then `del` if the source emptied.
+pub fn emit_list_move(shared: &Arc<Shared>, src: &[u8], dst: &[u8], from: End, to: End) {
+    let push = match to {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    };
+    emit(shared, LIST, push, dst);
+    emit_removal(shared, LIST, pop_event(from), src);
+}
+
+pub fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
+/// For the STORE commands: whether the destination existed before, which
+/// decides the `del` of an empty result. Read only when it can matter.
+pub fn dst_existed(
+    ctx: &crate::context::Ctx,
+    dst: &[u8],
+) -> Result<bool, crate::error::CommandError> {
+    Ok(ctx.shared.notify.wants(GENERIC) && ctx.db().exists(&[dst])? > 0)
+}
+
+/// SINTERSTORE & co.: `event` on the destination when the result has
+/// elements; an empty result deletes the destination (`del` if it existed).
+pub fn emit_store(
+    shared: &Arc<Shared>,
+    class: u32,
+    event: &'static str,
+    dst: &[u8],
+    len: u64,
+    existed: bool,
+) {
+    if len > 0 {
+        emit(shared, class, event, dst);
+    } else if existed {
+        emit(shared, GENERIC, "del", dst);
     }
 }
 
@@ -77,11 +138,98 @@ fn publish(shared: &Arc<Shared>, event: &'static str, key: &[u8]) {
     deliver(shared, messages);
 }
 
+type Messages = Vec<(Vec<u8>, Vec<u8>)>;
+
+thread_local! {
+    /// Events of the command running on this thread, held back while a
+    /// `new` event may still have to go before them (see [`NewKeys`]).
+    static HELD: RefCell<Option<Messages>> = const { RefCell::new(None) };
+}
+
 /// The single point where notifications leave for subscribers. Inside a
 /// transaction they must wait for the commit; when the engine gains
 /// `Storage::after_commit`, this is where it goes.
-fn deliver(shared: &Arc<Shared>, messages: Vec<(Vec<u8>, Vec<u8>)>) {
-    for (channel, payload) in messages {
+fn deliver(shared: &Arc<Shared>, messages: Messages) {
+    let messages = HELD.with(|held| match held.borrow_mut().as_mut() {
+        Some(buffer) => {
+            buffer.extend(messages);
+            None
+        }
+        None => Some(messages),
+    });
+    for (channel, payload) in messages.into_iter().flatten() {
         shared.pubsub.publish(false, &channel, &payload);
+    }
+}
+
+/// The `n` class: Redis reports `new` when a key is added to the
+/// database, before the command's own event. Basalt's data types do not
+/// say whether they created a key, so with `n` on the connection checks a
+/// write command's keys before and after it runs and holds the command's
+/// events back until the `new` ones are out.
+pub struct NewKeys {
+    missing: Vec<bytes::Bytes>,
+    /// RENAME creates its destination before reporting `rename_from`.
+    new_first: bool,
+}
+
+impl NewKeys {
+    /// `keys` are the command's declared keys; `args` finds SORT's STORE
+    /// destination, which the key positions do not cover.
+    pub fn watch<'a>(
+        shared: &Arc<Shared>,
+        keys: impl Iterator<Item = &'a bytes::Bytes>,
+        args: &'a [bytes::Bytes],
+    ) -> Option<NewKeys> {
+        if !shared.notify.wants(NEW) || !shared.pubsub.has_listeners() {
+            return None;
+        }
+        let sort_destination = args
+            .first()
+            .filter(|name| name.eq_ignore_ascii_case(b"sort"))
+            .and_then(|_| args.iter().position(|a| a.eq_ignore_ascii_case(b"store")))
+            .and_then(|i| args.get(i + 1));
+        let missing = keys
+            .chain(sort_destination)
+            .filter(|k| shared.db.exists(&[k.as_ref()]).is_ok_and(|n| n == 0))
+            .cloned()
+            .collect();
+        HELD.with(|held| *held.borrow_mut() = Some(Vec::new()));
+        let new_first = args.first().is_some_and(|name| {
+            name.eq_ignore_ascii_case(b"rename") || name.eq_ignore_ascii_case(b"renamenx")
+        });
+        Some(NewKeys { missing, new_first })
+    }
+
+    /// Publishes each created key's `new` right before the first held
+    /// event about that key (Redis's order), then the held events.
+    pub fn finish(self, shared: &Arc<Shared>) {
+        let held = HELD
+            .with(|held| held.borrow_mut().take())
+            .unwrap_or_default();
+        let mut created: Vec<bytes::Bytes> = Vec::new();
+        for key in self.missing {
+            if !created.contains(&key) && shared.db.exists(&[key.as_ref()]).is_ok_and(|n| n > 0) {
+                created.push(key);
+            }
+        }
+        if self.new_first {
+            for key in created.drain(..) {
+                publish(shared, "new", &key);
+            }
+        }
+        for (channel, payload) in held {
+            let key = match channel.strip_prefix(b"__keyspace@0__:".as_slice()) {
+                Some(key) => key,
+                None => payload.as_slice(),
+            };
+            if let Some(i) = created.iter().position(|k| k.as_ref() == key) {
+                publish(shared, "new", &created.swap_remove(i));
+            }
+            shared.pubsub.publish(false, &channel, &payload);
+        }
+        for key in created {
+            publish(shared, "new", &key);
+        }
     }
 }
