@@ -87,6 +87,11 @@ pub struct BlockingRegistry {
 }
 
 impl BlockingRegistry {
+    /// Clients blocked right now (INFO blocked_clients).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
     pub fn has_waiters(&self) -> bool {
         self.waiting.load(Ordering::Acquire) > 0
     }

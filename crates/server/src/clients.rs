@@ -61,6 +61,11 @@ impl ClientHandle {
         self.last_subcommand.store(subcommand, Relaxed);
     }
 
+    /// Has channel, pattern or shard subscriptions (Redis's `P` flag).
+    pub fn is_subscribed(&self) -> bool {
+        self.sub.load(Relaxed) + self.psub.load(Relaxed) + self.ssub.load(Relaxed) > 0
+    }
+
     pub fn idle_secs(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;
         now.saturating_sub(self.last_active_ms.load(Relaxed)) / 1000

@@ -189,11 +189,20 @@ impl NewKeys {
             .filter(|name| name.eq_ignore_ascii_case(b"sort"))
             .and_then(|_| args.iter().position(|a| a.eq_ignore_ascii_case(b"store")))
             .and_then(|i| args.get(i + 1));
-        let missing = keys
+        // COPY ... REPLACE deletes and re-adds its destination: Redis
+        // reports it as new even when it existed.
+        let replaced = args
+            .first()
+            .filter(|name| name.eq_ignore_ascii_case(b"copy"))
+            .filter(|_| args[3..].iter().any(|a| a.eq_ignore_ascii_case(b"replace")))
+            .and_then(|_| args.get(2));
+        let mut missing: Vec<bytes::Bytes> = keys
             .chain(sort_destination)
+            .filter(|k| Some(*k) != replaced)
             .filter(|k| shared.db.exists(&[k.as_ref()]).is_ok_and(|n| n == 0))
             .cloned()
             .collect();
+        missing.extend(replaced.cloned());
         HELD.with(|held| *held.borrow_mut() = Some(Vec::new()));
         let new_first = args.first().is_some_and(|name| {
             name.eq_ignore_ascii_case(b"rename") || name.eq_ignore_ascii_case(b"renamenx")

@@ -118,9 +118,10 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "clients" => write!(
             out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.count(),
             config.maxclients,
+            shared.blocking.waiting(),
         ),
         "memory" => {
             let rss = rss_bytes();
