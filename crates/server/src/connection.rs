@@ -313,6 +313,7 @@ pub fn execute(
         client: state,
         action: None,
     };
+    crate::notify::key_misses(shared, command, &args);
     let wrote = command.has(flags::WRITE);
     let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
         let keys = command.key_indices(args.len());

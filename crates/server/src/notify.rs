@@ -22,6 +22,7 @@ pub const HASH: u32 = KeyspaceEvents::HASH;
 pub const ZSET: u32 = KeyspaceEvents::ZSET;
 pub const EXPIRED: u32 = KeyspaceEvents::EXPIRED;
 pub const NEW: u32 = KeyspaceEvents::NEW;
+pub const KEY_MISS: u32 = KeyspaceEvents::KEY_MISS;
 
 const KEYSPACE: u32 = KeyspaceEvents::KEYSPACE;
 const KEYEVENT: u32 = KeyspaceEvents::KEYEVENT;
@@ -123,6 +124,11 @@ pub fn emit_store(
 
 #[cold]
 fn publish(shared: &Arc<Shared>, event: &'static str, key: &[u8]) {
+    deliver(shared, messages(shared, event, key));
+}
+
+/// The `(channel, payload)` pairs for one event: keyspace, then keyevent.
+fn messages(shared: &Shared, event: &'static str, key: &[u8]) -> Messages {
     let flags = shared.notify.flags.load(Relaxed);
     let mut messages = Vec::with_capacity(2);
     if flags & KEYSPACE != 0 {
@@ -135,7 +141,43 @@ fn publish(shared: &Arc<Shared>, event: &'static str, key: &[u8]) {
         channel.extend_from_slice(event.as_bytes());
         messages.push((channel, key.to_vec()));
     }
-    deliver(shared, messages);
+    messages
+}
+
+/// The `m` class: Redis reports `keymiss` when a command's read finds no
+/// key. Called before the command runs, with `m` on only: the keys of
+/// read-only commands, and the sources of the write commands that read
+/// theirs like Redis does (SORT, SINTERSTORE/SUNIONSTORE/SDIFFSTORE).
+#[inline]
+pub fn key_misses(shared: &Arc<Shared>, command: &crate::command::Command, args: &[bytes::Bytes]) {
+    if shared.notify.wants(KEY_MISS) {
+        publish_key_misses(shared, command, args);
+    }
+}
+
+#[cold]
+fn publish_key_misses(
+    shared: &Arc<Shared>,
+    command: &crate::command::Command,
+    args: &[bytes::Bytes],
+) {
+    if !shared.pubsub.has_listeners() {
+        return;
+    }
+    let read_keys: Vec<usize> = if command.has(crate::command::flags::READONLY) {
+        command.key_indices(args.len())
+    } else {
+        match command.name {
+            "sort" => vec![1],
+            "sinterstore" | "sunionstore" | "sdiffstore" => (2..args.len()).collect(),
+            _ => return,
+        }
+    };
+    for i in read_keys {
+        if shared.db.exists(&[args[i].as_ref()]).is_ok_and(|n| n == 0) {
+            publish(shared, "keymiss", &args[i]);
+        }
+    }
 }
 
 type Messages = Vec<(Vec<u8>, Vec<u8>)>;
@@ -146,9 +188,7 @@ thread_local! {
     static HELD: RefCell<Option<Messages>> = const { RefCell::new(None) };
 }
 
-/// The single point where notifications leave for subscribers. Inside a
-/// transaction they must wait for the commit; when the engine gains
-/// `Storage::after_commit`, this is where it goes.
+/// Sends events now, or holds them while [`NewKeys`] is ordering them.
 fn deliver(shared: &Arc<Shared>, messages: Messages) {
     let messages = HELD.with(|held| match held.borrow_mut().as_mut() {
         Some(buffer) => {
@@ -157,7 +197,16 @@ fn deliver(shared: &Arc<Shared>, messages: Messages) {
         }
         None => Some(messages),
     });
-    for (channel, payload) in messages.into_iter().flatten() {
+    if let Some(messages) = messages {
+        send(shared, messages);
+    }
+}
+
+/// The single point where notifications leave for subscribers. Inside a
+/// transaction they must wait for the commit: when the engine gains
+/// `Storage::after_commit`, this body moves into its callback.
+fn send(shared: &Arc<Shared>, messages: Messages) {
+    for (channel, payload) in messages {
         shared.pubsub.publish(false, &channel, &payload);
     }
 }
@@ -222,9 +271,10 @@ impl NewKeys {
                 created.push(key);
             }
         }
+        let mut ordered = Messages::with_capacity(held.len() + 2 * created.len());
         if self.new_first {
             for key in created.drain(..) {
-                publish(shared, "new", &key);
+                ordered.extend(messages(shared, "new", &key));
             }
         }
         for (channel, payload) in held {
@@ -233,12 +283,13 @@ impl NewKeys {
                 None => payload.as_slice(),
             };
             if let Some(i) = created.iter().position(|k| k.as_ref() == key) {
-                publish(shared, "new", &created.swap_remove(i));
+                ordered.extend(messages(shared, "new", &created.swap_remove(i)));
             }
-            shared.pubsub.publish(false, &channel, &payload);
+            ordered.push((channel, payload));
         }
         for key in created {
-            publish(shared, "new", &key);
+            ordered.extend(messages(shared, "new", &key));
         }
+        send(shared, ordered);
     }
 }

@@ -617,3 +617,46 @@ fn notifications_sort_events() {
         &["sl rpush", "dst sortstore", "dst del", "dst sortstore"],
     );
 }
+
+#[test]
+fn notifications_keymiss_events() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    set_flags(&mut c, "Km");
+    let mut listener = Listener::new(server.port);
+    for line in [
+        "get a",
+        "set a 1",
+        "get a",
+        "mget a b c",
+        "exists a b",
+        "type b",
+        "ttl b",
+        "hget h f",
+        "lrange l 0 -1",
+        "zscore z m",
+        "sinterstore d s t",
+        "sort nos",
+        "object encoding q",
+        "lpop nol",
+    ] {
+        run(&mut c, line);
+    }
+    assert_eq!(
+        listener.events(&mut c),
+        [
+            "a keymiss",
+            "b keymiss",
+            "c keymiss",
+            "b keymiss",
+            "b keymiss",
+            "b keymiss",
+            "h keymiss",
+            "l keymiss",
+            "z keymiss",
+            "s keymiss",
+            "t keymiss",
+            "nos keymiss",
+        ]
+    );
+}
