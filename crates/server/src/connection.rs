@@ -169,7 +169,16 @@ async fn wait_blocked(
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();
+    // A RESP3 client may be subscribed while it blocks: keep its pushes
+    // flowing meanwhile.
+    let outbox = state.subscriptions.outbox().cloned();
     let result = loop {
+        let pushes = async {
+            match &outbox {
+                Some(o) => o.ready().await,
+                None => std::future::pending().await,
+            }
+        };
         let timeout = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -185,6 +194,21 @@ async fn wait_blocked(
             }),
             _ = handle.killed() => None,
             _ = shutdown.changed() => None,
+            _ = pushes => {
+                let mut out = BytesMut::new();
+                if let Some(o) = &outbox {
+                    o.drain_into(&mut out, FLUSH_THRESHOLD);
+                }
+                let sent = tokio::select! {
+                    r = stream.write_all(&out) => r.is_ok(),
+                    _ = handle.killed() => false,
+                };
+                if sent {
+                    shared.stats.net_output_bytes.fetch_add(out.len() as u64, Relaxed);
+                    continue;
+                }
+                None
+            }
             read = stream.read_buf(input) => match read {
                 Ok(n) if n > 0 => continue,
                 _ => None,

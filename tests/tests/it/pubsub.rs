@@ -538,3 +538,24 @@ fn pubsub_soft_limit_closes_after_its_seconds() {
     assert!(slow.closed_within(Duration::from_secs(10)));
     publisher.assert_alive();
 }
+
+#[test]
+fn pubsub_resp3_pushes_reach_a_blocked_client() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let mut other = Raw::connect(server.port);
+    c.val(&["HELLO", "3"]);
+    c.cmd(&["SUBSCRIBE", "ch"]);
+    c.send(&crate::protocol::encode(&["BLPOP", "q", "0"]));
+    eventually("the client to block", || {
+        let info = other.val(&["INFO", "clients"]).text();
+        info_field(&info, "blocked_clients") == "1"
+    });
+    assert_eq!(other.cmd(&["PUBLISH", "ch", "while-blocked"]), ":1\r\n");
+    assert_eq!(
+        c.reply(),
+        bulk_frame(&["message", "ch", "while-blocked"], '>')
+    );
+    other.cmd(&["RPUSH", "q", "x"]);
+    assert_eq!(c.reply(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+}
