@@ -218,7 +218,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             "SHARDNUMSUB [<shardchannel> ...]",
             "    Return the number of subscribers for the specified shard level channel(s)",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ])),
     }
 }
