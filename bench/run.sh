@@ -33,6 +33,7 @@
 #   BENCH_ROUNDS=3             rounds (median taken over them)
 #   BENCH_TESTS="set get ..."  tests, see TESTS below
 #   BENCH_CUSTOM=$'label|setup|command\n...'   extra rows, see CUSTOM below
+#   BENCH_DRIVERS="multi publish"  rows run by bench/driver (basalt-bench)
 #   BENCH_LOAD_KEYS=1000000    keys loaded before measuring RSS
 #   BENCH_SERVER_CPU=0 BENCH_CLIENT_CPU=1
 #   BENCH_BASALT_PORT=16666 BENCH_REDIS_PORT=16379
@@ -81,7 +82,16 @@ TESTS="${BENCH_TESTS:-set get incr mset:0.25 lpush lpop lrange_100:0.25 sadd spo
 # first run (redis-cli quoting; several commands separated by ';;'); command is
 # the redis-benchmark command line (shell quoting; __rand_int__ works). E.g.
 #   EVALSHA|SCRIPT LOAD "return 1"|EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0
-CUSTOM="${BENCH_CUSTOM:-}"
+# The default row: EVALSHA of a script that runs three commands.
+EVAL_SCRIPT="redis.call('SET', KEYS[1], ARGV[1]) redis.call('INCR', KEYS[2]) return redis.call('GET', KEYS[1])"
+EVAL_SHA="$(printf '%s' "$EVAL_SCRIPT" | sha1sum | cut -d' ' -f1)"
+CUSTOM="${BENCH_CUSTOM-EVALSHA (3 commands)|SCRIPT LOAD \"$EVAL_SCRIPT\"|EVALSHA $EVAL_SHA 2 key:__rand_int__ counter:__rand_int__ v}"
+
+# DRIVERS: rows redis-benchmark cannot run, measured by our own load
+# generator (bench/driver): "multi" = MULTI, SET, SET, GET, EXEC per
+# transaction (transactions/s); "publish" = PUBLISH to one channel with 100
+# subscribers (messages delivered per second = publishes x 100).
+DRIVERS="${BENCH_DRIVERS-multi publish}"
 
 # --- helpers ----------------------------------------------------------------
 log() { echo "bench: $*" >&2; }
@@ -207,6 +217,12 @@ else
     rev="$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo 'no commit')"
     [ -n "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ] && rev="$rev + uncommitted changes"
     basalt_desc="basalt-server, release build of $rev"
+fi
+if [ -n "$DRIVERS" ]; then
+    cargo build --release -p basalt-bench
+    target_dir="${CARGO_TARGET_DIR:-$root/target}"
+    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+    DRIVER_BIN="$target_dir/release/basalt-bench"
 fi
 read -r -a basalt_extra <<<"${BASALT_ARGS:-}"
 
@@ -344,6 +360,29 @@ print("\t".join([rows[-1][0], rows[-1][1], rows[-1][4], rows[-1][6]] if rows and
         "${rps:-}" "${p50:-}" "${p99:-}" "$status" >>"$OUT/results.tsv"
 }
 
+# run_driver SERVER PIPELINE ROUND MODE REQUESTS: one bench/driver run.
+run_driver() {
+    local s="$1" p="$2" r="$3" mode="$4" n="$5"
+    local csv="$OUT/r$r-p$p-$s-$mode.csv" rc=0 label="" rps="" status=ok
+    local extra=(--clients "$CLIENTS")
+    [ "$mode" = publish ] && extra=(--subscribers 100 --publishers 4)
+    timeout --foreground "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$DRIVER_BIN" "$mode" \
+        --port "${PORT[$s]}" --requests "$n" --pipeline "$p" --size "$DATA_SIZE" "${extra[@]}" \
+        >"$csv" 2>"$csv.err" </dev/null || rc=$?
+    IFS=, read -r label rps <"$csv" || true
+    label="${label//\"/}"
+    rps="${rps//\"/}"
+    if [ "$rc" -ne 0 ] || [ -z "$rps" ]; then
+        status="error: $(head -c 200 "$csv.err" | tr -s '\t\r\n' ' ' | sed 's/ *$//')"
+        [ "$rc" = 124 ] && status="error: timed out after ${BENCH_TIMEOUT}s"
+        log "$s P$p round $r $mode: $status"
+    else
+        log "$s P$p round $r $label: $rps/s"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$p" "$mode" "${label:-$mode}" "$r" \
+        "$rps" "" "" "$status" >>"$OUT/results.tsv"
+}
+
 requests_for() { # requests_for PIPELINE WEIGHT
     local base="$REQ_P1"
     [ "$1" -gt 1 ] && base="$REQ_P16"
@@ -373,6 +412,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
                 eval "words=($command)"
                 run_one "$s" "$p" "$r" "$label" "$label" "$(requests_for "$p" 1)" "${words[@]}"
             done <<<"$CUSTOM"
+            for d in $DRIVERS; do
+                # A publish is delivered 100 times: fewer of them.
+                weight=1
+                [ "$d" = publish ] && weight=0.2
+                run_driver "$s" "$p" "$r" "$d" "$(requests_for "$p" "$weight")"
+            done
             alive "${PID[$s]}" || die "$s died during the benchmark (log: $OUT/$s.log)"
             freeze "$s"
         done

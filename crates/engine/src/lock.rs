@@ -4,8 +4,16 @@
 //! memory stays constant however many keys exist. Multi-key commands take
 //! their shards in ascending order, which rules out deadlock between them.
 
+use crate::txn;
 use parking_lot::{Mutex, MutexGuard};
 use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+/// How long a transaction waits for the lock of a key it did not declare
+/// (a script touching a key not in KEYS) before going on without it. Such
+/// locks are taken out of order, so two transactions could otherwise wait
+/// on each other forever.
+const UNDECLARED_KEY_WAIT: Duration = Duration::from_millis(500);
 
 const SHARD_BITS: u32 = 14;
 
@@ -39,18 +47,77 @@ impl KeyLocks {
         (h.finish() as usize) & ((1 << SHARD_BITS) - 1)
     }
 
+    /// Identifies this lock table in a thread's transaction state.
+    pub(crate) fn owner(&self) -> usize {
+        self as *const KeyLocks as usize
+    }
+
     pub fn lock(&self, key: &[u8]) -> LockGuard<'_> {
+        let shard = self.shard_of(key);
+        if let Some(guard) = self.lock_in_txn(&[shard]) {
+            return guard;
+        }
         LockGuard {
-            _guards: vec![self.shards[self.shard_of(key)].lock()],
+            _guards: vec![self.shards[shard].lock()],
         }
     }
 
     pub fn lock_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> LockGuard<'_> {
+        let shards = self.shards_of(keys);
+        if let Some(guard) = self.lock_in_txn(&shards) {
+            return guard;
+        }
+        LockGuard {
+            _guards: shards.into_iter().map(|s| self.shards[s].lock()).collect(),
+        }
+    }
+
+    /// The sorted, distinct lock shards of `keys`.
+    pub(crate) fn shards_of<K: AsRef<[u8]>>(&self, keys: &[K]) -> Vec<usize> {
         let mut shards: Vec<usize> = keys.iter().map(|k| self.shard_of(k.as_ref())).collect();
         shards.sort_unstable();
         shards.dedup();
-        LockGuard {
-            _guards: shards.into_iter().map(|s| self.shards[s].lock()).collect(),
+        shards
+    }
+
+    /// Inside a transaction, locks are held until it ends: shards it holds
+    /// already are not taken again (they are not reentrant), others are
+    /// added to it. `None` when the thread is not in a transaction.
+    fn lock_in_txn(&self, shards: &[usize]) -> Option<LockGuard<'_>> {
+        txn::with_txn(self.owner(), |state| {
+            for &s in shards {
+                if state.held.contains(&s) {
+                    continue;
+                }
+                if let Some(g) = self.shards[s].try_lock_for(UNDECLARED_KEY_WAIT) {
+                    std::mem::forget(g);
+                    state.held.push(s);
+                } else {
+                    tracing::warn!(
+                        "a transaction touched a key it did not declare and its lock stayed busy; going on without it"
+                    );
+                }
+            }
+            LockGuard {
+                _guards: Vec::new(),
+            }
+        })
+    }
+
+    /// Takes the shards (sorted, so transactions cannot deadlock with each
+    /// other or with multi-key commands) for a transaction that keeps them
+    /// past this call; released by `release_forgotten`.
+    pub(crate) fn acquire_forgotten(&self, shards: &[usize]) {
+        for &s in shards {
+            std::mem::forget(self.shards[s].lock());
+        }
+    }
+
+    pub(crate) fn release_forgotten(&self, shards: &[usize]) {
+        for &s in shards {
+            // SAFETY: each shard listed was locked by `acquire_forgotten`
+            // or `lock_in_txn` on this thread, and its guard forgotten.
+            unsafe { self.shards[s].force_unlock() };
         }
     }
 }

@@ -3,12 +3,14 @@
 use crate::column_family::ColumnFamily;
 use crate::error::EngineError;
 use crate::filter::{self, DbSlot, SubKeyFilterFactory};
+use crate::iter::StorageIter;
 use crate::key::KeyPrefix;
 use crate::lock::KeyLocks;
 use crate::options::{Compression, EngineOptions, SyncPolicy};
+use crate::txn::{self, Op, TxnState, WriteBatch};
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType,
-    DBPinnableSlice, DBRawIterator, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+    DBPinnableSlice, Options, ReadOptions, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -135,12 +137,24 @@ impl Storage {
             .unwrap_or_else(|| panic!("column family {} not opened", cf.name()))
     }
 
-    pub fn get(
-        &self,
-        cf: ColumnFamily,
-        key: &[u8],
-    ) -> Result<Option<DBPinnableSlice<'_>>, EngineError> {
-        Ok(self.db.get_pinned_cf(self.handle(cf), key)?)
+    pub fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Value<'_>>, EngineError> {
+        if let Some(pending) = self.txn_lookup(cf, key) {
+            return Ok(pending.map(Value::Owned));
+        }
+        Ok(self
+            .db
+            .get_pinned_cf(self.handle(cf), key)?
+            .map(Value::Pinned))
+    }
+
+    /// What this thread's open transaction wrote at `key`, if anything.
+    fn txn_lookup(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        txn::with_txn(self.locks.owner(), |t| {
+            t.overlay[cf.index()]
+                .lookup(key)
+                .map(|v| v.map(<[u8]>::to_vec))
+        })
+        .flatten()
     }
 
     /// Point reads of many keys in one call: RocksDB batches the SST lookups
@@ -150,18 +164,41 @@ impl Storage {
         &self,
         cf: ColumnFamily,
         keys: &[Vec<u8>],
-    ) -> Vec<Result<Option<DBPinnableSlice<'_>>, EngineError>> {
+    ) -> Vec<Result<Option<Value<'_>>, EngineError>> {
+        if txn::in_txn() {
+            return keys.iter().map(|k| self.get(cf, k)).collect();
+        }
         self.db
             .batched_multi_get_cf(self.handle(cf), keys, false)
             .into_iter()
-            .map(|r| r.map_err(EngineError::from))
+            .map(|r| r.map(|v| v.map(Value::Pinned)).map_err(EngineError::from))
             .collect()
     }
 
     /// Applies a command's writes atomically. Returns after the batch is in
     /// the WAL (and fsynced under `appendfsync always`), so a reply sent after
     /// this survives `kill -9`.
+    ///
+    /// Inside a transaction the batch joins the transaction instead, and is
+    /// written when it commits.
     pub fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
+        let inner = match batch.ops {
+            None => batch.inner,
+            Some(ops) => {
+                let mut ops = Some(ops);
+                let owner = self.locks.owner();
+                if txn::with_txn(owner, |t| t.apply(ops.take().unwrap_or_default())).is_some() {
+                    return Ok(());
+                }
+                // Built inside a transaction that has ended since: write
+                // it on its own.
+                self.replay(ops.unwrap_or_default())
+            }
+        };
+        self.write_raw(inner)
+    }
+
+    fn write_raw(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
         let opts = if self.sync_policy() == SyncPolicy::Always {
             &self.write_sync
         } else {
@@ -170,16 +207,75 @@ impl Storage {
         Ok(self.db.write_opt(batch, opts)?)
     }
 
+    fn replay(&self, ops: Vec<Op>) -> rocksdb::WriteBatch {
+        let mut batch = rocksdb::WriteBatch::default();
+        for op in ops {
+            match op {
+                Op::Put(cf, k, v) => batch.put_cf(self.handle(cf), k, v),
+                Op::Delete(cf, k) => batch.delete_cf(self.handle(cf), k),
+                Op::DeleteRange(cf, from, to) => batch.delete_range_cf(self.handle(cf), from, to),
+            }
+        }
+        batch
+    }
+
     pub fn put(&self, batch: &mut WriteBatch, cf: ColumnFamily, key: &[u8], value: &[u8]) {
-        batch.put_cf(self.handle(cf), key, value);
+        match &mut batch.ops {
+            Some(ops) => ops.push(Op::Put(cf, key.to_vec(), value.to_vec())),
+            None => batch.inner.put_cf(self.handle(cf), key, value),
+        }
     }
 
     pub fn delete(&self, batch: &mut WriteBatch, cf: ColumnFamily, key: &[u8]) {
-        batch.delete_cf(self.handle(cf), key);
+        match &mut batch.ops {
+            Some(ops) => ops.push(Op::Delete(cf, key.to_vec())),
+            None => batch.inner.delete_cf(self.handle(cf), key),
+        }
     }
 
     pub fn delete_range(&self, batch: &mut WriteBatch, cf: ColumnFamily, from: &[u8], to: &[u8]) {
-        batch.delete_range_cf(self.handle(cf), from, to);
+        match &mut batch.ops {
+            Some(ops) => ops.push(Op::DeleteRange(cf, from.to_vec(), to.to_vec())),
+            None => batch.inner.delete_range_cf(self.handle(cf), from, to),
+        }
+    }
+
+    /// Starts a transaction on this thread holding the locks of `keys`
+    /// until it ends. Inside one already, joins it (taking any further
+    /// locks) and the outermost commit writes everything.
+    pub fn begin_txn<K: AsRef<[u8]>>(&self, keys: &[K]) -> Txn<'_> {
+        let owner = self.locks.owner();
+        let shards = self.locks.shards_of(keys);
+        let nested = txn::with_txn(owner, |t| t.depth += 1).is_some();
+        if nested {
+            // Takes the shards this transaction does not hold yet.
+            drop(self.locks.lock_many(keys));
+        } else {
+            self.locks.acquire_forgotten(&shards);
+            let mut state = TxnState::new(owner);
+            state.held = shards;
+            txn::TXN.with(|t| *t.borrow_mut() = Some(state));
+        }
+        Txn {
+            storage: self,
+            nested,
+            done: false,
+        }
+    }
+
+    /// Runs `f` once this thread's transaction commits (now if there is
+    /// none): for effects that must not be seen before the data is, such as
+    /// waking blocked clients or notifications. Dropped if it aborts.
+    pub fn after_commit(&self, f: impl FnOnce() + Send + 'static) {
+        let mut f = Some(f);
+        txn::with_txn(self.locks.owner(), |t| {
+            if let Some(f) = f.take() {
+                t.after_commit.push(Box::new(f));
+            }
+        });
+        if let Some(f) = f {
+            f();
+        }
     }
 
     /// A raw iterator over `[lower, upper)`; the upper bound lets RocksDB stop
@@ -189,7 +285,7 @@ impl Storage {
         cf: ColumnFamily,
         lower: Option<&[u8]>,
         upper: Option<&[u8]>,
-    ) -> DBRawIterator<'_> {
+    ) -> StorageIter<'_> {
         let mut ro = ReadOptions::default();
         if let Some(l) = lower {
             ro.set_iterate_lower_bound(l.to_vec());
@@ -197,7 +293,16 @@ impl Storage {
         if let Some(u) = upper {
             ro.set_iterate_upper_bound(u.to_vec());
         }
-        self.db.raw_iterator_cf_opt(self.handle(cf), ro)
+        let base = self.db.raw_iterator_cf_opt(self.handle(cf), ro);
+        let overlay = txn::with_txn(self.locks.owner(), |t| {
+            let o = &t.overlay[cf.index()];
+            (!o.entries.is_empty() || !o.tombstones.is_empty()).then(|| o.slice(lower, upper))
+        })
+        .flatten();
+        match overlay {
+            Some(o) => StorageIter::merged(base, o),
+            None => StorageIter::plain(base),
+        }
     }
 
     /// fsyncs the WAL; the `everysec` policy calls this once a second.
@@ -248,6 +353,84 @@ impl Storage {
     pub fn close(&self) {
         let _ = self.db.flush_wal(true);
         self.db.cancel_all_background_work(true);
+    }
+}
+
+/// A value read from storage: pinned in RocksDB's cache, or a copy of a
+/// transaction's pending write.
+pub enum Value<'a> {
+    Pinned(DBPinnableSlice<'a>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Value<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Value::Pinned(p) => p,
+            Value::Owned(v) => v,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Value<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// An open transaction (see `txn`). Dropping it without `commit` discards
+/// its writes; either way its locks are released.
+pub struct Txn<'a> {
+    storage: &'a Storage,
+    nested: bool,
+    done: bool,
+}
+
+impl Txn<'_> {
+    /// Whether the transaction has written anything so far.
+    pub fn has_writes(&self) -> bool {
+        txn::with_txn(self.storage.locks.owner(), |t| !t.ops.is_empty()).unwrap_or(false)
+    }
+
+    /// Writes everything as one batch (the outermost transaction only),
+    /// releases the locks, then runs the `after_commit` work.
+    pub fn commit(mut self) -> Result<(), EngineError> {
+        self.done = true;
+        if self.nested {
+            txn::with_txn(self.storage.locks.owner(), |t| t.depth -= 1);
+            return Ok(());
+        }
+        let Some(state) = txn::TXN.with(|t| t.borrow_mut().take()) else {
+            return Ok(());
+        };
+        let result = if state.ops.is_empty() {
+            Ok(())
+        } else {
+            self.storage.write_raw(self.storage.replay(state.ops))
+        };
+        self.storage.locks.release_forgotten(&state.held);
+        if result.is_ok() {
+            for f in state.after_commit {
+                f();
+            }
+        }
+        result
+    }
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if self.nested {
+            txn::with_txn(self.storage.locks.owner(), |t| t.depth -= 1);
+            return;
+        }
+        if let Some(state) = txn::TXN.with(|t| t.borrow_mut().take()) {
+            self.storage.locks.release_forgotten(&state.held);
+        }
     }
 }
 

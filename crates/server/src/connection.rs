@@ -31,11 +31,16 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<Clien
         protocol: Protocol::Resp2,
         authenticated,
         subscriptions: Default::default(),
+        multi: None,
+        watch: None,
     };
     if let Err(e) = run(&shared, &mut stream, &mut state).await {
         tracing::debug!("client {addr}: {e}");
     }
     state.subscriptions.clear(&shared.pubsub, &handle);
+    if let Some(w) = state.watch.take() {
+        shared.watches.unwatch(&w);
+    }
     shared.clients.unregister(handle.id);
 }
 
@@ -122,8 +127,11 @@ async fn run(
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
         }
+        // As in Redis, `timeout` never closes a subscriber: it may wait
+        // quietly for messages as long as it likes.
+        let may_idle_out = limits.timeout_secs > 0 && !state.subscriptions.active();
         let idle = async {
-            if limits.timeout_secs > 0 {
+            if may_idle_out {
                 tokio::time::sleep(Duration::from_secs(limits.timeout_secs)).await
             } else {
                 std::future::pending().await
@@ -266,59 +274,29 @@ async fn write(
 }
 
 /// Looks up, checks and runs one command, recording its statistics.
-/// The flag says whether the command may have written data.
+/// The flag says whether the command may have written data. Inside MULTI
+/// the command is checked and queued instead. Inside a transaction (EXEC or
+/// a script) blocking commands answer as if they timed out, and blocked
+/// clients are served only after the transaction commits.
 pub fn execute(
     shared: &Arc<Shared>,
     state: &mut ClientState,
     args: Vec<Bytes>,
 ) -> (Reply, Option<Action>, bool) {
     let table = CommandTable::get();
-    let Some(name) = args.first() else {
+    if args.is_empty() {
         return (Reply::Null, None, false);
-    };
-    let Some((index, command)) = table.lookup(name) else {
-        let err = CommandError::UnknownCommand {
-            name: String::from_utf8_lossy(name).into_owned(),
-            args: args[1..]
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect(),
-        };
-        shared.stats.error_replies.fetch_add(1, Relaxed);
-        return (err.to_reply(), None, false);
-    };
-    if !command.arity_ok(args.len()) {
-        shared.stats.error_replies.fetch_add(1, Relaxed);
-        return (
-            CommandError::WrongArity(command.name.to_string()).to_reply(),
-            None,
-            false,
-        );
     }
-    if !state.authenticated && !command.has(flags::NO_AUTH) {
-        shared.stats.error_replies.fetch_add(1, Relaxed);
-        return (CommandError::NoAuth.to_reply(), None, false);
-    }
-    // Subcommands are checked here, from the table, so handlers need not
-    // repeat arity checks or "unknown subcommand" errors.
-    let mut sub_index = 0;
-    if !command.subcommands.is_empty() && args.len() >= 2 {
-        let Some(i) = command.find_subcommand(&args[1]) else {
+    let (index, command, sub_index) = match check(table, state, &args) {
+        Ok(found) => found,
+        Err(err) => {
             shared.stats.error_replies.fetch_add(1, Relaxed);
-            let err = CommandError::UnknownSubcommand {
-                sub: String::from_utf8_lossy(&args[1]).into_owned(),
-                command: command.name,
-            };
-            return (err.to_reply(), None, false);
-        };
-        let sub = &command.subcommands[i];
-        if !crate::command::arity_matches(sub.arity, args.len()) {
-            shared.stats.error_replies.fetch_add(1, Relaxed);
-            let err = CommandError::WrongArity(format!("{}|{}", command.name, sub.name));
+            if let Some(multi) = &mut state.multi {
+                multi.aborted = true;
+            }
             return (err.to_reply(), None, false);
         }
-        sub_index = i + 1;
-    }
+    };
     if state.protocol == Protocol::Resp2
         && state.subscriptions.active()
         && !crate::command::allowed_while_subscribed(command.name)
@@ -330,6 +308,17 @@ pub fn execute(
         };
         return (CommandError::Subscribed(name).to_reply(), None, false);
     }
+    if let Some(multi) = &mut state.multi {
+        if !crate::transaction::runs_inside_multi(command.name) {
+            if command.has(flags::NO_MULTI) {
+                multi.aborted = true;
+                let err = CommandError::other("ERR Command not allowed inside a transaction");
+                return (err.to_reply(), None, false);
+            }
+            multi.queued.push(args);
+            return (Reply::Simple("QUEUED".into()), None, false);
+        }
+    }
     state.handle.touch(index, sub_index);
     let started = Instant::now();
     let mut ctx = Ctx {
@@ -339,9 +328,14 @@ pub fn execute(
     };
     crate::notify::key_misses(shared, command, &args);
     let wrote = command.has(flags::WRITE);
+    if wrote {
+        // Before the write, not after: an EXEC that checks its watches
+        // after this write is visible must see them invalidated.
+        invalidate_watches(shared, command, &args);
+    }
     let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
-        let keys = command.key_indices(args.len());
-        crate::notify::NewKeys::watch(shared, keys.iter().map(|&i| &args[i]), &args)
+        let keys = command.keys_of(&args);
+        crate::notify::NewKeys::watch(shared, keys.iter(), &args)
     } else {
         None
     };
@@ -349,7 +343,7 @@ pub fn execute(
     if let Some(new_keys) = new_keys {
         new_keys.finish(shared);
     }
-    let action = ctx.action;
+    let mut action = ctx.action;
     let usec = started.elapsed().as_micros() as u64;
     shared.stats.record_command(index, usec, result.is_err());
     let threshold = shared.slowlog_slower_than.load(Relaxed);
@@ -361,12 +355,80 @@ pub fn execute(
             .record(&args, usec, state.handle.addr, name, max_len);
     }
     if wrote && shared.blocking.has_waiters() {
-        let keys = command
-            .key_indices(args.len())
-            .into_iter()
-            .map(|i| args[i].clone());
-        shared.blocking.serve(shared, keys);
+        serve_waiters(shared, command, &args);
     }
-    let reply = result.unwrap_or_else(|e| e.to_reply());
-    (reply, action, wrote)
+    let mut reply = result.unwrap_or_else(|e| e.to_reply());
+    if basalt_engine::in_txn() {
+        if let Some(Action::Block(block)) = action.take() {
+            reply = block.timeout_reply;
+        }
+    }
+    // EXEC and scripts write through the commands they run.
+    let may_have_written = wrote || command.has(flags::MAY_REPLICATE);
+    (reply, action, may_have_written)
+}
+
+/// Finds the command and checks arity, authentication and subcommand.
+fn check(
+    table: &CommandTable,
+    state: &ClientState,
+    args: &[Bytes],
+) -> Result<(usize, &'static crate::command::Command, usize), CommandError> {
+    let name = &args[0];
+    let Some((index, command)) = table.lookup(name) else {
+        return Err(CommandError::UnknownCommand {
+            name: String::from_utf8_lossy(name).into_owned(),
+            args: args[1..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+        });
+    };
+    if !command.arity_ok(args.len()) {
+        return Err(CommandError::WrongArity(command.name.to_string()));
+    }
+    if !state.authenticated && !command.has(flags::NO_AUTH) {
+        return Err(CommandError::NoAuth);
+    }
+    // Subcommands are checked here, from the table, so handlers need not
+    // repeat arity checks or "unknown subcommand" errors.
+    let mut sub_index = 0;
+    if !command.subcommands.is_empty() && args.len() >= 2 {
+        let Some(i) = command.find_subcommand(&args[1]) else {
+            return Err(CommandError::UnknownSubcommand {
+                sub: String::from_utf8_lossy(&args[1]).into_owned(),
+                command: command.name,
+            });
+        };
+        let sub = &command.subcommands[i];
+        if !crate::command::arity_matches(sub.arity, args.len()) {
+            return Err(CommandError::WrongArity(format!(
+                "{}|{}",
+                command.name, sub.name
+            )));
+        }
+        sub_index = i + 1;
+    }
+    Ok((index, command, sub_index))
+}
+
+fn invalidate_watches(shared: &Shared, command: &crate::command::Command, args: &[Bytes]) {
+    if !shared.watches.active() {
+        return;
+    }
+    if crate::transaction::touches_all_keys(command.name) {
+        shared.watches.touch_all();
+    } else {
+        shared.watches.touch(&command.keys_of(args));
+    }
+}
+
+/// Serves clients blocked on the written keys once the write is visible:
+/// at once, or when the enclosing transaction commits.
+fn serve_waiters(shared: &Arc<Shared>, command: &crate::command::Command, args: &[Bytes]) {
+    let keys = command.keys_of(args);
+    let s = shared.clone();
+    shared
+        .storage
+        .after_commit(move || s.blocking.serve(&s, keys));
 }

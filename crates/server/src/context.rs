@@ -13,6 +13,9 @@ pub struct ClientState {
     pub protocol: Protocol,
     pub authenticated: bool,
     pub subscriptions: crate::pubsub::Subscriptions,
+    /// Inside MULTI: the queued commands.
+    pub multi: Option<crate::transaction::Multi>,
+    pub watch: Option<crate::transaction::Watch>,
 }
 
 /// A blocking command that found nothing: what to wait for.

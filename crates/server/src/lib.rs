@@ -18,6 +18,7 @@ mod server;
 mod shared;
 mod slowlog;
 mod stats;
+mod transaction;
 
 pub use server::run;
 

@@ -165,7 +165,7 @@ fn publish_key_misses(
         return;
     }
     let read_keys: Vec<usize> = if command.has(crate::command::flags::READONLY) {
-        command.key_indices(args.len())
+        command.key_indices(args)
     } else {
         match command.name {
             "sort" => vec![1],
@@ -202,13 +202,19 @@ fn deliver(shared: &Arc<Shared>, messages: Messages) {
     }
 }
 
-/// The single point where notifications leave for subscribers. Inside a
-/// transaction they must wait for the commit: when the engine gains
-/// `Storage::after_commit`, this body moves into its callback.
+/// The single point where notifications leave for subscribers: after the
+/// running transaction (EXEC, a script) commits, at once outside one, and
+/// never if it aborts, so nobody hears of a change before it is visible.
 fn send(shared: &Arc<Shared>, messages: Messages) {
-    for (channel, payload) in messages {
-        shared.pubsub.publish(false, &channel, &payload);
+    if messages.is_empty() {
+        return;
     }
+    let s = shared.clone();
+    shared.storage.after_commit(move || {
+        for (channel, payload) in messages {
+            s.pubsub.publish(false, &channel, &payload);
+        }
+    });
 }
 
 /// The `n` class: Redis reports `new` when a key is added to the
@@ -223,8 +229,7 @@ pub struct NewKeys {
 }
 
 impl NewKeys {
-    /// `keys` are the command's declared keys; `args` finds SORT's STORE
-    /// destination, which the key positions do not cover.
+    /// `keys` are the command's keys (SORT's include its STORE destination).
     pub fn watch<'a>(
         shared: &Arc<Shared>,
         keys: impl Iterator<Item = &'a bytes::Bytes>,
@@ -233,11 +238,10 @@ impl NewKeys {
         if !shared.notify.wants(NEW) || !shared.pubsub.has_listeners() {
             return None;
         }
-        let sort_destination = args
-            .first()
-            .filter(|name| name.eq_ignore_ascii_case(b"sort"))
-            .and_then(|_| args.iter().position(|a| a.eq_ignore_ascii_case(b"store")))
-            .and_then(|i| args.get(i + 1));
+        // Nested (a command run by EXEC): the outer watch orders them.
+        if HELD.with(|held| held.borrow().is_some()) {
+            return None;
+        }
         // COPY ... REPLACE deletes and re-adds its destination: Redis
         // reports it as new even when it existed.
         let replaced = args
@@ -246,7 +250,6 @@ impl NewKeys {
             .filter(|_| args[3..].iter().any(|a| a.eq_ignore_ascii_case(b"replace")))
             .and_then(|_| args.get(2));
         let mut missing: Vec<bytes::Bytes> = keys
-            .chain(sort_destination)
             .filter(|k| Some(*k) != replaced)
             .filter(|k| shared.db.exists(&[k.as_ref()]).is_ok_and(|n| n == 0))
             .cloned()

@@ -17,6 +17,7 @@ pub struct Shared {
     /// Joined at shutdown before RocksDB closes.
     pub background_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub blocking: crate::blocking::BlockingRegistry,
+    pub watches: crate::transaction::WatchRegistry,
     pub config: RwLock<Config>,
     /// Bumped on every CONFIG SET so connections refresh cached limits.
     pub config_generation: AtomicU64,
@@ -58,6 +59,7 @@ impl Shared {
         Shared {
             background_threads: Mutex::new(Vec::new()),
             blocking: Default::default(),
+            watches: Default::default(),
             slowlog_slower_than: AtomicI64::new(config.slowlog_log_slower_than),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),

@@ -239,7 +239,12 @@ impl Database {
     pub fn reclaim(&self, key: &[u8], metadata: &Metadata) {
         if !metadata.kind.is_single_kv() && metadata.size > 0 {
             if let Some(r) = self.reclaim.lock().as_ref() {
-                let _ = r.queue.send(SpaceJob::Drop(key.to_vec(), metadata.version));
+                // Inside a transaction the deletion is not durable yet.
+                let queue = r.queue.clone();
+                let job = SpaceJob::Drop(key.to_vec(), metadata.version);
+                self.storage.after_commit(move || {
+                    let _ = queue.send(job);
+                });
             }
         }
     }
@@ -287,7 +292,7 @@ impl Database {
         cf: ColumnFamily,
         key: &[u8],
         version: u64,
-    ) -> basalt_engine::DBRawIterator<'_> {
+    ) -> basalt_engine::StorageIter<'_> {
         let mut it = self.iter_subkeys_unpositioned(cf, key, version);
         it.seek(self.subkey_prefix(key, version));
         it
@@ -302,7 +307,7 @@ impl Database {
         cf: ColumnFamily,
         key: &[u8],
         version: u64,
-    ) -> basalt_engine::DBRawIterator<'_> {
+    ) -> basalt_engine::StorageIter<'_> {
         let prefix = self.subkey_prefix(key, version);
         let upper = basalt_engine::key::prefix_upper_bound(&prefix);
         self.storage().iter(cf, Some(&prefix), upper.as_deref())

@@ -10,7 +10,7 @@
 
 use crate::database::{Database, Record};
 use crate::error::Result;
-use basalt_engine::{ColumnFamily, DBRawIterator, EngineError, Metadata, RedisType, WriteBatch};
+use basalt_engine::{ColumnFamily, EngineError, Metadata, RedisType, StorageIter, WriteBatch};
 use basalt_glob::glob_match;
 use rand::Rng;
 use std::collections::{BTreeSet, HashSet};
@@ -507,7 +507,7 @@ impl Database {
 /// first and last member, then the member at or after it (wrapping to the
 /// first).
 struct Prober<'a> {
-    it: DBRawIterator<'a>,
+    it: StorageIter<'a>,
     prefix: Vec<u8>,
     first: Vec<u8>,
     last: Vec<u8>,

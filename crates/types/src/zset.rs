@@ -14,7 +14,7 @@ use crate::database::{Database, Record};
 use crate::error::{Error, Result};
 use basalt_engine::encoding::{decode_double, encode_double};
 use basalt_engine::key::prefix_upper_bound;
-use basalt_engine::{ColumnFamily, DBRawIterator, EngineError, Metadata, RedisType, WriteBatch};
+use basalt_engine::{ColumnFamily, EngineError, Metadata, RedisType, StorageIter, WriteBatch};
 use std::collections::{HashMap, HashSet};
 
 /// One end of a score range; `±inf` are inclusive infinities.
@@ -262,7 +262,7 @@ impl Database {
         cf: ColumnFamily,
         key: &[u8],
         version: u64,
-    ) -> (DBRawIterator<'_>, Vec<u8>) {
+    ) -> (StorageIter<'_>, Vec<u8>) {
         let prefix = self.subkey_prefix(key, version);
         let upper = prefix_upper_bound(&prefix);
         let it = self.storage().iter(cf, Some(&prefix), upper.as_deref());
@@ -581,7 +581,7 @@ impl Database {
                 }
             }
         }
-        let entry = |it: &DBRawIterator| -> Result<Option<(f64, Vec<u8>)>> {
+        let entry = |it: &StorageIter| -> Result<Option<(f64, Vec<u8>)>> {
             if !it.valid() {
                 return Ok(None);
             }
@@ -590,7 +590,7 @@ impl Database {
             let score = decode_score(rest.get(..8).ok_or_else(corrupt)?)?;
             Ok(Some((score, rest[8..].to_vec())))
         };
-        let step = |it: &mut DBRawIterator| {
+        let step = |it: &mut StorageIter| {
             if rev {
                 it.prev()
             } else {
@@ -649,7 +649,7 @@ impl Database {
             return Ok(());
         }
         let (mut it, prefix) = self.zs_bounded_iter(ColumnFamily::ZSetScore, key, version);
-        let entry = |it: &DBRawIterator| -> Result<Option<(f64, Vec<u8>)>> {
+        let entry = |it: &StorageIter| -> Result<Option<(f64, Vec<u8>)>> {
             if !it.valid() {
                 return Ok(None);
             }
@@ -697,7 +697,7 @@ impl Database {
                 max.allows_below(m)
             }
         };
-        let step = |it: &mut DBRawIterator| {
+        let step = |it: &mut StorageIter| {
             if rev {
                 it.prev()
             } else {

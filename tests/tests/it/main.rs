@@ -17,4 +17,5 @@ mod set;
 mod smoke;
 mod sort;
 mod strings;
+mod transactions;
 mod zset;

@@ -660,3 +660,30 @@ fn notifications_keymiss_events() {
         ]
     );
 }
+
+#[test]
+fn notifications_of_a_transaction_follow_its_commit() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let mut other = Raw::connect(server.port);
+    set_flags(&mut c, "KA");
+    let mut listener = Listener::new(server.port);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["LPUSH", "l", "x"]);
+    c.cmd(&["DEL", "a"]);
+    c.cmd(&["INCR", "l"]);
+    assert_eq!(c.val(&["EXEC"]).arr().len(), 4);
+    assert_eq!(listener.events(&mut c), ["a set", "l lpush", "a del"]);
+    // An EXEC aborted by WATCH changed nothing and reports nothing.
+    c.cmd(&["WATCH", "w"]);
+    other.cmd(&["SET", "w", "1"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "b", "1"]);
+    assert_eq!(c.cmd(&["EXEC"]), "*-1\r\n");
+    // DISCARD neither.
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "b", "1"]);
+    c.cmd(&["DISCARD"]);
+    assert_eq!(listener.events(&mut c), ["w set"]);
+}

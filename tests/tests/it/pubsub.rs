@@ -559,3 +559,23 @@ fn pubsub_resp3_pushes_reach_a_blocked_client() {
     other.cmd(&["RPUSH", "q", "x"]);
     assert_eq!(c.reply(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
 }
+
+#[test]
+fn pubsub_subscribers_are_exempt_from_the_idle_timeout() {
+    let server = crate::protocol::start_opts(&[("timeout", "1")]);
+    let mut sub = Raw::connect(server.port);
+    sub.cmd(&["SUBSCRIBE", "quiet"]);
+    let mut idle = Raw::connect(server.port);
+    idle.assert_alive();
+    idle.assert_closed("an idle ordinary client");
+    assert!(
+        !sub.closed_within(Duration::from_millis(2500)),
+        "the subscriber was closed by the idle timeout"
+    );
+    let mut publisher = Raw::connect(server.port);
+    assert_eq!(publisher.cmd(&["PUBLISH", "quiet", "still here"]), ":1\r\n");
+    assert_eq!(
+        sub.reply(),
+        bulk_frame(&["message", "quiet", "still here"], '*')
+    );
+}

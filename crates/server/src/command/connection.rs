@@ -83,6 +83,8 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     c.handle.resp.store(2, std::sync::atomic::Ordering::Relaxed);
     *c.handle.name.lock() = None;
     c.authenticated = ctx.shared.config.read().requirepass.is_none();
+    c.multi = None;
+    super::transaction::forget_watches(ctx);
     Ok(Reply::Simple("RESET".into()))
 }
 

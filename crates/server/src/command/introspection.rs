@@ -233,7 +233,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let keys = c.key_indices(target.len());
+            let keys = c.key_indices(target);
             if keys.is_empty() {
                 return Err(CommandError::other("ERR The command has no key arguments"));
             }

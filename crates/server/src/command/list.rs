@@ -32,7 +32,7 @@ pub static COMMANDS: &[Command] = &[
     list_cmd("rpoplpush", 3, WRITE | DENYOOM, rpoplpush).keys(1, 2, 1).since("1.2.0").summary("Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
     // Keys are found through numkeys (movablekeys), so like Redis the
     // table declares no fixed key positions.
-    list_cmd("lmpop", -4, WRITE, lmpop).since("7.0.0").summary("Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    list_cmd("lmpop", -4, WRITE, lmpop).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
 ];
 
 fn bulk(v: Vec<u8>) -> Reply {

@@ -10,6 +10,7 @@ mod connection;
 mod hash;
 mod info;
 mod introspection;
+mod key_finder;
 mod keys;
 mod list;
 mod pubsub;
@@ -17,9 +18,11 @@ mod server;
 mod set;
 mod sort;
 mod string;
+mod transaction;
 mod zset;
 
 pub use args::*;
+pub use key_finder::KeyFinder;
 pub use pubsub::allowed_while_subscribed;
 
 use crate::context::Ctx;
@@ -82,6 +85,8 @@ pub struct Command {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
+    /// For keys found through the arguments (movablekeys).
+    pub key_finder: Option<KeyFinder>,
     pub group: &'static str,
     pub since: &'static str,
     pub summary: &'static str,
@@ -98,6 +103,7 @@ impl Command {
             first_key: 0,
             last_key: 0,
             step: 0,
+            key_finder: None,
             group: "generic",
             since: "1.0.0",
             summary: "",
@@ -110,6 +116,11 @@ impl Command {
         self.first_key = first;
         self.last_key = last;
         self.step = step;
+        self
+    }
+
+    pub const fn movable(mut self, finder: KeyFinder) -> Command {
+        self.key_finder = Some(finder);
         self
     }
 
@@ -148,8 +159,19 @@ impl Command {
             .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
     }
 
-    /// Indices into argv of this command's keys, from the key positions.
-    pub fn key_indices(&self, argc: usize) -> Vec<usize> {
+    /// Indices into argv of this command's keys.
+    pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
+        let argc = args.len();
+        let mut keys = self.fixed_key_indices(argc);
+        if let Some(find) = self.key_finder {
+            keys.extend(find(args).into_iter().filter(|&i| i < argc));
+            keys.sort_unstable();
+            keys.dedup();
+        }
+        keys
+    }
+
+    fn fixed_key_indices(&self, argc: usize) -> Vec<usize> {
         if self.first_key <= 0 {
             return Vec::new();
         }
@@ -162,6 +184,14 @@ impl Command {
         (self.first_key as usize..=last.max(0) as usize)
             .step_by(step)
             .filter(|&i| i < argc && i as i32 >= self.first_key)
+            .collect()
+    }
+
+    /// The keys themselves.
+    pub fn keys_of(&self, args: &[Bytes]) -> Vec<Bytes> {
+        self.key_indices(args)
+            .into_iter()
+            .map(|i| args[i].clone())
             .collect()
     }
 }
@@ -183,7 +213,8 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 15] = [
+        let groups: [&'static [Command]; 16] = [
+            transaction::COMMANDS,
             block::COMMANDS,
             string::COMMANDS,
             hash::COMMANDS,

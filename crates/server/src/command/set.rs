@@ -25,7 +25,7 @@ pub static COMMANDS: &[Command] = &[
     set_cmd("srandmember", -2, READONLY, srandmember).keys(1, 1, 1).summary("Get one or multiple random members from a set"),
     set_cmd("smove", 4, WRITE | FAST, smove).keys(1, 2, 1).summary("Moves a member from one set to another."),
     set_cmd("sinter", -2, READONLY, sinter).keys(1, -1, 1).summary("Returns the intersect of multiple sets."),
-    set_cmd("sintercard", -3, READONLY, sintercard).since("7.0.0").summary("Returns the number of members of the intersect of multiple sets."),
+    set_cmd("sintercard", -3, READONLY, sintercard).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the number of members of the intersect of multiple sets."),
     set_cmd("sunion", -2, READONLY, sunion).keys(1, -1, 1).summary("Returns the union of multiple sets."),
     set_cmd("sdiff", -2, READONLY, sdiff).keys(1, -1, 1).summary("Returns the difference of multiple sets."),
     set_cmd("sinterstore", -3, WRITE | DENYOOM, sinterstore).keys(1, -1, 1).summary("Stores the intersect of multiple sets in a key."),

@@ -11,6 +11,7 @@ use bytes::Bytes;
 pub static COMMANDS: &[Command] = &[
     Command::new("sort", -2, WRITE | DENYOOM, sort)
         .keys(1, 1, 1)
+        .movable(super::key_finder::sort)
         .summary(
             "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
         ),

@@ -42,14 +42,14 @@ pub static COMMANDS: &[Command] = &[
     zset_cmd("zremrangebylex", 4, WRITE, zremrangebylex).keys(1, 1, 1).since("2.8.9").summary("Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
     zset_cmd("zscan", -3, READONLY, zscan).keys(1, 1, 1).since("2.8.0").summary("Iterates over members and scores of a sorted set."),
     zset_cmd("zrandmember", -2, READONLY, zrandmember).keys(1, 1, 1).since("6.2.0").summary("Returns one or more random members from a sorted set."),
-    zset_cmd("zunion", -3, READONLY, zunion).since("6.2.0").summary("Returns the union of multiple sorted sets."),
-    zset_cmd("zinter", -3, READONLY, zinter).since("6.2.0").summary("Returns the intersect of multiple sorted sets."),
-    zset_cmd("zdiff", -3, READONLY, zdiff).since("6.2.0").summary("Returns the difference between multiple sorted sets."),
-    zset_cmd("zunionstore", -4, WRITE | DENYOOM, zunionstore).keys(1, 1, 1).since("2.0.0").summary("Stores the union of multiple sorted sets in a key."),
-    zset_cmd("zinterstore", -4, WRITE | DENYOOM, zinterstore).keys(1, 1, 1).since("2.0.0").summary("Stores the intersect of multiple sorted sets in a key."),
-    zset_cmd("zdiffstore", -4, WRITE | DENYOOM, zdiffstore).keys(1, 1, 1).since("6.2.0").summary("Stores the difference of multiple sorted sets in a key."),
-    zset_cmd("zintercard", -3, READONLY, zintercard).since("7.0.0").summary("Returns the number of members of the intersect of multiple sorted sets."),
-    zset_cmd("zmpop", -4, WRITE, zmpop).since("7.0.0").summary("Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
+    zset_cmd("zunion", -3, READONLY, zunion).movable(super::key_finder::numkeys::<1>).since("6.2.0").summary("Returns the union of multiple sorted sets."),
+    zset_cmd("zinter", -3, READONLY, zinter).movable(super::key_finder::numkeys::<1>).since("6.2.0").summary("Returns the intersect of multiple sorted sets."),
+    zset_cmd("zdiff", -3, READONLY, zdiff).movable(super::key_finder::numkeys::<1>).since("6.2.0").summary("Returns the difference between multiple sorted sets."),
+    zset_cmd("zunionstore", -4, WRITE | DENYOOM, zunionstore).keys(1, 1, 1).movable(super::key_finder::dest_then_numkeys).since("2.0.0").summary("Stores the union of multiple sorted sets in a key."),
+    zset_cmd("zinterstore", -4, WRITE | DENYOOM, zinterstore).keys(1, 1, 1).movable(super::key_finder::dest_then_numkeys).since("2.0.0").summary("Stores the intersect of multiple sorted sets in a key."),
+    zset_cmd("zdiffstore", -4, WRITE | DENYOOM, zdiffstore).keys(1, 1, 1).movable(super::key_finder::dest_then_numkeys).since("6.2.0").summary("Stores the difference of multiple sorted sets in a key."),
+    zset_cmd("zintercard", -3, READONLY, zintercard).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the number of members of the intersect of multiple sorted sets."),
+    zset_cmd("zmpop", -4, WRITE, zmpop).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
 ];
 
 const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";

@@ -1,0 +1,77 @@
+//! Key positions that depend on the arguments ("movablekeys" in Redis):
+//! a `numkeys` count followed by that many keys, or options naming a key.
+//! MULTI/EXEC locks, WATCH invalidation and COMMAND GETKEYS use these.
+
+use bytes::Bytes;
+
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
+
+fn count_at(args: &[Bytes], at: usize) -> usize {
+    args.get(at)
+        .and_then(|a| std::str::from_utf8(a).ok())
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0)
+}
+
+/// `numkeys` at `AT`, the keys right after it (LMPOP, ZUNION, EVAL, ...).
+pub fn numkeys<const AT: usize>(args: &[Bytes]) -> Vec<usize> {
+    let n = count_at(args, AT);
+    (AT + 1..args.len()).take(n).collect()
+}
+
+/// A destination key at 1, then `numkeys` at 2 (ZUNIONSTORE & co.).
+pub fn dest_then_numkeys(args: &[Bytes]) -> Vec<usize> {
+    let mut keys = vec![1];
+    keys.extend(numkeys::<2>(args));
+    keys
+}
+
+/// SORT's key and its STORE destination.
+pub fn sort(args: &[Bytes]) -> Vec<usize> {
+    let mut keys = vec![1];
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
+            keys.push(i + 1);
+        }
+        // LIMIT takes two arguments, BY/GET/STORE one.
+        i += if a.eq_ignore_ascii_case(b"limit") {
+            3
+        } else if a.eq_ignore_ascii_case(b"by")
+            || a.eq_ignore_ascii_case(b"get")
+            || a.eq_ignore_ascii_case(b"store")
+        {
+            2
+        } else {
+            1
+        };
+    }
+    keys.retain(|&k| k < args.len());
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<Bytes> {
+        s.split(' ')
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn finds_movable_keys() {
+        assert_eq!(numkeys::<1>(&args("lmpop 2 a b left")), vec![2, 3]);
+        assert_eq!(numkeys::<2>(&args("eval s 1 k arg")), vec![3]);
+        assert_eq!(numkeys::<1>(&args("zunion 5 a")), vec![2]);
+        assert_eq!(numkeys::<1>(&args("zunion x a")), Vec::<usize>::new());
+        assert_eq!(
+            dest_then_numkeys(&args("zunionstore d 2 a b")),
+            vec![1, 3, 4]
+        );
+        assert_eq!(sort(&args("sort k by w_* get # store dst")), vec![1, 7]);
+        assert_eq!(sort(&args("sort k limit 0 store")), vec![1]);
+    }
+}
