@@ -263,6 +263,22 @@ impl Storage {
         }
     }
 
+    /// Runs `f` when this thread's transaction has written its batch but
+    /// still holds its locks (now if there is no transaction): for work that
+    /// must be done before anyone else can touch the keys again, such as
+    /// invalidating WATCHes. Dropped if the transaction aborts.
+    pub fn on_commit(&self, f: impl FnOnce() + Send + 'static) {
+        let mut f = Some(f);
+        txn::with_txn(self.locks.owner(), |t| {
+            if let Some(f) = f.take() {
+                t.on_commit.push(Box::new(f));
+            }
+        });
+        if let Some(f) = f {
+            f();
+        }
+    }
+
     /// Runs `f` once this thread's transaction commits (now if there is
     /// none): for effects that must not be seen before the data is, such as
     /// waking blocked clients or notifications. Dropped if it aborts.
@@ -409,6 +425,11 @@ impl Txn<'_> {
         } else {
             self.storage.write_raw(self.storage.replay(state.ops))
         };
+        if result.is_ok() {
+            for f in state.on_commit {
+                f();
+            }
+        }
         self.storage.locks.release_forgotten(&state.held);
         if result.is_ok() {
             for f in state.after_commit {
@@ -454,6 +475,11 @@ fn cf_options(cf: ColumnFamily, opts: &EngineOptions, cache: &Cache, slot: &DbSl
     table.set_partition_filters(true);
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    // A hash index inside each data block turns the binary search of a
+    // point lookup (GET, HGET, metadata reads: most of Basalt's reads) into
+    // one probe; iterators still use the binary index.
+    table.set_data_block_index_type(rocksdb::DataBlockIndexType::BinaryAndHash);
+    table.set_data_block_hash_ratio(0.75);
 
     let mut o = Options::default();
     o.set_block_based_table_factory(&table);

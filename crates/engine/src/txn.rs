@@ -102,6 +102,8 @@ pub(crate) struct TxnState {
     /// Lock shards held until the transaction ends, sorted.
     pub held: Vec<usize>,
     pub after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    /// Run after the write but before the locks are released.
+    pub on_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl TxnState {
@@ -113,6 +115,7 @@ impl TxnState {
             overlay: vec![CfOverlay::default(); ColumnFamily::ALL.len()],
             held: Vec::new(),
             after_commit: Vec::new(),
+            on_commit: Vec::new(),
         }
     }
 

@@ -328,9 +328,13 @@ pub fn execute(
     };
     crate::notify::key_misses(shared, command, &args);
     let wrote = command.has(flags::WRITE);
+    let nested = basalt_engine::in_txn();
+    // While anyone WATCHes, a write runs as a small transaction so that it
+    // invalidates the watchers in the same instant it becomes visible,
+    // under its keys' locks, which EXEC checks its watches under.
+    let watch_guard = (wrote && !nested && shared.watches.active())
+        .then(|| shared.storage.begin_txn(&command.keys_of(&args)));
     if wrote {
-        // Before the write, not after: an EXEC that checks its watches
-        // after this write is visible must see them invalidated.
         invalidate_watches(shared, command, &args);
     }
     let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
@@ -339,9 +343,25 @@ pub fn execute(
     } else {
         None
     };
-    let result = (command.handler)(&mut ctx, &args);
+    let mut result = if crate::offload::is_long(shared, command, &args) {
+        // Another thread takes this worker's other connections meanwhile.
+        tokio::task::block_in_place(|| (command.handler)(&mut ctx, &args))
+    } else {
+        (command.handler)(&mut ctx, &args)
+    };
     if let Some(new_keys) = new_keys {
         new_keys.finish(shared);
+    }
+    match watch_guard {
+        Some(txn) => {
+            if let Err(e) = txn.commit() {
+                result = Err(basalt_types::Error::from(e).into());
+            }
+        }
+        // A WATCH that arrived while this write ran: too late for the
+        // transaction above, so invalidate it now.
+        None if wrote && !nested => invalidate_watches(shared, command, &args),
+        None => {}
     }
     let mut action = ctx.action;
     let usec = started.elapsed().as_micros() as u64;
@@ -358,7 +378,7 @@ pub fn execute(
         serve_waiters(shared, command, &args);
     }
     let mut reply = result.unwrap_or_else(|e| e.to_reply());
-    if basalt_engine::in_txn() {
+    if nested {
         if let Some(Action::Block(block)) = action.take() {
             reply = block.timeout_reply;
         }
@@ -412,15 +432,27 @@ fn check(
     Ok((index, command, sub_index))
 }
 
-fn invalidate_watches(shared: &Shared, command: &crate::command::Command, args: &[Bytes]) {
+/// Marks the watchers of the command's keys when its write becomes
+/// visible: at the commit of the enclosing transaction, which still holds
+/// the keys' locks then (see `execute`).
+fn invalidate_watches(shared: &Arc<Shared>, command: &crate::command::Command, args: &[Bytes]) {
     if !shared.watches.active() {
         return;
     }
-    if crate::transaction::touches_all_keys(command.name) {
-        shared.watches.touch_all();
+    let all = crate::transaction::touches_all_keys(command.name);
+    let keys = if all {
+        Vec::new()
     } else {
-        shared.watches.touch(&command.keys_of(args));
-    }
+        command.keys_of(args)
+    };
+    let s = shared.clone();
+    shared.storage.on_commit(move || {
+        if all {
+            s.watches.touch_all();
+        } else {
+            s.watches.touch(&keys);
+        }
+    });
 }
 
 /// Serves clients blocked on the written keys once the write is visible:

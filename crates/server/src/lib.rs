@@ -13,6 +13,7 @@ mod context;
 mod error;
 mod logging;
 mod notify;
+mod offload;
 mod pubsub;
 mod server;
 mod shared;

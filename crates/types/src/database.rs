@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 pub struct Database {
     pop_hints: PopHints,
+    pop_samples: PopSamples,
     storage: Arc<Storage>,
     cursors: CursorMap,
     max_string_len: AtomicU64,
@@ -65,6 +66,42 @@ impl PopHints {
         if !map.is_empty() {
             map.remove(prefix);
         }
+    }
+}
+
+/// Members of large sets read ahead for SPOP: one seek yields a run of
+/// adjacent members, which the next pops use in random order (each checked
+/// to still exist before it is popped), and the next run is read from where
+/// this one ended, so reads never walk back over the pops' tombstones.
+/// Keyed like `PopHints`; bounded the same way.
+#[derive(Default)]
+pub struct PopSamples {
+    map: parking_lot::Mutex<std::collections::HashMap<Vec<u8>, SampleRun>>,
+}
+
+#[derive(Default)]
+struct SampleRun {
+    members: Vec<Vec<u8>>,
+    /// The storage key the last run ended at.
+    cursor: Option<Vec<u8>>,
+}
+
+impl PopSamples {
+    pub fn take(&self, prefix: &[u8]) -> Option<Vec<u8>> {
+        self.map.lock().get_mut(prefix)?.members.pop()
+    }
+
+    /// Where the next run starts, if an earlier one was read.
+    pub fn cursor(&self, prefix: &[u8]) -> Option<Vec<u8>> {
+        self.map.lock().get(prefix)?.cursor.clone()
+    }
+
+    pub fn put(&self, prefix: &[u8], members: Vec<Vec<u8>>, cursor: Option<Vec<u8>>) {
+        let mut map = self.map.lock();
+        if map.len() >= POP_HINTS_MAX && !map.contains_key(prefix) {
+            map.clear();
+        }
+        map.insert(prefix.to_vec(), SampleRun { members, cursor });
     }
 }
 
@@ -135,6 +172,7 @@ impl Database {
     pub fn new(storage: Arc<Storage>) -> Self {
         Database {
             pop_hints: PopHints::default(),
+            pop_samples: PopSamples::default(),
             reclaim: parking_lot::Mutex::new(spawn_reclaimer(storage.clone())),
             storage,
             cursors: CursorMap::new(),
@@ -272,6 +310,10 @@ impl Database {
 
     pub fn pop_hints(&self) -> &PopHints {
         &self.pop_hints
+    }
+
+    pub fn pop_samples(&self) -> &PopSamples {
+        &self.pop_samples
     }
 
     /// The RocksDB key of one element of a collection generation.

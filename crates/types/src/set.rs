@@ -6,7 +6,11 @@
 //! Random picks (SPOP, SRANDMEMBER) are exactly uniform for sets of up to
 //! [`EXACT_SAMPLE_MAX`] members; larger sets are sampled with random seeks,
 //! O(log N) per pick instead of reading the whole set, at the price of a bias
-//! towards members that follow large gaps in key space.
+//! towards members that follow large gaps in key space. SPOP of a few
+//! members from a large set sweeps it from a random start in runs of 64
+//! adjacent members (skipping a random number before each run) and pops each
+//! run in random order over the next calls: consecutive SPOPs return members
+//! that are close in byte order. Reads never walk back over earlier pops.
 
 use crate::database::{Database, Record};
 use crate::error::Result;
@@ -18,6 +22,13 @@ use std::collections::{BTreeSet, HashSet};
 /// Up to this many members a random pick reads the whole set and is exactly
 /// uniform; above it, picks are random seeks.
 pub const EXACT_SAMPLE_MAX: u64 = 1024;
+
+/// SPOP counts up to this use read-ahead runs on large sets.
+const SAMPLED_POP_MAX: u64 = 16;
+/// Members read per seek for SPOP.
+const SAMPLE_RUN: usize = 64;
+
+type StorageKey = Vec<u8>;
 
 /// The set algebra of SINTER/SUNION/SDIFF and their STORE forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,7 +259,11 @@ impl Database {
         let Some(mut record) = self.read_set(key)? else {
             return Ok(Vec::new());
         };
-        let popped = self.random_members(key, &record.metadata, count, true)?;
+        let popped = if record.metadata.size > EXACT_SAMPLE_MAX && count <= SAMPLED_POP_MAX {
+            self.sampled_pop(key, &record.metadata, count)?
+        } else {
+            self.random_members(key, &record.metadata, count, true)?
+        };
         if popped.is_empty() {
             return Ok(popped);
         }
@@ -265,16 +280,107 @@ impl Database {
         record.metadata.size = before.saturating_sub(popped.len() as u64);
         self.put_record(&mut batch, key, &record);
         self.storage().write(batch)?;
-        // Every 1024 pops, compact the set so random probes stop walking
-        // the pops' tombstones (amortised O(size / 1024) per pop).
-        if before / 1024 != record.metadata.size / 1024 && record.metadata.size > 0 {
+        // Each time the set halves, compact it so random seeks stop
+        // walking the pops' tombstones: at most one tombstone per live
+        // member between compactions, and O(1) amortised work per pop.
+        let after = record.metadata.size;
+        if after > EXACT_SAMPLE_MAX && before.ilog2() != after.ilog2() {
             self.compact_generation(key, version);
         }
         Ok(popped)
     }
 
-    /// SMOVE: whether `member` was moved. A missing source answers false
-    /// before the destination's type is checked, as Redis does.
+    /// SPOP of a few members from a large set: members come from runs of
+    /// adjacent members (see `PopSamples`), so one seek, the expensive part
+    /// in an LSM tree, serves many pops. Runs sweep the set from a random
+    /// start, each after skipping a random number of members, which the
+    /// next sweep finds.
+    fn sampled_pop(&self, key: &[u8], meta: &Metadata, count: u64) -> Result<Vec<Vec<u8>>> {
+        let prefix = self.subkey_prefix(key, meta.version);
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut refills = 0;
+        while (out.len() as u64) < count {
+            match self.pop_samples().take(&prefix) {
+                Some(m) => {
+                    if !out.contains(&m) && self.set_has(key, meta.version, &m)? {
+                        out.push(m);
+                    }
+                }
+                None => {
+                    refills += 1;
+                    let cursor = self.pop_samples().cursor(&prefix);
+                    let (mut run, end) = self.member_run(key, meta.version, cursor)?;
+                    if run.is_empty() || refills > 8 {
+                        // Nothing found where the reads land: fall back.
+                        let more = count - out.len() as u64;
+                        out.extend(self.random_members(key, meta, more, true)?);
+                        out.dedup();
+                        break;
+                    }
+                    rand::seq::SliceRandom::shuffle(run.as_mut_slice(), &mut rand::rng());
+                    self.pop_samples().put(&prefix, run, end);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `SAMPLE_RUN` adjacent members after `cursor` (a storage key;
+    /// a random position when `None`), after skipping a random number of
+    /// members, wrapping to the start of the set at its end. Returns the
+    /// members and the storage key of the last one.
+    fn member_run(
+        &self,
+        key: &[u8],
+        version: u64,
+        cursor: Option<Vec<u8>>,
+    ) -> Result<(Vec<Vec<u8>>, Option<StorageKey>)> {
+        let mut rng = rand::rng();
+        let prefix = self.subkey_prefix(key, version);
+        let mut it = match cursor {
+            Some(mut c) => {
+                let mut it = self.iter_subkeys_unpositioned(ColumnFamily::Default, key, version);
+                c.push(0);
+                it.seek(&c);
+                it
+            }
+            None => {
+                let mut prober = Prober::new(self, key, version)?;
+                prober.pick(&mut rng)?;
+                prober.it
+            }
+        };
+        let mut skip = rng.random_range(0..SAMPLE_RUN);
+        let mut run: Vec<Vec<u8>> = Vec::new();
+        let mut last = None;
+        let mut wrapped = false;
+        while run.len() < SAMPLE_RUN {
+            if !it.valid() {
+                it.status().map_err(EngineError::from)?;
+                if wrapped {
+                    break;
+                }
+                wrapped = true;
+                it.seek(&prefix);
+                continue;
+            }
+            let Some(k) = it.key() else { break };
+            if skip > 0 {
+                skip -= 1;
+            } else {
+                let member = k.get(prefix.len()..).unwrap_or_default().to_vec();
+                if run.contains(&member) {
+                    break;
+                }
+                run.push(member);
+            }
+            last = Some(k.to_vec());
+            it.next();
+        }
+        it.status().map_err(EngineError::from)?;
+        Ok((run, last))
+    }
+
     pub fn smove(&self, src: &[u8], dst: &[u8], member: &[u8]) -> Result<bool> {
         let _guard = self.storage().locks().lock_many(&[src, dst]);
         let Some(mut from) = self.read_set(src)? else {
@@ -626,6 +732,36 @@ mod tests {
         assert_eq!(popped.len(), 1000);
         assert_eq!(db.scard(b"big").unwrap(), 2000);
         assert_eq!(db.smembers(b"big").unwrap().len(), 2000);
+    }
+
+    #[test]
+    fn single_pops_from_a_large_set_return_every_member_once() {
+        let t = open();
+        let db = &t.db;
+        let members: Vec<String> = (0..4000).map(|i| format!("m:{i}")).collect();
+        let refs: Vec<&[u8]> = members.iter().map(|m| m.as_bytes()).collect();
+        db.sadd(b"s", &refs).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let mut removed = std::collections::HashSet::new();
+        for round in 0..4000 {
+            // Members removed behind the read-ahead's back are never popped.
+            if round % 100 == 0 {
+                let victim = format!("m:{}", 3999 - round / 100);
+                if db.srem(b"s", &[victim.as_bytes()]).unwrap() == 1 {
+                    removed.insert(victim.into_bytes());
+                }
+            }
+            let popped = db.spop(b"s", 1 + (round % 3) as u64).unwrap();
+            for m in popped {
+                assert!(!removed.contains(&m), "popped a removed member");
+                assert!(seen.insert(m), "a member was popped twice");
+            }
+            if db.scard(b"s").unwrap() == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen.len() + removed.len(), 4000);
+        assert_eq!(db.scard(b"s").unwrap(), 0);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod expire;
 mod hash;
 mod keys;
 mod list;
+mod long_commands;
 mod notifications;
 mod protocol;
 mod pubsub;

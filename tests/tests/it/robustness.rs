@@ -15,6 +15,10 @@ const SKIP: &[&str] = &[
     "subscribe",
     "psubscribe",
     "ssubscribe",
+    // One reply frame per channel: a plain client reads only the first.
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
     "monitor",
     "sync",
     "psync",
@@ -181,6 +185,91 @@ fn random_arguments_never_crash_the_server() {
                 assert!(!e.is_io_error(), "{name}: connection broke: {e}");
             }
             sent += 1;
+        }
+    }
+    assert!(sent > 1000, "only {sent} commands sent");
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    assert!(
+        !server.log().contains("panicked"),
+        "server log:\n{}",
+        server.log()
+    );
+}
+
+#[test]
+fn random_transactions_never_crash_the_server() {
+    basalt_tests::skip_on_redis!();
+    // Inside MULTI, blocking commands answer at once, so they are in.
+    const BLOCKING: &[&str] = &[
+        "blpop",
+        "brpop",
+        "blmove",
+        "brpoplpush",
+        "blmpop",
+        "bzpopmin",
+        "bzpopmax",
+        "bzmpop",
+    ];
+    let server = Server::start();
+    let mut c = server.client();
+    let names: Vec<String> = redis::cmd("COMMAND").arg("LIST").query(&mut c).unwrap();
+    let names: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.contains('|') && (!SKIP.contains(n) || BLOCKING.contains(n)))
+        .collect();
+    let mut rng = Rng(0x7A11_5EED_0000_0002);
+    let mut sent = 0;
+    for round in 0..600 {
+        if round % 20 == 0 {
+            let _: Value = redis::pipe()
+                .cmd("FLUSHALL")
+                .cmd("MSET")
+                .arg("str")
+                .arg("12")
+                .arg("k")
+                .arg("v")
+                .cmd("HSET")
+                .arg("h")
+                .arg("a")
+                .arg("1")
+                .cmd("RPUSH")
+                .arg("l")
+                .arg("1")
+                .arg("a")
+                .cmd("SADD")
+                .arg("s")
+                .arg("1")
+                .arg("a")
+                .cmd("ZADD")
+                .arg("z")
+                .arg("1")
+                .arg("a")
+                .query(&mut c)
+                .unwrap();
+        }
+        if round % 3 == 0 {
+            let _: Value = redis::cmd("WATCH")
+                .arg(rng.pick(WORDS))
+                .query(&mut c)
+                .unwrap();
+        }
+        let _: Value = redis::cmd("MULTI").query(&mut c).unwrap();
+        for _ in 0..1 + rng.next() % 4 {
+            let name = names[(rng.next() % names.len() as u64) as usize];
+            let mut cmd = redis::cmd(name);
+            for _ in 0..rng.next() % 7 {
+                cmd.arg(rng.pick(WORDS));
+            }
+            if let Err(e) = cmd.query::<Value>(&mut c) {
+                assert!(!e.is_io_error(), "{name}: connection broke: {e}");
+            }
+            sent += 1;
+        }
+        let end = if round % 7 == 0 { "DISCARD" } else { "EXEC" };
+        if let Err(e) = redis::cmd(end).query::<Value>(&mut c) {
+            assert!(!e.is_io_error(), "{end}: connection broke: {e}");
         }
     }
     assert!(sent > 1000, "only {sent} commands sent");
