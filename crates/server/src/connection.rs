@@ -208,6 +208,7 @@ async fn wait_blocked(
                     o.drain_into(&mut out, FLUSH_THRESHOLD);
                 }
                 let sent = tokio::select! {
+                    biased;
                     r = stream.write_all(&out) => r.is_ok(),
                     _ = handle.killed() => false,
                 };
@@ -260,8 +261,11 @@ async fn write(
         }
     }
     // A client killed while its socket is full (a subscriber that stopped
-    // reading) must not keep this task waiting forever.
+    // reading) must not keep this task waiting forever. The write is polled
+    // first, so a killed client whose socket has room still gets the reply
+    // (CLIENT KILL ... SKIPME no answers before closing).
     tokio::select! {
+        biased;
         r = stream.write_all(output) => r?,
         _ = handle.killed() => return Err(std::io::Error::other("client killed")),
     }
