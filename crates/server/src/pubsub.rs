@@ -459,3 +459,109 @@ fn over_limit(q: &mut Queue, limit: BufferLimit) -> Option<&'static str> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::ClientRegistry;
+
+    fn client(registry: &ClientRegistry) -> Arc<ClientHandle> {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        registry.register(addr, addr)
+    }
+
+    fn limit(hard: u64, soft: u64, secs: u64) -> BufferLimit {
+        BufferLimit {
+            hard_bytes: hard,
+            soft_bytes: soft,
+            soft_seconds: secs,
+        }
+    }
+
+    #[test]
+    fn publish_counts_channel_and_pattern_receivers_and_skips_shards() {
+        let hub = Hub::new(limit(0, 0, 0));
+        let registry = ClientRegistry::default();
+        let (a, b) = (client(&registry), client(&registry));
+        let mut sa = Subscriptions::default();
+        let mut sb = Subscriptions::default();
+        sa.subscribe(&hub, &a, Kind::Channel, &[Bytes::from("news")]);
+        sb.subscribe(&hub, &b, Kind::Channel, &[Bytes::from("news")]);
+        sb.subscribe(&hub, &b, Kind::Pattern, &[Bytes::from("n*")]);
+        sb.subscribe(&hub, &b, Kind::Shard, &[Bytes::from("news")]);
+        assert_eq!(hub.publish(false, b"news", b"x"), 3);
+        assert_eq!(hub.publish(true, b"news", b"x"), 1);
+        assert_eq!(hub.publish(false, b"nope", b"x"), 1);
+        let mut out = BytesMut::new();
+        sb.outbox().unwrap().drain_into(&mut out, usize::MAX);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.matches("message").count(), 4, "{text}");
+        assert_eq!(text.matches("smessage").count(), 1, "{text}");
+        sb.clear(&hub, &b);
+        assert_eq!(hub.publish(false, b"news", b"x"), 1);
+        assert_eq!(hub.pattern_count(), 0);
+        assert_eq!(hub.shard_channel_count(), 0);
+    }
+
+    #[test]
+    fn drain_stops_at_the_chunk_size_and_comes_back() {
+        let hub = Hub::new(limit(0, 0, 0));
+        let registry = ClientRegistry::default();
+        let c = client(&registry);
+        let mut subs = Subscriptions::default();
+        subs.subscribe(&hub, &c, Kind::Channel, &[Bytes::from("ch")]);
+        let payload = vec![b'x'; 1000];
+        for _ in 0..10 {
+            hub.publish(false, b"ch", &payload);
+        }
+        let outbox = subs.outbox().unwrap();
+        let mut out = BytesMut::new();
+        outbox.drain_into(&mut out, 2500);
+        // Whole frames, until the chunk size is reached: 3 of 10.
+        let frame = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1000\r\n".len() + 1000 + 2;
+        assert_eq!(out.len(), 3 * frame);
+        assert_eq!(c.omem.load(Relaxed) as usize, 7 * frame);
+        out.clear();
+        outbox.drain_into(&mut out, usize::MAX);
+        assert_eq!(c.omem.load(Relaxed), 0);
+        assert!(!c.is_killed());
+    }
+
+    #[test]
+    fn hard_limit_kills_and_frees_the_queue() {
+        let hub = Hub::new(limit(10_000, 0, 0));
+        let registry = ClientRegistry::default();
+        let c = client(&registry);
+        let mut subs = Subscriptions::default();
+        subs.subscribe(&hub, &c, Kind::Channel, &[Bytes::from("ch")]);
+        let payload = vec![b'x'; 1000];
+        for _ in 0..9 {
+            hub.publish(false, b"ch", &payload);
+        }
+        assert!(!c.is_killed());
+        hub.publish(false, b"ch", &payload);
+        assert!(c.is_killed());
+        assert_eq!(c.omem.load(Relaxed), 0);
+        // Later messages are dropped, not queued.
+        hub.publish(false, b"ch", &payload);
+        let mut out = BytesMut::new();
+        subs.outbox().unwrap().drain_into(&mut out, usize::MAX);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn soft_limit_needs_its_seconds() {
+        let hub = Hub::new(limit(0, 1000, 3600));
+        let registry = ClientRegistry::default();
+        let c = client(&registry);
+        let mut subs = Subscriptions::default();
+        subs.subscribe(&hub, &c, Kind::Channel, &[Bytes::from("ch")]);
+        for _ in 0..10 {
+            hub.publish(false, b"ch", &[b'x'; 1000]);
+        }
+        assert!(
+            !c.is_killed(),
+            "over the soft limit for less than its seconds"
+        );
+    }
+}
