@@ -673,8 +673,13 @@ fn notifications_of_a_transaction_follow_its_commit() {
     c.cmd(&["LPUSH", "l", "x"]);
     c.cmd(&["DEL", "a"]);
     c.cmd(&["INCR", "l"]);
-    assert_eq!(c.val(&["EXEC"]).arr().len(), 4);
-    assert_eq!(listener.events(&mut c), ["a set", "l lpush", "a del"]);
+    c.cmd(&["RPOP", "l"]);
+    assert_eq!(c.val(&["EXEC"]).arr().len(), 5);
+    // The pop emptied the list inside the transaction: `del` too.
+    assert_eq!(
+        listener.events(&mut c),
+        ["a set", "l lpush", "a del", "l rpop", "l del"]
+    );
     // An EXEC aborted by WATCH changed nothing and reports nothing.
     c.cmd(&["WATCH", "w"]);
     other.cmd(&["SET", "w", "1"]);
