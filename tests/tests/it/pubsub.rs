@@ -579,3 +579,29 @@ fn pubsub_subscribers_are_exempt_from_the_idle_timeout() {
         bulk_frame(&["message", "quiet", "still here"], '*')
     );
 }
+
+#[test]
+fn pubsub_clients_have_the_pubsub_type() {
+    let server = Server::start();
+    let mut sub = Raw::connect(server.port);
+    sub.cmd(&["CLIENT", "SETNAME", "listener"]);
+    sub.cmd(&["SUBSCRIBE", "ch"]);
+    let mut c = Raw::connect(server.port);
+    c.cmd(&["CLIENT", "SETNAME", "plain"]);
+    let names = |c: &mut Raw, kind: &str| -> Vec<String> {
+        let list = c.val(&["CLIENT", "LIST", "TYPE", kind]).text();
+        list.lines()
+            .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("name=")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(names(&mut c, "pubsub"), ["listener"]);
+    assert_eq!(names(&mut c, "normal"), ["plain"]);
+    assert_eq!(c.cmd(&["CLIENT", "KILL", "TYPE", "pubsub"]), ":1\r\n");
+    sub.assert_closed("killed by TYPE pubsub");
+    c.assert_alive();
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "TYPE", "bogus"]),
+        "-ERR Unknown client type 'bogus'\r\n"
+    );
+}
