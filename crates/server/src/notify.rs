@@ -66,7 +66,7 @@ pub fn emit(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
 /// `event`, then `del` when it emptied the key: Redis deletes a
 /// collection with its last element and reports both.
 pub fn emit_removal(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
-    if !shared.notify.wants(class | GENERIC) {
+    if !shared.notify.wants(class | GENERIC) || !shared.pubsub.has_listeners() {
         return;
     }
     emit(shared, class, event, key);
