@@ -13,6 +13,7 @@ mod introspection;
 mod key_finder;
 mod keys;
 mod list;
+mod pubsub;
 mod server;
 mod set;
 mod sort;
@@ -22,6 +23,7 @@ mod zset;
 
 pub use args::*;
 pub use key_finder::KeyFinder;
+pub use pubsub::allowed_while_subscribed;
 
 use crate::context::Ctx;
 use crate::error::CommandResult;
@@ -211,7 +213,7 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 15] = [
+        let groups: [&'static [Command]; 16] = [
             transaction::COMMANDS,
             block::COMMANDS,
             string::COMMANDS,
@@ -227,6 +229,7 @@ impl CommandTable {
             info::COMMANDS,
             client::COMMANDS,
             introspection::COMMANDS,
+            pubsub::COMMANDS,
         ];
         let commands: Vec<&'static Command> = groups.iter().flat_map(|g| g.iter()).collect();
         let by_name = commands
