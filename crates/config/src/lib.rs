@@ -20,6 +20,7 @@ mod enums;
 mod error;
 mod example;
 mod file;
+mod obuf;
 mod options;
 mod reference;
 mod rewrite;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use enums::{Compression, FsyncPolicy, KeyspaceEvents, LogLevel};
 pub use error::{ConfigError, Location};
+pub use obuf::{BufferLimit, OutputBufferLimits};
 pub use options::{OptionDef, Support};
 
 /// The server configuration. Fields are plain values the server reads;
@@ -84,6 +86,8 @@ pub struct Config {
     pub lua_time_limit: u64,
     /// `notify-keyspace-events`.
     pub notify_keyspace_events: KeyspaceEvents,
+    /// `client-output-buffer-limit`.
+    pub client_output_buffer_limit: OutputBufferLimits,
     /// `rocksdb.*`.
     pub rocksdb: RocksdbConfig,
     /// The absolute path of the file loaded at startup, for `CONFIG REWRITE`.
@@ -179,6 +183,7 @@ impl Config {
             active_expire_keys_per_cycle: 0,
             lua_time_limit: 0,
             notify_keyspace_events: KeyspaceEvents::default(),
+            client_output_buffer_limit: OutputBufferLimits::default(),
             rocksdb: RocksdbConfig {
                 block_cache_size: 0,
                 write_buffer_size: 0,

@@ -694,9 +694,19 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "client-output-buffer-limit",
                 "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-                text(Access::RedisNoOp),
-                "Redis's output buffer limits per client class; not enforced yet.",
-            ),
+                text(Access::Field(Accessor {
+                    get: |c| c.client_output_buffer_limit.to_string(),
+                    set: |c, v| {
+                        c.client_output_buffer_limit =
+                            c.client_output_buffer_limit.parse_onto(&v)?;
+                        Ok(())
+                    },
+                })),
+                "Output buffer limits per client class, as groups of four words: class, \
+                 hard limit, soft limit, soft seconds. Enforced for pubsub (messages \
+                 queued for a subscribed client); normal and slave are accepted, not enforced.",
+            )
+            .live(),
             opt(
                 "hash-max-listpack-entries",
                 "128",

@@ -141,6 +141,10 @@ fn other_value(def: &OptionDef) -> Option<(String, String)> {
         ("save", _) => pair("900 1 300 10"),
         ("notify-keyspace-events", _) => Some(("KEA".into(), "AKE".into())),
         ("log-dir", _) => pair("/var/log/basalt"),
+        ("client-output-buffer-limit", _) => Some((
+            "pubsub 1mb 0 0".into(),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 0 0".into(),
+        )),
         (_, Kind::Bool(Access::Fixed(_)))
         | (
             _,
@@ -653,7 +657,6 @@ fn config_set_accepts_redis_no_ops() {
             ("lazyfree-lazy-user-del", "yes"),
             ("hz", "100"),
             ("protected-mode", "no"),
-            ("client-output-buffer-limit", "normal 0 0 0"),
         ],
     )
     .unwrap();
@@ -667,7 +670,6 @@ fn config_set_accepts_redis_no_ops() {
     assert_eq!(get1(&cfg, "hash-max-ziplist-entries"), "512");
     assert_eq!(get1(&cfg, "list-max-listpack-size"), "-1");
     assert_eq!(get1(&cfg, "hz"), "100");
-    assert_eq!(get1(&cfg, "client-output-buffer-limit"), "normal 0 0 0");
     // They really are no-ops: no typed field moved.
     let expected = Config {
         extra: cfg.extra.clone(),
@@ -864,4 +866,19 @@ fn reference_markdown_lists_every_option_once() {
             assert_eq!(columns(line), header, "{line}");
         }
     }
+}
+
+#[test]
+fn client_output_buffer_limit_is_a_typed_field() {
+    let mut cfg = Config::default();
+    set(
+        &mut cfg,
+        &[("client-output-buffer-limit", "pubsub 1mb 0 0")],
+    )
+    .unwrap();
+    assert_eq!(cfg.client_output_buffer_limit.pubsub.hard_bytes, 1 << 20);
+    assert_eq!(
+        get1(&cfg, "client-output-buffer-limit"),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 0 0"
+    );
 }

@@ -85,6 +85,9 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
             for _ in 0..10 {
                 match cycle.step(&shared.db, budget) {
                     Ok(deleted) => {
+                        for key in &deleted {
+                            crate::notify::emit(&shared, crate::notify::EXPIRED, "expired", key);
+                        }
                         shared
                             .stats
                             .expired_keys

@@ -16,12 +16,12 @@ use std::sync::Arc;
 use tokio::sync::{oneshot, Notify};
 
 use crate::error::CommandError;
-use basalt_types::Database;
+use crate::shared::Shared;
 
 /// Retries a blocked command without blocking: `Ok(None)` = still nothing
 /// to return. Also returns keys it wrote to that may unblock others
 /// (BLMOVE's destination).
-pub type Retry = fn(&Database, &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError>;
+pub type Retry = fn(&Arc<Shared>, &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError>;
 
 const WAITING: u8 = 0;
 const SERVING: u8 = 1;
@@ -87,6 +87,11 @@ pub struct BlockingRegistry {
 }
 
 impl BlockingRegistry {
+    /// Clients blocked right now (INFO blocked_clients).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
     pub fn has_waiters(&self) -> bool {
         self.waiting.load(Ordering::Acquire) > 0
     }
@@ -146,7 +151,7 @@ impl BlockingRegistry {
     /// Serves waiters of `keys` (and of keys their commands write to), each
     /// key's waiters in the order they blocked, until a waiter's retry finds
     /// nothing.
-    pub fn serve(&self, db: &Database, keys: impl IntoIterator<Item = Bytes>) {
+    pub fn serve(&self, shared: &Arc<Shared>, keys: impl IntoIterator<Item = Bytes>) {
         let mut pending: VecDeque<Bytes> = keys.into_iter().collect();
         let mut rounds = 0;
         while let Some(key) = pending.pop_front() {
@@ -172,7 +177,7 @@ impl BlockingRegistry {
                 {
                     continue;
                 }
-                let outcome = (waiter.retry)(db, &waiter.args);
+                let outcome = (waiter.retry)(shared, &waiter.args);
                 let reply = match outcome {
                     // A key that now holds another type keeps the client
                     // blocked, as in Redis; only the first attempt reports

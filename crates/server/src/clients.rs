@@ -27,6 +27,12 @@ pub struct ClientHandle {
     pub last_subcommand: AtomicUsize,
     pub resp: AtomicU8,
     pub query_buffer: AtomicI64,
+    /// Channels, patterns and shard channels subscribed (CLIENT LIST).
+    pub sub: AtomicU64,
+    pub psub: AtomicU64,
+    pub ssub: AtomicU64,
+    /// Bytes of pub/sub messages queued and not yet written (CLIENT LIST omem).
+    pub omem: AtomicU64,
     killed: AtomicBool,
     kill_notify: Notify,
 }
@@ -53,6 +59,11 @@ impl ClientHandle {
             .store(self.created.elapsed().as_millis() as u64, Relaxed);
         self.last_command.store(command_index + 1, Relaxed);
         self.last_subcommand.store(subcommand, Relaxed);
+    }
+
+    /// Has channel, pattern or shard subscriptions (Redis's `P` flag).
+    pub fn is_subscribed(&self) -> bool {
+        self.sub.load(Relaxed) + self.psub.load(Relaxed) + self.ssub.load(Relaxed) > 0
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -83,6 +94,10 @@ impl ClientRegistry {
             last_subcommand: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
             query_buffer: AtomicI64::new(0),
+            sub: AtomicU64::new(0),
+            psub: AtomicU64::new(0),
+            ssub: AtomicU64::new(0),
+            omem: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });

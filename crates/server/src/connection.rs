@@ -30,12 +30,14 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<Clien
         handle: handle.clone(),
         protocol: Protocol::Resp2,
         authenticated,
+        subscriptions: Default::default(),
         multi: None,
         watch: None,
     };
     if let Err(e) = run(&shared, &mut stream, &mut state).await {
         tracing::debug!("client {addr}: {e}");
     }
+    state.subscriptions.clear(&shared.pubsub, &handle);
     if let Some(w) = state.watch.take() {
         shared.watches.unwatch(&w);
     }
@@ -67,7 +69,7 @@ async fn run(
                     // Redis answers a malformed request once and hangs up:
                     // the rest of the stream cannot be trusted.
                     e.to_reply().encode(state.protocol, &mut output);
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
             };
@@ -76,21 +78,21 @@ async fn run(
             match action {
                 None => {}
                 Some(Action::Sleep(d)) => {
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     tokio::time::sleep(d).await;
                 }
                 Some(Action::Close) => {
                     reply.encode(state.protocol, &mut output);
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
                 Some(Action::Shutdown) => {
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     shared.request_shutdown();
                     return Ok(());
                 }
                 Some(Action::Block(block)) => {
-                    write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     match wait_blocked(shared, stream, &mut input, state, block).await {
                         Some(reply) => {
                             // A writer popped for us: its WAL record must
@@ -103,12 +105,16 @@ async fn run(
                     }
                 }
             }
+            // Messages published meanwhile (possibly by this very command)
+            // go first, as Redis writes them to the client when published.
+            drain_pushes(state, &mut output);
             reply.encode(state.protocol, &mut output);
             if output.len() >= FLUSH_THRESHOLD {
-                write(shared, stream, &mut output, &mut unflushed_writes).await?;
+                write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
             }
         }
-        write(shared, stream, &mut output, &mut unflushed_writes).await?;
+        drain_pushes(state, &mut output);
+        write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
         let query_buffer = input.len() + parser.pending_args_len();
         handle.query_buffer.store(query_buffer as i64, Relaxed);
         if limits.query_buffer_limit > 0 && query_buffer > limits.query_buffer_limit {
@@ -121,15 +127,26 @@ async fn run(
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
         }
+        // As in Redis, `timeout` never closes a subscriber: it may wait
+        // quietly for messages as long as it likes.
+        let may_idle_out = limits.timeout_secs > 0 && !state.subscriptions.active();
         let idle = async {
-            if limits.timeout_secs > 0 {
+            if may_idle_out {
                 tokio::time::sleep(Duration::from_secs(limits.timeout_secs)).await
             } else {
                 std::future::pending().await
             }
         };
+        let outbox = state.subscriptions.outbox().cloned();
+        let pushes = async {
+            match &outbox {
+                Some(o) => o.ready().await,
+                None => std::future::pending().await,
+            }
+        };
         let n = tokio::select! {
             r = stream.read_buf(&mut input) => r?,
+            _ = pushes => continue,
             _ = handle.killed() => return Ok(()),
             _ = shutdown.changed() => return Ok(()),
             _ = idle => return Ok(()),
@@ -156,13 +173,20 @@ async fn wait_blocked(
         Waiter::new(state.handle.id, block.keys.clone(), block.args, block.retry);
     shared.blocking.register(&waiter);
     // A push may have landed between the first attempt and registering.
-    shared
-        .blocking
-        .serve(&shared.db, block.keys.iter().cloned());
+    shared.blocking.serve(shared, block.keys.iter().cloned());
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();
+    // A RESP3 client may be subscribed while it blocks: keep its pushes
+    // flowing meanwhile.
+    let outbox = state.subscriptions.outbox().cloned();
     let result = loop {
+        let pushes = async {
+            match &outbox {
+                Some(o) => o.ready().await,
+                None => std::future::pending().await,
+            }
+        };
         let timeout = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -178,6 +202,22 @@ async fn wait_blocked(
             }),
             _ = handle.killed() => None,
             _ = shutdown.changed() => None,
+            _ = pushes => {
+                let mut out = BytesMut::new();
+                if let Some(o) = &outbox {
+                    o.drain_into(&mut out, FLUSH_THRESHOLD);
+                }
+                let sent = tokio::select! {
+                    biased;
+                    r = stream.write_all(&out) => r.is_ok(),
+                    _ = handle.killed() => false,
+                };
+                if sent {
+                    shared.stats.net_output_bytes.fetch_add(out.len() as u64, Relaxed);
+                    continue;
+                }
+                None
+            }
             read = stream.read_buf(input) => match read {
                 Ok(n) if n > 0 => continue,
                 _ => None,
@@ -194,8 +234,17 @@ async fn wait_blocked(
     result
 }
 
+/// Moves queued pub/sub messages into the output, a bounded amount at a
+/// time so a flood of messages cannot grow the output without limit.
+fn drain_pushes(state: &ClientState, output: &mut BytesMut) {
+    if let Some(outbox) = state.subscriptions.outbox() {
+        outbox.drain_into(output, FLUSH_THRESHOLD);
+    }
+}
+
 async fn write(
     shared: &Shared,
+    handle: &ClientHandle,
     stream: &mut TcpStream,
     output: &mut BytesMut,
     unflushed_writes: &mut bool,
@@ -211,7 +260,15 @@ async fn write(
             return Err(std::io::Error::other(e.to_string()));
         }
     }
-    stream.write_all(output).await?;
+    // A client killed while its socket is full (a subscriber that stopped
+    // reading) must not keep this task waiting forever. The write is polled
+    // first, so a killed client whose socket has room still gets the reply
+    // (CLIENT KILL ... SKIPME no answers before closing).
+    tokio::select! {
+        biased;
+        r = stream.write_all(output) => r?,
+        _ = handle.killed() => return Err(std::io::Error::other("client killed")),
+    }
     shared
         .stats
         .net_output_bytes
@@ -244,6 +301,17 @@ pub fn execute(
             return (err.to_reply(), None, false);
         }
     };
+    if state.protocol == Protocol::Resp2
+        && state.subscriptions.active()
+        && !crate::command::allowed_while_subscribed(command.name)
+    {
+        shared.stats.error_replies.fetch_add(1, Relaxed);
+        let name = match sub_index {
+            0 => command.name.to_string(),
+            i => format!("{}|{}", command.name, command.subcommands[i - 1].name),
+        };
+        return (CommandError::Subscribed(name).to_reply(), None, false);
+    }
     if let Some(multi) = &mut state.multi {
         if !crate::transaction::runs_inside_multi(command.name) {
             if command.has(flags::NO_MULTI) {
@@ -266,6 +334,7 @@ pub fn execute(
         client: state,
         action: None,
     };
+    crate::notify::key_misses(shared, command, &args);
     let wrote = command.has(flags::WRITE);
     let nested = basalt_engine::in_txn();
     // While anyone WATCHes, a write runs as a small transaction so that it
@@ -276,12 +345,21 @@ pub fn execute(
     if wrote {
         invalidate_watches(shared, command, &args);
     }
+    let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
+        let keys = command.keys_of(&args);
+        crate::notify::NewKeys::watch(shared, keys.iter(), &args)
+    } else {
+        None
+    };
     let mut result = if crate::offload::is_long(shared, command, &args) {
         // Another thread takes this worker's other connections meanwhile.
         tokio::task::block_in_place(|| (command.handler)(&mut ctx, &args))
     } else {
         (command.handler)(&mut ctx, &args)
     };
+    if let Some(new_keys) = new_keys {
+        new_keys.finish(shared);
+    }
     match watch_guard {
         Some(txn) => {
             if let Err(e) = txn.commit() {
@@ -392,5 +470,5 @@ fn serve_waiters(shared: &Arc<Shared>, command: &crate::command::Command, args: 
     let s = shared.clone();
     shared
         .storage
-        .after_commit(move || s.blocking.serve(&s.db, keys));
+        .after_commit(move || s.blocking.serve(&s, keys));
 }

@@ -12,6 +12,7 @@ pub struct ClientState {
     pub handle: Arc<ClientHandle>,
     pub protocol: Protocol,
     pub authenticated: bool,
+    pub subscriptions: crate::pubsub::Subscriptions,
     /// Inside MULTI: the queued commands.
     pub multi: Option<crate::transaction::Multi>,
     pub watch: Option<crate::transaction::Watch>,
@@ -52,5 +53,16 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn db(&self) -> &basalt_types::Database {
         &self.shared.db
+    }
+
+    /// Reports a keyspace event (see `crate::notify`).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::emit(self.shared, class, event, key);
+    }
+
+    /// `event`, then `del` if the command emptied the key.
+    pub fn notify_removal(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::emit_removal(self.shared, class, event, key);
     }
 }

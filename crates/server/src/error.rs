@@ -36,6 +36,10 @@ pub enum CommandError {
     InvalidClientName,
     #[error("no such client")]
     NoSuchClient,
+    /// A RESP2 connection with subscriptions ran anything else; carries
+    /// the command's full name (`config|get`).
+    #[error("command not allowed while subscribed")]
+    Subscribed(String),
     #[error("{0}")]
     Other(Cow<'static, str>),
     #[error(transparent)]
@@ -94,6 +98,10 @@ impl CommandError {
                 "ERR Client names cannot contain spaces, newlines or special characters.".into()
             }
             CommandError::NoSuchClient => "ERR No such client".into(),
+            CommandError::Subscribed(name) => format!(
+                "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            )
+            .into(),
             CommandError::Other(text) => text.clone(),
             CommandError::Data(D::WrongType) => {
                 "WRONGTYPE Operation against a key holding the wrong kind of value".into()

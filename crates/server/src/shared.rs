@@ -26,6 +26,8 @@ pub struct Shared {
     pub db: Database,
     pub storage: Arc<Storage>,
     pub clients: ClientRegistry,
+    pub pubsub: crate::pubsub::Hub,
+    pub notify: crate::notify::Notifier,
     pub stats: Stats,
     pub slowlog: SlowLog,
     pub started: Instant,
@@ -58,6 +60,8 @@ impl Shared {
             tracing::error!("cannot read the stored scripts and functions: {e}");
             Default::default()
         });
+        let pubsub_limit = config.client_output_buffer_limit.pubsub;
+        let events = config.notify_keyspace_events;
         Shared {
             scripting,
             background_threads: Mutex::new(Vec::new()),
@@ -69,6 +73,8 @@ impl Shared {
             db,
             storage,
             clients: ClientRegistry::default(),
+            pubsub: crate::pubsub::Hub::new(pubsub_limit),
+            notify: crate::notify::Notifier::new(events),
             stats: Stats::new(command_count),
             slowlog: SlowLog::default(),
             started: Instant::now(),
@@ -101,6 +107,9 @@ impl Shared {
         self.storage
             .set_sync_policy(crate::server::sync_policy(config.appendfsync));
         crate::logging::set_level(config.log_level);
+        self.pubsub
+            .set_limit(config.client_output_buffer_limit.pubsub);
+        self.notify.set_flags(config.notify_keyspace_events);
         self.config_generation.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -46,6 +46,12 @@ impl Database {
     }
 
     pub fn del(&self, keys: &[&[u8]]) -> Result<u64> {
+        Ok(self.del_keys(keys)?.len() as u64)
+    }
+
+    /// DEL, returning the keys that existed (each once), for callers that
+    /// report per-key events.
+    pub fn del_keys<'k>(&self, keys: &[&'k [u8]]) -> Result<Vec<&'k [u8]>> {
         let _guard = self.storage().locks().lock_many(keys);
         let mut batch = WriteBatch::default();
         let mut gone = Vec::new();
@@ -68,7 +74,7 @@ impl Database {
         for (k, m) in &gone {
             self.reclaim(k, m);
         }
-        Ok(gone.len() as u64)
+        Ok(gone.into_iter().map(|(k, _)| k).collect())
     }
 
     /// EXPIRE family with an absolute time in ms. A time in the past deletes

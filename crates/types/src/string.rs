@@ -121,7 +121,14 @@ impl Database {
             Expiry::Keep => meta.expire_ms,
             Expiry::At(ms) => ms.max(1),
         };
-        if expire_ms != meta.expire_ms {
+        if expire_ms != 0 && expire_ms <= basalt_engine::version::now_ms() {
+            // A time in the past deletes the key, as in Redis (and as
+            // EXPIRE does), rather than leaving it for the expiry cycle.
+            let mut batch = WriteBatch::default();
+            self.storage()
+                .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(key));
+            self.storage().write(batch)?;
+        } else if expire_ms != meta.expire_ms {
             self.write_string(key, expire_ms, &value)?;
         }
         Ok(Some(value))

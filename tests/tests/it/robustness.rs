@@ -15,6 +15,10 @@ const SKIP: &[&str] = &[
     "subscribe",
     "psubscribe",
     "ssubscribe",
+    // One reply frame per channel: a plain client reads only the first.
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
     "monitor",
     "sync",
     "psync",

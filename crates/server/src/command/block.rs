@@ -12,10 +12,12 @@ use super::{float, int, is, Command};
 use crate::blocking::Retry;
 use crate::context::{Action, BlockRequest, Ctx};
 use crate::error::{CommandError, CommandResult};
+use crate::notify::{LIST, ZSET};
+use crate::shared::Shared;
 use basalt_resp::Reply;
 use basalt_types::list::End;
-use basalt_types::Database;
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::Duration;
 
 const fn block_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
@@ -55,7 +57,7 @@ fn block_or_reply(
     attempt: Retry,
     timeout_reply: Reply,
 ) -> CommandResult {
-    if let Some((reply, _)) = attempt(ctx.db(), args)? {
+    if let Some((reply, _)) = attempt(ctx.shared, args)? {
         return Ok(reply);
     }
     ctx.action = Some(Action::Block(BlockRequest {
@@ -83,13 +85,14 @@ fn keys_of(args: &[Bytes], from: usize, to: usize) -> Vec<Bytes> {
 // BLPOP / BRPOP key [key ...] timeout
 
 fn try_pop(
-    db: &Database,
+    shared: &Arc<Shared>,
     args: &[Bytes],
     end: End,
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
     for key in &args[1..args.len() - 1] {
-        if let Some(mut elems) = db.list_pop(key, end, 1)? {
+        if let Some(mut elems) = shared.db.list_pop(key, end, 1)? {
             if let Some(e) = elems.pop() {
+                crate::notify::emit_removal(shared, LIST, crate::notify::pop_event(end), key);
                 return Ok(Some((
                     Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(Bytes::from(e))]),
                     vec![],
@@ -100,12 +103,18 @@ fn try_pop(
     Ok(None)
 }
 
-fn try_blpop(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    try_pop(db, args, End::Left)
+fn try_blpop(
+    shared: &Arc<Shared>,
+    args: &[Bytes],
+) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
+    try_pop(shared, args, End::Left)
 }
 
-fn try_brpop(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    try_pop(db, args, End::Right)
+fn try_brpop(
+    shared: &Arc<Shared>,
+    args: &[Bytes],
+) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
+    try_pop(shared, args, End::Right)
 }
 
 fn blpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -120,20 +129,25 @@ fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 // BRPOPLPUSH source destination timeout
 
 fn try_move(
-    db: &Database,
+    shared: &Arc<Shared>,
     src: &Bytes,
     dst: &Bytes,
     from: End,
     to: End,
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    Ok(db
-        .lmove(src, dst, from, to)?
-        .map(|e| (Reply::Bulk(Bytes::from(e)), vec![dst.clone()])))
+    let Some(e) = shared.db.lmove(src, dst, from, to)? else {
+        return Ok(None);
+    };
+    crate::notify::emit_list_move(shared, src, dst, from, to);
+    Ok(Some((Reply::Bulk(Bytes::from(e)), vec![dst.clone()])))
 }
 
-fn try_blmove(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
+fn try_blmove(
+    shared: &Arc<Shared>,
+    args: &[Bytes],
+) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
     try_move(
-        db,
+        shared,
         &args[1],
         &args[2],
         end_arg(&args[3])?,
@@ -142,10 +156,10 @@ fn try_blmove(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>
 }
 
 fn try_brpoplpush(
-    db: &Database,
+    shared: &Arc<Shared>,
     args: &[Bytes],
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    try_move(db, &args[1], &args[2], End::Right, End::Left)
+    try_move(shared, &args[1], &args[2], End::Right, End::Left)
 }
 
 fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -207,11 +221,15 @@ fn parse_mpop(args: &[Bytes]) -> Result<(usize, usize, usize, u64), CommandError
     Ok((first, last, dir, count))
 }
 
-fn try_blmpop(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
+fn try_blmpop(
+    shared: &Arc<Shared>,
+    args: &[Bytes],
+) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
     let (first, last, dir, count) = parse_mpop(args)?;
     let end = end_arg(&args[dir])?;
     let keys: Vec<&[u8]> = args[first..last].iter().map(|k| k.as_ref()).collect();
-    Ok(db.lmpop(&keys, end, count)?.map(|(i, elems)| {
+    Ok(shared.db.lmpop(&keys, end, count)?.map(|(i, elems)| {
+        crate::notify::emit_removal(shared, LIST, crate::notify::pop_event(end), keys[i]);
         let reply = Reply::Array(vec![
             Reply::Bulk(args[first + i].clone()),
             Reply::Array(
@@ -242,12 +260,13 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 // BZPOPMIN / BZPOPMAX key [key ...] timeout
 
 fn try_zpop(
-    db: &Database,
+    shared: &Arc<Shared>,
     args: &[Bytes],
     max: bool,
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
     for key in &args[1..args.len() - 1] {
-        if let Some((member, score)) = db.zpop(key, 1, max)?.into_iter().next() {
+        if let Some((member, score)) = shared.db.zpop(key, 1, max)?.into_iter().next() {
+            crate::notify::emit_removal(shared, ZSET, zpop_event(max), key);
             let reply = Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Bulk(Bytes::from(member)),
@@ -260,17 +279,17 @@ fn try_zpop(
 }
 
 fn try_bzpopmin(
-    db: &Database,
+    shared: &Arc<Shared>,
     args: &[Bytes],
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    try_zpop(db, args, false)
+    try_zpop(shared, args, false)
 }
 
 fn try_bzpopmax(
-    db: &Database,
+    shared: &Arc<Shared>,
     args: &[Bytes],
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    try_zpop(db, args, true)
+    try_zpop(shared, args, true)
 }
 
 fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -283,12 +302,16 @@ fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 // BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
 
-fn try_bzmpop(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
+fn try_bzmpop(
+    shared: &Arc<Shared>,
+    args: &[Bytes],
+) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
     let (first, last, dir, count) = parse_mpop(args)?;
     let max = minmax_arg(&args[dir])?;
     for key in &args[first..last] {
-        let popped = db.zpop(key, count, max)?;
+        let popped = shared.db.zpop(key, count, max)?;
         if !popped.is_empty() {
+            crate::notify::emit_removal(shared, ZSET, zpop_event(max), key);
             let reply = Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Array(
@@ -304,6 +327,14 @@ fn try_bzmpop(db: &Database, args: &[Bytes]) -> Result<Option<(Reply, Vec<Bytes>
         }
     }
     Ok(None)
+}
+
+pub(super) fn zpop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
 }
 
 fn minmax_arg(arg: &[u8]) -> Result<bool, CommandError> {

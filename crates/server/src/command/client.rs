@@ -114,15 +114,29 @@ fn describe(c: &ClientHandle) -> String {
             },
         },
     };
+    let (sub, psub, ssub) = (
+        c.sub.load(Relaxed),
+        c.psub.load(Relaxed),
+        c.ssub.load(Relaxed),
+    );
+    // Redis's `P` flag: the client has subscriptions.
+    let flags = if c.is_subscribed() { "P" } else { "N" };
+    let omem = c.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
         c.name.lock().clone().unwrap_or_default(),
         c.created.elapsed().as_secs(),
         c.idle_secs(),
+        flags,
+        sub,
+        psub,
+        ssub,
         c.query_buffer.load(Relaxed).max(0),
+        omem,
+        omem,
         cmd,
         c.resp.load(Relaxed),
         c.lib_name.lock().clone().unwrap_or_default(),
@@ -196,8 +210,19 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
 }
 
+/// Redis's client type: `pubsub` with subscriptions, else `normal` (there
+/// are no replicas or masters yet).
+fn client_type(c: &ClientHandle) -> &'static str {
+    if c.is_subscribed() {
+        "pubsub"
+    } else {
+        "normal"
+    }
+}
+
 fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind: Option<String> = None;
     let mut i = 2;
     while i < args.len() {
         if is(&args[i], "type") && i + 1 < args.len() {
@@ -211,9 +236,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                     text(&args[i + 1])
                 )));
             }
-            if t != "normal" {
-                ids = Some(Vec::new());
-            }
+            kind = Some(if t == "slave" { "replica".into() } else { t });
             i += 2;
         } else if is(&args[i], "id") && i + 1 < args.len() {
             let mut list = Vec::new();
@@ -232,7 +255,9 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     let mut out = String::new();
     for c in ctx.shared.clients.snapshot() {
-        if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
+        if ids.as_ref().is_none_or(|ids| ids.contains(&c.id))
+            && kind.as_ref().is_none_or(|k| k == client_type(&c))
+        {
             out.push_str(&describe(&c));
             out.push('\n');
         }
@@ -256,6 +281,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         };
     }
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
+    let mut kind: Option<String> = None;
     let mut i = 2;
     while i + 1 < args.len() {
         let value = &args[i + 1];
@@ -283,9 +309,17 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 return Ok(Reply::Integer(0));
             }
         } else if is(&args[i], "type") {
-            if !is(value, "normal") {
-                return Ok(Reply::Integer(0));
+            let t = lower(value);
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "pubsub" | "slave"
+            ) {
+                return Err(CommandError::other(format!(
+                    "ERR Unknown client type '{}'",
+                    text(value)
+                )));
             }
+            kind = Some(t);
         } else {
             return Err(CommandError::Syntax);
         }
@@ -300,6 +334,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             || addr.as_ref().is_some_and(|a| c.addr.to_string() != *a)
             || laddr.as_ref().is_some_and(|a| c.laddr.to_string() != *a)
             || (skipme && c.id == me)
+            || kind.as_ref().is_some_and(|k| k != client_type(&c))
         {
             continue;
         }

@@ -47,7 +47,19 @@ pub static COMMANDS: &[Command] = &[
     conn_cmd("select", 2, FAST | LOADING | STALE, select).summary("Changes the selected database."),
 ];
 
-fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    // A subscribed RESP2 connection can only receive arrays: Redis answers
+    // with a "pong" message frame instead.
+    if ctx.client.protocol == Protocol::Resp2 && ctx.client.subscriptions.active() {
+        let payload = args.get(1).cloned().unwrap_or_default();
+        if args.len() > 2 {
+            return Err(CommandError::WrongArity("ping".into()));
+        }
+        return Ok(Reply::Array(vec![
+            Reply::bulk("pong"),
+            Reply::Bulk(payload),
+        ]));
+    }
     match args.len() {
         1 => Ok(Reply::Simple("PONG".into())),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -66,6 +78,7 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
 
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     let c = &mut ctx.client;
+    c.subscriptions.clear(&ctx.shared.pubsub, &c.handle);
     c.protocol = Protocol::Resp2;
     c.handle.resp.store(2, std::sync::atomic::Ordering::Relaxed);
     *c.handle.name.lock() = None;

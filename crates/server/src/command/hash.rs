@@ -4,6 +4,7 @@ use super::flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::notify::HASH;
 use basalt_resp::{Protocol, Reply};
 use basalt_types::hash::{FieldValue, LexBound, LexRange, RandomCount};
 use bytes::Bytes;
@@ -73,20 +74,25 @@ fn field_pairs<'a>(args: &'a [Bytes], name: &str) -> Result<Pairs<'a>, CommandEr
 
 fn hset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let pairs = field_pairs(args, "hset")?;
-    Ok(Reply::Integer(
-        ctx.db().hset(&args[1], &pairs, false)? as i64
-    ))
+    let added = ctx.db().hset(&args[1], &pairs, false)?;
+    ctx.notify(HASH, "hset", &args[1]);
+    Ok(Reply::Integer(added as i64))
 }
 
 fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let pairs = field_pairs(args, "hmset")?;
     ctx.db().hset(&args[1], &pairs, false)?;
+    ctx.notify(HASH, "hset", &args[1]);
     Ok(Reply::ok())
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let pair = [(args[2].as_ref(), args[3].as_ref())];
-    Ok(Reply::Integer(ctx.db().hset(&args[1], &pair, true)? as i64))
+    let added = ctx.db().hset(&args[1], &pair, true)?;
+    if added > 0 {
+        ctx.notify(HASH, "hset", &args[1]);
+    }
+    Ok(Reply::Integer(added as i64))
 }
 
 fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -130,7 +136,11 @@ fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let fields: Vec<&[u8]> = args[2..].iter().map(|a| a.as_ref()).collect();
-    Ok(Reply::Integer(ctx.db().hdel(&args[1], &fields)? as i64))
+    let removed = ctx.db().hdel(&args[1], &fields)?;
+    if removed > 0 {
+        ctx.notify_removal(HASH, "hdel", &args[1]);
+    }
+    Ok(Reply::Integer(removed as i64))
 }
 
 fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -139,9 +149,9 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let delta = int(&args[3])?;
-    Ok(Reply::Integer(
-        ctx.db().hincr_by(&args[1], &args[2], delta)?,
-    ))
+    let value = ctx.db().hincr_by(&args[1], &args[2], delta)?;
+    ctx.notify(HASH, "hincrby", &args[1]);
+    Ok(Reply::Integer(value))
 }
 
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -149,11 +159,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if !delta.is_finite() {
         return Err(CommandError::other("ERR value is NaN or Infinity"));
     }
-    Ok(bulk(
-        ctx.db()
-            .hincr_by_float(&args[1], &args[2], &args[3])?
-            .into_bytes(),
-    ))
+    let value = ctx.db().hincr_by_float(&args[1], &args[2], &args[3])?;
+    ctx.notify(HASH, "hincrbyfloat", &args[1]);
+    Ok(bulk(value.into_bytes()))
 }
 
 fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {

@@ -118,9 +118,10 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "clients" => write!(
             out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.count(),
             config.maxclients,
+            shared.blocking.waiting(),
         ),
         "memory" => {
             let rss = rss_bytes();
@@ -149,7 +150,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "stats" => write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\n",
             stats.connections_received.load(Relaxed),
             stats.commands_processed.load(Relaxed),
             stats.instantaneous_ops.load(Relaxed),
@@ -159,6 +160,9 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             stats.expired_keys.load(Relaxed),
             stats.keyspace_hits.load(Relaxed),
             stats.keyspace_misses.load(Relaxed),
+            shared.pubsub.channel_count(),
+            shared.pubsub.pattern_count(),
+            shared.pubsub.shard_channel_count(),
             stats.error_replies.load(Relaxed),
         ),
         "replication" => write!(

@@ -5,6 +5,7 @@ use super::flags::*;
 use super::{int, is, lower, text, Command, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::notify::GENERIC;
 use basalt_engine::version::now_ms;
 use basalt_engine::RedisType;
 use basalt_resp::Reply;
@@ -53,7 +54,11 @@ fn key_list(args: &[Bytes]) -> Vec<&[u8]> {
 }
 
 fn del(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(ctx.db().del(&key_list(args))? as i64))
+    let deleted = ctx.db().del_keys(&key_list(args))?;
+    for key in &deleted {
+        ctx.notify(GENERIC, "del", key);
+    }
+    Ok(Reply::Integer(deleted.len() as i64))
 }
 
 fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -66,13 +71,24 @@ fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn rename(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     ctx.db().rename(&args[1], &args[2], false)?;
+    notify_rename(ctx, args);
     Ok(Reply::ok())
 }
 
 fn renamenx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(
-        ctx.db().rename(&args[1], &args[2], true)? as i64
-    ))
+    let renamed = ctx.db().rename(&args[1], &args[2], true)?;
+    if renamed {
+        notify_rename(ctx, args);
+    }
+    Ok(Reply::Integer(renamed as i64))
+}
+
+/// Renaming a key onto itself changes nothing; Redis reports nothing.
+fn notify_rename(ctx: &Ctx, args: &[Bytes]) {
+    if args[1] != args[2] {
+        ctx.notify(GENERIC, "rename_from", &args[1]);
+        ctx.notify(GENERIC, "rename_to", &args[2]);
+    }
 }
 
 fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -96,9 +112,11 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             "ERR source and destination objects are the same",
         ));
     }
-    Ok(Reply::Integer(
-        ctx.db().copy(&args[1], &args[2], replace)? as i64
-    ))
+    let copied = ctx.db().copy(&args[1], &args[2], replace)?;
+    if copied {
+        ctx.notify(GENERIC, "copy_to", &args[2]);
+    }
+    Ok(Reply::Integer(copied as i64))
 }
 
 fn expire_generic(
@@ -153,9 +171,17 @@ fn expire_generic(
     if xx && (gt || lt) && ctx.db().ttl(&args[1])? == Ttl::Persistent {
         return Ok(Reply::Integer(0));
     }
-    Ok(Reply::Integer(
-        ctx.db().expire_at(&args[1], at, cond)? as i64
-    ))
+    let set = ctx.db().expire_at(&args[1], at, cond)?;
+    if set {
+        // A time in the past deletes the key (see `expire_at`).
+        let event = if at <= now_ms() as i64 {
+            "del"
+        } else {
+            "expire"
+        };
+        ctx.notify(GENERIC, event, &args[1]);
+    }
+    Ok(Reply::Integer(set as i64))
 }
 
 fn expire(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -215,7 +241,11 @@ fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(ctx.db().persist(&args[1])? as i64))
+    let removed = ctx.db().persist(&args[1])?;
+    if removed {
+        ctx.notify(GENERIC, "persist", &args[1]);
+    }
+    Ok(Reply::Integer(removed as i64))
 }
 
 fn key_array(keys: Vec<Vec<u8>>) -> Reply {

@@ -4,6 +4,7 @@ use super::flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::notify::{emit_list_move, pop_event, LIST};
 use basalt_resp::Reply;
 use basalt_types::list::{End, LposOptions, LsetOutcome};
 use bytes::Bytes;
@@ -64,6 +65,14 @@ pub(super) fn end_arg(arg: &[u8]) -> Result<End, CommandError> {
 fn push(ctx: &mut Ctx, args: &[Bytes], end: End, create: bool) -> CommandResult {
     let elems: Vec<&[u8]> = args[2..].iter().map(|a| a.as_ref()).collect();
     let len = ctx.db().list_push(&args[1], end, &elems, create)?;
+    // LPUSHX / RPUSHX on a missing key push nothing.
+    if len > 0 {
+        let event = match end {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        };
+        ctx.notify(LIST, event, &args[1]);
+    }
     Ok(Reply::Integer(len as i64))
 }
 
@@ -92,6 +101,9 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], end: End, name: &str) -> CommandResult {
         None => None,
     };
     let popped = ctx.db().list_pop(&args[1], end, count.unwrap_or(1))?;
+    if popped.as_ref().is_some_and(|v| !v.is_empty()) {
+        ctx.notify_removal(LIST, pop_event(end), &args[1]);
+    }
     Ok(match (popped, count) {
         (None, Some(_)) => Reply::NullArray,
         (None, None) => Reply::Null,
@@ -120,7 +132,10 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let index = int(&args[2])?;
     match ctx.db().lset(&args[1], index, &args[3])? {
-        LsetOutcome::Done => Ok(Reply::ok()),
+        LsetOutcome::Done => {
+            ctx.notify(LIST, "lset", &args[1]);
+            Ok(Reply::ok())
+        }
         LsetOutcome::OutOfRange => Err(CommandError::other("ERR index out of range")),
     }
 }
@@ -132,15 +147,24 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let (start, stop) = (int(&args[2])?, int(&args[3])?);
+    // LTRIM reports `ltrim` whenever the list existed, even if nothing
+    // was trimmed.
+    let existed =
+        ctx.shared.notify.wants(LIST | crate::notify::GENERIC) && ctx.db().exists(&[&args[1]])? > 0;
     ctx.db().ltrim(&args[1], start, stop)?;
+    if existed {
+        ctx.notify_removal(LIST, "ltrim", &args[1]);
+    }
     Ok(Reply::ok())
 }
 
 fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let count = int(&args[2])?;
-    Ok(Reply::Integer(
-        ctx.db().lrem(&args[1], count, &args[3])? as i64
-    ))
+    let removed = ctx.db().lrem(&args[1], count, &args[3])?;
+    if removed > 0 {
+        ctx.notify_removal(LIST, "lrem", &args[1]);
+    }
+    Ok(Reply::Integer(removed as i64))
 }
 
 fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -151,9 +175,11 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     } else {
         return Err(CommandError::Syntax);
     };
-    Ok(Reply::Integer(
-        ctx.db().linsert(&args[1], before, &args[3], &args[4])?,
-    ))
+    let len = ctx.db().linsert(&args[1], before, &args[3], &args[4])?;
+    if len > 0 {
+        ctx.notify(LIST, "linsert", &args[1]);
+    }
+    Ok(Reply::Integer(len))
 }
 
 fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -206,16 +232,19 @@ fn moved(v: Option<Vec<u8>>) -> Reply {
 fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let from = end_arg(&args[3])?;
     let to = end_arg(&args[4])?;
-    Ok(moved(ctx.db().lmove(&args[1], &args[2], from, to)?))
+    move_element(ctx, args, from, to)
 }
 
 fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(moved(ctx.db().lmove(
-        &args[1],
-        &args[2],
-        End::Right,
-        End::Left,
-    )?))
+    move_element(ctx, args, End::Right, End::Left)
+}
+
+fn move_element(ctx: &mut Ctx, args: &[Bytes], from: End, to: End) -> CommandResult {
+    let element = ctx.db().lmove(&args[1], &args[2], from, to)?;
+    if element.is_some() {
+        emit_list_move(ctx.shared, &args[1], &args[2], from, to);
+    }
+    Ok(moved(element))
 }
 
 fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -243,6 +272,9 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let keys: Vec<&[u8]> = args[2..where_idx].iter().map(|a| a.as_ref()).collect();
     Ok(match ctx.db().lmpop(&keys, end, count.unwrap_or(1))? {
         None => Reply::NullArray,
-        Some((k, elems)) => Reply::Array(vec![Reply::Bulk(args[2 + k].clone()), bulks(elems)]),
+        Some((k, elems)) => {
+            ctx.notify_removal(LIST, pop_event(end), keys[k]);
+            Reply::Array(vec![Reply::Bulk(args[2 + k].clone()), bulks(elems)])
+        }
     })
 }

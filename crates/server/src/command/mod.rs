@@ -13,6 +13,7 @@ mod introspection;
 mod key_finder;
 mod keys;
 mod list;
+mod pubsub;
 mod scripting;
 mod server;
 mod set;
@@ -23,6 +24,7 @@ mod zset;
 
 pub use args::*;
 pub use key_finder::KeyFinder;
+pub use pubsub::allowed_while_subscribed;
 
 use crate::context::Ctx;
 use crate::error::CommandResult;
@@ -212,7 +214,7 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 16] = [
+        let groups: [&'static [Command]; 17] = [
             transaction::COMMANDS,
             block::COMMANDS,
             string::COMMANDS,
@@ -228,6 +230,7 @@ impl CommandTable {
             info::COMMANDS,
             client::COMMANDS,
             introspection::COMMANDS,
+            pubsub::COMMANDS,
             scripting::COMMANDS,
         ];
         let commands: Vec<&'static Command> = groups.iter().flat_map(|g| g.iter()).collect();

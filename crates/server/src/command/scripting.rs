@@ -326,6 +326,7 @@ fn run(
             handle: ctx.client.handle.clone(),
             protocol: Protocol::Resp2,
             authenticated: true,
+            subscriptions: Default::default(),
             multi: None,
             watch: None,
         },

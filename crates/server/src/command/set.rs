@@ -4,6 +4,7 @@ use super::flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::notify::SET;
 use basalt_resp::Reply;
 use basalt_types::number::parse_i64;
 use basalt_types::set::SetOp;
@@ -47,15 +48,19 @@ fn member_set(members: Vec<Vec<u8>>) -> Reply {
 }
 
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(
-        ctx.db().sadd(&args[1], &refs(&args[2..]))? as i64
-    ))
+    let added = ctx.db().sadd(&args[1], &refs(&args[2..]))?;
+    if added > 0 {
+        ctx.notify(SET, "sadd", &args[1]);
+    }
+    Ok(Reply::Integer(added as i64))
 }
 
 fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(
-        ctx.db().srem(&args[1], &refs(&args[2..]))? as i64
-    ))
+    let removed = ctx.db().srem(&args[1], &refs(&args[2..]))?;
+    if removed > 0 {
+        ctx.notify_removal(SET, "srem", &args[1]);
+    }
+    Ok(Reply::Integer(removed as i64))
 }
 
 fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -85,7 +90,10 @@ fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     match args.len() {
         2 => Ok(match ctx.db().spop(&args[1], 1)?.pop() {
-            Some(m) => bulk(m),
+            Some(m) => {
+                ctx.notify_removal(SET, "spop", &args[1]);
+                bulk(m)
+            }
             None => Reply::Null,
         }),
         3 => {
@@ -94,7 +102,11 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 .ok_or_else(|| {
                     CommandError::other("ERR value is out of range, must be positive")
                 })?;
-            Ok(member_set(ctx.db().spop(&args[1], count)?))
+            let popped = ctx.db().spop(&args[1], count)?;
+            if !popped.is_empty() {
+                ctx.notify_removal(SET, "spop", &args[1]);
+            }
+            Ok(member_set(popped))
         }
         _ => Err(CommandError::Syntax),
     }
@@ -123,9 +135,17 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(
-        ctx.db().smove(&args[1], &args[2], &args[3])? as i64,
-    ))
+    let (src, dst, member) = (&args[1], &args[2], &args[3]);
+    // Redis reports `sadd` only when the destination lacked the member.
+    let dst_had = ctx.shared.notify.wants(SET) && ctx.db().sismember(dst, member)?;
+    let moved = ctx.db().smove(src, dst, member)?;
+    if moved && src != dst {
+        ctx.notify_removal(SET, "srem", src);
+        if !dst_had {
+            ctx.notify(SET, "sadd", dst);
+        }
+    }
+    Ok(Reply::Integer(moved as i64))
 }
 
 fn set_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CommandResult {
@@ -145,9 +165,15 @@ fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn store(ctx: &mut Ctx, op: SetOp, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(
-        ctx.db().set_op_store(op, &args[1], &refs(&args[2..]))? as i64,
-    ))
+    let event = match op {
+        SetOp::Inter => "sinterstore",
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    };
+    let existed = crate::notify::dst_existed(ctx, &args[1])?;
+    let len = ctx.db().set_op_store(op, &args[1], &refs(&args[2..]))?;
+    crate::notify::emit_store(ctx.shared, SET, event, &args[1], len, existed);
+    Ok(Reply::Integer(len as i64))
 }
 
 fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {

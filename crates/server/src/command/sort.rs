@@ -68,8 +68,19 @@ fn parse(args: &[Bytes], readonly: bool) -> Result<(SortOptions, Option<Bytes>),
 fn run(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CommandResult {
     let (opts, store) = parse(args, readonly)?;
     if let Some(dst) = store {
+        let existed = crate::notify::dst_existed(ctx, &dst)?;
         return match ctx.db().sort_store(&args[1], &opts, &dst)? {
-            Sorted::Done(n) => Ok(Reply::Integer(n as i64)),
+            Sorted::Done(n) => {
+                crate::notify::emit_store(
+                    ctx.shared,
+                    crate::notify::LIST,
+                    "sortstore",
+                    &dst,
+                    n,
+                    existed,
+                );
+                Ok(Reply::Integer(n as i64))
+            }
             Sorted::BadScore => Err(CommandError::other(BAD_SCORE)),
         };
     }

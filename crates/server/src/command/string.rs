@@ -4,6 +4,7 @@ use super::flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::notify::{GENERIC, STRING};
 use basalt_resp::Reply;
 use basalt_types::expire::absolute_ms;
 use basalt_types::lcs;
@@ -168,6 +169,9 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     opts.expiry = expiry.expiry.unwrap_or(Expiry::Clear);
     let outcome = ctx.db().set(&args[1], &args[2], opts)?;
+    if outcome.written {
+        notify_set(ctx, &args[1], opts.expiry);
+    }
     Ok(match (opts.get, outcome.written) {
         (true, _) => bulk_or_null(outcome.old),
         (false, true) => Reply::ok(),
@@ -175,14 +179,25 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     })
 }
 
+/// Redis's events for a string write: `set`, then `expire` when the
+/// command gave the key a TTL.
+fn notify_set(ctx: &Ctx, key: &[u8], expiry: Expiry) {
+    ctx.notify(STRING, "set", key);
+    if let Expiry::At(_) = expiry {
+        ctx.notify(GENERIC, "expire", key);
+    }
+}
+
 fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let opts = SetOptions {
         condition: Condition::IfNotExists,
         ..Default::default()
     };
-    Ok(Reply::Integer(
-        ctx.db().set(&args[1], &args[2], opts)?.written as i64,
-    ))
+    let written = ctx.db().set(&args[1], &args[2], opts)?.written;
+    if written {
+        ctx.notify(STRING, "set", &args[1]);
+    }
+    Ok(Reply::Integer(written as i64))
 }
 
 fn set_with_ttl(ctx: &mut Ctx, args: &[Bytes], unit: i64, cmd: &'static str) -> CommandResult {
@@ -192,6 +207,7 @@ fn set_with_ttl(ctx: &mut Ctx, args: &[Bytes], unit: i64, cmd: &'static str) -> 
         ..Default::default()
     };
     ctx.db().set(&args[1], &args[3], opts)?;
+    notify_set(ctx, &args[1], opts.expiry);
     Ok(Reply::ok())
 }
 
@@ -208,11 +224,17 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         get: true,
         ..Default::default()
     };
-    Ok(bulk_or_null(ctx.db().set(&args[1], &args[2], opts)?.old))
+    let old = ctx.db().set(&args[1], &args[2], opts)?.old;
+    ctx.notify(STRING, "set", &args[1]);
+    Ok(bulk_or_null(old))
 }
 
 fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(bulk_or_null(ctx.db().get_del(&args[1])?))
+    let value = ctx.db().get_del(&args[1])?;
+    if value.is_some() {
+        ctx.notify(GENERIC, "del", &args[1]);
+    }
+    Ok(bulk_or_null(value))
 }
 
 fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -224,7 +246,25 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         i += 1;
     }
-    Ok(bulk_or_null(ctx.db().get_ex(&args[1], expiry.expiry)?))
+    // PERSIST is an event only when there was a TTL to remove.
+    let had_ttl = expiry.expiry == Some(Expiry::Clear)
+        && ctx.shared.notify.wants(GENERIC)
+        && matches!(
+            ctx.db().ttl(&args[1])?,
+            basalt_types::keys::Ttl::ExpiresAt(_)
+        );
+    let value = ctx.db().get_ex(&args[1], expiry.expiry)?;
+    if value.is_some() {
+        match expiry.expiry {
+            Some(Expiry::At(at)) if at <= basalt_engine::version::now_ms() => {
+                ctx.notify(GENERIC, "del", &args[1])
+            }
+            Some(Expiry::At(_)) => ctx.notify(GENERIC, "expire", &args[1]),
+            Some(Expiry::Clear) if had_ttl => ctx.notify(GENERIC, "persist", &args[1]),
+            _ => {}
+        }
+    }
+    Ok(bulk_or_null(value))
 }
 
 fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -246,18 +286,29 @@ fn pairs<'a>(args: &'a [Bytes], name: &str) -> Result<Pairs<'a>, CommandError> {
 }
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    ctx.db().mset(&pairs(args, "mset")?, false)?;
+    let pairs = pairs(args, "mset")?;
+    ctx.db().mset(&pairs, false)?;
+    for (key, _) in pairs {
+        ctx.notify(STRING, "set", key);
+    }
     Ok(Reply::ok())
 }
 
 fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(
-        ctx.db().mset(&pairs(args, "msetnx")?, true)? as i64,
-    ))
+    let pairs = pairs(args, "msetnx")?;
+    let written = ctx.db().mset(&pairs, true)?;
+    if written {
+        for (key, _) in pairs {
+            ctx.notify(STRING, "set", key);
+        }
+    }
+    Ok(Reply::Integer(written as i64))
 }
 
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(Reply::Integer(ctx.db().append(&args[1], &args[2])? as i64))
+    let len = ctx.db().append(&args[1], &args[2])?;
+    ctx.notify(STRING, "append", &args[1]);
+    Ok(Reply::Integer(len as i64))
 }
 
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -276,13 +327,18 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if offset < 0 {
         return Err(CommandError::OffsetOutOfRange);
     }
-    Ok(Reply::Integer(
-        ctx.db().set_range(&args[1], offset as u64, &args[3])? as i64,
-    ))
+    let len = ctx.db().set_range(&args[1], offset as u64, &args[3])?;
+    // An empty patch changes nothing, so Redis reports nothing.
+    if !args[3].is_empty() {
+        ctx.notify(STRING, "setrange", &args[1]);
+    }
+    Ok(Reply::Integer(len as i64))
 }
 
 fn incr_reply(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
-    Ok(Reply::Integer(ctx.db().incr_by(key, delta)?))
+    let value = ctx.db().incr_by(key, delta)?;
+    ctx.notify(STRING, "incrby", key);
+    Ok(Reply::Integer(value))
 }
 
 fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -311,9 +367,9 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if !delta.is_finite() {
         return Err(basalt_types::Error::NanOrInfinity.into());
     }
-    Ok(Reply::Bulk(Bytes::from(
-        ctx.db().incr_by_float(&args[1], &args[2])?,
-    )))
+    let value = ctx.db().incr_by_float(&args[1], &args[2])?;
+    ctx.notify(STRING, "incrbyfloat", &args[1]);
+    Ok(Reply::Bulk(Bytes::from(value)))
 }
 
 fn lcs_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -398,14 +454,19 @@ fn cas(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Some(Expiry::At(at)) => at,
         _ => 0,
     };
-    Ok(compare_reply(
-        ctx.db()
-            .compare_and_set(&args[1], &args[2], &args[3], expire)?,
-    ))
+    let outcome = ctx
+        .db()
+        .compare_and_set(&args[1], &args[2], &args[3], expire)?;
+    if outcome == CompareOutcome::Done {
+        notify_set(ctx, &args[1], expiry.expiry.unwrap_or(Expiry::Clear));
+    }
+    Ok(compare_reply(outcome))
 }
 
 fn cad(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    Ok(compare_reply(
-        ctx.db().compare_and_delete(&args[1], &args[2])?,
-    ))
+    let outcome = ctx.db().compare_and_delete(&args[1], &args[2])?;
+    if outcome == CompareOutcome::Done {
+        ctx.notify(GENERIC, "del", &args[1]);
+    }
+    Ok(compare_reply(outcome))
 }

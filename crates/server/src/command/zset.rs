@@ -4,6 +4,7 @@ use super::flags::*;
 use super::{float, int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::notify::{dst_existed, emit_store, ZSET};
 use basalt_resp::{Protocol, Reply};
 use basalt_types::number::{parse_f64, parse_u64};
 use basalt_types::zset::{
@@ -252,6 +253,9 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         items.push((float(&pair[0])?, &pair[1][..]));
     }
     let out = ctx.db().zadd(&args[1], opts, &items)?;
+    if out.changed > 0 {
+        ctx.notify(ZSET, if opts.incr { "zincr" } else { "zadd" }, &args[1]);
+    }
     Ok(if opts.incr {
         opt_double(out.score)
     } else if ch {
@@ -263,7 +267,9 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let delta = float(&args[2])?;
-    Ok(Reply::Double(ctx.db().zincrby(&args[1], delta, &args[3])?))
+    let score = ctx.db().zincrby(&args[1], delta, &args[3])?;
+    ctx.notify(ZSET, "zincr", &args[1]);
+    Ok(Reply::Double(score))
 }
 
 fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -282,7 +288,11 @@ fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let members: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
-    Ok(Reply::Integer(ctx.db().zrem(&args[1], &members)? as i64))
+    let removed = ctx.db().zrem(&args[1], &members)?;
+    if removed > 0 {
+        ctx.notify_removal(ZSET, "zrem", &args[1]);
+    }
+    Ok(Reply::Integer(removed as i64))
 }
 
 fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -408,7 +418,9 @@ fn range_generic(
         },
     };
     if store {
+        let existed = dst_existed(ctx, &args[1])?;
         let n = ctx.db().zrangestore(&args[1], key, &spec, rev)?;
+        emit_store(ctx.shared, ZSET, "zrangestore", &args[1], n, existed);
         return Ok(Reply::Integer(n as i64));
     }
     let items = ctx.db().zrange(key, &spec, rev)?;
@@ -459,6 +471,9 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CommandResult {
         },
     };
     let items = ctx.db().zpop(&args[1], count.unwrap_or(1), max)?;
+    if !items.is_empty() {
+        ctx.notify_removal(ZSET, super::block::zpop_event(max), &args[1]);
+    }
     Ok(match count {
         // Without a count the reply is a flat [member, score] in both
         // protocols.
@@ -480,17 +495,31 @@ fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         start: int(&args[2])?,
         stop: int(&args[3])?,
     };
-    Ok(Reply::Integer(ctx.db().zremrange(&args[1], &spec)? as i64))
+    zremrange(ctx, args, &spec, "zremrangebyrank")
+}
+
+/// ZREMRANGEBY*: `event` when something was removed.
+fn zremrange(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    spec: &RangeSpec,
+    event: &'static str,
+) -> CommandResult {
+    let removed = ctx.db().zremrange(&args[1], spec)?;
+    if removed > 0 {
+        ctx.notify_removal(ZSET, event, &args[1]);
+    }
+    Ok(Reply::Integer(removed as i64))
 }
 
 fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let spec = whole_score_spec(&args[2], &args[3])?;
-    Ok(Reply::Integer(ctx.db().zremrange(&args[1], &spec)? as i64))
+    zremrange(ctx, args, &spec, "zremrangebyscore")
 }
 
 fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let spec = whole_lex_spec(&args[2], &args[3])?;
-    Ok(Reply::Integer(ctx.db().zremrange(&args[1], &spec)? as i64))
+    zremrange(ctx, args, &spec, "zremrangebylex")
 }
 
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -608,7 +637,14 @@ fn setop_generic(
         return Ok(Reply::Integer(ctx.db().zintercard(&keys, limit)? as i64));
     }
     if store {
+        let existed = dst_existed(ctx, &args[1])?;
         let stored = ctx.db().zsetop_store(&args[1], op, &keys, &weights, agg)?;
+        let event = match op {
+            SetOp::Union => "zunionstore",
+            SetOp::Inter => "zinterstore",
+            SetOp::Diff => "zdiffstore",
+        };
+        emit_store(ctx.shared, ZSET, event, &args[1], stored as u64, existed);
         return Ok(Reply::Integer(stored as i64));
     }
     let items = ctx.db().zsetop(op, &keys, &weights, agg)?;
@@ -678,6 +714,7 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     for key in &args[2..where_idx] {
         let popped = ctx.db().zpop(key, count.unwrap_or(1), max)?;
         if !popped.is_empty() {
+            ctx.notify_removal(ZSET, super::block::zpop_event(max), key);
             let pairs = popped
                 .into_iter()
                 .map(|(m, s)| Reply::Array(vec![bulk(m), Reply::Double(s)]))
