@@ -581,3 +581,40 @@ fn scripts_survive_a_restart() {
     let mut c = server.client();
     assert_eq!(q::<Vec<i64>>(&mut c, &["SCRIPT", "EXISTS", &sha]), vec![0]);
 }
+
+#[test]
+fn scripts_publish_and_notify() {
+    let server = Server::start();
+    let mut c = server.client();
+    q::<()>(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    let mut sub = server.client();
+    let mut ps = sub.as_pubsub();
+    ps.subscribe("ch").unwrap();
+    ps.subscribe("__keyspace@0__:sk").unwrap();
+    assert_eq!(
+        eval(
+            &mut c,
+            "redis.call('set', KEYS[1], 'v'); return redis.call('publish', 'ch', 'hi')",
+            &["sk"],
+            &[]
+        ),
+        Value::Int(1)
+    );
+    ps.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let m = ps.get_message().unwrap();
+        got.push((
+            m.get_channel_name().to_string(),
+            m.get_payload::<String>().unwrap(),
+        ));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("__keyspace@0__:sk".to_string(), "set".to_string()),
+            ("ch".to_string(), "hi".to_string()),
+        ]
+    );
+}
