@@ -265,6 +265,14 @@ impl Scripting {
         outcome
     }
 
+    /// At shutdown: stops every running script, whether it wrote or not
+    /// (as SHUTDOWN NOSAVE does in Redis).
+    pub fn kill_all(&self) {
+        for r in self.running.lock().iter() {
+            r.kill.store(true, Ordering::Release);
+        }
+    }
+
     /// The running function, for FUNCTION STATS.
     pub fn running_function(&self) -> Option<Arc<Running>> {
         self.running.lock().iter().find(|r| r.is_function).cloned()

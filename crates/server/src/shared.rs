@@ -120,6 +120,8 @@ impl Shared {
     }
 
     pub fn request_shutdown(&self) {
+        // A script in an endless loop would otherwise outlive RocksDB.
+        self.scripting.kill_all();
         let _ = self.shutdown.send(true);
     }
 

@@ -545,7 +545,7 @@ fn busy_script_and_script_kill() {
 #[test]
 fn script_that_wrote_is_unkillable() {
     skip_on_redis!();
-    let server = Server::start();
+    let mut server = Server::start();
     let mut c = server.client();
     q::<()>(&mut c, &["CONFIG", "SET", "lua-time-limit", "100"]);
     // Never joined: the loop ends when the server is killed.
@@ -562,6 +562,12 @@ fn script_that_wrote_is_unkillable() {
     assert_eq!(
         err(&mut c, &["FUNCTION", "KILL"]),
         "NOTBUSY No scripts in execution right now."
+    );
+    // SHUTDOWN NOSAVE still works, and stops the script.
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<Value>(&mut c);
+    assert!(
+        server.wait_exit(Duration::from_secs(20)).is_some(),
+        "the server did not exit"
     );
 }
 
