@@ -624,3 +624,27 @@ fn scripts_publish_and_notify() {
         ]
     );
 }
+
+#[test]
+fn a_scripts_writes_appear_when_it_ends() {
+    skip_on_redis!();
+    let server = Server::start();
+    let mut c = server.client();
+    let running = spawn_eval(
+        &server,
+        "redis.call('set', KEYS[1], 'new') redis.call('set', 'undeclared', 'new') \
+         local i = 0 while i < 50000000 do i = i + 1 end return 1",
+        &["declared"],
+    );
+    thread::sleep(Duration::from_millis(100));
+    assert!(
+        !running.is_finished(),
+        "the script ended too soon for this test"
+    );
+    // Other clients go on meanwhile and see none of its writes.
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    assert_eq!(q::<Value>(&mut c, &["GET", "undeclared"]), Value::Nil);
+    assert_eq!(running.join().unwrap().unwrap(), Value::Int(1));
+    assert_eq!(q::<String>(&mut c, &["GET", "undeclared"]), "new");
+    assert_eq!(q::<String>(&mut c, &["GET", "declared"]), "new");
+}
