@@ -33,6 +33,8 @@ pub struct ClientHandle {
     pub ssub: AtomicU64,
     /// Bytes of pub/sub messages queued and not yet written (CLIENT LIST omem).
     pub omem: AtomicU64,
+    /// Commands queued by MULTI, -1 outside MULTI (CLIENT LIST multi).
+    pub multi: AtomicI64,
     killed: AtomicBool,
     kill_notify: Notify,
 }
@@ -98,6 +100,7 @@ impl ClientRegistry {
             psub: AtomicU64::new(0),
             ssub: AtomicU64::new(0),
             omem: AtomicU64::new(0),
+            multi: AtomicI64::new(-1),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });

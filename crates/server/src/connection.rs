@@ -320,6 +320,7 @@ pub fn execute(
                 return (err.to_reply(), None, false);
             }
             multi.queued.push(args);
+            state.handle.multi.store(multi.queued.len() as i64, Relaxed);
             return (Reply::Simple("QUEUED".into()), None, false);
         }
     }

@@ -110,6 +110,14 @@ fn nesting_and_misplaced_commands() {
         "ERR WATCH inside MULTI is not allowed"
     );
     queued(&mut c, &["SET", "k", "1"]);
+    // CLIENT LIST shows the open transaction and its queue length.
+    let mut other = server.client();
+    let list: String = q(&mut other, &["CLIENT", "LIST"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains(" flags=x ") && l.contains(" multi=1 ")),
+        "{list}"
+    );
     // Neither error aborts the transaction (as in Redis).
     assert_eq!(v(&mut c, &["EXEC"]), Value::Array(vec![Value::Okay]));
     assert_eq!(v(&mut c, &["MULTI"]), Value::Okay);

@@ -120,10 +120,15 @@ fn describe(c: &ClientHandle) -> String {
         c.ssub.load(Relaxed),
     );
     // Redis's `P` flag: the client has subscriptions.
-    let flags = if c.is_subscribed() { "P" } else { "N" };
+    let multi = c.multi.load(Relaxed);
+    let flags = match (c.is_subscribed(), multi >= 0) {
+        (true, _) => "P",
+        (false, true) => "x",
+        (false, false) => "N",
+    };
     let omem = c.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -134,6 +139,7 @@ fn describe(c: &ClientHandle) -> String {
         sub,
         psub,
         ssub,
+        multi,
         c.query_buffer.load(Relaxed).max(0),
         omem,
         omem,

@@ -84,6 +84,9 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     *c.handle.name.lock() = None;
     c.authenticated = ctx.shared.config.read().requirepass.is_none();
     c.multi = None;
+    c.handle
+        .multi
+        .store(-1, std::sync::atomic::Ordering::Relaxed);
     super::transaction::forget_watches(ctx);
     Ok(Reply::Simple("RESET".into()))
 }

@@ -61,6 +61,7 @@ fn multi(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
         return Err(CommandError::other("ERR MULTI calls can not be nested"));
     }
     ctx.client.multi = Some(Multi::default());
+    ctx.client.handle.multi.store(0, Ordering::Relaxed);
     Ok(Reply::ok())
 }
 
@@ -68,6 +69,7 @@ fn discard(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     if ctx.client.multi.take().is_none() {
         return Err(CommandError::other("ERR DISCARD without MULTI"));
     }
+    ctx.client.handle.multi.store(-1, Ordering::Relaxed);
     forget_watches(ctx);
     Ok(Reply::ok())
 }
@@ -106,6 +108,7 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     let Some(multi) = ctx.client.multi.take() else {
         return Err(CommandError::other("ERR EXEC without MULTI"));
     };
+    ctx.client.handle.multi.store(-1, Ordering::Relaxed);
     let watch = ctx.client.watch.take();
     let result = run(ctx, multi, watch.as_ref());
     if let Some(w) = &watch {
