@@ -324,6 +324,10 @@ pub fn execute(
             return (Reply::Simple("QUEUED".into()), None, false);
         }
     }
+    if let Some(err) = crate::scripting::busy_error(shared, state.handle.id, command, &args) {
+        shared.stats.error_replies.fetch_add(1, Relaxed);
+        return (err.to_reply(), None, false);
+    }
     state.handle.touch(index, sub_index);
     let started = Instant::now();
     let mut ctx = Ctx {

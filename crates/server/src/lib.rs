@@ -15,6 +15,7 @@ mod logging;
 mod notify;
 mod offload;
 mod pubsub;
+mod scripting;
 mod server;
 mod shared;
 mod slowlog;

@@ -17,6 +17,8 @@ pub struct Shared {
     /// Joined at shutdown before RocksDB closes.
     pub background_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub blocking: crate::blocking::BlockingRegistry,
+    /// Cached scripts, function libraries and running scripts.
+    pub scripting: crate::scripting::Scripting,
     pub watches: crate::transaction::WatchRegistry,
     pub config: RwLock<Config>,
     /// Bumped on every CONFIG SET so connections refresh cached limits.
@@ -54,9 +56,14 @@ impl Shared {
         let run_id: String = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
+        let scripting = crate::scripting::Scripting::load(&storage).unwrap_or_else(|e| {
+            tracing::error!("cannot read the stored scripts and functions: {e}");
+            Default::default()
+        });
         let pubsub_limit = config.client_output_buffer_limit.pubsub;
         let events = config.notify_keyspace_events;
         Shared {
+            scripting,
             background_threads: Mutex::new(Vec::new()),
             blocking: Default::default(),
             watches: Default::default(),
@@ -113,6 +120,8 @@ impl Shared {
     }
 
     pub fn request_shutdown(&self) {
+        // A script in an endless loop would otherwise outlive RocksDB.
+        self.scripting.kill_all();
         let _ = self.shutdown.send(true);
     }
 

@@ -130,11 +130,15 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
                 .iter()
                 .filter_map(|&cf| storage.property_int(cf, "rocksdb.cur-size-all-mem-tables"))
                 .sum();
+            let libraries = shared.scripting.libraries();
+            let functions: usize = libraries.iter().map(|l| l.functions.len()).sum();
             write!(
                 out,
-                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:jemalloc\r\nblock_cache_usage:{cache}\r\nmemtables_usage:{memtables}\r\n",
+                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:jemalloc\r\nblock_cache_usage:{cache}\r\nmemtables_usage:{memtables}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{}\r\n",
                 human(rss),
                 human(rss),
+                shared.scripting.script_count(),
+                libraries.len(),
             )
         }
         "persistence" => write!(

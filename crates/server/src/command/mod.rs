@@ -14,6 +14,7 @@ mod key_finder;
 mod keys;
 mod list;
 mod pubsub;
+mod scripting;
 mod server;
 mod set;
 mod sort;
@@ -213,7 +214,7 @@ pub struct CommandTable {
 
 impl CommandTable {
     fn build() -> CommandTable {
-        let groups: [&'static [Command]; 16] = [
+        let groups: [&'static [Command]; 17] = [
             transaction::COMMANDS,
             block::COMMANDS,
             string::COMMANDS,
@@ -230,6 +231,7 @@ impl CommandTable {
             client::COMMANDS,
             introspection::COMMANDS,
             pubsub::COMMANDS,
+            scripting::COMMANDS,
         ];
         let commands: Vec<&'static Command> = groups.iter().flat_map(|g| g.iter()).collect();
         let by_name = commands

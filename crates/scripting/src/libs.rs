@@ -1,0 +1,15 @@
+//! The libraries Redis gives scripts besides Lua's own: the `redis` table,
+//! cjson, cmsgpack, struct, bit, and the deterministic `math.random`.
+
+pub mod bit;
+pub mod cjson;
+pub mod cmsgpack;
+pub mod random;
+pub mod redis;
+pub mod structlib;
+
+/// An error raised by a library function, as Lua shows it (the error
+/// handler prefixes the script position).
+pub(crate) fn err<T>(msg: impl Into<String>) -> mlua::Result<T> {
+    Err(mlua::Error::RuntimeError(msg.into()))
+}

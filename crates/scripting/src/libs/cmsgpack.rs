@@ -1,0 +1,246 @@
+//! `cmsgpack`: MessagePack as lua-cmsgpack (the copy Redis ships) encodes
+//! and decodes it.
+
+use mlua::{Lua, MultiValue, Table, Value};
+
+/// lua-cmsgpack stops descending here and encodes nil instead.
+const MAX_NESTING: usize = 16;
+
+pub fn table(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.is_empty() {
+                return super::err("MessagePack pack needs input.");
+            }
+            let mut out = Vec::new();
+            for v in args.iter() {
+                pack(v, 0, &mut out)?;
+            }
+            lua.create_string(out)
+        })?,
+    )?;
+    t.set(
+        "unpack",
+        lua.create_function(|lua, s: mlua::String| {
+            let bytes = s.as_bytes();
+            let mut pos = 0;
+            let mut out = MultiValue::new();
+            while pos < bytes.len() {
+                out.push_back(unpack(lua, &bytes, &mut pos)?);
+            }
+            Ok(out)
+        })?,
+    )?;
+    t.set("_NAME", "cmsgpack")?;
+    t.set("_VERSION", "lua-cmsgpack 0.4.0")?;
+    Ok(t)
+}
+
+fn pack(v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
+    match v {
+        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Integer(n) => pack_int(*n, out),
+        Value::Number(n) => {
+            let n = *n;
+            if n.fract() == 0.0 && n.is_finite() && n.abs() < 9.2e18 {
+                pack_int(n as i64, out);
+            } else if (n as f32) as f64 == n || n.is_nan() {
+                out.push(0xca);
+                out.extend_from_slice(&(n as f32).to_be_bytes());
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        Value::String(s) => {
+            let b = s.as_bytes();
+            let len = b.len();
+            if len < 32 {
+                out.push(0xa0 | len as u8);
+            } else if len <= 0xff {
+                out.extend_from_slice(&[0xd9, len as u8]);
+            } else if len <= 0xffff {
+                out.push(0xda);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            } else {
+                out.push(0xdb);
+                out.extend_from_slice(&(len as u32).to_be_bytes());
+            }
+            out.extend_from_slice(&b);
+        }
+        Value::Table(t) if depth < MAX_NESTING => pack_table(t, depth + 1, out)?,
+        _ => out.push(0xc0),
+    }
+    Ok(())
+}
+
+fn pack_int(n: i64, out: &mut Vec<u8>) {
+    if n >= 0 {
+        if n <= 127 {
+            out.push(n as u8);
+        } else if n <= 0xff {
+            out.extend_from_slice(&[0xcc, n as u8]);
+        } else if n <= 0xffff {
+            out.push(0xcd);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if n <= 0xffff_ffff {
+            out.push(0xce);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    } else if n >= -32 {
+        out.push(n as i8 as u8);
+    } else if n >= -128 {
+        out.extend_from_slice(&[0xd0, n as i8 as u8]);
+    } else if n >= -32768 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -(1 << 31) {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// lua-cmsgpack's array test: keys exactly 1..n.
+fn array_len(t: &Table) -> mlua::Result<Option<usize>> {
+    let mut count = 0usize;
+    let mut max = 0usize;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, _) = pair?;
+        match k {
+            Value::Number(n) if n.fract() == 0.0 && n >= 1.0 => max = max.max(n as usize),
+            Value::Integer(n) if n >= 1 => max = max.max(n as usize),
+            _ => return Ok(None),
+        }
+        count += 1;
+    }
+    Ok((max == count).then_some(count))
+}
+
+fn pack_table(t: &Table, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
+    if let Some(n) = array_len(t)? {
+        header(n, 0x90, 0xdc, out);
+        for i in 1..=n {
+            pack(&t.raw_get::<Value>(i)?, depth, out)?;
+        }
+    } else {
+        let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().collect::<Result<_, _>>()?;
+        header(pairs.len(), 0x80, 0xde, out);
+        for (k, v) in &pairs {
+            pack(k, depth, out)?;
+            pack(v, depth, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Array (fix 0x90, 16-bit 0xdc) or map (fix 0x80, 16-bit 0xde) header.
+fn header(n: usize, fix: u8, wide: u8, out: &mut Vec<u8>) {
+    if n < 16 {
+        out.push(fix | n as u8);
+    } else if n <= 0xffff {
+        out.push(wide);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(wide + 1);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+fn take<'a>(b: &'a [u8], pos: &mut usize, n: usize) -> mlua::Result<&'a [u8]> {
+    if b.len() - *pos < n {
+        return super::err("Missing bytes in input.");
+    }
+    let s = &b[*pos..*pos + n];
+    *pos += n;
+    Ok(s)
+}
+
+fn be(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64)
+}
+
+fn unpack(lua: &Lua, b: &[u8], pos: &mut usize) -> mlua::Result<Value> {
+    let tag = take(b, pos, 1)?[0];
+    let num = |n: f64| Ok(Value::Number(n));
+    match tag {
+        0x00..=0x7f => num(tag as f64),
+        0xe0..=0xff => num(tag as i8 as f64),
+        0x80..=0x8f => map(lua, b, pos, (tag & 0x0f) as usize),
+        0x90..=0x9f => array(lua, b, pos, (tag & 0x0f) as usize),
+        0xa0..=0xbf => string(lua, b, pos, (tag & 0x1f) as usize),
+        0xc0 => Ok(Value::Nil),
+        0xc2 => Ok(Value::Boolean(false)),
+        0xc3 => Ok(Value::Boolean(true)),
+        0xc4 | 0xd9 => {
+            let n = take(b, pos, 1)?[0] as usize;
+            string(lua, b, pos, n)
+        }
+        0xc5 | 0xda => {
+            let n = be(take(b, pos, 2)?) as usize;
+            string(lua, b, pos, n)
+        }
+        0xc6 | 0xdb => {
+            let n = be(take(b, pos, 4)?) as usize;
+            string(lua, b, pos, n)
+        }
+        0xca => num(f32::from_bits(be(take(b, pos, 4)?) as u32) as f64),
+        0xcb => num(f64::from_bits(be(take(b, pos, 8)?))),
+        0xcc => num(be(take(b, pos, 1)?) as f64),
+        0xcd => num(be(take(b, pos, 2)?) as f64),
+        0xce => num(be(take(b, pos, 4)?) as f64),
+        0xcf => num(be(take(b, pos, 8)?) as f64),
+        0xd0 => num(be(take(b, pos, 1)?) as u8 as i8 as f64),
+        0xd1 => num(be(take(b, pos, 2)?) as u16 as i16 as f64),
+        0xd2 => num(be(take(b, pos, 4)?) as u32 as i32 as f64),
+        0xd3 => num(be(take(b, pos, 8)?) as i64 as f64),
+        0xdc => {
+            let n = be(take(b, pos, 2)?) as usize;
+            array(lua, b, pos, n)
+        }
+        0xdd => {
+            let n = be(take(b, pos, 4)?) as usize;
+            array(lua, b, pos, n)
+        }
+        0xde => {
+            let n = be(take(b, pos, 2)?) as usize;
+            map(lua, b, pos, n)
+        }
+        0xdf => {
+            let n = be(take(b, pos, 4)?) as usize;
+            map(lua, b, pos, n)
+        }
+        _ => super::err("Bad data format in input."),
+    }
+}
+
+fn string(lua: &Lua, b: &[u8], pos: &mut usize, n: usize) -> mlua::Result<Value> {
+    Ok(Value::String(lua.create_string(take(b, pos, n)?)?))
+}
+
+fn array(lua: &Lua, b: &[u8], pos: &mut usize, n: usize) -> mlua::Result<Value> {
+    let t = lua.create_table_with_capacity(n.min(1024), 0)?;
+    for i in 1..=n {
+        t.raw_set(i, unpack(lua, b, pos)?)?;
+    }
+    Ok(Value::Table(t))
+}
+
+fn map(lua: &Lua, b: &[u8], pos: &mut usize, n: usize) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    for _ in 0..n {
+        let k = unpack(lua, b, pos)?;
+        let v = unpack(lua, b, pos)?;
+        if !k.is_nil() {
+            t.raw_set(k, v)?;
+        }
+    }
+    Ok(Value::Table(t))
+}

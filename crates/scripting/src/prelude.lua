@@ -1,0 +1,153 @@
+-- Runs once per VM, before any script: wires redis.call/pcall, the error
+-- handler that records the script line of an error (as Redis 7 does), and
+-- locks the globals and library tables so scripts cannot change them.
+local call_raw, call = ...
+local getinfo = debug.getinfo
+local type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs =
+    type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs
+local sfind, ssub = string.find, string.sub
+local G = _G
+
+redis.call = call
+redis.pcall = function(...)
+  return (call_raw(...))
+end
+
+-- The first frame that is user code: not C, not this file.
+local function user_frame()
+  for level = 3, 40 do
+    local i = getinfo(level, 'Sl')
+    if not i then return nil end
+    if i.what ~= 'C' and i.source ~= '=basalt' then return i end
+  end
+end
+
+-- Errors raised by Rust functions arrive as userdata; their text is cut
+-- at the first line (mlua appends a traceback). A leading \1 marks a
+-- message that is already final.
+local function rust_error_text(e)
+  e = tostring(e)
+  local nl = sfind(e, '\n', 1, true)
+  if nl then e = ssub(e, 1, nl - 1) end
+  if ssub(e, 1, 15) == 'runtime error: ' then e = ssub(e, 16) end
+  return e
+end
+
+local function handler(e)
+  local i = user_frame()
+  if type(e) == 'userdata' then
+    e = rust_error_text(e)
+    if ssub(e, 1, 1) == '\1' then
+      e = {err = ssub(e, 2)}
+    elseif i then
+      e = {err = 'ERR ' .. ssub(i.source, 2) .. ':' .. i.currentline .. ': ' .. e}
+    else
+      e = {err = 'ERR ' .. e}
+    end
+  elseif type(e) ~= 'table' then
+    e = {err = 'ERR ' .. tostring(e)}
+  end
+  if i then
+    e.source = i.source
+    e.line = i.currentline
+  end
+  return e
+end
+
+local function run(f, a, b)
+  return xpcall(function() return f(a, b) end, handler)
+end
+
+-- Library loading reports plain text, without script positions.
+local function load_handler(e)
+  if type(e) == 'userdata' then
+    e = rust_error_text(e)
+    if ssub(e, 1, 1) == '\1' then return ssub(e, 2) end
+    return 'ERR ' .. e
+  elseif type(e) == 'table' then
+    return tostring(e.err)
+  end
+  return 'ERR ' .. tostring(e)
+end
+
+local function load(f)
+  return xpcall(f, load_handler)
+end
+
+local function readonly_error()
+  error('Attempt to modify a readonly table', 2)
+end
+local protected = setmetatable({}, {__mode = 'k'})
+local function protect(t)
+  local p = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+  protected[p] = true
+  return p
+end
+
+-- A script stopped by SCRIPT KILL must not catch that with pcall/xpcall:
+-- those re-raise the kill error.
+local pcall, select, unpack, sfind_plain = pcall, select, unpack, string.find
+local function is_kill(e)
+  return type(e) == 'userdata' and sfind_plain(tostring(e), '\1ERR Script killed', 1, true) ~= nil
+end
+local function rethrow_kill(ok, ...)
+  if not ok and is_kill((...)) then error((...), 0) end
+  return ok, ...
+end
+-- Redis 7's pcall also turns an error table into its text, so
+-- `pcall(redis.call, ...)` gives the error message as a string.
+local function error_text(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'table' and type(e.err) == 'string' then return false, e.err end
+  end
+  return ok, ...
+end
+local safe_pcall = function(f, ...)
+  return error_text(rethrow_kill(pcall(f, ...)))
+end
+local safe_xpcall = function(f, h)
+  return rethrow_kill(xpcall(f, function(e)
+    if is_kill(e) then return e end
+    return h(e)
+  end))
+end
+
+local env = {}
+for k, v in pairs(G) do env[k] = v end
+for _, name in ipairs({'dofile', 'loadfile', 'print', 'getfenv', 'setfenv',
+    'newproxy', 'module', 'require', 'debug', 'package', 'io', 'os'}) do
+  env[name] = nil
+end
+env.pcall = safe_pcall
+env.xpcall = safe_xpcall
+env.rawset = function(t, k, v)
+  if protected[t] then error('Attempt to modify a readonly table', 0) end
+  return rawset(t, k, v)
+end
+for _, name in ipairs({'redis', 'string', 'table', 'math', 'coroutine',
+    'cjson', 'cmsgpack', 'struct', 'bit'}) do
+  env[name] = protect(env[name])
+end
+local string_mt = getmetatable('')
+string_mt.__index = env.string
+string_mt.__metatable = protect({__index = env.string})
+env._G = G
+
+local names = {}
+for k in pairs(G) do names[#names + 1] = k end
+for _, k in ipairs(names) do G[k] = nil end
+setmetatable(G, {
+  __index = function(_, k)
+    local v = env[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_error,
+  __metatable = false,
+})
+protected[G] = true
+
+return env, run, load
