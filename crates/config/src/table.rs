@@ -218,8 +218,8 @@ pub(crate) static TABLE: &[Section] = &[
                 "0",
                 int(0, 256, int_field!(workers)),
                 "Number of threads serving client connections; 0 means one per CPU \
-                 this process may run on (its affinity mask). More threads than CPUs \
-                 only adds context switches.",
+                 this process may run on (its affinity mask), and at least two, so \
+                 that SCRIPT KILL always finds a free thread.",
             ),
             opt(
                 "protected-mode",

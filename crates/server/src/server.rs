@@ -19,10 +19,12 @@ pub fn sync_policy(p: FsyncPolicy) -> SyncPolicy {
     }
 }
 
-/// `workers 0` means one thread per CPU this process may run on.
+/// `workers 0` means one thread per CPU this process may run on, and at
+/// least two: with one, a script running on it (short scripts run inline)
+/// would leave no thread to take SCRIPT KILL.
 pub fn effective_workers(config: &Config) -> usize {
     match config.workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
         n => n,
     }
 }

@@ -337,20 +337,84 @@ fn run(
     let (s, r) = (shared.clone(), running.clone());
     let watchdog: Box<dyn Fn() -> bool> = Box::new(move || s.scripting.tick(&r, limit_ms));
     let client_resp3 = ctx.client.protocol == Protocol::Resp3;
-    let result = off_worker(|| {
+    let name = running.name.clone();
+    let mut cpu = std::time::Duration::ZERO;
+    let result = off_worker_unless_quick(&name, || {
         let txn = shared.storage.begin_txn(&spec.keys);
         let reply = with_vm(&shared.scripting, |vm| {
-            f(vm, &spec.keys, &spec.args, caller, watchdog, client_resp3)
+            // Measured once the thread's VM exists: building one is slow,
+            // and would make every script look long on a fresh thread.
+            let started = thread_cpu_time();
+            let reply = f(vm, &spec.keys, &spec.args, caller, watchdog, client_resp3);
+            cpu = thread_cpu_time().saturating_sub(started);
+            reply
         });
         // Commit even after a script error: Redis keeps the writes made
         // before the error too.
         txn.commit().map(|_| reply)
     });
+    remember_duration(name, cpu);
     shared.scripting.finish(&running);
     match result {
         Ok(Ok(reply)) => Ok(reply),
         Ok(Err(e)) => Err(err(e)),
         Err(e) => Err(basalt_types::Error::from(e).into()),
+    }
+}
+
+/// A script whose last run took less CPU time than this runs on the worker
+/// itself: handing the worker's connections to another thread costs more
+/// than such a script (EVALSHA of a three-command script ran 5x slower, and
+/// the blocking pool grew to hundreds of threads). CPU time rather than wall
+/// time, which a loaded machine stretches until nothing counts as quick.
+const QUICK_RUN: std::time::Duration = std::time::Duration::from_millis(2);
+
+fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
+/// Scripts and functions (by SHA or name) whose last run was quick. Only
+/// changes are written, so runs mostly take the read lock.
+fn quick_runs() -> &'static parking_lot::RwLock<std::collections::HashMap<String, bool>> {
+    static QUICK: std::sync::OnceLock<
+        parking_lot::RwLock<std::collections::HashMap<String, bool>>,
+    > = std::sync::OnceLock::new();
+    QUICK.get_or_init(Default::default)
+}
+
+fn remember_duration(name: String, took: std::time::Duration) {
+    let quick = took < QUICK_RUN;
+    if quick_runs().read().get(&name) == Some(&quick) {
+        return;
+    }
+    let mut map = quick_runs().write();
+    if map.len() >= 4096 && !map.contains_key(&name) {
+        map.clear();
+    }
+    map.insert(name, quick);
+}
+
+/// Runs a script inline when its last run was quick and another worker can
+/// take this one's connections should it turn long (a script that loops
+/// runs into `lua-time-limit` and can be killed from a connection on that
+/// other worker); otherwise off the worker.
+fn off_worker_unless_quick<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::Handle;
+    let quick = quick_runs().read().get(name).copied().unwrap_or(false);
+    let workers = Handle::try_current().map_or(1, |h| h.metrics().num_workers());
+    if quick && workers > 1 {
+        f()
+    } else {
+        off_worker(f)
     }
 }
 
