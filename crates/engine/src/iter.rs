@@ -179,55 +179,27 @@ impl<'a> StorageIter<'a> {
         self.settle_backward();
     }
 
-    /// Positions on the smallest visible entry at or after both cursors:
-    /// overlay entries win over equal base keys, deletions and range
-    /// tombstones hide base entries.
     fn settle_forward(&mut self) {
-        let d = self.delta.as_mut().expect("merged iterator");
-        loop {
-            while self.base.valid() && d.overlay.hides_base(self.base.key().unwrap_or_default()) {
-                self.base.next();
-            }
-            let base_key = if self.base.valid() {
-                self.base.key()
-            } else {
-                None
-            };
-            let delta = d.entries.get(d.pos as usize);
-            match (base_key, delta) {
-                (None, None) => {
-                    d.current = Current::None;
-                    return;
-                }
-                (Some(_), None) => {
-                    d.current = Current::Base;
-                    return;
-                }
-                (b, Some((dk, dv))) => {
-                    let order = b.map(|b| dk.as_slice().cmp(b));
-                    if order == Some(std::cmp::Ordering::Greater) {
-                        d.current = Current::Base;
-                        return;
-                    }
-                    if dv.is_some() {
-                        d.current = Current::Delta;
-                        return;
-                    }
-                    // A deletion: skip it and the base entry it hides.
-                    if order == Some(std::cmp::Ordering::Equal) {
-                        self.base.next();
-                    }
-                    d.pos += 1;
-                }
-            }
-        }
+        self.settle(true);
     }
 
     fn settle_backward(&mut self) {
+        self.settle(false);
+    }
+
+    /// Positions on the nearest visible entry at or beyond both cursors in
+    /// the direction of travel (the smallest key going forwards, the largest
+    /// going backwards): overlay entries win over equal base keys, and
+    /// deletions and range tombstones hide base entries.
+    fn settle(&mut self, forward: bool) {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        // Going forwards, an overlay key beyond the base key (Greater) means
+        // the base entry comes first; going backwards, one below it (Less).
+        let base_first = if forward { Greater } else { Less };
         let d = self.delta.as_mut().expect("merged iterator");
         loop {
             while self.base.valid() && d.overlay.hides_base(self.base.key().unwrap_or_default()) {
-                self.base.prev();
+                step(&mut self.base, forward);
             }
             let base_key = if self.base.valid() {
                 self.base.key()
@@ -250,7 +222,7 @@ impl<'a> StorageIter<'a> {
                 }
                 (b, Some((dk, dv))) => {
                     let order = b.map(|b| dk.as_slice().cmp(b));
-                    if order == Some(std::cmp::Ordering::Less) {
+                    if order == Some(base_first) {
                         d.current = Current::Base;
                         return;
                     }
@@ -258,12 +230,21 @@ impl<'a> StorageIter<'a> {
                         d.current = Current::Delta;
                         return;
                     }
-                    if order == Some(std::cmp::Ordering::Equal) {
-                        self.base.prev();
+                    // A deletion: skip it and the base entry it hides.
+                    if order == Some(Equal) {
+                        step(&mut self.base, forward);
                     }
-                    d.pos -= 1;
+                    d.pos += if forward { 1 } else { -1 };
                 }
             }
         }
+    }
+}
+
+fn step(it: &mut DBRawIterator<'_>, forward: bool) {
+    if forward {
+        it.next();
+    } else {
+        it.prev();
     }
 }

@@ -130,6 +130,39 @@ const WORDS: &[&str] = &[
     "a\r\nb",
 ];
 
+/// Empties the database and seeds a few keys of every type, so random
+/// commands reach their deep paths.
+fn seed(c: &mut redis::Connection) {
+    let _: Value = redis::pipe()
+        .cmd("FLUSHALL")
+        .cmd("SET")
+        .arg("str")
+        .arg("12")
+        .cmd("HSET")
+        .arg("h")
+        .arg("a")
+        .arg("1")
+        .arg("b")
+        .arg("x")
+        .cmd("RPUSH")
+        .arg("l")
+        .arg("1")
+        .arg("a")
+        .arg("2")
+        .cmd("SADD")
+        .arg("s")
+        .arg("1")
+        .arg("a")
+        .cmd("ZADD")
+        .arg("z")
+        .arg("1")
+        .arg("a")
+        .arg("2")
+        .arg("b")
+        .query(c)
+        .unwrap();
+}
+
 #[test]
 fn random_arguments_never_crash_the_server() {
     // Redis has admin commands (SAVE, FAILOVER, ...) this would trip over.
@@ -144,36 +177,8 @@ fn random_arguments_never_crash_the_server() {
         .filter(|n| !n.contains('|') && !SKIP.contains(&n.as_str()))
     {
         for round in 0..40 {
-            // Seed a few keys of every type so commands reach their deep paths.
             if round % 10 == 0 {
-                let _: Value = redis::pipe()
-                    .cmd("FLUSHALL")
-                    .cmd("SET")
-                    .arg("str")
-                    .arg("12")
-                    .cmd("HSET")
-                    .arg("h")
-                    .arg("a")
-                    .arg("1")
-                    .arg("b")
-                    .arg("x")
-                    .cmd("RPUSH")
-                    .arg("l")
-                    .arg("1")
-                    .arg("a")
-                    .arg("2")
-                    .cmd("SADD")
-                    .arg("s")
-                    .arg("1")
-                    .arg("a")
-                    .cmd("ZADD")
-                    .arg("z")
-                    .arg("1")
-                    .arg("a")
-                    .arg("2")
-                    .arg("b")
-                    .query(&mut c)
-                    .unwrap();
+                seed(&mut c);
             }
             let mut cmd = redis::cmd(name);
             let argc = rng.next() % 7;
@@ -223,31 +228,7 @@ fn random_transactions_never_crash_the_server() {
     let mut sent = 0;
     for round in 0..600 {
         if round % 20 == 0 {
-            let _: Value = redis::pipe()
-                .cmd("FLUSHALL")
-                .cmd("MSET")
-                .arg("str")
-                .arg("12")
-                .arg("k")
-                .arg("v")
-                .cmd("HSET")
-                .arg("h")
-                .arg("a")
-                .arg("1")
-                .cmd("RPUSH")
-                .arg("l")
-                .arg("1")
-                .arg("a")
-                .cmd("SADD")
-                .arg("s")
-                .arg("1")
-                .arg("a")
-                .cmd("ZADD")
-                .arg("z")
-                .arg("1")
-                .arg("a")
-                .query(&mut c)
-                .unwrap();
+            seed(&mut c);
         }
         if round % 3 == 0 {
             let _: Value = redis::cmd("WATCH")
