@@ -253,6 +253,43 @@ pub mod client {
             .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
     }
 
+    /// Runs a command and renders its reply (see [`show`]), or its error
+    /// as "ERR ...".
+    pub fn reply(c: &mut Connection, args: &[&str]) -> String {
+        match cmd(args).query::<Value>(c) {
+            Ok(v) => show(&v),
+            Err(e) => match e.code() {
+                Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
+                None => panic!("{args:?}: not a server error: {e}"),
+            },
+        }
+    }
+
+    /// A compact rendering of a reply for assertions: nil, 12, bulk text
+    /// unquoted, OK, [a,b] (arrays and sets), {k:v}, d:1.5 (RESP3 doubles).
+    pub fn show(v: &Value) -> String {
+        match v {
+            Value::Nil => "nil".into(),
+            Value::Int(i) => i.to_string(),
+            Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            Value::SimpleString(s) => s.clone(),
+            Value::Okay => "OK".into(),
+            Value::Array(items) | Value::Set(items) => {
+                let parts: Vec<String> = items.iter().map(show).collect();
+                format!("[{}]", parts.join(","))
+            }
+            Value::Map(kv) => {
+                let parts: Vec<String> = kv
+                    .iter()
+                    .map(|(k, v)| format!("{}:{}", show(k), show(v)))
+                    .collect();
+                format!("{{{}}}", parts.join(","))
+            }
+            Value::Double(d) => format!("d:{d}"),
+            other => format!("{other:?}"),
+        }
+    }
+
     pub fn int(c: &mut Connection, args: &[&str]) -> i64 {
         q(c, args)
     }

@@ -164,6 +164,57 @@ fn norm(v: f64) -> f64 {
     v + 0.0
 }
 
+/// The (score, member) of the score-index entry under `it`, if any.
+fn score_entry(it: &StorageIter, prefix: &[u8]) -> Result<Option<(f64, Vec<u8>)>> {
+    if !it.valid() {
+        return Ok(None);
+    }
+    let k = it.key().ok_or_else(corrupt)?;
+    let rest = k.get(prefix.len()..).ok_or_else(corrupt)?;
+    let score = decode_score(rest.get(..8).ok_or_else(corrupt)?)?;
+    Ok(Some((score, rest[8..].to_vec())))
+}
+
+/// From where `it` stands, passes over entries outside the near bound,
+/// then hands `f` the page of entries up to the far bound, in the
+/// direction of the walk.
+fn take_page(
+    mut it: StorageIter,
+    prefix: &[u8],
+    rev: bool,
+    page: &Page,
+    inside_near: impl Fn(f64, &[u8]) -> bool,
+    inside_far: impl Fn(f64, &[u8]) -> bool,
+    f: &mut impl FnMut(&[u8], f64),
+) -> Result<()> {
+    let step = |it: &mut StorageIter| if rev { it.prev() } else { it.next() };
+    while let Some((s, m)) = score_entry(&it, prefix)? {
+        if inside_near(s, &m) {
+            break;
+        }
+        step(&mut it);
+    }
+    let mut skipped = 0u64;
+    let mut taken = 0usize;
+    while let Some((s, m)) = score_entry(&it, prefix)? {
+        if !inside_far(s, &m) {
+            break;
+        }
+        if skipped < page.skip {
+            skipped += 1;
+        } else {
+            f(&m, s);
+            taken += 1;
+            if page.done(taken) {
+                break;
+            }
+        }
+        step(&mut it);
+    }
+    it.status().map_err(EngineError::from)?;
+    Ok(())
+}
+
 /// Pagination of a range walk: skip `offset`, then take `count` (all when
 /// negative). A negative offset selects nothing, as in Redis.
 struct Page {
@@ -581,49 +632,17 @@ impl Database {
                 }
             }
         }
-        let entry = |it: &StorageIter| -> Result<Option<(f64, Vec<u8>)>> {
-            if !it.valid() {
-                return Ok(None);
-            }
-            let k = it.key().ok_or_else(corrupt)?;
-            let rest = k.get(prefix.len()..).ok_or_else(corrupt)?;
-            let score = decode_score(rest.get(..8).ok_or_else(corrupt)?)?;
-            Ok(Some((score, rest[8..].to_vec())))
-        };
-        let step = |it: &mut StorageIter| {
-            if rev {
-                it.prev()
-            } else {
-                it.next()
-            }
-        };
-        // Leading entries outside the near bound (exclusive bounds, and
-        // the seek landing on the neighbouring score).
-        while let Some((s, _)) = entry(&it)? {
-            if accept(s, true) {
-                break;
-            }
-            step(&mut it);
-        }
-        let mut skipped = 0u64;
-        let mut taken = 0usize;
-        while let Some((s, m)) = entry(&it)? {
-            if !accept(s, false) {
-                break;
-            }
-            if skipped < page.skip {
-                skipped += 1;
-            } else {
-                f(&m, s);
-                taken += 1;
-                if page.done(taken) {
-                    break;
-                }
-            }
-            step(&mut it);
-        }
-        it.status().map_err(EngineError::from)?;
-        Ok(())
+        // Leading entries outside the near bound: exclusive bounds, and
+        // the seek landing on the neighbouring score.
+        take_page(
+            it,
+            &prefix,
+            rev,
+            &page,
+            |s, _| accept(s, true),
+            |s, _| accept(s, false),
+            f,
+        )
     }
 
     /// Lexicographic ranges walk the score index, as Redis walks its
@@ -649,19 +668,10 @@ impl Database {
             return Ok(());
         }
         let (mut it, prefix) = self.zs_bounded_iter(ColumnFamily::ZSetScore, key, version);
-        let entry = |it: &StorageIter| -> Result<Option<(f64, Vec<u8>)>> {
-            if !it.valid() {
-                return Ok(None);
-            }
-            let k = it.key().ok_or_else(corrupt)?;
-            let rest = k.get(prefix.len()..).ok_or_else(corrupt)?;
-            let score = decode_score(rest.get(..8).ok_or_else(corrupt)?)?;
-            Ok(Some((score, rest[8..].to_vec())))
-        };
         it.seek_to_first();
-        let first = entry(&it)?.map(|e| e.0);
+        let first = score_entry(&it, &prefix)?.map(|e| e.0);
         it.seek_to_last();
-        let last = entry(&it)?.map(|e| e.0);
+        let last = score_entry(&it, &prefix)?.map(|e| e.0);
         let (Some(first), Some(last)) = (first, last) else {
             return Ok(());
         };
@@ -683,52 +693,23 @@ impl Database {
             _ if rev => it.seek_to_last(),
             _ => it.seek_to_first(),
         }
-        let inside_near = |m: &[u8]| {
-            if rev {
-                max.allows_below(m)
+        let (near, far) = if rev { (max, min) } else { (min, max) };
+        let inside = move |bound: &LexBound, m: &[u8], below: bool| {
+            if below {
+                bound.allows_below(m)
             } else {
-                min.allows_above(m)
+                bound.allows_above(m)
             }
         };
-        let inside_far = |m: &[u8]| {
-            if rev {
-                min.allows_above(m)
-            } else {
-                max.allows_below(m)
-            }
-        };
-        let step = |it: &mut StorageIter| {
-            if rev {
-                it.prev()
-            } else {
-                it.next()
-            }
-        };
-        while let Some((_, m)) = entry(&it)? {
-            if inside_near(&m) {
-                break;
-            }
-            step(&mut it);
-        }
-        let mut skipped = 0u64;
-        let mut taken = 0usize;
-        while let Some((s, m)) = entry(&it)? {
-            if !inside_far(&m) {
-                break;
-            }
-            if skipped < page.skip {
-                skipped += 1;
-            } else {
-                f(&m, s);
-                taken += 1;
-                if page.done(taken) {
-                    break;
-                }
-            }
-            step(&mut it);
-        }
-        it.status().map_err(EngineError::from)?;
-        Ok(())
+        take_page(
+            it,
+            &prefix,
+            rev,
+            &page,
+            |_, m| inside(near, m, rev),
+            |_, m| inside(far, m, !rev),
+            &mut f,
+        )
     }
 
     /// ZREMRANGEBYRANK/SCORE/LEX: removes what `spec` selects.

@@ -4,35 +4,13 @@
 //! `BASALT_TEST_AGAINST=redis`), plus a randomized comparison with a model.
 
 use crate::protocol::Raw;
-use basalt_tests::client::{cmd, err, q};
+use basalt_tests::client::{cmd, err, q, show};
 use basalt_tests::{skip_on_redis, Server};
 use redis::{Connection, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn r(c: &mut Connection, args: &[&str]) -> String {
     show(&q::<Value>(c, args))
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Nil => "nil".into(),
-        Value::Int(i) => i.to_string(),
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        Value::Okay => "OK".into(),
-        Value::Array(items) | Value::Set(items) => {
-            let parts: Vec<String> = items.iter().map(show).collect();
-            format!("[{}]", parts.join(","))
-        }
-        Value::Map(kv) => {
-            let parts: Vec<String> = kv
-                .iter()
-                .map(|(k, v)| format!("{}:{}", show(k), show(v)))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        other => format!("{other:?}"),
-    }
 }
 
 /// A list reply's elements as text, sorted (hash order is unspecified in

@@ -3,39 +3,12 @@
 //! against an in-memory model. Replies and error texts are Redis 7.2's
 //! (checked with `BASALT_TEST_AGAINST=redis`).
 
-use basalt_tests::client::{cmd, q};
+use basalt_tests::client::{q, reply as r};
 use basalt_tests::Server;
-use redis::{Connection, Value};
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 
 // ---------------------------------------------------------------- helpers --
-
-/// Runs a command and renders its reply, or its error as "ERR ...".
-fn r(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => show(&v),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Nil => "nil".into(),
-        Value::Int(i) => i.to_string(),
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        Value::Okay => "OK".into(),
-        Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(show).collect();
-            format!("[{}]", parts.join(","))
-        }
-        other => format!("{other:?}"),
-    }
-}
 
 fn encode(args: &[&str]) -> Vec<u8> {
     let mut req = format!("*{}\r\n", args.len()).into_bytes();

@@ -7,45 +7,9 @@
 //! against redis-server with `BASALT_TEST_AGAINST=redis`; scores are chosen
 //! so that Redis 7.0's and 7.2's number formatting agree.
 
-use basalt_tests::client::{cmd, q};
+use basalt_tests::client::{q, reply as r};
 use basalt_tests::{skip_on_redis, Server};
-use redis::{Connection, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Runs a command and renders its reply (see [`show`]), or the error text.
-fn r(c: &mut Connection, args: &[&str]) -> String {
-    match cmd(args).query::<Value>(c) {
-        Ok(v) => show(&v),
-        Err(e) => match e.code() {
-            Some(code) => format!("{code} {}", e.detail().unwrap_or("")),
-            None => panic!("{args:?}: not a server error: {e}"),
-        },
-    }
-}
-
-/// nil, 12, bulk text unquoted, [a,b], {k:v}, d:1.5 for RESP3 doubles.
-fn show(v: &Value) -> String {
-    match v {
-        Value::Nil => "nil".into(),
-        Value::Int(i) => i.to_string(),
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        Value::Okay => "OK".into(),
-        Value::Array(items) | Value::Set(items) => {
-            let parts: Vec<String> = items.iter().map(show).collect();
-            format!("[{}]", parts.join(","))
-        }
-        Value::Map(kv) => {
-            let parts: Vec<String> = kv
-                .iter()
-                .map(|(k, v)| format!("{}:{}", show(k), show(v)))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        Value::Double(d) => format!("d:{d}"),
-        other => format!("{other:?}"),
-    }
-}
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
