@@ -2,7 +2,7 @@
 //! transaction with the transaction's pending writes so that a command sees
 //! what earlier commands of the same MULTI or script wrote.
 
-use crate::txn::CfOverlay;
+use crate::txn::{CfOverlay, OverlaySlice};
 use rocksdb::DBRawIterator;
 
 pub struct StorageIter<'a> {
@@ -34,19 +34,15 @@ impl<'a> StorageIter<'a> {
         StorageIter { base, delta: None }
     }
 
-    pub(crate) fn merged(base: DBRawIterator<'a>, overlay: CfOverlay) -> StorageIter<'a> {
-        let entries = overlay
-            .entries
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+    pub(crate) fn merged(base: DBRawIterator<'a>, overlay: OverlaySlice) -> StorageIter<'a> {
+        let (entries, tombstones) = overlay;
         StorageIter {
             base,
             delta: Some(Delta {
                 entries,
                 overlay: CfOverlay {
                     entries: Default::default(),
-                    tombstones: overlay.tombstones,
+                    tombstones,
                 },
                 pos: 0,
                 forward: true,

@@ -78,20 +78,22 @@ impl CfOverlay {
         None
     }
 
-    /// The entries inside `[lower, upper)`, for an iterator's snapshot.
-    pub fn slice(&self, lower: Option<&[u8]>, upper: Option<&[u8]>) -> CfOverlay {
-        let lo = lower.map_or(Bound::Unbounded, |l| Bound::Included(l.to_vec()));
-        let hi = upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec()));
-        CfOverlay {
-            entries: self
-                .entries
-                .range((lo, hi))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            tombstones: self.tombstones.clone(),
-        }
+    /// The entries inside `[lower, upper)` in key order, and the range
+    /// tombstones: an iterator's snapshot of the overlay.
+    pub fn slice(&self, lower: Option<&[u8]>, upper: Option<&[u8]>) -> OverlaySlice {
+        let lo = lower.map_or(Bound::Unbounded, Bound::Included);
+        let hi = upper.map_or(Bound::Unbounded, Bound::Excluded);
+        let entries = self
+            .entries
+            .range::<[u8], _>((lo, hi))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (entries, self.tombstones.clone())
     }
 }
+
+/// Pending entries in key order, and range tombstones.
+pub(crate) type OverlaySlice = (Vec<(Vec<u8>, Option<Vec<u8>>)>, Vec<(Vec<u8>, Vec<u8>)>);
 
 pub(crate) struct TxnState {
     /// Identifies the Storage the transaction belongs to (its address).
