@@ -7,6 +7,7 @@
 use crate::txn;
 use parking_lot::{Mutex, MutexGuard};
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long a transaction waits for the lock of a key it did not declare
@@ -20,6 +21,9 @@ const SHARD_BITS: u32 = 14;
 pub struct KeyLocks {
     shards: Box<[Mutex<()>]>,
     hasher: std::collections::hash_map::RandomState,
+    /// Undeclared keys whose lock stayed busy past `UNDECLARED_KEY_WAIT`
+    /// (INFO stats `undeclared_key_lock_timeouts`).
+    undeclared_timeouts: AtomicU64,
 }
 
 /// Holds the locks of one command's keys until dropped.
@@ -38,6 +42,7 @@ impl KeyLocks {
         KeyLocks {
             shards: (0..1usize << SHARD_BITS).map(|_| Mutex::new(())).collect(),
             hasher: Default::default(),
+            undeclared_timeouts: AtomicU64::new(0),
         }
     }
 
@@ -83,25 +88,56 @@ impl KeyLocks {
     /// Inside a transaction, locks are held until it ends: shards it holds
     /// already are not taken again (they are not reentrant), others are
     /// added to it. `None` when the thread is not in a transaction.
+    ///
+    /// A command inside a transaction has had its keys taken by
+    /// `lock_in_txn_or_refuse` before it runs, so this only waits for keys
+    /// no key spec names (SORT's BY and GET patterns); those go on without
+    /// the lock when it stays busy, and are counted.
     fn lock_in_txn(&self, shards: &[usize]) -> Option<LockGuard<'_>> {
         txn::with_txn(self.owner(), |state| {
-            for &s in shards {
-                if state.held.contains(&s) {
-                    continue;
-                }
-                if let Some(g) = self.shards[s].try_lock_for(UNDECLARED_KEY_WAIT) {
-                    std::mem::forget(g);
-                    state.held.push(s);
-                } else {
-                    tracing::warn!(
-                        "a transaction touched a key it did not declare and its lock stayed busy; going on without it"
-                    );
-                }
+            if !self.take_in_txn(state, shards) {
+                tracing::warn!(
+                    "a transaction touched a key it did not declare and its lock stayed busy; going on without it"
+                );
             }
             LockGuard {
                 _guards: Vec::new(),
             }
         })
+    }
+
+    /// Adds the shards to the transaction, waiting at most
+    /// `UNDECLARED_KEY_WAIT` for each (they are taken out of order, so two
+    /// transactions could otherwise wait on each other forever). False when
+    /// one stayed busy.
+    fn take_in_txn(&self, state: &mut txn::TxnState, shards: &[usize]) -> bool {
+        let mut all = true;
+        for &s in shards {
+            if state.held.contains(&s) {
+                continue;
+            }
+            if let Some(g) = self.shards[s].try_lock_for(UNDECLARED_KEY_WAIT) {
+                std::mem::forget(g);
+                state.held.push(s);
+            } else {
+                self.undeclared_timeouts.fetch_add(1, Ordering::Relaxed);
+                all = false;
+            }
+        }
+        all
+    }
+
+    /// Inside a transaction, takes the locks of a command's keys before it
+    /// runs. False when one stayed busy: the command must be refused rather
+    /// than run without it, since the transaction promised atomicity.
+    /// True outside a transaction (the command locks for itself).
+    pub fn lock_in_txn_or_refuse<K: AsRef<[u8]>>(&self, keys: &[K]) -> bool {
+        let shards = self.shards_of(keys);
+        txn::with_txn(self.owner(), |state| self.take_in_txn(state, &shards)).unwrap_or(true)
+    }
+
+    pub fn undeclared_timeouts(&self) -> u64 {
+        self.undeclared_timeouts.load(Ordering::Relaxed)
     }
 
     /// Takes the shards (sorted, so transactions cannot deadlock with each

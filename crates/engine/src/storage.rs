@@ -267,6 +267,7 @@ impl Storage {
             storage: self,
             nested,
             done: false,
+            _thread_bound: std::marker::PhantomData,
         }
     }
 
@@ -404,11 +405,29 @@ impl AsRef<[u8]> for Value<'_> {
 
 /// An open transaction (see `txn`). Dropping it without `commit` discards
 /// its writes; either way its locks are released.
+///
+/// Not `Send`: the transaction's writes and locks belong to the thread that
+/// opened it, so it must never be held across an `.await`, after which the
+/// task may resume on another thread. Being `!Send` makes that a compile
+/// error in any task spawned on the multi-threaded runtime.
 pub struct Txn<'a> {
     storage: &'a Storage,
     nested: bool,
     done: bool,
+    _thread_bound: std::marker::PhantomData<*const ()>,
 }
+
+/// Compile-time check that `Txn` stays `!Send` (the trick of
+/// static_assertions' `assert_not_impl_any`): if `Txn` were `Send`, both
+/// impls would apply and the call below would be ambiguous.
+const _: fn() = || {
+    trait AmbiguousIfSend<A> {
+        fn check() {}
+    }
+    impl<T: ?Sized> AmbiguousIfSend<()> for T {}
+    impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
+    <Txn<'static> as AmbiguousIfSend<_>>::check();
+};
 
 impl Txn<'_> {
     /// Whether the transaction has written anything so far.

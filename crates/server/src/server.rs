@@ -2,32 +2,12 @@
 //! signals, pidfile.
 
 use crate::cli::{self, Cli};
-use crate::command::CommandTable;
-use crate::connection;
-use crate::shared::Shared;
-use crate::{background, BASALT_VERSION};
-use basalt_config::{Config, FsyncPolicy};
-use basalt_engine::{EngineOptions, Storage, SyncPolicy};
+use basalt_config::Config;
+use basalt_core::shared::{effective_workers, sync_policy, Shared};
+use basalt_core::{background, BASALT_VERSION};
+use basalt_engine::{EngineOptions, Storage};
 use std::sync::Arc;
 use tokio::net::TcpListener;
-
-pub fn sync_policy(p: FsyncPolicy) -> SyncPolicy {
-    match p {
-        FsyncPolicy::Always => SyncPolicy::Always,
-        FsyncPolicy::EverySec => SyncPolicy::EverySec,
-        FsyncPolicy::No => SyncPolicy::No,
-    }
-}
-
-/// `workers 0` means one thread per CPU this process may run on, and at
-/// least two: with one, a script running on it (short scripts run inline)
-/// would leave no thread to take SCRIPT KILL.
-pub fn effective_workers(config: &Config) -> usize {
-    match config.workers {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
-        n => n,
-    }
-}
 
 fn engine_options(config: &Config) -> EngineOptions {
     use basalt_config::Compression as C;
@@ -65,7 +45,7 @@ pub fn run(args: Vec<String>) -> i32 {
         Ok(Cli::Version) => {
             println!(
                 "basalt-server {BASALT_VERSION} (redis {})",
-                crate::REDIS_VERSION
+                basalt_core::REDIS_VERSION
             );
             return 0;
         }
@@ -85,7 +65,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    if let Err(e) = crate::logging::init(&config) {
+    if let Err(e) = basalt_core::logging::init(&config) {
         eprintln!("basalt-server: {e}");
         return 1;
     }
@@ -117,11 +97,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let shared = Arc::new(Shared::new(
-        config,
-        storage.clone(),
-        CommandTable::get().len(),
-    ));
+    let shared = Arc::new(Shared::new(config, storage, basalt_commands::table()));
     let code = runtime.block_on(serve(shared.clone()));
     // Let connection tasks finish the command they are in (they stop at the
     // next read: the shutdown signal is set) before RocksDB is closed.
@@ -130,8 +106,10 @@ pub fn run(args: Vec<String>) -> i32 {
     for t in threads {
         let _ = t.join();
     }
-    shared.db.stop_background();
-    storage.close();
+    let data = shared.data();
+    data.db.stop_background();
+    // The storage now, which a replaced dataset may have changed.
+    data.storage.close();
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);
     }
@@ -158,15 +136,11 @@ async fn serve(shared: Arc<Shared>) -> i32 {
     background::spawn_fsync(shared.clone());
     background::spawn_expire_cycle(shared.clone());
     background::spawn_stats_sampler(shared.clone());
-    for listener in listeners {
-        tokio::spawn(accept_loop(shared.clone(), listener));
-    }
     tracing::info!(
         "basalt-server {BASALT_VERSION} ready on {:?} port {port}, data in {}",
         binds,
-        shared.storage.dir().display()
+        shared.data().storage.dir().display()
     );
-    let mut shutdown = shared.shutdown_signal();
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
@@ -174,51 +148,12 @@ async fn serve(shared: Arc<Shared>) -> i32 {
             return 1;
         }
     };
-    tokio::select! {
-        _ = shutdown.changed() => tracing::info!("shutdown requested by a client"),
-        _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, shutting down"),
-    }
-    shared.request_shutdown();
-    0
-}
-
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
-    let mut shutdown = shared.shutdown_signal();
-    loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            _ = shutdown.changed() => return,
-        };
-        let (mut stream, addr) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // Typically EMFILE: back off instead of spinning.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let maxclients = shared.config.read().maxclients;
-        if shared.clients.count() >= maxclients {
-            shared
-                .stats
-                .rejected_connections
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                let _ = stream
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
-            });
-            continue;
+    let signals = async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, shutting down"),
         }
-        shared
-            .stats
-            .connections_received
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let laddr = stream.local_addr().unwrap_or(addr);
-        let handle = shared.clients.register(addr, laddr);
-        tokio::spawn(connection::serve(shared.clone(), stream, handle));
-    }
+    };
+    basalt_net::serve(listeners, shared, signals).await;
+    0
 }

@@ -13,6 +13,7 @@ mod long_commands;
 mod notifications;
 mod protocol;
 mod pubsub;
+mod request_path;
 mod robustness;
 mod scripting;
 mod server_cmds;

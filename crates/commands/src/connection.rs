@@ -1,0 +1,203 @@
+//! Connection commands: PING ECHO QUIT RESET AUTH HELLO SELECT.
+
+use super::flags::*;
+use super::{int, is, text, Command};
+use crate::context::{Action, Ctx};
+use crate::error::{CommandError, CommandResult};
+use basalt_resp::{Protocol, Reply};
+use bytes::Bytes;
+
+const fn conn_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+    Command::new(name, arity, flags, handler).group("connection")
+}
+
+pub static COMMANDS: &[Command] = &[
+    conn_cmd("ping", -1, FAST | STALE | SUBSCRIBED_OK, ping)
+        .summary("Returns the server's liveliness response."),
+    conn_cmd("echo", 2, FAST, echo).summary("Returns the given string."),
+    conn_cmd(
+        "quit",
+        -1,
+        FAST | NO_AUTH | STALE | LOADING | ALLOW_BUSY | TXN_CONTROL | SUBSCRIBED_OK,
+        quit,
+    )
+    .summary("Closes the connection."),
+    conn_cmd(
+        "reset",
+        1,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | TXN_CONTROL | SUBSCRIBED_OK,
+        reset,
+    )
+    .since("6.2.0")
+    .summary("Resets the connection."),
+    conn_cmd(
+        "auth",
+        -2,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
+        auth,
+    )
+    .summary("Authenticates the connection."),
+    conn_cmd(
+        "hello",
+        -1,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
+        hello,
+    )
+    .since("6.0.0")
+    .summary("Handshakes with the Redis server."),
+    conn_cmd("select", 2, FAST | LOADING | STALE, select).summary("Changes the selected database."),
+];
+
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    // A subscribed RESP2 connection can only receive arrays: Redis answers
+    // with a "pong" message frame instead.
+    if ctx.client.protocol == Protocol::Resp2 && ctx.client.subscriptions.active() {
+        let payload = args.get(1).cloned().unwrap_or_default();
+        if args.len() > 2 {
+            return Err(CommandError::WrongArity("ping".into()));
+        }
+        return Ok(Reply::Array(vec![
+            Reply::bulk("pong"),
+            Reply::Bulk(payload),
+        ]));
+    }
+    match args.len() {
+        1 => Ok(Reply::Simple("PONG".into())),
+        2 => Ok(Reply::Bulk(args[1].clone())),
+        _ => Err(CommandError::WrongArity("ping".into())),
+    }
+}
+
+fn echo(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Bulk(args[1].clone()))
+}
+
+fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    ctx.action = Some(Action::Close);
+    Ok(Reply::ok())
+}
+
+fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let c = &mut ctx.client;
+    c.subscriptions.clear(&ctx.shared.pubsub, &c.handle);
+    c.protocol = Protocol::Resp2;
+    c.handle.resp.store(2, std::sync::atomic::Ordering::Relaxed);
+    *c.handle.name.lock() = None;
+    c.authenticated = ctx.shared.config.read().requirepass.is_none();
+    c.multi = None;
+    c.handle
+        .multi
+        .store(-1, std::sync::atomic::Ordering::Relaxed);
+    super::transaction::forget_watches(ctx);
+    Ok(Reply::Simple("RESET".into()))
+}
+
+/// Checks a password for the only user there is, `default`.
+fn check_password(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), CommandError> {
+    let required = ctx.shared.config.read().requirepass.clone();
+    match required {
+        None if user == b"default" => {
+            ctx.client.authenticated = true;
+            Ok(())
+        }
+        Some(p) if user == b"default" && p.as_bytes() == password => {
+            ctx.client.authenticated = true;
+            Ok(())
+        }
+        _ => Err(CommandError::WrongPass),
+    }
+}
+
+fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    match args.len() {
+        2 => {
+            if ctx.shared.config.read().requirepass.is_none() {
+                return Err(CommandError::AuthNotConfigured);
+            }
+            check_password(ctx, b"default", &args[1])?;
+        }
+        3 => check_password(ctx, &args[1], &args[2])?,
+        _ => return Err(CommandError::Syntax),
+    }
+    Ok(Reply::ok())
+}
+
+pub fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut protocol = ctx.client.protocol;
+    let mut i = 1;
+    if let Some(v) = args.get(1) {
+        let version = int(v).map_err(|_| {
+            CommandError::other("ERR Protocol version is not an integer or out of range")
+        })?;
+        protocol = match version {
+            2 => Protocol::Resp2,
+            3 => Protocol::Resp3,
+            _ => return Err(CommandError::NoProto),
+        };
+        i = 2;
+    }
+    let mut name = None;
+    while i < args.len() {
+        if is(&args[i], "auth") && i + 2 < args.len() {
+            let (user, pass) = (args[i + 1].clone(), args[i + 2].clone());
+            check_password(ctx, &user, &pass)?;
+            i += 3;
+        } else if is(&args[i], "setname") && i + 1 < args.len() {
+            if !valid_client_name(&args[i + 1]) {
+                return Err(CommandError::InvalidClientName);
+            }
+            name = Some(text(&args[i + 1]));
+            i += 2;
+        } else {
+            return Err(CommandError::other(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                text(&args[i])
+            )));
+        }
+    }
+    if !ctx.client.authenticated {
+        return Err(CommandError::other(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        *ctx.client.handle.name.lock() = if n.is_empty() { None } else { Some(n) };
+    }
+    ctx.client.protocol = protocol;
+    let proto_num = if protocol == Protocol::Resp3 { 3 } else { 2 };
+    ctx.client
+        .handle
+        .resp
+        .store(proto_num as u8, std::sync::atomic::Ordering::Relaxed);
+    Ok(Reply::Map(vec![
+        (Reply::bulk("server"), Reply::bulk("redis")),
+        (
+            Reply::bulk("version"),
+            Reply::bulk(basalt_core::REDIS_VERSION),
+        ),
+        (Reply::bulk("proto"), Reply::Integer(proto_num)),
+        (
+            Reply::bulk("id"),
+            Reply::Integer(ctx.client.handle.id as i64),
+        ),
+        (Reply::bulk("mode"), Reply::bulk("standalone")),
+        (Reply::bulk("role"), Reply::bulk("master")),
+        (Reply::bulk("modules"), Reply::Array(vec![])),
+        (
+            Reply::bulk("basalt_version"),
+            Reply::bulk(basalt_core::BASALT_VERSION),
+        ),
+    ]))
+}
+
+fn select(_ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let db = int(&args[1])?;
+    if db != 0 {
+        return Err(CommandError::DbIndexOutOfRange);
+    }
+    Ok(Reply::ok())
+}

@@ -1,0 +1,59 @@
+//! Basalt's command handlers: one module per group, each declaring its
+//! commands (name, arity, flags, key positions, handler) in a `COMMANDS`
+//! slice. `table()` gathers them into the one command table that the
+//! dispatcher in `basalt-core` runs. Handlers see only `basalt-core`'s
+//! `Ctx` and the data crates below it; they never touch a socket.
+
+mod args;
+mod block;
+mod client;
+mod config;
+mod connection;
+mod hash;
+mod info;
+mod introspection;
+mod keys;
+mod list;
+mod pubsub;
+mod scripting;
+mod server;
+mod set;
+mod sort;
+mod string;
+mod transaction;
+mod zset;
+
+pub use args::*;
+pub use basalt_core::command::*;
+
+// The handlers name the core's modules as `crate::...`, as they did when
+// all of it was one crate.
+use basalt_core::{blocking, clients, context, error, key_finder, notify, shared};
+
+use std::sync::OnceLock;
+
+/// The command table: every group's declarations, built once per process.
+pub fn table() -> &'static CommandTable {
+    static TABLE: OnceLock<CommandTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        CommandTable::new(&[
+            transaction::COMMANDS,
+            block::COMMANDS,
+            string::COMMANDS,
+            hash::COMMANDS,
+            list::COMMANDS,
+            set::COMMANDS,
+            sort::COMMANDS,
+            zset::COMMANDS,
+            keys::COMMANDS,
+            connection::COMMANDS,
+            server::COMMANDS,
+            config::COMMANDS,
+            info::COMMANDS,
+            client::COMMANDS,
+            introspection::COMMANDS,
+            pubsub::COMMANDS,
+            scripting::COMMANDS,
+        ])
+    })
+}

@@ -1,0 +1,208 @@
+//! Pub/sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH,
+//! PUBSUB. The hub they talk to is `basalt_core::pubsub`.
+
+use super::client::help_reply;
+use super::flags::*;
+use super::{lower, Command, SubCommand};
+use crate::context::Ctx;
+use crate::error::{CommandError, CommandResult};
+use basalt_core::pubsub::Kind;
+use basalt_resp::Reply;
+use bytes::{Bytes, BytesMut};
+
+const fn pubsub_cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> Command {
+    Command::new(name, arity, flags, handler).group("pubsub")
+}
+
+const SUB_FLAGS: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
+
+pub static COMMANDS: &[Command] = &[
+    pubsub_cmd("subscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, subscribe)
+        .since("2.0.0")
+        .summary("Listens for messages published to channels."),
+    pubsub_cmd("unsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, unsubscribe)
+        .since("2.0.0")
+        .summary("Stops listening to messages posted to channels."),
+    pubsub_cmd("psubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, psubscribe)
+        .since("2.0.0")
+        .summary("Listens for messages published to channels that match one or more patterns."),
+    pubsub_cmd("punsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, punsubscribe)
+        .since("2.0.0")
+        .summary(
+            "Stops listening to messages published to channels that match one or more patterns.",
+        ),
+    pubsub_cmd("ssubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, ssubscribe)
+        .keys(1, -1, 1)
+        .since("7.0.0")
+        .summary("Listens for messages published to shard channels."),
+    pubsub_cmd("sunsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, sunsubscribe)
+        .keys(1, -1, 1)
+        .since("7.0.0")
+        .summary("Stops listening to messages posted to shard channels."),
+    pubsub_cmd(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        publish,
+    )
+    .since("2.0.0")
+    .summary("Posts a message to a channel."),
+    pubsub_cmd(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        spublish,
+    )
+    .keys(1, 1, 1)
+    .since("7.0.0")
+    .summary("Post a message to a shard channel"),
+    pubsub_cmd("pubsub", -2, 0, pubsub)
+        .since("2.8.0")
+        .summary("A container for Pub/Sub commands.")
+        .subcommands(&[
+            SubCommand {
+                name: "channels",
+                arity: -2,
+                flags: PUBSUB | LOADING | STALE,
+                summary: "Returns the active channels.",
+            },
+            SubCommand {
+                name: "numpat",
+                arity: 2,
+                flags: PUBSUB | LOADING | STALE,
+                summary: "Returns a count of unique pattern subscriptions.",
+            },
+            SubCommand {
+                name: "numsub",
+                arity: -2,
+                flags: PUBSUB | LOADING | STALE,
+                summary: "Returns a count of subscribers to channels.",
+            },
+            SubCommand {
+                name: "shardchannels",
+                arity: -2,
+                flags: PUBSUB | LOADING | STALE,
+                summary: "Returns the active shard channels.",
+            },
+            SubCommand {
+                name: "shardnumsub",
+                arity: -2,
+                flags: PUBSUB | LOADING | STALE,
+                summary: "Returns the count of subscribers of shard channels.",
+            },
+            SubCommand {
+                name: "help",
+                arity: 2,
+                flags: LOADING | STALE,
+                summary: "Returns helpful text about the different subcommands.",
+            },
+        ]),
+];
+
+/// One confirmation per channel is Redis's reply: several frames for one
+/// command, written back to back in the connection's protocol.
+fn frames(ctx: &Ctx, replies: Vec<Reply>) -> Reply {
+    let mut out = BytesMut::new();
+    for r in replies {
+        r.encode(ctx.client.protocol, &mut out);
+    }
+    Reply::Raw(out.freeze())
+}
+
+fn sub(ctx: &mut Ctx, kind: Kind, names: &[Bytes]) -> CommandResult {
+    let c = &mut *ctx.client;
+    let replies = c
+        .subscriptions
+        .subscribe(&ctx.shared.pubsub, &c.handle, kind, names);
+    Ok(frames(ctx, replies))
+}
+
+fn unsub(ctx: &mut Ctx, kind: Kind, names: &[Bytes]) -> CommandResult {
+    let c = &mut *ctx.client;
+    let replies = c
+        .subscriptions
+        .unsubscribe(&ctx.shared.pubsub, &c.handle, kind, names);
+    Ok(frames(ctx, replies))
+}
+
+fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    sub(ctx, Kind::Channel, &args[1..])
+}
+
+fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    sub(ctx, Kind::Pattern, &args[1..])
+}
+
+fn ssubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    sub(ctx, Kind::Shard, &args[1..])
+}
+
+fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    unsub(ctx, Kind::Channel, &args[1..])
+}
+
+fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    unsub(ctx, Kind::Pattern, &args[1..])
+}
+
+fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    unsub(ctx, Kind::Shard, &args[1..])
+}
+
+fn publish(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let n = ctx.shared.pubsub.publish(false, &args[1], &args[2]);
+    Ok(Reply::Integer(n as i64))
+}
+
+fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let n = ctx.shared.pubsub.publish(true, &args[1], &args[2]);
+    Ok(Reply::Integer(n as i64))
+}
+
+fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let hub = &ctx.shared.pubsub;
+    let sub = lower(&args[1]);
+    match sub.as_str() {
+        "channels" | "shardchannels" => {
+            if args.len() > 3 {
+                return Err(CommandError::other(format!(
+                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+                    String::from_utf8_lossy(&args[1])
+                )));
+            }
+            let channels = hub.channels(sub == "shardchannels", args.get(2).map(|p| &p[..]));
+            Ok(Reply::Array(channels.into_iter().map(Reply::Bulk).collect()))
+        }
+        "numsub" | "shardnumsub" => {
+            let shard = sub == "shardnumsub";
+            let mut out = Vec::with_capacity((args.len() - 2) * 2);
+            for channel in &args[2..] {
+                out.push(Reply::Bulk(channel.clone()));
+                out.push(Reply::Integer(hub.subscriber_count(shard, channel) as i64));
+            }
+            Ok(Reply::Array(out))
+        }
+        "numpat" => Ok(Reply::Integer(hub.pattern_count() as i64)),
+        _ => Ok(help_reply(&[
+            "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANNELS [<pattern>]",
+            "    Return the currently active channels matching a <pattern> (default: '*').",
+            "NUMPAT",
+            "    Return number of subscriptions to patterns.",
+            "NUMSUB [<channel> ...]",
+            "    Return the number of subscribers for the specified channels, excluding",
+            "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
+            "HELP",
+            "    Prints this help.",
+        ])),
+    }
+}

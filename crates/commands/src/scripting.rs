@@ -1,0 +1,804 @@
+//! EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT FUNCTION FCALL FCALL_RO.
+//!
+//! A script runs on the connection's worker thread, inside
+//! `block_in_place` (so the worker's other connections move to other
+//! threads meanwhile) and inside one engine transaction holding the locks
+//! of the keys it declared: its writes commit as one batch, even when it
+//! fails halfway (Redis does not roll back either).
+
+use super::flags::*;
+use super::key_finder::numkeys;
+use super::{Command, SubCommand};
+use crate::context::{Action, ClientState, Ctx};
+use crate::error::{CommandError, CommandResult};
+use crate::shared::Shared;
+use basalt_core::dispatch::execute;
+use basalt_core::scripting::{with_vm, KillOutcome, Library, Running, Script};
+use basalt_resp::{Protocol, Reply};
+use basalt_scripting::{sha1_hex, CommandCaller, RunTarget, ScriptFlags};
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+const fn script_cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> Command {
+    Command::new(name, arity, flags, handler)
+        .group("scripting")
+        .since("7.0.0")
+}
+
+const fn sub(name: &'static str, arity: i32, flags: u32, summary: &'static str) -> SubCommand {
+    SubCommand {
+        name,
+        arity,
+        flags,
+        summary,
+    }
+}
+
+pub static COMMANDS: &[Command] = &[
+    script_cmd("eval", -3, NOSCRIPT | STALE | MAY_REPLICATE, eval)
+        .movable(numkeys::<2>)
+        .since("2.6.0")
+        .summary("Executes a server-side Lua script."),
+    script_cmd("evalsha", -3, NOSCRIPT | STALE | MAY_REPLICATE, evalsha)
+        .movable(numkeys::<2>)
+        .since("2.6.0")
+        .summary("Executes a server-side Lua script by SHA1 digest."),
+    script_cmd("eval_ro", -3, NOSCRIPT | STALE | READONLY, eval_ro)
+        .movable(numkeys::<2>)
+        .summary("Executes a read-only server-side Lua script."),
+    script_cmd("evalsha_ro", -3, NOSCRIPT | STALE | READONLY, evalsha_ro)
+        .movable(numkeys::<2>)
+        .summary("Executes a read-only server-side Lua script by SHA1 digest."),
+    script_cmd("fcall", -3, NOSCRIPT | STALE | MAY_REPLICATE, fcall)
+        .movable(numkeys::<2>)
+        .summary("Invokes a function."),
+    script_cmd("fcall_ro", -3, NOSCRIPT | STALE | READONLY, fcall_ro)
+        .movable(numkeys::<2>)
+        .summary("Invokes a read-only function."),
+    script_cmd("script", -2, 0, script)
+        .since("2.6.0")
+        .summary("A container for Lua scripts management commands.")
+        .subcommands(&[
+            sub(
+                "load",
+                3,
+                NOSCRIPT | STALE,
+                "Loads a server-side Lua script to the script cache.",
+            ),
+            sub(
+                "exists",
+                -3,
+                NOSCRIPT,
+                "Determines whether server-side Lua scripts exist in the script cache.",
+            ),
+            sub(
+                "flush",
+                -2,
+                NOSCRIPT,
+                "Removes all server-side Lua scripts from the script cache.",
+            ),
+            sub(
+                "kill",
+                2,
+                NOSCRIPT | ALLOW_BUSY,
+                "Terminates a server-side Lua script during execution.",
+            ),
+            sub(
+                "help",
+                2,
+                LOADING | STALE,
+                "Returns helpful text about the different subcommands.",
+            ),
+        ]),
+    script_cmd("function", -2, 0, function)
+        .summary("A container for function commands.")
+        .subcommands(&[
+            sub("load", -3, NOSCRIPT | WRITE | DENYOOM, "Creates a library."),
+            sub(
+                "list",
+                -2,
+                NOSCRIPT,
+                "Returns information about all libraries.",
+            ),
+            sub(
+                "delete",
+                3,
+                NOSCRIPT | WRITE,
+                "Deletes a library and its functions.",
+            ),
+            sub(
+                "flush",
+                -2,
+                NOSCRIPT | WRITE,
+                "Deletes all libraries and functions.",
+            ),
+            sub(
+                "dump",
+                2,
+                NOSCRIPT,
+                "Dumps all libraries into a serialized binary payload.",
+            ),
+            sub(
+                "restore",
+                -3,
+                NOSCRIPT | WRITE | DENYOOM,
+                "Restores all libraries from a payload.",
+            ),
+            sub(
+                "stats",
+                2,
+                NOSCRIPT | ALLOW_BUSY,
+                "Returns information about a function during execution.",
+            ),
+            sub(
+                "kill",
+                2,
+                NOSCRIPT | ALLOW_BUSY,
+                "Terminates a function during execution.",
+            ),
+            sub(
+                "help",
+                2,
+                LOADING | STALE,
+                "Returns helpful text about the different subcommands.",
+            ),
+        ]),
+];
+
+fn err(text: impl Into<std::borrow::Cow<'static, str>>) -> CommandError {
+    CommandError::other(text)
+}
+
+/// `numkeys` and the keys and arguments after it.
+fn split_keys(args: &[Bytes]) -> Result<(Vec<Bytes>, Vec<Bytes>), CommandError> {
+    let n: i64 = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(CommandError::NotInteger)?;
+    if n < 0 {
+        return Err(err("ERR Number of keys can't be negative"));
+    }
+    let n = n as usize;
+    if n > args.len() - 3 {
+        return Err(err(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    Ok((args[3..3 + n].to_vec(), args[3 + n..].to_vec()))
+}
+
+fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    eval_generic(ctx, args, false, false)
+}
+
+fn evalsha(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    eval_generic(ctx, args, true, false)
+}
+
+fn eval_ro(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    eval_generic(ctx, args, false, true)
+}
+
+fn evalsha_ro(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    eval_generic(ctx, args, true, true)
+}
+
+/// Caches a script (memory, disk, this thread's VM) after checking that its
+/// shebang is valid and it compiles.
+fn load_script(shared: &Shared, body: &Bytes) -> Result<(String, Arc<Script>), CommandError> {
+    let sha = sha1_hex(body);
+    if let Some(script) = shared.scripting.script(&sha) {
+        return Ok((sha, script));
+    }
+    let (flags, _) = basalt_scripting::shebang::parse_script(body).map_err(err)?;
+    with_vm(&shared.scripting, |vm| vm.compile_script(&sha, body))
+        .map_err(err)?
+        .map_err(err)?;
+    let script = Script {
+        body: body.clone(),
+        flags,
+    };
+    let script = shared
+        .scripting
+        .add_script(&shared.data().storage, &sha, script)
+        .map_err(basalt_types::Error::from)?;
+    Ok((sha, script))
+}
+
+fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only: bool) -> CommandResult {
+    let (keys, argv) = split_keys(args)?;
+    let shared = ctx.shared.clone();
+    let (sha, script) = if by_sha {
+        let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match shared.scripting.script(&sha) {
+            Some(script) => (sha, script),
+            None => return Err(err("NOSCRIPT No matching script. Please use EVAL.")),
+        }
+    } else {
+        load_script(&shared, &args[1])?
+    };
+    let flags = script.flags;
+    if read_only && flags.shebang && !flags.no_writes {
+        return Err(err(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    let spec = RunSpec {
+        is_function: false,
+        name: sha.clone(),
+        keys,
+        args: argv,
+        no_writes: read_only || flags.no_writes,
+    };
+    run(ctx, spec, |vm, keys, args, caller, watchdog, resp3| {
+        if !vm.has_script(&sha) {
+            if let Err(e) = vm.compile_script(&sha, &script.body) {
+                return Reply::error(e);
+            }
+        }
+        vm.run(RunTarget::Script(&sha), keys, args, caller, watchdog, resp3)
+    })
+}
+
+fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    fcall_generic(ctx, args, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    fcall_generic(ctx, args, true)
+}
+
+fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CommandResult {
+    let name = String::from_utf8_lossy(&args[1]).into_owned();
+    let Some((_, info)) = ctx.shared.scripting.function(&name) else {
+        return Err(err("ERR Function not found"));
+    };
+    let (keys, argv) = split_keys(args)?;
+    if read_only && !info.flags.no_writes {
+        return Err(err(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    let spec = RunSpec {
+        is_function: true,
+        name: name.clone(),
+        keys,
+        args: argv,
+        no_writes: read_only || info.flags.no_writes,
+    };
+    run(ctx, spec, |vm, keys, args, caller, watchdog, resp3| {
+        vm.run(
+            RunTarget::Function(&name),
+            keys,
+            args,
+            caller,
+            watchdog,
+            resp3,
+        )
+    })
+}
+
+struct RunSpec {
+    is_function: bool,
+    name: String,
+    keys: Vec<Bytes>,
+    args: Vec<Bytes>,
+    no_writes: bool,
+}
+
+/// Registers the run (for BUSY and KILL), takes the declared keys' locks,
+/// runs the script off the async worker, and commits what it wrote.
+fn run(
+    ctx: &mut Ctx,
+    spec: RunSpec,
+    f: impl FnOnce(
+        &mut basalt_scripting::Vm,
+        &[Bytes],
+        &[Bytes],
+        Box<dyn CommandCaller>,
+        Box<dyn Fn() -> bool>,
+        bool,
+    ) -> Reply,
+) -> CommandResult {
+    let shared = ctx.shared.clone();
+    let running = shared.scripting.start(Running {
+        client_id: ctx.client.handle.id,
+        keys: spec.keys.clone(),
+        is_function: spec.is_function,
+        name: spec.name,
+        args: spec.args.clone(),
+        started: Instant::now(),
+        busy: false.into(),
+        kill: false.into(),
+        wrote: false.into(),
+    });
+    let caller = Box::new(ScriptCaller {
+        shared: shared.clone(),
+        state: ClientState {
+            handle: ctx.client.handle.clone(),
+            protocol: Protocol::Resp2,
+            authenticated: true,
+            subscriptions: Default::default(),
+            multi: None,
+            watch: None,
+        },
+        running: running.clone(),
+        no_writes: spec.no_writes,
+    });
+    let limit_ms = shared.config.read().lua_time_limit;
+    let (s, r) = (shared.clone(), running.clone());
+    let watchdog: Box<dyn Fn() -> bool> = Box::new(move || s.scripting.tick(&r, limit_ms));
+    let client_resp3 = ctx.client.protocol == Protocol::Resp3;
+    let name = running.name.clone();
+    let mut cpu = std::time::Duration::ZERO;
+    let result = off_worker_unless_quick(&name, || {
+        let data = shared.data();
+        let txn = data.storage.begin_txn(&spec.keys);
+        let reply = with_vm(&shared.scripting, |vm| {
+            // Measured once the thread's VM exists: building one is slow,
+            // and would make every script look long on a fresh thread.
+            let started = thread_cpu_time();
+            let reply = f(vm, &spec.keys, &spec.args, caller, watchdog, client_resp3);
+            cpu = thread_cpu_time().saturating_sub(started);
+            reply
+        });
+        // Commit even after a script error: Redis keeps the writes made
+        // before the error too.
+        txn.commit().map(|_| reply)
+    });
+    remember_duration(name, cpu);
+    shared.scripting.finish(&running);
+    match result {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(e)) => Err(err(e)),
+        Err(e) => Err(basalt_types::Error::from(e).into()),
+    }
+}
+
+/// A script whose last run took less CPU time than this runs on the worker
+/// itself: handing the worker's connections to another thread costs more
+/// than such a script (EVALSHA of a three-command script ran 5x slower, and
+/// the blocking pool grew to hundreds of threads). CPU time rather than wall
+/// time, which a loaded machine stretches until nothing counts as quick.
+const QUICK_RUN: std::time::Duration = std::time::Duration::from_millis(2);
+
+fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
+/// Scripts and functions (by SHA or name) whose last run was quick. Only
+/// changes are written, so runs mostly take the read lock.
+fn quick_runs() -> &'static parking_lot::RwLock<std::collections::HashMap<String, bool>> {
+    static QUICK: std::sync::OnceLock<
+        parking_lot::RwLock<std::collections::HashMap<String, bool>>,
+    > = std::sync::OnceLock::new();
+    QUICK.get_or_init(Default::default)
+}
+
+fn remember_duration(name: String, took: std::time::Duration) {
+    let quick = took < QUICK_RUN;
+    if quick_runs().read().get(&name) == Some(&quick) {
+        return;
+    }
+    let mut map = quick_runs().write();
+    if map.len() >= 4096 && !map.contains_key(&name) {
+        map.clear();
+    }
+    map.insert(name, quick);
+}
+
+/// Runs a script inline when its last run was quick and another worker can
+/// take this one's connections should it turn long (a script that loops
+/// runs into `lua-time-limit` and can be killed from a connection on that
+/// other worker); otherwise off the worker.
+fn off_worker_unless_quick<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::Handle;
+    let quick = quick_runs().read().get(name).copied().unwrap_or(false);
+    let workers = Handle::try_current().map_or(1, |h| h.metrics().num_workers());
+    if quick && workers > 1 {
+        f()
+    } else {
+        off_worker(f)
+    }
+}
+
+/// Runs blocking work without stalling the other connections of this
+/// tokio worker (they move to another thread meanwhile).
+fn off_worker<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// `redis.call` from a script: Redis's script rules, then the normal
+/// command path.
+struct ScriptCaller {
+    shared: Arc<Shared>,
+    state: ClientState,
+    running: Arc<Running>,
+    no_writes: bool,
+}
+
+impl CommandCaller for ScriptCaller {
+    fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Reply {
+        let Some((_, command)) = crate::table().lookup(&args[0]) else {
+            return Reply::error("ERR Unknown Redis command called from script");
+        };
+        if !command.arity_ok(args.len()) {
+            return Reply::error("ERR Wrong number of args calling Redis command from script");
+        }
+        let mut flags = command.flags;
+        if let Some(i) = args.get(1).and_then(|a| command.find_subcommand(a)) {
+            flags |= command.subcommands[i].flags;
+        }
+        if flags & NOSCRIPT != 0 {
+            return Reply::error("ERR This Redis command is not allowed from script");
+        }
+        if flags & WRITE != 0 {
+            if self.no_writes {
+                return Reply::error("ERR Write commands are not allowed from read-only scripts.");
+            }
+            // From here SCRIPT KILL can no longer stop the script.
+            self.running.wrote.store(true, Ordering::Release);
+        }
+        self.state.protocol = if resp3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        };
+        let outcome = execute(&self.shared, &mut self.state, args);
+        let reply = outcome.reply;
+        match outcome.action {
+            // A blocking command in a script does not block: it answers as
+            // if it timed out, as in Redis.
+            Some(Action::Block(block)) => block.timeout_reply,
+            _ => reply,
+        }
+    }
+}
+
+fn script(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let shared = ctx.shared.clone();
+    let sub = args[1].to_ascii_lowercase();
+    match &sub[..] {
+        b"load" => {
+            let (sha, _) = load_script(&shared, &args[2])?;
+            Ok(Reply::bulk(sha))
+        }
+        b"exists" => Ok(Reply::Array(
+            args[2..]
+                .iter()
+                .map(|sha| {
+                    let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+                    Reply::Integer(shared.scripting.script(&sha).is_some() as i64)
+                })
+                .collect(),
+        )),
+        b"flush" => {
+            flush_mode(args, "ERR SCRIPT FLUSH only support SYNC|ASYNC option")?;
+            shared
+                .scripting
+                .flush_scripts(&shared.data().storage)
+                .map_err(basalt_types::Error::from)?;
+            Ok(Reply::ok())
+        }
+        b"kill" => kill(&shared, false),
+        b"help" => Ok(help(&[
+            "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+            "HELP",
+            "    Print this help.",
+        ])),
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+fn help(lines: &[&'static str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::simple(*l)).collect())
+}
+
+/// The optional ASYNC|SYNC of SCRIPT FLUSH / FUNCTION FLUSH (both flush at
+/// once here: dropping the cache is cheap).
+fn flush_mode(args: &[Bytes], error: &'static str) -> Result<(), CommandError> {
+    match args.len() {
+        2 => Ok(()),
+        3 if args[2].eq_ignore_ascii_case(b"async") || args[2].eq_ignore_ascii_case(b"sync") => {
+            Ok(())
+        }
+        _ => Err(err(error)),
+    }
+}
+
+fn kill(shared: &Shared, functions: bool) -> CommandResult {
+    match shared.scripting.kill(functions) {
+        KillOutcome::Killed => Ok(Reply::ok()),
+        KillOutcome::NotBusy => Err(err("NOTBUSY No scripts in execution right now.")),
+        KillOutcome::Unkillable => Err(err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")),
+    }
+}
+
+fn function(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let shared = ctx.shared.clone();
+    let sub = args[1].to_ascii_lowercase();
+    match &sub[..] {
+        b"load" => function_load(&shared, args),
+        b"delete" => {
+            let name = String::from_utf8_lossy(&args[2]).into_owned();
+            update_libraries(&shared, |libs| match libs.remove(&name) {
+                Some(_) => Ok(()),
+                None => Err("ERR Library not found".into()),
+            })?;
+            Ok(Reply::ok())
+        }
+        b"flush" => {
+            flush_mode(args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
+            update_libraries(&shared, |libs| {
+                libs.clear();
+                Ok(())
+            })?;
+            Ok(Reply::ok())
+        }
+        b"list" => function_list(&shared, args),
+        b"dump" => {
+            let libraries = shared.scripting.libraries();
+            Ok(Reply::bulk(basalt_scripting::dump::dump(
+                libraries.iter().map(|l| &l.code[..]),
+            )))
+        }
+        b"restore" => function_restore(&shared, args),
+        b"stats" => Ok(function_stats(&shared)),
+        b"kill" => kill(&shared, true),
+        b"help" => Ok(help(&[
+            "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "DELETE <LIBRARY NAME>",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "FCALL <FUNCTION NAME> <NUMKEYS> <KEY1 .. KEYN> <ARG1 .. ARGN>",
+            "FCALL_RO <FUNCTION NAME> <NUMKEYS> <KEY1 .. KEYN> <ARG1 .. ARGN>",
+            "KILL",
+            "FLUSH [ASYNC|SYNC]",
+            "STATS",
+            "DUMP",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "HELP",
+        ])),
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+type Libraries = std::collections::BTreeMap<String, Arc<Library>>;
+
+fn update_libraries(
+    shared: &Shared,
+    update: impl FnOnce(&mut Libraries) -> Result<(), String>,
+) -> Result<(), CommandError> {
+    shared
+        .scripting
+        .set_libraries(&shared.data().storage, update)
+        .map_err(basalt_types::Error::from)?
+        .map_err(err)
+}
+
+/// Runs a library's code in this thread's VM to learn its name and
+/// functions.
+fn parse_library(shared: &Shared, code: &Bytes) -> Result<Library, CommandError> {
+    let (name, functions) = with_vm(&shared.scripting, |vm| {
+        vm.load_library(code)
+            .map(|(name, fs)| (name, fs.into_iter().map(|(info, _)| info).collect()))
+    })
+    .map_err(err)?
+    .map_err(|e| err(e.0))?;
+    Ok(Library {
+        name,
+        code: code.clone(),
+        functions,
+    })
+}
+
+/// Adds a library, refusing name clashes unless `replace`.
+fn add_library(
+    libs: &mut Libraries,
+    lib: Library,
+    replace: bool,
+    restoring: bool,
+) -> Result<(), String> {
+    if libs.contains_key(&lib.name) && !replace {
+        // Redis words the two cases differently.
+        return Err(if restoring {
+            format!("ERR Library {} already exists", lib.name)
+        } else {
+            format!("ERR Library '{}' already exists", lib.name)
+        });
+    }
+    for other in libs.values().filter(|l| l.name != lib.name) {
+        if let Some(f) = lib
+            .functions
+            .iter()
+            .find(|f| other.functions.iter().any(|o| o.name == f.name))
+        {
+            return Err(format!("ERR Function {} already exists", f.name));
+        }
+    }
+    libs.insert(lib.name.clone(), Arc::new(lib));
+    Ok(())
+}
+
+fn function_load(shared: &Shared, args: &[Bytes]) -> CommandResult {
+    let (replace, code) = match args.len() {
+        3 => (false, &args[2]),
+        4 if args[2].eq_ignore_ascii_case(b"replace") => (true, &args[3]),
+        4 => {
+            return Err(err(format!(
+                "ERR Unknown option given: {}",
+                String::from_utf8_lossy(&args[2])
+            )))
+        }
+        _ => return Err(CommandError::WrongArity("function|load".into())),
+    };
+    let lib = parse_library(shared, code)?;
+    let name = lib.name.clone();
+    update_libraries(shared, |libs| add_library(libs, lib, replace, false))?;
+    Ok(Reply::bulk(name))
+}
+
+fn function_restore(shared: &Shared, args: &[Bytes]) -> CommandResult {
+    let policy = match args.get(3) {
+        None => "append".to_string(),
+        Some(p) => p.to_ascii_lowercase().iter().map(|&c| c as char).collect(),
+    };
+    if args.len() > 4 || !matches!(policy.as_str(), "flush" | "append" | "replace") {
+        return Err(err(
+            "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+        ));
+    }
+    let codes = basalt_scripting::dump::restore(&args[2]).map_err(err)?;
+    let mut restored = Vec::new();
+    for code in codes {
+        restored.push(parse_library(shared, &Bytes::from(code))?);
+    }
+    update_libraries(shared, |libs| {
+        if policy == "flush" {
+            libs.clear();
+        }
+        // Checked as a whole: a clash leaves every library as it was.
+        for lib in restored {
+            add_library(libs, lib, policy == "replace", true)?;
+        }
+        Ok(())
+    })?;
+    Ok(Reply::ok())
+}
+
+fn function_list(shared: &Shared, args: &[Bytes]) -> CommandResult {
+    let mut pattern: Option<&Bytes> = None;
+    let mut with_code = false;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"withcode") {
+            if with_code {
+                return Err(err("ERR Unknown argument withcode"));
+            }
+            with_code = true;
+        } else if a.eq_ignore_ascii_case(b"libraryname") {
+            if pattern.is_some() {
+                return Err(err("ERR library name can be given once"));
+            }
+            i += 1;
+            pattern = Some(
+                args.get(i)
+                    .ok_or_else(|| err("ERR library name argument was not given"))?,
+            );
+        } else {
+            return Err(err(format!(
+                "ERR Unknown argument {}",
+                String::from_utf8_lossy(a)
+            )));
+        }
+        i += 1;
+    }
+    let mut out = Vec::new();
+    for lib in shared.scripting.libraries() {
+        if let Some(p) = pattern {
+            if !basalt_glob::glob_match(p, lib.name.as_bytes(), false) {
+                continue;
+            }
+        }
+        let functions = lib
+            .functions
+            .iter()
+            .map(|f| {
+                Reply::Map(vec![
+                    (Reply::bulk("name"), Reply::bulk(f.name.clone())),
+                    (
+                        Reply::bulk("description"),
+                        f.description
+                            .clone()
+                            .map(Reply::bulk)
+                            .unwrap_or(Reply::Null),
+                    ),
+                    (Reply::bulk("flags"), Reply::Set(flag_names(&f.flags))),
+                ])
+            })
+            .collect();
+        let mut entry = vec![
+            (Reply::bulk("library_name"), Reply::bulk(lib.name.clone())),
+            (Reply::bulk("engine"), Reply::bulk("LUA")),
+            (Reply::bulk("functions"), Reply::Array(functions)),
+        ];
+        if with_code {
+            entry.push((Reply::bulk("library_code"), Reply::Bulk(lib.code.clone())));
+        }
+        out.push(Reply::Map(entry));
+    }
+    Ok(Reply::Array(out))
+}
+
+fn flag_names(flags: &ScriptFlags) -> Vec<Reply> {
+    flags.names().into_iter().map(Reply::simple).collect()
+}
+
+fn function_stats(shared: &Shared) -> Reply {
+    let running = match shared.scripting.running_function() {
+        Some(r) => {
+            let mut command = vec![Reply::bulk("fcall"), Reply::bulk(r.name.clone())];
+            command.push(Reply::bulk(r.keys.len().to_string()));
+            command.extend(r.keys.iter().chain(&r.args).cloned().map(Reply::Bulk));
+            Reply::Map(vec![
+                (Reply::bulk("name"), Reply::bulk(r.name.clone())),
+                (Reply::bulk("command"), Reply::Array(command)),
+                (
+                    Reply::bulk("duration_ms"),
+                    Reply::Integer(r.started.elapsed().as_millis() as i64),
+                ),
+            ])
+        }
+        None => Reply::Null,
+    };
+    let libraries = shared.scripting.libraries();
+    let functions: usize = libraries.iter().map(|l| l.functions.len()).sum();
+    Reply::Map(vec![
+        (Reply::bulk("running_script"), running),
+        (
+            Reply::bulk("engines"),
+            Reply::Map(vec![(
+                Reply::bulk("LUA"),
+                Reply::Map(vec![
+                    (
+                        Reply::bulk("libraries_count"),
+                        Reply::Integer(libraries.len() as i64),
+                    ),
+                    (
+                        Reply::bulk("functions_count"),
+                        Reply::Integer(functions as i64),
+                    ),
+                ]),
+            )]),
+        ),
+    ])
+}

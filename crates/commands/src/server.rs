@@ -1,0 +1,184 @@
+//! Server commands: TIME SHUTDOWN DEBUG SLOWLOG.
+
+use super::client::help_reply;
+use super::flags::*;
+use super::{float, int, is, lower, text, Command, SubCommand};
+use crate::context::{Action, Ctx};
+use crate::error::{CommandError, CommandResult};
+use basalt_resp::Reply;
+use bytes::Bytes;
+use std::time::Duration;
+
+const fn server_cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: super::Handler,
+) -> Command {
+    Command::new(name, arity, flags, handler).group("server")
+}
+
+pub static COMMANDS: &[Command] = &[
+    server_cmd("time", 1, LOADING | STALE | FAST, time)
+        .since("2.6.0")
+        .summary("Returns the server time."),
+    server_cmd(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        shutdown,
+    )
+    .summary("Synchronously saves the database(s) to disk and shuts down the Redis server."),
+    server_cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
+        .summary("A container for debugging commands."),
+    server_cmd("slowlog", -2, ADMIN | LOADING | STALE, slowlog)
+        .since("2.2.12")
+        .summary("A container for slow log commands.")
+        .subcommands(&[
+            SubCommand {
+                name: "get",
+                arity: -2,
+                flags: ADMIN | LOADING | STALE,
+                summary: "Returns the slow log's entries.",
+            },
+            SubCommand {
+                name: "len",
+                arity: 2,
+                flags: ADMIN | LOADING | STALE,
+                summary: "Returns the number of entries in the slow log.",
+            },
+            SubCommand {
+                name: "reset",
+                arity: 2,
+                flags: ADMIN | LOADING | STALE,
+                summary: "Clears all entries from the slow log.",
+            },
+            SubCommand {
+                name: "help",
+                arity: 2,
+                flags: LOADING | STALE,
+                summary: "Show helpful text about the different subcommands.",
+            },
+        ]),
+];
+
+fn time(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(Reply::Array(vec![
+        Reply::Bulk(Bytes::from(now.as_secs().to_string())),
+        Reply::Bulk(Bytes::from(now.subsec_micros().to_string())),
+    ]))
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is nothing to save:
+/// every acknowledged write is already in RocksDB's WAL.
+fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    for a in &args[1..] {
+        if is(a, "abort") {
+            return Err(CommandError::other("ERR No shutdown in progress."));
+        }
+        if !(is(a, "nosave") || is(a, "save") || is(a, "now") || is(a, "force")) {
+            return Err(CommandError::Syntax);
+        }
+    }
+    ctx.action = Some(Action::Shutdown);
+    Ok(Reply::ok())
+}
+
+fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let sub = lower(&args[1]);
+    match sub.as_str() {
+        "sleep" if args.len() == 3 => {
+            let secs = float(&args[2])?;
+            if !(0.0..=3600.0 * 24.0).contains(&secs) {
+                return Err(CommandError::NotFloat);
+            }
+            // Only this connection waits: a disk store's workers are never
+            // frozen (Redis's single thread would block everyone).
+            ctx.action = Some(Action::Sleep(Duration::from_secs_f64(secs)));
+            Ok(Reply::ok())
+        }
+        // Basalt's own: proves that a handler's panic costs only its
+        // connection (the tests of the request path use it).
+        "handler-panic" if args.len() == 2 => panic!("DEBUG HANDLER-PANIC"),
+        "help" => Ok(help_reply(&[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "    Delay this connection's reply for <seconds> (may be fractional).",
+            "HANDLER-PANIC",
+            "    Panic inside this command: the connection is dropped, the server goes on.",
+            "HELP",
+            "    Print this help.",
+        ])),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "debug",
+        }),
+    }
+}
+
+fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let sub = lower(&args[1]);
+    let log = &ctx.shared.slowlog;
+    match sub.as_str() {
+        "len" => Ok(Reply::Integer(log.len() as i64)),
+        "reset" => {
+            log.reset();
+            Ok(Reply::ok())
+        }
+        "get" if args.len() <= 3 => {
+            let count = match args.get(2) {
+                Some(a) => {
+                    let n = int(a)?;
+                    if n < -1 {
+                        return Err(CommandError::other(
+                            "ERR count should be greater than or equal to -1",
+                        ));
+                    }
+                    if n == -1 {
+                        usize::MAX
+                    } else {
+                        n as usize
+                    }
+                }
+                None => 10,
+            };
+            Ok(log.with_entries(|entries| {
+                Reply::Array(
+                    entries
+                        .iter()
+                        .take(count)
+                        .map(|e| {
+                            Reply::Array(vec![
+                                Reply::Integer(e.id as i64),
+                                Reply::Integer(e.unix_secs as i64),
+                                Reply::Integer(e.usec as i64),
+                                Reply::Array(e.args.iter().cloned().map(Reply::Bulk).collect()),
+                                Reply::Bulk(Bytes::from(e.addr.to_string())),
+                                Reply::Bulk(Bytes::from(e.name.clone())),
+                            ])
+                        })
+                        .collect(),
+                )
+            }))
+        }
+        "help" => Ok(help_reply(&[
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+            "HELP",
+            "    Print this help.",
+        ])),
+        "get" => Err(CommandError::WrongArity("slowlog|get".into())),
+        _ => Err(CommandError::UnknownSubcommand {
+            sub: text(&args[1]),
+            command: "slowlog",
+        }),
+    }
+}

@@ -1,0 +1,220 @@
+//! Clients blocked in BLPOP & co., and serving them when a key changes.
+//!
+//! As in Redis, a blocked client is served by the writer: after a write
+//! command, the connection that ran it retries each waiter's command on the
+//! keys it touched, oldest waiter first, and hands the reply over. An
+//! element is only removed for a waiter that is still waiting (its state is
+//! claimed first), so a waiter that timed out or disconnected never loses
+//! one.
+
+use basalt_resp::Reply;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{oneshot, Notify};
+
+use crate::clients::ClientHandle;
+use crate::error::CommandError;
+use crate::shared::Shared;
+
+/// Retries a blocked command without blocking: `Ok(None)` = still nothing
+/// to return. Also returns keys it wrote to that may unblock others
+/// (BLMOVE's destination).
+pub type Retry = fn(&Arc<Shared>, &[Bytes]) -> RetryResult;
+pub type RetryResult = Result<Option<(Reply, Vec<Bytes>)>, CommandError>;
+
+const WAITING: u8 = 0;
+const SERVING: u8 = 1;
+const DONE: u8 = 2;
+
+/// How CLIENT UNBLOCK ends a wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unblock {
+    Timeout,
+    Error,
+}
+
+pub struct Waiter {
+    pub client_id: u64,
+    /// The blocked client, as the dispatcher's statistics and slowlog name it
+    /// when the command is served.
+    pub handle: Arc<ClientHandle>,
+    pub keys: Vec<Bytes>,
+    args: Vec<Bytes>,
+    retry: Retry,
+    state: AtomicU8,
+    reply: Mutex<Option<oneshot::Sender<Reply>>>,
+    unblock: Mutex<Option<Unblock>>,
+    pub unblocked: Notify,
+}
+
+impl Waiter {
+    pub fn new(
+        handle: Arc<ClientHandle>,
+        keys: Vec<Bytes>,
+        args: Vec<Bytes>,
+        retry: Retry,
+    ) -> (Arc<Waiter>, oneshot::Receiver<Reply>) {
+        let (tx, rx) = oneshot::channel();
+        let waiter = Arc::new(Waiter {
+            client_id: handle.id,
+            handle,
+            keys,
+            args,
+            retry,
+            state: AtomicU8::new(WAITING),
+            reply: Mutex::new(Some(tx)),
+            unblock: Mutex::new(None),
+            unblocked: Notify::new(),
+        });
+        (waiter, rx)
+    }
+
+    /// Ends the wait from the waiter's side (timeout, disconnect, UNBLOCK).
+    /// False when a writer is serving it: its reply is on the way.
+    pub fn give_up(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, DONE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The blocked command's arguments.
+    pub fn args(&self) -> &[Bytes] {
+        &self.args
+    }
+
+    pub fn unblock_reason(&self) -> Option<Unblock> {
+        *self.unblock.lock()
+    }
+}
+
+#[derive(Default)]
+pub struct BlockingRegistry {
+    by_key: Mutex<HashMap<Bytes, VecDeque<Arc<Waiter>>>>,
+    by_client: Mutex<HashMap<u64, Arc<Waiter>>>,
+    waiting: AtomicUsize,
+}
+
+impl BlockingRegistry {
+    /// Clients blocked right now (INFO blocked_clients).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    pub fn has_waiters(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
+    pub fn register(&self, waiter: &Arc<Waiter>) {
+        let mut by_key = self.by_key.lock();
+        for key in &waiter.keys {
+            let queue = by_key.entry(key.clone()).or_default();
+            if !queue.iter().any(|w| Arc::ptr_eq(w, waiter)) {
+                queue.push_back(waiter.clone());
+            }
+        }
+        self.by_client
+            .lock()
+            .insert(waiter.client_id, waiter.clone());
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn unregister(&self, waiter: &Arc<Waiter>) {
+        let mut by_key = self.by_key.lock();
+        let mut removed = false;
+        for key in &waiter.keys {
+            if let Some(queue) = by_key.get_mut(key) {
+                let before = queue.len();
+                queue.retain(|w| !Arc::ptr_eq(w, waiter));
+                removed |= queue.len() != before;
+                if queue.is_empty() {
+                    by_key.remove(key);
+                }
+            }
+        }
+        let mut by_client = self.by_client.lock();
+        if by_client
+            .get(&waiter.client_id)
+            .is_some_and(|w| Arc::ptr_eq(w, waiter))
+        {
+            by_client.remove(&waiter.client_id);
+        }
+        if removed {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// CLIENT UNBLOCK: true when the client was blocked.
+    pub fn unblock(&self, client_id: u64, how: Unblock) -> bool {
+        let Some(waiter) = self.by_client.lock().get(&client_id).cloned() else {
+            return false;
+        };
+        if waiter.state.load(Ordering::Acquire) != WAITING {
+            return false;
+        }
+        *waiter.unblock.lock() = Some(how);
+        waiter.unblocked.notify_one();
+        true
+    }
+
+    /// Serves waiters of `keys` (and of keys their commands write to), each
+    /// key's waiters in the order they blocked, until a waiter's retry finds
+    /// nothing.
+    pub fn serve(&self, shared: &Arc<Shared>, keys: impl IntoIterator<Item = Bytes>) {
+        let mut pending: VecDeque<Bytes> = keys.into_iter().collect();
+        let mut rounds = 0;
+        while let Some(key) = pending.pop_front() {
+            rounds += 1;
+            // A BLMOVE ring could otherwise feed itself forever.
+            if rounds > 10_000 {
+                break;
+            }
+            loop {
+                let next = {
+                    let by_key = self.by_key.lock();
+                    by_key.get(&key).and_then(|q| {
+                        q.iter()
+                            .find(|w| w.state.load(Ordering::Acquire) == WAITING)
+                            .cloned()
+                    })
+                };
+                let Some(waiter) = next else { break };
+                if waiter
+                    .state
+                    .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    continue;
+                }
+                let outcome = crate::dispatch::retry_blocked(
+                    shared,
+                    &waiter.handle,
+                    &waiter.args,
+                    waiter.retry,
+                );
+                let reply = match outcome {
+                    // A key that now holds another type keeps the client
+                    // blocked, as in Redis; only the first attempt reports
+                    // WRONGTYPE.
+                    Ok(None) | Err(CommandError::Data(basalt_types::Error::WrongType)) => {
+                        waiter.state.store(WAITING, Ordering::Release);
+                        break;
+                    }
+                    Ok(Some((reply, touched))) => {
+                        pending.extend(touched);
+                        reply
+                    }
+                    Err(e) => e.to_reply(),
+                };
+                waiter.state.store(DONE, Ordering::Release);
+                self.unregister(&waiter);
+                let sender = waiter.reply.lock().take();
+                if let Some(tx) = sender {
+                    let _ = tx.send(reply);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The command table's types: every command is declared once, next to its
+//! handler (in `basalt-commands`), with its arity, flags and key positions.
+//! The dispatcher, COMMAND, stats, MULTI, scripting and (later) cluster
+//! routing and ACL all read this one table; behaviour that differs by command
+//! is a flag here, never a list of names elsewhere.
+
+pub use crate::key_finder::KeyFinder;
+
+use crate::context::Ctx;
+use crate::error::CommandResult;
+use bytes::Bytes;
+use std::collections::HashMap;
+
+pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CommandResult;
+
+/// Command flags, named as Redis's COMMAND INFO reports them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const FAST: u32 = 1 << 9;
+    pub const NO_AUTH: u32 = 1 << 10;
+    pub const MAY_REPLICATE: u32 = 1 << 11;
+    pub const NO_MULTI: u32 = 1 << 12;
+    pub const ALLOW_BUSY: u32 = 1 << 13;
+
+    // Basalt's own flags below: not in COMMAND INFO (absent from `NAMES`),
+    // they carry what Redis hard-codes per command name.
+    /// Runs at once even inside MULTI (EXEC, DISCARD, MULTI, WATCH, ...).
+    pub const TXN_CONTROL: u32 = 1 << 20;
+    /// Allowed in RESP2 subscribed mode.
+    pub const SUBSCRIBED_OK: u32 = 1 << 21;
+    /// Changes every key at once (FLUSHDB, FLUSHALL): invalidates every
+    /// WATCH.
+    pub const ALL_KEYS: u32 = 1 << 22;
+    /// Its cost grows with its keys' collections: run off the async worker
+    /// when one is large (see `crate::offload`).
+    pub const SCANS: u32 = 1 << 23;
+    /// Walks the whole keyspace (KEYS, FLUSHDB, DBSIZE): always run off the
+    /// async worker.
+    pub const WHOLE_KEYSPACE: u32 = 1 << 24;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// A subcommand as COMMAND INFO lists it; its parent's handler dispatches.
+pub struct SubCommand {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub summary: &'static str,
+}
+
+pub struct Command {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis convention: positive = exact argc, negative = at least -arity.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    /// For keys found through the arguments (movablekeys).
+    pub key_finder: Option<KeyFinder>,
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub subcommands: &'static [SubCommand],
+    pub handler: Handler,
+}
+
+impl Command {
+    pub const fn new(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            first_key: 0,
+            last_key: 0,
+            step: 0,
+            key_finder: None,
+            group: "generic",
+            since: "1.0.0",
+            summary: "",
+            subcommands: &[],
+            handler,
+        }
+    }
+
+    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Command {
+        self.first_key = first;
+        self.last_key = last;
+        self.step = step;
+        self
+    }
+
+    pub const fn movable(mut self, finder: KeyFinder) -> Command {
+        self.key_finder = Some(finder);
+        self
+    }
+
+    pub const fn group(mut self, group: &'static str) -> Command {
+        self.group = group;
+        self
+    }
+
+    pub const fn since(mut self, since: &'static str) -> Command {
+        self.since = since;
+        self
+    }
+
+    pub const fn summary(mut self, summary: &'static str) -> Command {
+        self.summary = summary;
+        self
+    }
+
+    pub const fn subcommands(mut self, subs: &'static [SubCommand]) -> Command {
+        self.subcommands = subs;
+        self
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        arity_matches(self.arity, argc)
+    }
+
+    /// The subcommand named by `args[1]`, as an index into `subcommands`.
+    pub fn find_subcommand(&self, name: &[u8]) -> Option<usize> {
+        self.subcommands
+            .iter()
+            .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
+    }
+
+    /// Indices into argv of this command's keys.
+    pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
+        let argc = args.len();
+        let mut keys = self.fixed_key_indices(argc);
+        if let Some(find) = self.key_finder {
+            keys.extend(find(args).into_iter().filter(|&i| i < argc));
+            keys.sort_unstable();
+            keys.dedup();
+        }
+        keys
+    }
+
+    fn fixed_key_indices(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key.min(argc as i32 - 1)
+        };
+        let step = self.step.max(1) as usize;
+        (self.first_key as usize..=last.max(0) as usize)
+            .step_by(step)
+            .filter(|&i| i < argc && i as i32 >= self.first_key)
+            .collect()
+    }
+
+    /// The keys themselves.
+    pub fn keys_of(&self, args: &[Bytes]) -> Vec<Bytes> {
+        self.key_indices(args)
+            .into_iter()
+            .map(|i| args[i].clone())
+            .collect()
+    }
+}
+
+/// Redis's arity convention: positive = exactly, negative = at least.
+pub fn arity_matches(arity: i32, argc: usize) -> bool {
+    let argc = argc as i32;
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    }
+}
+
+pub struct CommandTable {
+    commands: Vec<&'static Command>,
+    by_name: HashMap<&'static str, usize>,
+}
+
+impl CommandTable {
+    /// Builds the table from the handler crate's groups of declarations.
+    pub fn new(groups: &[&'static [Command]]) -> CommandTable {
+        let commands: Vec<&'static Command> = groups.iter().flat_map(|g| g.iter()).collect();
+        let by_name = commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name, i))
+            .collect();
+        CommandTable { commands, by_name }
+    }
+
+    /// Looks a command up by its (any-case) name; returns its index too,
+    /// which keys the per-command statistics.
+    pub fn lookup(&self, name: &[u8]) -> Option<(usize, &'static Command)> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let name = std::str::from_utf8(lower).ok()?;
+        let &i = self.by_name.get(name)?;
+        Some((i, self.commands[i]))
+    }
+
+    pub fn all(&self) -> &[&'static Command] {
+        &self.commands
+    }
+
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}

@@ -1,0 +1,71 @@
+//! What a command handler sees: the shared server state and the calling
+//! connection's own state.
+
+use crate::clients::ClientHandle;
+use crate::dataset::Dataset;
+use crate::shared::Shared;
+use basalt_resp::Protocol;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Per-connection state that commands read and change.
+pub struct ClientState {
+    pub handle: Arc<ClientHandle>,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    pub subscriptions: crate::pubsub::Subscriptions,
+    /// Inside MULTI: the queued commands.
+    pub multi: Option<crate::transaction::Multi>,
+    pub watch: Option<crate::transaction::Watch>,
+}
+
+/// A blocking command that found nothing: what to wait for.
+#[derive(Debug)]
+pub struct BlockRequest {
+    pub keys: Vec<bytes::Bytes>,
+    /// The command's own arguments, retried by writers of `keys`.
+    pub args: Vec<bytes::Bytes>,
+    pub retry: crate::blocking::Retry,
+    /// `None` waits forever.
+    pub timeout: Option<Duration>,
+    pub timeout_reply: basalt_resp::Reply,
+}
+
+/// Something the connection loop must do after the reply is queued.
+#[derive(Debug)]
+pub enum Action {
+    /// Send pending replies, then close (QUIT).
+    Close,
+    /// Delay the reply (DEBUG SLEEP).
+    Sleep(Duration),
+    /// Stop the server (SHUTDOWN).
+    Shutdown,
+    /// Wait for a key to change, then answer (BLPOP & co.); the handler's
+    /// reply is ignored.
+    Block(BlockRequest),
+}
+
+pub struct Ctx<'a> {
+    pub shared: &'a Arc<Shared>,
+    /// The dataset this command runs against (held for its whole run).
+    pub data: &'a Dataset,
+    pub client: &'a mut ClientState,
+    pub action: Option<Action>,
+}
+
+impl Ctx<'_> {
+    pub fn db(&self) -> &basalt_types::Database {
+        &self.data.db
+    }
+
+    /// Reports a keyspace event (see `crate::notify`).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::emit(self.shared, class, event, key);
+    }
+
+    /// `event`, then `del` if the command emptied the key.
+    pub fn notify_removal(&self, class: u32, event: &'static str, key: &[u8]) {
+        crate::notify::emit_removal(self.shared, class, event, key);
+    }
+}

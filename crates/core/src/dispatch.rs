@@ -1,0 +1,439 @@
+//! The dispatcher: runs one command for one session. Every request, from
+//! a socket, from EXEC's queue, from a script's `redis.call` or from a
+//! served blocked client, comes through `execute`, so every rule that
+//! applies to a command is applied once, here, in this order:
+//!
+//! 1. lookup: the command, its arity and its subcommand;
+//! 2. gates, each named, each free to refuse: auth, pub/sub mode, MULTI
+//!    (which may queue instead of run), busy script, then the slots for the
+//!    layers that plug in from outside: replica role, cluster router, ACL
+//!    (`Gates`, empty on a single node without users);
+//! 3. the run: WATCH invalidation, keyspace-miss events, offloading of long
+//!    commands, statistics, slowlog, serving blocked clients.
+//!
+//! It returns an `Outcome`: the reply, what the connection must do next
+//! (close, sleep, block, shut down) and whether data may have been written.
+
+use crate::blocking::{Retry, RetryResult};
+use crate::clients::ClientHandle;
+use crate::command::{arity_matches, flags, Command, CommandTable};
+use crate::context::{Action, ClientState, Ctx};
+use crate::error::CommandError;
+use crate::shared::Shared;
+use basalt_resp::{Protocol, Reply};
+use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One command, found in the table, with its arguments.
+pub struct Call<'a> {
+    /// Index in the table: keys the per-command statistics.
+    pub index: usize,
+    pub command: &'static Command,
+    /// 0 = none, else 1 + the index in `command.subcommands`.
+    pub sub: usize,
+    pub args: &'a [Bytes],
+}
+
+impl Call<'_> {
+    /// `name` or `name|sub`, as Redis names a command in errors and ACL.
+    pub fn full_name(&self) -> String {
+        match self.sub {
+            0 => self.command.name.to_string(),
+            i => format!(
+                "{}|{}",
+                self.command.name,
+                self.command.subcommands[i - 1].name
+            ),
+        }
+    }
+}
+
+/// What running one command produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub reply: Reply,
+    /// What the connection loop must do after queueing the reply.
+    pub action: Option<Action>,
+    /// The command may have written data: its reply must not leave before
+    /// the WAL record does.
+    pub wrote: bool,
+}
+
+impl Outcome {
+    fn reply(reply: Reply) -> Outcome {
+        Outcome {
+            reply,
+            action: None,
+            wrote: false,
+        }
+    }
+}
+
+/// A check a layer outside the core makes before a command runs: the
+/// replica's role (read-only, LOADING), the cluster router (MOVED, ASK,
+/// CROSSSLOT) and ACL. An `Err` is the client's reply.
+pub trait Gate: Send + Sync {
+    fn check(
+        &self,
+        shared: &Shared,
+        client: &ClientState,
+        call: &Call<'_>,
+    ) -> Result<(), CommandError>;
+}
+
+/// The slots for the gates that plug in from outside, in the order they
+/// run. Empty on a single node.
+#[derive(Default)]
+pub struct Gates {
+    pub role: Option<Box<dyn Gate>>,
+    pub router: Option<Box<dyn Gate>>,
+    pub acl: Option<Box<dyn Gate>>,
+}
+
+impl Gates {
+    fn check(
+        &self,
+        shared: &Shared,
+        client: &ClientState,
+        call: &Call<'_>,
+    ) -> Result<(), CommandError> {
+        for gate in [&self.role, &self.router, &self.acl].into_iter().flatten() {
+            gate.check(shared, client, call)?;
+        }
+        Ok(())
+    }
+}
+
+/// Looks up, checks and runs one command; see the module comment.
+pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) -> Outcome {
+    if args.is_empty() {
+        return Outcome::reply(Reply::Null);
+    }
+    // Held for the whole command, so the dataset cannot be replaced under it.
+    let _access = shared.dataset.access();
+    let call = match lookup(shared.commands, &args).and_then(|call| {
+        auth_gate(state, &call)?;
+        Ok(call)
+    }) {
+        Ok(call) => call,
+        Err(err) => {
+            // A command that cannot even be queued dooms the transaction.
+            if let Some(multi) = &mut state.multi {
+                multi.aborted = true;
+            }
+            return refuse(shared, err);
+        }
+    };
+    if let Err(err) = pubsub_gate(state, &call) {
+        return refuse(shared, err);
+    }
+    match multi_gate(state, &call) {
+        MultiGate::Run => {}
+        MultiGate::Queued(reply) => return Outcome::reply(reply),
+        MultiGate::Refused(err) => return Outcome::reply(err.to_reply()),
+    }
+    if let Err(err) = busy_script_gate(shared, state, &call) {
+        return refuse(shared, err);
+    }
+    if let Err(err) = shared.gates.check(shared, state, &call) {
+        return refuse(shared, err);
+    }
+    run(shared, state, &call)
+}
+
+fn refuse(shared: &Shared, err: CommandError) -> Outcome {
+    shared.stats.error_replies.fetch_add(1, Relaxed);
+    Outcome::reply(err.to_reply())
+}
+
+/// Finds the command and checks its arity and subcommand, from the table,
+/// so handlers need not repeat arity checks or "unknown subcommand" errors.
+pub fn lookup<'a>(table: &CommandTable, args: &'a [Bytes]) -> Result<Call<'a>, CommandError> {
+    let name = &args[0];
+    let Some((index, command)) = table.lookup(name) else {
+        return Err(CommandError::UnknownCommand {
+            name: String::from_utf8_lossy(name).into_owned(),
+            args: args[1..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+        });
+    };
+    if !command.arity_ok(args.len()) {
+        return Err(CommandError::WrongArity(command.name.to_string()));
+    }
+    let mut sub = 0;
+    if !command.subcommands.is_empty() && args.len() >= 2 {
+        let Some(i) = command.find_subcommand(&args[1]) else {
+            return Err(CommandError::UnknownSubcommand {
+                sub: String::from_utf8_lossy(&args[1]).into_owned(),
+                command: command.name,
+            });
+        };
+        let s = &command.subcommands[i];
+        if !arity_matches(s.arity, args.len()) {
+            return Err(CommandError::WrongArity(format!(
+                "{}|{}",
+                command.name, s.name
+            )));
+        }
+        sub = i + 1;
+    }
+    Ok(Call {
+        index,
+        command,
+        sub,
+        args,
+    })
+}
+
+fn auth_gate(state: &ClientState, call: &Call<'_>) -> Result<(), CommandError> {
+    if !state.authenticated && !call.command.has(flags::NO_AUTH) {
+        return Err(CommandError::NoAuth);
+    }
+    Ok(())
+}
+
+/// A RESP2 connection with subscriptions may only (un)subscribe, PING,
+/// QUIT and RESET; RESP3 interleaves pushes with replies instead.
+fn pubsub_gate(state: &ClientState, call: &Call<'_>) -> Result<(), CommandError> {
+    if state.protocol == Protocol::Resp2
+        && state.subscriptions.active()
+        && !call.command.has(flags::SUBSCRIBED_OK)
+    {
+        return Err(CommandError::Subscribed(call.full_name()));
+    }
+    Ok(())
+}
+
+enum MultiGate {
+    Run,
+    Queued(Reply),
+    Refused(CommandError),
+}
+
+/// Inside MULTI, everything but the transaction's own commands is queued.
+fn multi_gate(state: &mut ClientState, call: &Call<'_>) -> MultiGate {
+    let Some(multi) = &mut state.multi else {
+        return MultiGate::Run;
+    };
+    if call.command.has(flags::TXN_CONTROL) {
+        return MultiGate::Run;
+    }
+    if call.command.has(flags::NO_MULTI) {
+        multi.aborted = true;
+        return MultiGate::Refused(CommandError::other(
+            "ERR Command not allowed inside a transaction",
+        ));
+    }
+    multi.queued.push(call.args.to_vec());
+    state.handle.multi.store(multi.queued.len() as i64, Relaxed);
+    MultiGate::Queued(Reply::Simple("QUEUED".into()))
+}
+
+fn busy_script_gate(
+    shared: &Shared,
+    state: &ClientState,
+    call: &Call<'_>,
+) -> Result<(), CommandError> {
+    match crate::scripting::busy_error(shared, state.handle.id, call.command, call.args) {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Runs a command that passed every gate. Inside a transaction (EXEC or a
+/// script) blocking commands answer as if they timed out, and blocked
+/// clients are served only after the transaction commits.
+fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcome {
+    let (command, args) = (call.command, call.args);
+    let data = shared.data();
+    let storage = &data.storage;
+    state.handle.touch(call.index, call.sub);
+    let started = Instant::now();
+    crate::notify::key_misses(shared, command, args);
+    let wrote = command.has(flags::WRITE);
+    let nested = basalt_engine::in_txn();
+    // Inside EXEC or a script, a key the transaction did not declare is
+    // locked now; if another transaction keeps it, the command is refused
+    // rather than run without its lock, which would break the atomicity
+    // the transaction promised.
+    if nested
+        && !storage
+            .locks()
+            .lock_in_txn_or_refuse(&command.keys_of(args))
+    {
+        return refuse(shared, CommandError::UndeclaredKeyBusy);
+    }
+    // While anyone WATCHes, a write runs as a small transaction so that it
+    // invalidates the watchers in the same instant it becomes visible,
+    // under its keys' locks, which EXEC checks its watches under.
+    let watch_guard = (wrote && !nested && shared.watches.active())
+        .then(|| storage.begin_txn(&command.keys_of(args)));
+    if wrote {
+        invalidate_watches(shared, command, args);
+    }
+    let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
+        let keys = command.keys_of(args);
+        crate::notify::NewKeys::watch(shared, keys.iter(), args)
+    } else {
+        None
+    };
+    let mut ctx = Ctx {
+        shared,
+        data: &data,
+        client: state,
+        action: None,
+    };
+    let mut result = if crate::offload::is_long(shared, command, args) {
+        // Another thread takes this worker's other connections meanwhile.
+        tokio::task::block_in_place(|| (command.handler)(&mut ctx, args))
+    } else {
+        (command.handler)(&mut ctx, args)
+    };
+    let mut action = ctx.action;
+    if let Some(new_keys) = new_keys {
+        new_keys.finish(shared);
+    }
+    match watch_guard {
+        Some(txn) => {
+            if let Err(e) = txn.commit() {
+                result = Err(basalt_types::Error::from(e).into());
+            }
+        }
+        // A WATCH that arrived while this write ran: too late for the
+        // transaction above, so invalidate it now.
+        None if wrote && !nested => invalidate_watches(shared, command, args),
+        None => {}
+    }
+    let usec = started.elapsed().as_micros() as u64;
+    // A command that blocks is counted when it ends (served, timed out or
+    // unblocked), once, as Redis counts it.
+    let blocks = !nested && matches!(action, Some(Action::Block(_)));
+    if !blocks {
+        record(
+            shared,
+            &state.handle,
+            call.index,
+            call.args,
+            usec,
+            result.is_err(),
+        );
+    }
+    if wrote && shared.blocking.has_waiters() {
+        serve_waiters(shared, command, args);
+    }
+    let mut reply = result.unwrap_or_else(|e| e.to_reply());
+    if nested {
+        if let Some(Action::Block(block)) = action.take() {
+            reply = block.timeout_reply;
+        }
+    }
+    Outcome {
+        reply,
+        action,
+        // EXEC and scripts write through the commands they run.
+        wrote: wrote || command.has(flags::MAY_REPLICATE),
+    }
+}
+
+/// Statistics and slowlog for one run of a command.
+fn record(
+    shared: &Shared,
+    client: &ClientHandle,
+    index: usize,
+    args: &[Bytes],
+    usec: u64,
+    failed: bool,
+) {
+    shared.stats.record_command(index, usec, failed);
+    let threshold = shared.slowlog_slower_than.load(Relaxed);
+    if threshold >= 0 && usec >= threshold as u64 {
+        let max_len = shared.config.read().slowlog_max_len;
+        let name = client.name.lock().clone().unwrap_or_default();
+        shared
+            .slowlog
+            .record(args, usec, client.addr, name, max_len);
+    }
+}
+
+/// Runs a blocked client's command again, for the writer whose write may
+/// have unblocked it. It is the same command as any other to everything
+/// but the socket: what it writes (BLMOVE's destination) invalidates
+/// WATCH in the instant it becomes visible, and once it is served it is
+/// counted in the statistics and the slowlog under the blocked client.
+/// `Ok(None)`: still nothing for it.
+pub fn retry_blocked(
+    shared: &Arc<Shared>,
+    client: &ClientHandle,
+    args: &[Bytes],
+    retry: Retry,
+) -> RetryResult {
+    let Some((index, command)) = shared.commands.lookup(&args[0]) else {
+        return retry(shared, args);
+    };
+    let started = Instant::now();
+    let data = shared.data();
+    let watched = shared.watches.active() && !basalt_engine::in_txn();
+    let txn = watched.then(|| data.storage.begin_txn(&command.keys_of(args)));
+    let mut result = retry(shared, args);
+    if watched && matches!(result, Ok(Some(_))) {
+        let s = shared.clone();
+        let keys = command.keys_of(args);
+        data.storage.on_commit(move || s.watches.touch(&keys));
+    }
+    if let Some(txn) = txn {
+        if let Err(e) = txn.commit() {
+            result = Err(basalt_types::Error::from(e).into());
+        }
+    }
+    if !matches!(result, Ok(None)) {
+        let usec = started.elapsed().as_micros() as u64;
+        record(shared, client, index, args, usec, result.is_err());
+    }
+    result
+}
+
+/// A blocked command that ended without being served (timeout, CLIENT
+/// UNBLOCK) is counted then.
+pub fn blocked_ended(shared: &Shared, client: &ClientHandle, args: &[Bytes], failed: bool) {
+    if let Some((index, _)) = shared.commands.lookup(&args[0]) {
+        record(shared, client, index, args, 0, failed);
+    }
+}
+
+/// Marks the watchers of the command's keys when its write becomes
+/// visible: at the commit of the enclosing transaction, which still holds
+/// the keys' locks then (see `run`).
+fn invalidate_watches(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
+    if !shared.watches.active() {
+        return;
+    }
+    let all = command.has(flags::ALL_KEYS);
+    let keys = if all {
+        Vec::new()
+    } else {
+        command.keys_of(args)
+    };
+    let s = shared.clone();
+    shared.data().storage.on_commit(move || {
+        if all {
+            s.watches.touch_all();
+        } else {
+            s.watches.touch(&keys);
+        }
+    });
+}
+
+/// Serves clients blocked on the written keys once the write is visible:
+/// at once, or when the enclosing transaction commits.
+fn serve_waiters(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
+    let keys = command.keys_of(args);
+    let s = shared.clone();
+    shared
+        .data()
+        .storage
+        .after_commit(move || s.blocking.serve(&s, keys));
+}

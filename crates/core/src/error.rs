@@ -1,0 +1,151 @@
+//! Every error a command can produce, and the one place where they become
+//! the RESP error text Redis clients expect.
+
+use basalt_resp::Reply;
+use std::borrow::Cow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown command")]
+    UnknownCommand { name: String, args: Vec<String> },
+    #[error("unknown subcommand")]
+    UnknownSubcommand { sub: String, command: &'static str },
+    #[error("wrong number of arguments")]
+    WrongArity(String),
+    #[error("syntax error")]
+    Syntax,
+    #[error("not an integer")]
+    NotInteger,
+    #[error("not a float")]
+    NotFloat,
+    #[error("invalid expire time")]
+    InvalidExpire(&'static str),
+    #[error("offset out of range")]
+    OffsetOutOfRange,
+    #[error("authentication required")]
+    NoAuth,
+    #[error("wrong password")]
+    WrongPass,
+    #[error("no password configured")]
+    AuthNotConfigured,
+    #[error("unsupported protocol")]
+    NoProto,
+    #[error("DB index out of range")]
+    DbIndexOutOfRange,
+    #[error("invalid client name")]
+    InvalidClientName,
+    #[error("no such client")]
+    NoSuchClient,
+    /// A RESP2 connection with subscriptions ran anything else; carries
+    /// the command's full name (`config|get`).
+    #[error("command not allowed while subscribed")]
+    Subscribed(String),
+    /// Inside EXEC or a script, a key the transaction did not declare
+    /// stayed locked by another transaction.
+    #[error("undeclared key busy")]
+    UndeclaredKeyBusy,
+    #[error("{0}")]
+    Other(Cow<'static, str>),
+    #[error(transparent)]
+    Data(#[from] basalt_types::Error),
+    #[error(transparent)]
+    Config(#[from] basalt_config::ConfigError),
+}
+
+impl CommandError {
+    /// A free-form error; the text must carry its own prefix ("ERR ...").
+    pub fn other(text: impl Into<Cow<'static, str>>) -> Self {
+        CommandError::Other(text.into())
+    }
+
+    pub fn to_reply(&self) -> Reply {
+        use basalt_types::Error as D;
+        let text: Cow<'static, str> = match self {
+            CommandError::UnknownCommand { name, args } => {
+                let mut s = format!(
+                    "ERR unknown command '{}', with args beginning with: ",
+                    truncate(name, 128)
+                );
+                for a in args {
+                    s.push_str(&format!("'{}' ", truncate(a, 128)));
+                }
+                s.into()
+            }
+            CommandError::UnknownSubcommand { sub, command } => format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncate(sub, 128),
+                command.to_ascii_uppercase()
+            )
+            .into(),
+            CommandError::WrongArity(name) => {
+                format!("ERR wrong number of arguments for '{name}' command").into()
+            }
+            CommandError::Syntax => "ERR syntax error".into(),
+            CommandError::UndeclaredKeyBusy => "ERR this command touches a key the transaction did not declare (not in the script's KEYS) and another transaction holds it; declare it to get atomicity".into(),
+            CommandError::NotInteger | CommandError::Data(D::NotInteger) => {
+                "ERR value is not an integer or out of range".into()
+            }
+            CommandError::NotFloat | CommandError::Data(D::NotFloat) => {
+                "ERR value is not a valid float".into()
+            }
+            CommandError::InvalidExpire(cmd) => {
+                format!("ERR invalid expire time in '{cmd}' command").into()
+            }
+            CommandError::OffsetOutOfRange => "ERR offset is out of range".into(),
+            CommandError::NoAuth => "NOAUTH Authentication required.".into(),
+            CommandError::WrongPass => {
+                "WRONGPASS invalid username-password pair or user is disabled.".into()
+            }
+            CommandError::AuthNotConfigured => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into(),
+            CommandError::NoProto => "NOPROTO unsupported protocol version".into(),
+            CommandError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
+            CommandError::InvalidClientName => {
+                "ERR Client names cannot contain spaces, newlines or special characters.".into()
+            }
+            CommandError::NoSuchClient => "ERR No such client".into(),
+            CommandError::Subscribed(name) => format!(
+                "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            )
+            .into(),
+            CommandError::Other(text) => text.clone(),
+            CommandError::Data(D::WrongType) => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
+            CommandError::Data(D::Overflow) => "ERR increment or decrement would overflow".into(),
+            CommandError::Data(D::NanOrInfinity) => {
+                "ERR increment would produce NaN or Infinity".into()
+            }
+            CommandError::Data(D::NoSuchKey) => "ERR no such key".into(),
+            CommandError::Data(D::HashNotInteger) => "ERR hash value is not an integer".into(),
+            CommandError::Data(D::HashNotFloat) => "ERR hash value is not a float".into(),
+            CommandError::Data(D::StringTooLong) => {
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
+            }
+            CommandError::Data(D::InvalidCursor) => "ERR invalid cursor".into(),
+            CommandError::Data(D::LcsTooLarge) => {
+                "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+                    .into()
+            }
+            CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
+            CommandError::Data(D::Engine(e)) => {
+                tracing::error!("storage error: {e}");
+                format!("ERR storage error: {e}").into()
+            }
+            CommandError::Config(e) => format!("ERR {e}").into(),
+        };
+        Reply::Error(text)
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+pub type CommandResult = Result<Reply, CommandError>;

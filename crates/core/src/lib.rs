@@ -1,0 +1,32 @@
+//! Basalt's request path without sockets: the command table's types, the
+//! dispatcher that runs one command for a session through its gates, and
+//! the registries every connection shares (clients, watches, blocked
+//! clients, pub/sub, notifications, scripts, stats, slowlog).
+//!
+//! Handlers live in `basalt-commands` and depend on this crate; the network
+//! loop lives in `basalt-net`. Nothing here opens a socket.
+
+pub mod background;
+pub mod blocking;
+pub mod clients;
+pub mod command;
+pub mod context;
+pub mod dataset;
+pub mod dispatch;
+pub mod error;
+pub mod key_finder;
+pub mod logging;
+pub mod notify;
+pub mod offload;
+pub mod pubsub;
+pub mod scripting;
+pub mod shared;
+pub mod slowlog;
+pub mod stats;
+pub mod transaction;
+
+/// Basalt's own version, reported beside the Redis version it follows.
+pub const BASALT_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version whose command semantics Basalt follows; clients gate
+/// features on this.
+pub const REDIS_VERSION: &str = "7.2.0";

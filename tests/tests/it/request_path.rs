@@ -1,0 +1,200 @@
+//! The request path as one path: a blocked command that is served goes
+//! through the same rules as any command (WATCH, statistics, slowlog); a
+//! handler that panics leaks nothing its connection held; caches and locks
+//! behave under races a user can cause.
+
+use basalt_tests::client::{err, int, q, reply};
+use basalt_tests::{skip_on_redis, Server};
+use redis::{Connection, Value};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn wait_until(c: &mut Connection, what: &str, mut done: impl FnMut(&mut Connection) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(c) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn blocked_clients(c: &mut Connection) -> i64 {
+    let info: String = q(c, &["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn info_field(c: &mut Connection, section: &str, field: &str) -> Option<String> {
+    let info: String = q(c, &["INFO", section]);
+    let prefix = format!("{field}:");
+    info.lines().find_map(|l| {
+        l.strip_prefix(prefix.as_str())
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// BLMOVE blocks on an empty source; a push serves it, and its write to
+/// the destination must abort a transaction that WATCHes the destination.
+#[test]
+fn a_served_blmove_invalidates_watch_on_its_destination() {
+    let server = Server::start();
+    let mut watcher = server.client();
+    let mut admin = server.client();
+    let mut blocked = server.client();
+    let waiter = thread::spawn(move || {
+        q::<Value>(
+            &mut blocked,
+            &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"],
+        )
+    });
+    wait_until(&mut admin, "BLMOVE to block", |c| blocked_clients(c) == 1);
+    q::<()>(&mut watcher, &["WATCH", "dst"]);
+    q::<i64>(&mut admin, &["RPUSH", "src", "moved"]);
+    assert_eq!(waiter.join().unwrap(), Value::BulkString(b"moved".to_vec()));
+    q::<()>(&mut watcher, &["MULTI"]);
+    q::<()>(&mut watcher, &["SET", "marker", "1"]);
+    let exec: Value = q(&mut watcher, &["EXEC"]);
+    assert_eq!(exec, Value::Nil, "EXEC must abort: dst changed after WATCH");
+    assert_eq!(reply(&mut admin, &["GET", "marker"]), "nil");
+    assert_eq!(reply(&mut admin, &["LRANGE", "dst", "0", "-1"]), "[moved]");
+}
+
+/// A served blocked command is counted once in INFO commandstats and
+/// logged in the slowlog, like any other command.
+#[test]
+fn a_served_blocked_command_is_counted_and_slowlogged() {
+    let server = Server::start();
+    let mut admin = server.client();
+    q::<()>(
+        &mut admin,
+        &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+    );
+    q::<()>(&mut admin, &["CONFIG", "RESETSTAT"]);
+    q::<()>(&mut admin, &["SLOWLOG", "RESET"]);
+    let mut blocked = server.client();
+    let waiter =
+        thread::spawn(move || q::<Value>(&mut blocked, &["BRPOPLPUSH", "from", "to", "0"]));
+    wait_until(&mut admin, "BRPOPLPUSH to block", |c| {
+        blocked_clients(c) == 1
+    });
+    q::<i64>(&mut admin, &["LPUSH", "from", "x"]);
+    assert_eq!(waiter.join().unwrap(), Value::BulkString(b"x".to_vec()));
+    let stat = info_field(&mut admin, "commandstats", "cmdstat_brpoplpush")
+        .expect("cmdstat_brpoplpush in INFO commandstats");
+    assert!(stat.starts_with("calls=1,"), "{stat}");
+    let log: Value = q(&mut admin, &["SLOWLOG", "GET", "-1"]);
+    let Value::Array(entries) = log else {
+        panic!("SLOWLOG GET: {log:?}")
+    };
+    let logged = entries.iter().any(|e| match e {
+        Value::Array(fields) => matches!(fields.get(3),
+            Some(Value::Array(args)) if args.first() == Some(&Value::BulkString(b"BRPOPLPUSH".to_vec()))
+                || args.first() == Some(&Value::BulkString(b"brpoplpush".to_vec()))),
+        _ => false,
+    });
+    assert!(logged, "no BRPOPLPUSH in the slowlog: {entries:?}");
+}
+
+/// A handler that panics drops its connection and nothing else: the
+/// client's `maxclients` slot comes back, its open transaction is
+/// discarded with its locks, and the server goes on.
+#[test]
+fn a_panicking_handler_leaks_nothing() {
+    skip_on_redis!();
+    let server = Server::start();
+    let mut admin = server.client();
+    q::<()>(&mut admin, &["CONFIG", "SET", "maxclients", "3"]);
+    q::<()>(&mut admin, &["SET", "k", "before"]);
+    for _ in 0..5 {
+        let mut victim = server.client();
+        q::<()>(&mut victim, &["WATCH", "k"]);
+        q::<()>(&mut victim, &["MULTI"]);
+        q::<()>(&mut victim, &["SET", "k", "inside"]);
+        q::<()>(&mut victim, &["DEBUG", "HANDLER-PANIC"]);
+        // EXEC runs the queued SET, then the panicking DEBUG, inside one
+        // engine transaction: the connection is dropped.
+        assert!(redis::cmd("EXEC").query::<Value>(&mut victim).is_err());
+    }
+    // Five panicked connections later, two more still fit under 3.
+    wait_until(&mut admin, "the panicked clients to go", |c| {
+        let list: String = q(c, &["CLIENT", "LIST"]);
+        list.lines().count() == 1
+    });
+    let mut a = server.client();
+    let mut b = server.client();
+    assert_eq!(reply(&mut a, &["PING"]), "PONG");
+    assert_eq!(reply(&mut b, &["PING"]), "PONG");
+    // The transaction's write was discarded and its lock released.
+    assert_eq!(reply(&mut a, &["GET", "k"]), "before");
+    q::<()>(&mut b, &["SET", "k", "after"]);
+    assert_eq!(reply(&mut a, &["GET", "k"]), "after");
+}
+
+/// EVAL adds a script to the cache and runs it; SCRIPT FLUSH on another
+/// connection may empty the cache in between. Every EVAL must still run.
+#[test]
+fn eval_races_script_flush() {
+    let server = Server::start();
+    let mut flusher = server.client();
+    let mut evaluator = server.client();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let flushes = thread::spawn(move || {
+        let mut n = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            q::<()>(&mut flusher, &["SCRIPT", "FLUSH"]);
+            n += 1;
+        }
+        n
+    });
+    for i in 0..2000 {
+        let script = format!("return {i}");
+        assert_eq!(int(&mut evaluator, &["EVAL", &script, "0"]), i);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(flushes.join().unwrap() > 0);
+    assert_eq!(reply(&mut evaluator, &["PING"]), "PONG");
+}
+
+/// A script that touches a key it did not declare, while another script
+/// holds that key, gets an error for that command instead of running it
+/// without the lock; INFO counts it.
+#[test]
+fn an_undeclared_key_held_elsewhere_is_refused_not_used_unlocked() {
+    skip_on_redis!();
+    let server = Server::start();
+    let mut holder = server.client();
+    let mut intruder = server.client();
+    let mut admin = server.client();
+    q::<()>(&mut admin, &["SET", "k", "0"]);
+    // Holds k (declared) for about 2.5 s, under lua-time-limit (5 s).
+    let hold = thread::spawn(move || {
+        q::<Value>(
+            &mut holder,
+            &[
+                "EVAL",
+                "redis.call('SET', KEYS[1], 'held') \
+                 local t = redis.call('TIME') \
+                 local start = t[1] * 1000000 + t[2] \
+                 repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 2500000 \
+                 return 1",
+                "1",
+                "k",
+            ],
+        )
+    });
+    wait_until(&mut admin, "the holding script to start", |c| {
+        let list: String = q(c, &["CLIENT", "LIST"]);
+        list.contains("cmd=eval")
+    });
+    let refused = err(
+        &mut intruder,
+        &["EVAL", "return redis.call('SET', 'k', 'intruder')", "0"],
+    );
+    assert!(refused.contains("did not declare"), "{refused}");
+    assert_eq!(hold.join().unwrap(), Value::Int(1));
+    assert_eq!(reply(&mut admin, &["GET", "k"]), "held");
+    let timeouts = info_field(&mut admin, "stats", "undeclared_key_lock_timeouts").unwrap();
+    assert!(timeouts.parse::<u64>().unwrap() >= 1, "{timeouts}");
+}
