@@ -18,36 +18,42 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
             arity: 2,
             flags: LOADING | STALE,
             summary: "Returns a count of commands.",
+            keys: super::KeyRange::NONE,
         },
         SubCommand {
             name: "info",
             arity: -2,
             flags: LOADING | STALE,
             summary: "Returns information about one, multiple or all commands.",
+            keys: super::KeyRange::NONE,
         },
         SubCommand {
             name: "docs",
             arity: -2,
             flags: LOADING | STALE,
             summary: "Returns documentary information about one, multiple or all commands.",
+            keys: super::KeyRange::NONE,
         },
         SubCommand {
             name: "list",
             arity: -2,
             flags: LOADING | STALE,
             summary: "Returns a list of command names.",
+            keys: super::KeyRange::NONE,
         },
         SubCommand {
             name: "getkeys",
             arity: -4,
             flags: LOADING | STALE,
             summary: "Extracts the key names from an arbitrary command.",
+            keys: super::KeyRange::NONE,
         },
         SubCommand {
             name: "help",
             arity: 2,
             flags: LOADING | STALE,
             summary: "Returns helpful text about the different subcommands.",
+            keys: super::KeyRange::NONE,
         },
     ])];
 
@@ -68,9 +74,9 @@ fn subcommand_info(parent: &Command, sub: &SubCommand) -> Reply {
         Reply::Bulk(Bytes::from(format!("{}|{}", parent.name, sub.name))),
         Reply::Integer(sub.arity as i64),
         flag_names(sub.flags),
-        Reply::Integer(0),
-        Reply::Integer(0),
-        Reply::Integer(0),
+        Reply::Integer(sub.keys.first as i64),
+        Reply::Integer(sub.keys.last as i64),
+        Reply::Integer(sub.keys.step as i64),
         Reply::Set(vec![]),
         Reply::Array(vec![]),
         Reply::Array(vec![]),
@@ -87,7 +93,12 @@ fn info_entry(c: &Command) -> Reply {
         Reply::Integer(c.first_key as i64),
         Reply::Integer(c.last_key as i64),
         Reply::Integer(c.step as i64),
-        Reply::Set(vec![Reply::Simple(format!("@{}", c.group).into())]),
+        Reply::Set(
+            c.acl_categories()
+                .into_iter()
+                .map(|cat| Reply::Simple(format!("@{cat}").into()))
+                .collect(),
+        ),
         Reply::Array(vec![]),
         Reply::Array(vec![]),
         Reply::Array(
@@ -207,7 +218,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                     })
                 } else if is(&args[3], "aclcat") {
                     let cat = lower(&value);
-                    Box::new(move |c: &Command| c.group == cat)
+                    Box::new(move |c: &Command| c.acl_categories().contains(&cat.as_str()))
                 } else if is(&args[3], "module") {
                     Box::new(|_: &Command| false)
                 } else {

@@ -38,6 +38,7 @@ const fn sub(name: &'static str, arity: i32, flags: u32, summary: &'static str) 
         arity,
         flags,
         summary,
+        keys: super::KeyRange::NONE,
     }
 }
 
@@ -334,11 +335,16 @@ fn run(
     });
     let limit_ms = shared.config.read().lua_time_limit;
     let (s, r) = (shared.clone(), running.clone());
-    let watchdog: Box<dyn Fn() -> bool> = Box::new(move || s.scripting.tick(&r, limit_ms));
-    let client_resp3 = ctx.client.protocol == Protocol::Resp3;
     let name = running.name.clone();
+    let inline = runs_inline(&name);
+    let handoff = WorkerHandoff::new(inline);
+    let watchdog: Box<dyn Fn() -> bool> = Box::new(move || {
+        handoff.check();
+        s.scripting.tick(&r, limit_ms)
+    });
+    let client_resp3 = ctx.client.protocol == Protocol::Resp3;
     let mut cpu = std::time::Duration::ZERO;
-    let result = off_worker_unless_quick(&name, || {
+    let result = run_placed(inline, || {
         let data = shared.data();
         let txn = data.storage.begin_txn(&spec.keys);
         let reply = with_vm(&shared.scripting, |vm| {
@@ -403,18 +409,60 @@ fn remember_duration(name: String, took: std::time::Duration) {
     map.insert(name, quick);
 }
 
-/// Runs a script inline when its last run was quick and another worker can
-/// take this one's connections should it turn long (a script that loops
-/// runs into `lua-time-limit` and can be killed from a connection on that
-/// other worker); otherwise off the worker.
-fn off_worker_unless_quick<R>(name: &str, f: impl FnOnce() -> R) -> R {
+/// Whether a script runs inline on the worker: when its last run was quick
+/// and another worker can take this one's connections.
+fn runs_inline(name: &str) -> bool {
     use tokio::runtime::Handle;
     let quick = quick_runs().read().get(name).copied().unwrap_or(false);
     let workers = Handle::try_current().map_or(1, |h| h.metrics().num_workers());
-    if quick && workers > 1 {
+    quick && workers > 1
+}
+
+fn run_placed<R>(inline: bool, f: impl FnOnce() -> R) -> R {
+    if inline {
         f()
     } else {
         off_worker(f)
+    }
+}
+
+/// Where unbounded work runs: a script that starts inline (its last run
+/// was quick) may still loop this time. Its watchdog, called every
+/// `HOOK_INSTRUCTIONS` Lua instructions, hands the worker's other
+/// connections to another thread once the script has run `HANDOFF_AFTER`:
+/// `block_in_place` moves the worker's queue to a new thread at once, and
+/// the short sleep inside it gives that thread time to take it (tokio takes
+/// the queue back when the closure returns if nobody has). The hand-off is
+/// tried again every `HANDOFF_RETRY` while the script runs; once it took,
+/// this thread no longer owns a worker and further calls cost only the
+/// sleep. So a script holds up the connections that share its worker for
+/// `HANDOFF_AFTER` at most, and SCRIPT KILL is always read.
+struct WorkerHandoff {
+    started: Instant,
+    next: std::cell::Cell<Option<std::time::Duration>>,
+}
+
+const HANDOFF_AFTER: std::time::Duration = std::time::Duration::from_millis(5);
+const HANDOFF_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl WorkerHandoff {
+    fn new(inline: bool) -> WorkerHandoff {
+        WorkerHandoff {
+            started: Instant::now(),
+            next: std::cell::Cell::new(inline.then_some(HANDOFF_AFTER)),
+        }
+    }
+
+    fn check(&self) {
+        let Some(next) = self.next.get() else {
+            return;
+        };
+        let elapsed = self.started.elapsed();
+        if elapsed < next {
+            return;
+        }
+        self.next.set(Some(elapsed + HANDOFF_RETRY));
+        off_worker(|| std::thread::sleep(std::time::Duration::from_millis(1)));
     }
 }
 

@@ -40,24 +40,28 @@ pub static COMMANDS: &[Command] = &[
                 arity: -2,
                 flags: ADMIN | LOADING | STALE,
                 summary: "Returns the slow log's entries.",
+                keys: super::KeyRange::NONE,
             },
             SubCommand {
                 name: "len",
                 arity: 2,
                 flags: ADMIN | LOADING | STALE,
                 summary: "Returns the number of entries in the slow log.",
+                keys: super::KeyRange::NONE,
             },
             SubCommand {
                 name: "reset",
                 arity: 2,
                 flags: ADMIN | LOADING | STALE,
                 summary: "Clears all entries from the slow log.",
+                keys: super::KeyRange::NONE,
             },
             SubCommand {
                 name: "help",
                 arity: 2,
                 flags: LOADING | STALE,
                 summary: "Show helpful text about the different subcommands.",
+                keys: super::KeyRange::NONE,
             },
         ]),
 ];

@@ -28,9 +28,9 @@ pub static COMMANDS: &[Command] = &[
     set_cmd("sintercard", -3, READONLY | SCANS, sintercard).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the number of members of the intersect of multiple sets."),
     set_cmd("sunion", -2, READONLY | SCANS, sunion).keys(1, -1, 1).summary("Returns the union of multiple sets."),
     set_cmd("sdiff", -2, READONLY | SCANS, sdiff).keys(1, -1, 1).summary("Returns the difference of multiple sets."),
-    set_cmd("sinterstore", -3, WRITE | DENYOOM | SCANS, sinterstore).keys(1, -1, 1).summary("Stores the intersect of multiple sets in a key."),
-    set_cmd("sunionstore", -3, WRITE | DENYOOM | SCANS, sunionstore).keys(1, -1, 1).summary("Stores the union of multiple sets in a key."),
-    set_cmd("sdiffstore", -3, WRITE | DENYOOM | SCANS, sdiffstore).keys(1, -1, 1).summary("Stores the difference of multiple sets in a key."),
+    set_cmd("sinterstore", -3, WRITE | DENYOOM | SCANS, sinterstore).keys(1, -1, 1).writes(super::Written::Destination(1)).summary("Stores the intersect of multiple sets in a key."),
+    set_cmd("sunionstore", -3, WRITE | DENYOOM | SCANS, sunionstore).keys(1, -1, 1).writes(super::Written::Destination(1)).summary("Stores the union of multiple sets in a key."),
+    set_cmd("sdiffstore", -3, WRITE | DENYOOM | SCANS, sdiffstore).keys(1, -1, 1).writes(super::Written::Destination(1)).summary("Stores the difference of multiple sets in a key."),
     set_cmd("sscan", -3, READONLY, sscan).keys(1, 1, 1).since("2.8.0").summary("Iterates over members of a set."),
 ];
 

@@ -12,11 +12,14 @@ pub static COMMANDS: &[Command] = &[
     Command::new("sort", -2, WRITE | DENYOOM | SCANS, sort)
         .keys(1, 1, 1)
         .movable(super::key_finder::sort)
+        .writes(super::Written::Found)
+        .acl(&["set", "sortedset", "list", "dangerous"])
         .summary(
             "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
         ),
     Command::new("sort_ro", -2, READONLY | SCANS, sort_ro)
         .keys(1, 1, 1)
+        .acl(&["set", "sortedset", "list", "dangerous"])
         .since("7.0.0")
         .summary("Returns the sorted elements of a list, a set, or a sorted set."),
 ];

@@ -45,6 +45,9 @@ pub mod flags {
     /// Walks the whole keyspace (KEYS, FLUSHDB, DBSIZE): always run off the
     /// async worker.
     pub const WHOLE_KEYSPACE: u32 = 1 << 24;
+    /// Looks its keys up without a `keymiss` event (OBJECT, as Redis's
+    /// LOOKUP_NONOTIFY).
+    pub const NO_KEYMISS: u32 = 1 << 25;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -70,6 +73,73 @@ pub struct SubCommand {
     pub arity: i32,
     pub flags: u32,
     pub summary: &'static str,
+    /// Its own key positions (OBJECT ENCODING key), which replace the
+    /// parent's when this subcommand is called.
+    pub keys: KeyRange,
+}
+
+/// Key positions in Redis's first/last/step form: `last` < 0 counts from
+/// the end; `first` 0 means no keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeyRange {
+    pub const NONE: KeyRange = KeyRange {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+
+    /// One key at `at`.
+    pub const fn at(at: i32) -> KeyRange {
+        KeyRange {
+            first: at,
+            last: at,
+            step: 1,
+        }
+    }
+
+    fn indices(self, argc: usize) -> Vec<usize> {
+        if self.first <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last < 0 {
+            argc as i32 + self.last
+        } else {
+            self.last.min(argc as i32 - 1)
+        };
+        let step = self.step.max(1) as usize;
+        (self.first as usize..=last.max(0) as usize)
+            .step_by(step)
+            .filter(|&i| i < argc && i as i32 >= self.first)
+            .collect()
+    }
+}
+
+/// How a command uses one of its keys, as ACL key permissions (`%R~`,
+/// `%W~`) and Redis 7's key specs (RO, RW, OW) distinguish them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAccess {
+    Read,
+    /// Written without its old value mattering (a STORE destination).
+    Write,
+    ReadWrite,
+}
+
+/// Which of a write command's keys it writes; the others it only reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Every key is read and written (INCR, LMOVE's both keys, RENAME).
+    All,
+    /// Only the key at this argument index, overwritten; the rest are read
+    /// (SUNIONSTORE dst, COPY's destination, ZRANGESTORE dst).
+    Destination(usize),
+    /// Only the keys the key finder adds (SORT ... STORE dst).
+    Found,
 }
 
 pub struct Command {
@@ -87,6 +157,11 @@ pub struct Command {
     pub since: &'static str,
     pub summary: &'static str,
     pub subcommands: &'static [SubCommand],
+    /// For write commands: which keys are written.
+    pub written: Written,
+    /// ACL categories beyond those that follow from the flags and group
+    /// (`dangerous` for KEYS, FLUSHALL, SORT, ...).
+    pub acl_extra: &'static [&'static str],
     pub handler: Handler,
 }
 
@@ -104,8 +179,20 @@ impl Command {
             since: "1.0.0",
             summary: "",
             subcommands: &[],
+            written: Written::All,
+            acl_extra: &[],
             handler,
         }
+    }
+
+    pub const fn writes(mut self, written: Written) -> Command {
+        self.written = written;
+        self
+    }
+
+    pub const fn acl(mut self, extra: &'static [&'static str]) -> Command {
+        self.acl_extra = extra;
+        self
     }
 
     pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Command {
@@ -155,10 +242,16 @@ impl Command {
             .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
     }
 
-    /// Indices into argv of this command's keys.
+    /// Indices into argv of this command's keys: its subcommand's when
+    /// that has its own, plus those its key finder adds.
     pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
         let argc = args.len();
-        let mut keys = self.fixed_key_indices(argc);
+        let sub_keys = args
+            .get(1)
+            .and_then(|name| self.find_subcommand(name))
+            .map(|i| self.subcommands[i].keys)
+            .filter(|k| *k != KeyRange::NONE);
+        let mut keys = sub_keys.unwrap_or(self.key_range()).indices(argc);
         if let Some(find) = self.key_finder {
             keys.extend(find(args).into_iter().filter(|&i| i < argc));
             keys.sort_unstable();
@@ -167,20 +260,80 @@ impl Command {
         keys
     }
 
-    fn fixed_key_indices(&self, argc: usize) -> Vec<usize> {
-        if self.first_key <= 0 {
-            return Vec::new();
+    fn key_range(&self) -> KeyRange {
+        KeyRange {
+            first: self.first_key,
+            last: self.last_key,
+            step: self.step,
         }
-        let last = if self.last_key < 0 {
-            argc as i32 + self.last_key
-        } else {
-            self.last_key.min(argc as i32 - 1)
-        };
-        let step = self.step.max(1) as usize;
-        (self.first_key as usize..=last.max(0) as usize)
-            .step_by(step)
-            .filter(|&i| i < argc && i as i32 >= self.first_key)
+    }
+
+    /// Each key's index and how the command uses it.
+    pub fn key_access(&self, args: &[Bytes]) -> Vec<(usize, KeyAccess)> {
+        let fixed = self.key_range().indices(args.len());
+        self.key_indices(args)
+            .into_iter()
+            .map(|i| {
+                let access = if !self.has(flags::WRITE) {
+                    KeyAccess::Read
+                } else {
+                    match self.written {
+                        Written::All => KeyAccess::ReadWrite,
+                        Written::Destination(d) if d == i => KeyAccess::Write,
+                        Written::Destination(_) => KeyAccess::Read,
+                        Written::Found if fixed.contains(&i) => KeyAccess::Read,
+                        Written::Found => KeyAccess::Write,
+                    }
+                };
+                (i, access)
+            })
             .collect()
+    }
+
+    /// ACL categories, as Redis derives most of them: from the flags
+    /// (write, read, admin + dangerous, pubsub, blocking, fast or slow) and
+    /// from the group (string, list, keyspace, ...), plus `acl_extra`.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut cats = Vec::new();
+        if self.has(flags::WRITE) {
+            cats.push("write");
+        }
+        if self.has(flags::READONLY) && self.group != "scripting" {
+            cats.push("read");
+        }
+        if self.has(flags::ADMIN) {
+            cats.extend(["admin", "dangerous"]);
+        }
+        if self.has(flags::PUBSUB) || self.group == "pubsub" {
+            cats.push("pubsub");
+        }
+        if self.has(flags::BLOCKING) {
+            cats.push("blocking");
+        }
+        let by_group = match self.group {
+            "string" => Some("string"),
+            "hash" => Some("hash"),
+            "list" => Some("list"),
+            "set" => Some("set"),
+            "sorted-set" => Some("sortedset"),
+            "generic" => Some("keyspace"),
+            "connection" => Some("connection"),
+            "transactions" => Some("transaction"),
+            "scripting" => Some("scripting"),
+            _ => None,
+        };
+        cats.extend(by_group);
+        cats.push(if self.has(flags::FAST) {
+            "fast"
+        } else {
+            "slow"
+        });
+        for extra in self.acl_extra {
+            if !cats.contains(extra) {
+                cats.push(extra);
+            }
+        }
+        cats
     }
 
     /// The keys themselves.

@@ -251,11 +251,15 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     let (command, args) = (call.command, call.args);
     let data = shared.data();
     let storage = &data.storage;
-    state.handle.touch(call.index, call.sub);
+    let nested = basalt_engine::in_txn();
+    // The client's current command stays EXEC or EVAL while they run the
+    // commands inside them, as CLIENT LIST shows it in Redis.
+    if !nested {
+        state.handle.touch(call.index, call.sub);
+    }
     let started = Instant::now();
     crate::notify::key_misses(shared, command, args);
     let wrote = command.has(flags::WRITE);
-    let nested = basalt_engine::in_txn();
     // Inside EXEC or a script, a key the transaction did not declare is
     // locked now; if another transaction keeps it, the command is refused
     // rather than run without its lock, which would break the atomicity

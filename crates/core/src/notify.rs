@@ -164,15 +164,18 @@ fn publish_key_misses(
     if !shared.pubsub.has_listeners() {
         return;
     }
-    let read_keys: Vec<usize> = if command.has(crate::command::flags::READONLY) {
-        command.key_indices(args)
-    } else {
-        match command.name {
-            "sort" => vec![1],
-            "sinterstore" | "sunionstore" | "sdiffstore" => (2..args.len()).collect(),
-            _ => return,
-        }
-    };
+    if command.has(crate::command::flags::NO_KEYMISS) {
+        return;
+    }
+    // The keys it reads: every key of a read-only command, the sources of
+    // a STORE command (SORT, SUNIONSTORE, COPY, ...), as Redis's lookups
+    // for reading report them.
+    let read_keys: Vec<usize> = command
+        .key_access(args)
+        .into_iter()
+        .filter(|&(_, access)| access == crate::command::KeyAccess::Read)
+        .map(|(i, _)| i)
+        .collect();
     for i in read_keys {
         if shared
             .data()

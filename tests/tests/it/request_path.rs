@@ -168,7 +168,7 @@ fn an_undeclared_key_held_elsewhere_is_refused_not_used_unlocked() {
     let mut intruder = server.client();
     let mut admin = server.client();
     q::<()>(&mut admin, &["SET", "k", "0"]);
-    // Holds k (declared) for about 2.5 s, under lua-time-limit (5 s).
+    // Holds k (declared) for about 3 s, under lua-time-limit (5 s).
     let hold = thread::spawn(move || {
         q::<Value>(
             &mut holder,
@@ -177,7 +177,7 @@ fn an_undeclared_key_held_elsewhere_is_refused_not_used_unlocked() {
                 "redis.call('SET', KEYS[1], 'held') \
                  local t = redis.call('TIME') \
                  local start = t[1] * 1000000 + t[2] \
-                 repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 2500000 \
+                 repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 3000000 \
                  return 1",
                 "1",
                 "k",
@@ -188,6 +188,8 @@ fn an_undeclared_key_held_elsewhere_is_refused_not_used_unlocked() {
         let list: String = q(c, &["CLIENT", "LIST"]);
         list.contains("cmd=eval")
     });
+    // CLIENT LIST shows EVAL a moment before the script locks its keys.
+    thread::sleep(Duration::from_millis(200));
     let refused = err(
         &mut intruder,
         &["EVAL", "return redis.call('SET', 'k', 'intruder')", "0"],
@@ -197,4 +199,85 @@ fn an_undeclared_key_held_elsewhere_is_refused_not_used_unlocked() {
     assert_eq!(reply(&mut admin, &["GET", "k"]), "held");
     let timeouts = info_field(&mut admin, "stats", "undeclared_key_lock_timeouts").unwrap();
     assert!(timeouts.parse::<u64>().unwrap() >= 1, "{timeouts}");
+}
+
+/// A script whose last run was quick runs inline on its connection's
+/// worker. When it loops this time, it must not hold up the connections
+/// that share that worker, nor SCRIPT KILL: it hands them to another
+/// thread within milliseconds.
+#[test]
+fn a_quick_script_that_turns_long_does_not_stop_other_connections() {
+    // Redis answers BUSY to every other client while a script is busy.
+    skip_on_redis!();
+    let server = Server::start();
+    let mut c = server.client();
+    q::<()>(&mut c, &["CONFIG", "SET", "lua-time-limit", "100"]);
+    let script = "if ARGV[1] == 'loop' then while true do end end return 1";
+    for _ in 0..3 {
+        assert_eq!(int(&mut c, &["EVAL", script, "0", "once"]), 1);
+    }
+    // Enough connections that some share the looping script's worker.
+    let mut others: Vec<Connection> = (0..8).map(|_| server.client()).collect();
+    for o in &mut others {
+        o.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(reply(o, &["PING"]), "PONG");
+    }
+    let looping = thread::spawn(move || {
+        redis::cmd("EVAL")
+            .arg(script)
+            .arg(0)
+            .arg("loop")
+            .query::<Value>(&mut c)
+            .map_err(|e| e.detail().unwrap_or("").to_string())
+    });
+    wait_until(&mut others[0], "the script to run", |o| {
+        let list: String = q(o, &["CLIENT", "LIST"]);
+        list.lines().any(|l| l.contains("cmd=eval"))
+    });
+    thread::sleep(Duration::from_millis(300));
+    for (i, o) in others.iter_mut().enumerate() {
+        let pong = redis::cmd("PING").query::<String>(o);
+        assert_eq!(
+            pong.as_deref().ok(),
+            Some("PONG"),
+            "connection {i}: {pong:?}"
+        );
+    }
+    assert_eq!(q::<String>(&mut others[1], &["SCRIPT", "KILL"]), "OK");
+    let killed = looping.join().unwrap().unwrap_err();
+    assert!(killed.contains("killed"), "{killed}");
+}
+
+/// CLIENT LIST names the command the client sent, not the ones EXEC or a
+/// script ran for it.
+#[test]
+fn client_list_shows_exec_and_eval_not_what_they_ran() {
+    let server = Server::start();
+    let mut c = server.client();
+    q::<()>(&mut c, &["CLIENT", "SETNAME", "me"]);
+    q::<()>(&mut c, &["MULTI"]);
+    q::<()>(&mut c, &["SET", "k", "1"]);
+    q::<Value>(&mut c, &["EXEC"]);
+    let mut admin = server.client();
+    let mine = |admin: &mut Connection| -> String {
+        let list: String = q(admin, &["CLIENT", "LIST"]);
+        list.lines()
+            .find(|l| l.contains("name=me "))
+            .expect("my client")
+            .to_string()
+    };
+    assert!(
+        mine(&mut admin).contains(" cmd=exec "),
+        "{}",
+        mine(&mut admin)
+    );
+    q::<Value>(
+        &mut c,
+        &["EVAL", "return redis.call('GET', KEYS[1])", "1", "k"],
+    );
+    assert!(
+        mine(&mut admin).contains(" cmd=eval "),
+        "{}",
+        mine(&mut admin)
+    );
 }
