@@ -521,6 +521,14 @@ fn cf_options(cf: ColumnFamily, opts: &EngineOptions, cache: &Cache, slot: &DbSl
             o.set_compaction_filter("MetadataFilter", filter::metadata_filter);
         }
         ColumnFamily::Default | ColumnFamily::ZSetScore | ColumnFamily::Stream => {
+            if cf == ColumnFamily::Default {
+                // HSET, SADD and ZADD look up whether the element exists
+                // (point reads of this family), and a new element is absent
+                // from the memtable: the bloom filter says so without
+                // searching the skiplist.
+                o.set_memtable_whole_key_filtering(true);
+                o.set_memtable_prefix_bloom_ratio(0.1);
+            }
             o.set_compaction_filter_factory(SubKeyFilterFactory {
                 db: slot.clone(),
                 cluster: opts.cluster,

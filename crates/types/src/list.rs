@@ -17,6 +17,10 @@ const INITIAL_INDEX: u64 = u64::MAX / 2;
 /// a point tombstone per element.
 const RANGE_DELETE_MIN: u64 = 64;
 
+/// Up to this many elements are read by point lookups instead of an
+/// iterator (see `read_elements`).
+const POINT_READ_MAX: u64 = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
     Left,
@@ -205,6 +209,29 @@ impl Database {
     }
 
     fn read_elements(&self, key: &[u8], list: &List, from: u64, to: u64) -> Result<Vec<Vec<u8>>> {
+        // A few elements (LPOP, RPOP, small counts) are read by point
+        // lookups: positions are contiguous, so each key is known, and a
+        // Get costs far less than creating and seeking an iterator, which
+        // also has to step over the tombstones earlier pops left at the
+        // head (an iterator was 40% of LPOP's CPU).
+        let to = to.min(list.len());
+        if from < to && to - from <= POINT_READ_MAX {
+            let mut out = Vec::with_capacity((to - from) as usize);
+            for pos in from..to {
+                let k = self.list_key(key, list, list.at(pos));
+                match self.storage().get(ColumnFamily::Default, &k)? {
+                    Some(v) => out.push(v.to_vec()),
+                    // Not where the metadata says: read the way that
+                    // tolerates gaps.
+                    None => return self.scan_elements(key, list, from, to),
+                }
+            }
+            return Ok(out);
+        }
+        self.scan_elements(key, list, from, to)
+    }
+
+    fn scan_elements(&self, key: &[u8], list: &List, from: u64, to: u64) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         self.scan_list(key, list, from, to, false, |_, v| {
             out.push(v.to_vec());
