@@ -375,6 +375,9 @@ pub fn retry_blocked(
     args: &[Bytes],
     retry: Retry,
 ) -> RetryResult {
+    // Also called from a connection that has just blocked, outside any
+    // command: the dataset must not be replaced under the retry.
+    let _access = shared.dataset.access();
     let Some((index, command)) = shared.commands.lookup(&args[0]) else {
         return retry(shared, args);
     };

@@ -108,9 +108,13 @@ impl Shared {
         &self,
         replace: impl FnOnce(&Dataset) -> Result<Arc<Storage>, EngineError>,
     ) -> Result<(), EngineError> {
-        let new = self.dataset.replace(replace)?;
-        new.db
+        let result = self.dataset.replace(replace);
+        // A new `Database` handle either way (a failed replacement gets a
+        // fresh one over the old storage): give it the configured limit.
+        self.data()
+            .db
             .set_max_string_len(self.config.read().proto_max_bulk_len);
+        let new = result?;
         if let Err(e) = self.scripting.reload(&new.storage) {
             tracing::error!("cannot read the scripts and functions of the new dataset: {e}");
         }

@@ -68,3 +68,18 @@ fn a_failed_replacement_keeps_the_old_dataset() {
     data.db.set(b"after", b"2", SetOptions::default()).unwrap();
     assert_eq!(data.db.get(b"after").unwrap(), Some(b"2".to_vec()));
 }
+
+#[test]
+fn the_string_limit_survives_a_failed_replacement() {
+    let a = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.proto_max_bulk_len = 1000;
+    let shared = Shared::new(config, open(a.path()), table());
+    let _ = shared.replace_dataset(|_| {
+        Err(EngineError::Io {
+            path: "checkpoint".into(),
+            source: std::io::Error::other("transfer broken"),
+        })
+    });
+    assert_eq!(shared.data().db.max_string_len(), 1000);
+}
