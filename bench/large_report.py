@@ -500,11 +500,12 @@ def main(out, doc_path):
     w(
         f"| fixed | idle RSS {mib(idle_kib * 1024)} + {FIXED_SLACK_MIB} = {mib(fixed)} MiB | "
         f"the process before any data (binary, tokio workers, thread stacks, allocator) "
-        f"measured at start; plus a {FIXED_SLACK_MIB} MiB allowance for what scales with "
-        f"neither data nor cache: up to {jobs} flush/compaction jobs' buffers (read-ahead, "
-        "output file buffer, block and filter builders: a few MiB each), per-connection "
-        "request and reply buffers (tens of KiB for each of the clients here), SST table "
-        "readers, and jemalloc's not yet returned dirty pages |"
+        f"measured at start; plus a {FIXED_SLACK_MIB} MiB allowance, set before measuring, "
+        f"for the rest: up to {jobs} flush/compaction jobs' buffers (read-ahead, output "
+        "file buffer, block and filter builders), requests and replies in flight (these "
+        "grow with clients × pipeline depth × request size), SST table readers, and memory "
+        "freed but not yet returned by jemalloc (`dirty_decay_ms`, 10 s by default: a "
+        "flushed memtable stays in RSS that long) |"
     )
     w(
         f"| **bound** | **{mib(bound)} MiB** | {cache_mb} + {mib(memtable_bound)} + {mib(fixed)} "
