@@ -20,64 +20,45 @@
 set -euo pipefail
 
 [ $# -ge 1 ] || { sed -n 2,18p "$0"; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+log_tag=compare
 tests="${COMPARE_TESTS:-get set incr lpush lpop hset zadd}"
 pipelines="${COMPARE_PIPELINES:-1 16}"
 requests="${COMPARE_REQUESTS:-100000}"
 rounds="${COMPARE_ROUNDS:-3}"
 load_keys="${COMPARE_LOAD_KEYS:-1000000}"
-server_cpu="${COMPARE_SERVER_CPU:-0}"
-client_cpu="${COMPARE_CLIENT_CPU:-1}"
+SERVER_CPU="${COMPARE_SERVER_CPU:-0}"
+CLIENT_CPU="${COMPARE_CLIENT_CPU:-1}"
+HOST=127.0.0.1
+ready_timeout=10
 
-work="$(mktemp -d /tmp/basalt-compare.XXXXXX)"
+# Each server's data in TMP/LABEL, its log in TMP/LABEL.log.
+TMP="$(mktemp -d /tmp/basalt-compare.XXXXXX)"
+OUT="$TMP"
 labels=()
-declare -A pid port
-cleanup() {
-    for l in "${labels[@]}"; do
-        if [ -n "${pid[$l]:-}" ]; then
-            kill -CONT -- "-${pid[$l]}" 2>/dev/null || true
-            kill -TERM -- "-${pid[$l]}" 2>/dev/null || true
-        fi
-    done
-    sleep 1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
 next_port=17660
 for spec in "$@"; do
     label="${spec%%=*}"
     bin="${spec#*=}"
-    [ -x "$bin" ] || { echo "compare: $bin is not executable" >&2; exit 1; }
+    [ -x "$bin" ] || { log "$bin is not executable"; exit 1; }
     labels+=("$label")
-    port[$label]=$next_port
+    mkdir -p "$TMP/$label"
+    start_server "$label" "$next_port" "$bin" --bind "$HOST" --port "$next_port" \
+        --dir "$TMP/$label" --appendfsync everysec
     next_port=$((next_port + 1))
-    mkdir -p "$work/$label"
-    setsid taskset -c "$server_cpu" "$bin" --bind 127.0.0.1 --port "${port[$label]}" \
-        --dir "$work/$label" --appendfsync everysec >"$work/$label.log" 2>&1 &
-    pid[$label]=$!
-    for _ in $(seq 100); do
-        redis-cli -p "${port[$label]}" ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
     # The names redis-benchmark -r uses, so GET reads existing keys.
-    python3 -c "
-import sys
-out = sys.stdout.buffer
-v = b'x' * 100
-for i in range($load_keys):
-    k = b'key:%012d' % i
-    out.write(b'*3\r\n\$3\r\nSET\r\n\$%d\r\n%s\r\n\$100\r\n%s\r\n' % (len(k), k, v))
-" | taskset -c "$client_cpu" redis-cli -p "${port[$label]}" --pipe >/dev/null
-    kill -STOP -- "-${pid[$label]}"
+    pipe_load "${PORT[$label]}" "$load_keys" 100 0 >/dev/null
+    freeze "$label"
 done
 
 run_one() { # label test pipeline -> ops/s
     local l="$1" t="$2" p="$3" n="$requests"
     [ "$p" -gt 1 ] && n=$((requests * 4))
-    kill -CONT -- "-${pid[$l]}"
-    taskset -c "$client_cpu" redis-benchmark -p "${port[$l]}" -c 50 -d 100 -r 1000000 \
+    resume "$l"
+    taskset -c "$CLIENT_CPU" redis-benchmark -p "${PORT[$l]}" -c 50 -d 100 -r 1000000 \
         -n "$n" -P "$p" -t "$t" --csv 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"'
-    kill -STOP -- "-${pid[$l]}"
+    freeze "$l"
 }
 
 declare -A results
@@ -94,7 +75,7 @@ for r in $(seq "$rounds"); do
             done
         done
     done
-    echo "compare: round $r of $rounds done" >&2
+    log "round $r of $rounds done"
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -56,8 +56,8 @@
 #   LARGE_OUT=dir              raw output (default bench/out/large, wiped)
 set -euo pipefail
 
-caller_pwd="$PWD"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$root"
 
 # --- settings ---------------------------------------------------------------
@@ -84,16 +84,15 @@ REDIS_PORT="${LARGE_REDIS_PORT:-16391}"
 DOC="${LARGE_DOC:-$root/docs/large-dataset.md}"
 HOST=127.0.0.1 # loopback only, always
 
-# --- helpers ----------------------------------------------------------------
-log() { echo "large: $(date -u +%H:%M:%S) $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+# --- helpers (and bench/lib.sh) ----------------------------------------------
+log_tag=large
+log_clock=1
+port_hint='LARGE_%s_PORT'
+ready_timeout=600 # WAL replay after the restart can take a while
+stop_grace=120    # a clean Basalt shutdown waits for a running compaction to stop
+# One server runs at a time: SERVER_PID (bench/lib.sh) is the running one.
 
-SERVER_PID=""  # process-group leader of the running server (setsid)
 SAMPLER_PID="" # the RSS sampler (a subshell of this script)
-TMP=""
 stop_sampler() {
     if [ -n "$SAMPLER_PID" ]; then
         kill "$SAMPLER_PID" 2>/dev/null || true
@@ -101,78 +100,12 @@ stop_sampler() {
     fi
     SAMPLER_PID=""
 }
-stop_server() {
-    local i pid="$SERVER_PID"
-    [ -n "$pid" ] || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    # A clean Basalt shutdown waits for a running compaction to stop.
-    for ((i = 0; i < 1200; i++)); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    if alive "$pid"; then
-        log "pid $pid ignored SIGTERM for 120s; SIGKILL"
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    SERVER_PID=""
-}
-cleanup() {
-    stop_sampler
-    stop_server
-    [ -n "$TMP" ] && rm -rf "$TMP"
-    TMP=""
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-    [ -n "$st" ] && [ "${st:0:1}" != Z ]
-}
-
-port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-cli() { taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$1" "${@:2}"; }
-
-status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+cleanup_extra() { stop_sampler; }
 
 # info_sum PORT SECTION FIELD: sum of FIELD (or FIELD[cf]) lines of INFO SECTION.
 info_sum() {
     cli "$1" info "$2" 2>/dev/null | tr -d '\r' |
         awk -F: -v f="$3" '{ k = $1; sub(/\[.*\]$/, "", k) } k == f { s += $2 } END { printf "%.0f\n", s }'
-}
-
-# wait_ready NAME PID PORT SECONDS: until PING answers PONG.
-wait_ready() {
-    local name="$1" pid="$2" port="$3" i
-    for ((i = 0; i < $4 * 10; i++)); do
-        alive "$pid" || {
-            tail -n 20 "$OUT/$name.log" >&2 || true
-            die "$name is not running (log: $OUT/$name.log)"
-        }
-        [ "$(cli "$port" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.1
-    done
-    die "$name did not answer PING on $HOST:$port within $4 s"
-}
-
-# start_server NAME PORT CMD...: own process group, pinned to SERVER_CPU.
-start_server() {
-    local name="$1" port="$2"
-    shift 2
-    port_busy "$port" && die "port $port is already in use (set LARGE_${name^^}_PORT)"
-    log "starting $name on $HOST:$port: $*"
-    setsid taskset -c "$SERVER_CPU" "$@" >>"$OUT/$name.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    echo "$SERVER_PID" >"$TMP/pid"
-    # WAL replay after the restart can take a while.
-    wait_ready "$name" "$SERVER_PID" "$port" 600
-    # setsid must not have forked: stop_server signals the group led by the pid.
-    [ "$(ps -o pgid= -p "$SERVER_PID" | tr -d ' ')" = "$SERVER_PID" ] ||
-        die "$name: pid $SERVER_PID is not its own process group"
 }
 
 phase() {
@@ -272,7 +205,12 @@ load() {
 # machine this dodges other people's builds and tests; the CPU columns of the
 # report show what got through anyway.
 wait_quiet() {
-    local start=$SECONDS a b other
+    local start=$SECONDS a b other=0
+    # QUIET_WAIT=0 means "never wait": return before sampling anything.
+    if [ "$QUIET_WAIT" -le 0 ]; then
+        printf 'quiet_wait_%s_%s\t%s\n' "$1" "$2" "skipped" >>"$OUT/meta.tsv"
+        return 0
+    fi
     while ((SECONDS - start < QUIET_WAIT)); do
         a="$(cpu_now "$SERVER_PID")"
         sleep 5
@@ -294,7 +232,7 @@ wait_quiet() {
 # total of the server's CPU, busy and total of the client's CPU. Busy = user,
 # nice, system, irq, softirq and steal (time the hypervisor gave to others).
 cpu_now() {
-    printf '%s ' "$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0)"
+    printf '%s ' "$(proc_ticks "$1" 2>/dev/null || echo 0)"
     awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '
         $1 == a || $1 == b { t = 0; for (i = 2; i <= 9; i++) t += $i; busy[$1] = t - $5 - $6; total[$1] = t }
         END { printf "%s %s %s %s\n", busy[a], total[a], busy[b], total[b] }' /proc/stat
@@ -326,10 +264,7 @@ run_ops() {
 # --- preflight --------------------------------------------------------------
 bash scripts/deps.sh bench
 
-ncpu="$(nproc --all)"
-if [ "$ncpu" -le "$CLIENT_CPU" ] || [ "$ncpu" -le "$SERVER_CPU" ]; then
-    die "needs CPUs $SERVER_CPU and $CLIENT_CPU; this machine has $ncpu"
-fi
+check_cpus
 
 # Raw bytes as bench/driver counts them: key + value per string; key once,
 # then field name + value per field, per hash.
@@ -356,38 +291,20 @@ esac
 [ "$REDIS" = 1 ] && [ "$raw_est" -ge $((mem_avail / 2)) ] &&
     log "warning: Redis may not fit: raw data $((raw_est >> 30)) GiB, MemAvailable $((mem_avail >> 30)) GiB"
 
-if [ -z "${LARGE_OUT:-}" ]; then
-    OUT="$root/bench/out/large"
-    rm -rf "$OUT"
-else
-    OUT="$LARGE_OUT"
-fi
-mkdir -p "$OUT" "$(dirname "$DOC")"
-OUT="$(cd "$OUT" && pwd)"
+use_out "$root/bench/out/large" "${LARGE_OUT:-}"
+mkdir -p "$(dirname "$DOC")"
 
 if [ -n "${BASALT_BIN:-}" ]; then
-    basalt_bin="$BASALT_BIN"
-    case "$basalt_bin" in /*) ;; *) basalt_bin="$caller_pwd/$basalt_bin" ;; esac
+    basalt_bin="$(from_caller "$BASALT_BIN")"
     basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
 else
-    log "building basalt-server (release)"
-    cargo build --release -p basalt-server
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-    basalt_bin="$target_dir/release/basalt-server"
-    rev="$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo 'no commit')"
-    [ -n "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ] && rev="$rev + uncommitted changes"
-    basalt_desc="basalt-server, release build of $rev"
+    build_basalt_server
 fi
 [ -x "$basalt_bin" ] || die "$basalt_bin is not an executable"
 if [ -n "${BASALT_BENCH_BIN:-}" ]; then
-    DRIVER_BIN="$BASALT_BENCH_BIN"
-    case "$DRIVER_BIN" in /*) ;; *) DRIVER_BIN="$caller_pwd/$DRIVER_BIN" ;; esac
+    DRIVER_BIN="$(from_caller "$BASALT_BENCH_BIN")"
 else
-    cargo build --release -p basalt-bench
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-    DRIVER_BIN="$target_dir/release/basalt-bench"
+    build_driver
 fi
 [ -x "$DRIVER_BIN" ] || die "$DRIVER_BIN is not an executable"
 read -r -a basalt_extra <<<"${BASALT_ARGS:-}"
@@ -395,27 +312,20 @@ read -r -a basalt_extra <<<"${BASALT_ARGS:-}"
 # Compilers, profilers or other servers and benchmarks on the machine make
 # every number lie (nothing of ours is running yet).
 busy_pattern='^(rustc|cc1plus|cc1|ld|perf|redis-benchmark|basalt-bench|redis-server|basalt-server)$'
-busy="$(ps -eo comm= | grep -E "$busy_pattern" | sort | uniq -c |
-    awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }' || true)"
+busy="$(busy_procs "$busy_pattern")"
 [ -n "$busy" ] && log "warning: other work is running and will skew results: $busy"
 
 TMP="$(mktemp -d "$DATA_PARENT/basalt-large.XXXXXX")"
 mkdir -p "$TMP/basalt" "$TMP/redis"
+# The sampler reads the running server's pid here (it changes on a restart).
+server_pid_file="$TMP/pid"
 
-cmdline="bench/large.sh"
-for v in $(compgen -e | grep -E '^(LARGE_|BASALT_BIN$|BASALT_ARGS$|BASALT_BENCH_BIN$)' | sort); do
-    [ "$v" = LARGE_OUT ] || [ "$v" = LARGE_DOC ] && continue
-    cmdline="$v=$(printf %q "${!v}") $cmdline"
-done
+cmdline="$(env_cmdline bench/large.sh '^(LARGE_|BASALT_BIN$|BASALT_ARGS$|BASALT_BENCH_BIN$)' LARGE_OUT LARGE_DOC)"
 basalt_args="--bind $HOST --port $BASALT_PORT --dir <tmp> --appendfsync everysec --rocksdb.block_cache_size $CACHE_MB${BASALT_ARGS:+ $BASALT_ARGS}"
 {
-    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    printf 'nproc\t%s\n' "$ncpu"
-    printf 'cpu\t%s\n' "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    printf 'kernel\t%s\n' "$(uname -sr)"
-    printf 'mem\t%s\n' "$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    meta_machine
     printf 'disk\t%s\n' "$(df -PT "$DATA_PARENT" | awk 'NR == 2 { print $1 " (" $2 ")" }'), rotational=$(cat "/sys/block/$(basename "$(df -P "$DATA_PARENT" | awk 'NR == 2 { print $1 }')")/queue/rotational" 2>/dev/null || echo '?')"
-    printf 'redis_version\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')$(dpkg-query -W -f=' (Debian package ${Version})' redis-server 2>/dev/null || true)"
+    printf 'redis_version\t%s\n' "$(redis_desc)"
     printf 'basalt\t%s\n' "$basalt_desc"
     printf 'basalt_args\t%s\n' "$basalt_args"
     printf 'redis_args\t%s\n' "--bind $HOST --port $REDIS_PORT --dir <tmp> --save \"\" --appendonly no"
@@ -471,7 +381,7 @@ disk after_load "$TMP/basalt"
 # replays it and writes them to L0 files, so the data is all in SST files.
 phase restart
 printf 'hwm_kib_basalt_first\t%s\n' "$(status_kib "$SERVER_PID" VmHWM)" >>"$OUT/meta.tsv"
-stop_server
+stop_servers
 start_server basalt "$BASALT_PORT" "${basalt_cmd[@]}"
 printf 'rss_restarted_kib\t%s\n' "$(status_kib "$SERVER_PID" VmRSS)" >>"$OUT/meta.tsv"
 phase settle-after-restart
@@ -517,7 +427,7 @@ disk end "$TMP/basalt"
 printf 'rss_end_kib_basalt\t%s\n' "$(status_kib "$SERVER_PID" VmRSS)" >>"$OUT/meta.tsv"
 printf 'hwm_kib_basalt\t%s\n' "$(status_kib "$SERVER_PID" VmHWM)" >>"$OUT/meta.tsv"
 stop_sampler
-stop_server
+stop_servers
 rm -rf "${TMP:?}/basalt"
 
 # --- Redis ------------------------------------------------------------------
@@ -541,11 +451,10 @@ if [ "$REDIS" = 1 ]; then
     printf 'rss_end_kib_redis\t%s\n' "$(status_kib "$SERVER_PID" VmRSS)" >>"$OUT/meta.tsv"
     printf 'hwm_kib_redis\t%s\n' "$(status_kib "$SERVER_PID" VmHWM)" >>"$OUT/meta.tsv"
     stop_sampler
-    stop_server
+    stop_servers
 fi
 printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.tsv"
-busy_end="$(ps -eo comm= | grep -E "$busy_pattern" | sort | uniq -c |
-    awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }' || true)"
+busy_end="$(busy_procs "$busy_pattern")"
 printf 'busy_end\t%s\n' "$busy_end" >>"$OUT/meta.tsv"
 cleanup
 

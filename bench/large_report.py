@@ -7,16 +7,14 @@ OUT_DIR holds meta.tsv, load.tsv, zipf.tsv, disk.tsv, settle.tsv and
 rss-samples.tsv. The page is regenerated wholesale; only the text between the
 notes markers of an existing page is carried over.
 """
-import csv
 import sys
 
-NOTES_BEGIN = "<!-- notes:begin -->"
-NOTES_END = "<!-- notes:end -->"
+from report_lib import MiB, mib, notes_section, num, read_meta, read_tsv, write_page
+
 DEFAULT_NOTES = (
     "_Write analysis here. Text between the notes markers survives "
     "`bench/large.sh`._"
 )
-MiB = 1 << 20
 # Issue 8, item 5.
 GET_P99_MS = 2.0
 DISK_RATIO = 1.2
@@ -26,45 +24,6 @@ WRITTEN_CFS = 2
 ALL_CFS = 7
 # The fixed part of the RSS bound beyond the idle process (see the page).
 FIXED_SLACK_MIB = 64
-
-
-def read_tsv(path):
-    try:
-        with open(path, newline="") as f:
-            return list(csv.DictReader(f, delimiter="\t"))
-    except FileNotFoundError:
-        return []
-
-
-def read_meta(path):
-    meta = {}
-    with open(path) as f:
-        for line in f:
-            key, _, value = line.rstrip("\n").partition("\t")
-            meta[key] = value
-    return meta
-
-
-def old_notes(doc_path):
-    try:
-        text = open(doc_path).read()
-    except FileNotFoundError:
-        return DEFAULT_NOTES
-    start, end = text.find(NOTES_BEGIN), text.find(NOTES_END)
-    if start < 0 or end < start:
-        return DEFAULT_NOTES
-    return text[start + len(NOTES_BEGIN) : end].strip("\n") or DEFAULT_NOTES
-
-
-def num(value, default=None):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def mib(b, digits=0):
-    return "?" if b is None else f"{b / MiB:,.{digits}f}"
 
 
 def yes(ok):
@@ -140,11 +99,10 @@ def usec_per_call(path):
 
 def main(out, doc_path):
     meta = read_meta(f"{out}/meta.tsv")
-    loads = read_tsv(f"{out}/load.tsv")
-    zipf = read_tsv(f"{out}/zipf.tsv")
-    disk = {r["stage"]: r for r in read_tsv(f"{out}/disk.tsv")}
-    samples = read_tsv(f"{out}/rss-samples.tsv")
-    notes = old_notes(doc_path)
+    loads = read_tsv(f"{out}/load.tsv", missing_ok=True)
+    zipf = read_tsv(f"{out}/zipf.tsv", missing_ok=True)
+    disk = {r["stage"]: r for r in read_tsv(f"{out}/disk.tsv", missing_ok=True)}
+    samples = read_tsv(f"{out}/rss-samples.tsv", missing_ok=True)
 
     raw = sum(int(r["raw_bytes"]) for r in loads if r["server"] == "basalt")
     cache_mb = int(num(meta.get("config_rocksdb.block_cache_size"), num(meta.get("cache_mb"), 0)))
@@ -584,14 +542,8 @@ def main(out, doc_path):
         )
         w("")
 
-    w("## Notes")
-    w("")
-    w(NOTES_BEGIN)
-    w(notes)
-    w(NOTES_END)
-    w("")
-    with open(doc_path, "w") as f:
-        f.write("\n".join(lines))
+    notes_section(lines, doc_path, DEFAULT_NOTES)
+    write_page(doc_path, lines)
 
 
 if __name__ == "__main__":

@@ -54,13 +54,15 @@
 #                              and rewrite its report and section
 set -euo pipefail
 
-caller_pwd="$PWD"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$root"
+log_tag=profile
+port_hint=PROFILE_PORT
 
 LABEL="${1:-${PROFILE_LABEL:-before}}"
 [[ "$LABEL" =~ ^[A-Za-z0-9._-]+$ ]] || {
-    echo "profile: label must be letters, digits, . _ -: $LABEL" >&2
+    log "label must be letters, digits, . _ -: $LABEL"
     exit 2
 }
 TESTS="${PROFILE_TESTS:-get set incr hset zadd lpop}"
@@ -75,7 +77,7 @@ FREQ="${PROFILE_FREQ:-499}"
 KEEP_DATA="${PROFILE_KEEP_DATA:-1}"
 SERVER_CPU="${PROFILE_SERVER_CPU:-0}"
 CLIENT_CPU="${PROFILE_CLIENT_CPU:-1}"
-PORT="${PROFILE_PORT:-16667}"
+SERVER_PORT="${PROFILE_PORT:-16667}"
 DOC="${PROFILE_DOC-$root/docs/performance.md}"
 TIMEOUT="${PROFILE_TIMEOUT:-600}"
 CLIENTS=50
@@ -83,16 +85,10 @@ DATA_SIZE=100
 KEYSPACE=1000000
 HOST=127.0.0.1 # loopback only, always
 
-log() { echo "profile: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
 # --- cleanup: only the processes this script started ------------------------
-SERVER_PID=""
+# The cleanup of bench/lib.sh stops the server; it calls cleanup_extra first
+# for perf and redis-benchmark.
 BG_PIDS=() # perf record / perf stat / redis-benchmark of the current row
-TMP=""
 stop_pid() { # stop_pid PID SIGNAL: signal, wait up to 10 s, then SIGKILL
     local pid="$1" sig="$2" i
     kill "-$sig" "$pid" 2>/dev/null || return 0
@@ -103,37 +99,13 @@ stop_pid() { # stop_pid PID SIGNAL: signal, wait up to 10 s, then SIGKILL
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || true
 }
-cleanup() {
+cleanup_extra() {
     local pid
     for pid in "${BG_PIDS[@]}"; do
         stop_pid "$pid" INT
     done
     BG_PIDS=()
-    if [ -n "$SERVER_PID" ]; then
-        # setsid made the server a process group leader: TERM the group.
-        kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL -- "-$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-    [ -n "$TMP" ] && rm -rf "$TMP"
-    TMP=""
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-    [ -n "$st" ] && [ "${st:0:1}" != Z ]
-}
-port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-cli() { taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$PORT" "$@"; }
 
 OUT="${PROFILE_OUT:-$root/bench/out/profile-$LABEL}"
 
@@ -167,9 +139,7 @@ fi
 for c in perf redis-benchmark redis-cli taskset setsid python3; do
     command -v "$c" >/dev/null || die "$c not found (perf: apt-get install linux-perf; redis-*: redis-tools)"
 done
-ncpu="$(nproc --all)"
-[ "$ncpu" -gt "$SERVER_CPU" ] && [ "$ncpu" -gt "$CLIENT_CPU" ] ||
-    die "needs CPUs $SERVER_CPU and $CLIENT_CPU; this machine has $ncpu"
+check_cpus
 perf stat -e cpu-clock true >/dev/null 2>&1 ||
     die "perf cannot count cpu-clock here (perf_event_paranoid is $(cat /proc/sys/kernel/perf_event_paranoid); run as root or lower it)"
 # Hardware counters are absent on many VMs; the profile uses cpu-clock
@@ -192,12 +162,9 @@ case "$CALLGRAPH" in
 esac
 
 if [ -n "${BASALT_BIN:-}" ]; then
-    read -r -a basalt_cmd <<<"$BASALT_BIN"
-    case "${basalt_cmd[0]}" in /*) ;; */*) basalt_cmd[0]="$caller_pwd/${basalt_cmd[0]}" ;; esac
+    basalt_bin_cmd
 else
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-    basalt_cmd=("$target_dir/release/basalt-server")
+    basalt_cmd=("$(release_bin basalt-server)")
 fi
 BIN="${basalt_cmd[0]}"
 [ -x "$BIN" ] || die "$BIN is not an executable (set BASALT_BIN; this script never builds)"
@@ -211,27 +178,19 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
-busy="$(ps -eo comm= | grep -E '^(rustc|cc1plus|cc1|ld|cargo|redis-benchmark)$' | sort | uniq -c |
-    awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }' || true)"
+busy="$(busy_procs '^(rustc|cc1plus|cc1|ld|cargo|redis-benchmark)$')"
 [ -n "$busy" ] && log "warning: other work is running (proportions hold, ops/s will be low): $busy"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/basalt-profile.XXXXXX")"
 mkdir -p "$TMP/data"
 
 # --- metadata -----------------------------------------------------------------
-cmdline="bench/profile.sh $LABEL"
-for v in $(compgen -e | grep -E '^(PROFILE_|BASALT_BIN$|BASALT_ARGS$)' | sort); do
-    case "$v" in PROFILE_OUT | PROFILE_DOC | PROFILE_BIN_DESC | PROFILE_LABEL) continue ;; esac
-    cmdline="$v=$(printf %q "${!v}") $cmdline"
-done
+cmdline="$(env_cmdline "bench/profile.sh $LABEL" '^(PROFILE_|BASALT_BIN$|BASALT_ARGS$)' \
+    PROFILE_OUT PROFILE_DOC PROFILE_BIN_DESC PROFILE_LABEL)"
 symbols="$(nm "$BIN" 2>/dev/null | wc -l || echo 0)"
 {
     printf 'label\t%s\n' "$LABEL"
-    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    printf 'nproc\t%s\n' "$ncpu"
-    printf 'cpu\t%s\n' "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    printf 'kernel\t%s\n' "$(uname -sr)"
-    printf 'mem\t%s\n' "$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    meta_machine
     printf 'perf\t%s\n' "$(perf --version)"
     printf 'hw_counters\t%s\n' "$hw"
     printf 'benchmark_version\t%s\n' "$(redis-benchmark --version | head -n1)"
@@ -242,7 +201,7 @@ symbols="$(nm "$BIN" 2>/dev/null | wc -l || echo 0)"
     printf 'bin_debuginfo\t%s\n' "$(readelf -S "$BIN" 2>/dev/null | grep -q '\.debug_info' && echo yes || echo no)"
     printf 'repo_head\t%s\n' "$(git rev-parse -q --short HEAD 2>/dev/null || echo '?')"
     printf 'repo_dirty\t%s\n' "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null | wc -l)"
-    printf 'basalt_args\t%s\n' "--bind $HOST --port $PORT --dir <tmp> --appendfsync everysec${BASALT_ARGS:+ $BASALT_ARGS}"
+    printf 'basalt_args\t%s\n' "--bind $HOST --port $SERVER_PORT --dir <tmp> --appendfsync everysec${BASALT_ARGS:+ $BASALT_ARGS}"
     printf 'command\t%s\n' "$cmdline"
     printf 'callgraph\t%s\n' "$CALLGRAPH$([ "$CALLGRAPH" = dwarf ] && echo ",$DWARF_STACK")"
     printf 'freq\t%s\n' "$FREQ"
@@ -260,26 +219,13 @@ symbols="$(nm "$BIN" 2>/dev/null | wc -l || echo 0)"
 } >"$OUT/meta.tsv"
 
 # --- start the server -----------------------------------------------------------
-port_busy "$PORT" && die "port $PORT is already in use (set PROFILE_PORT)"
-log "starting ${basalt_cmd[*]} on $HOST:$PORT (CPU $SERVER_CPU)"
-setsid taskset -c "$SERVER_CPU" "${basalt_cmd[@]}" --bind "$HOST" --port "$PORT" \
-    --dir "$TMP/data" --appendfsync everysec "${basalt_extra[@]}" >"$OUT/server.log" 2>&1 </dev/null &
-SERVER_PID=$!
-for ((i = 0; i < 600; i++)); do
-    alive "$SERVER_PID" || {
-        tail -n 20 "$OUT/server.log" >&2
-        die "basalt-server exited (log: $OUT/server.log)"
-    }
-    [ "$(cli ping 2>/dev/null)" = PONG ] && break
-    sleep 0.1
-done
-[ "$(cli ping 2>/dev/null)" = PONG ] || die "basalt-server did not answer PING within 60 s"
-[ "$(ps -o pgid= -p "$SERVER_PID" | tr -d ' ')" = "$SERVER_PID" ] || die "server pid $SERVER_PID is not its own process group"
+# Its log is $OUT/server.log; SERVER_PID is its pid (and process group).
+start_server server "$SERVER_PORT" "${basalt_cmd[@]}" --bind "$HOST" --port "$SERVER_PORT" \
+    --dir "$TMP/data" --appendfsync everysec "${basalt_extra[@]}"
 printf 'threads_at_start\t%s\n' "$(ls /proc/$SERVER_PID/task | wc -l)" >>"$OUT/meta.tsv"
-printf 'workers\t%s\n' "$(cli config get workers 2>/dev/null | sed -n 2p)" >>"$OUT/meta.tsv"
+printf 'workers\t%s\n' "$(cli "$SERVER_PORT" config get workers 2>/dev/null | sed -n 2p)" >>"$OUT/meta.tsv"
 
-# cpu_ticks: utime+stime of the whole server process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+cpu_ticks() { proc_ticks "$SERVER_PID"; }
 # settle: wait until the server used < 5% of a CPU over 0.5 s (30 s at most).
 settle() {
     local a b i hz
@@ -304,32 +250,20 @@ ctx_snapshot() {
 }
 
 # --- load -------------------------------------------------------------------------
-gen_load() {
-    python3 -c '
-import sys
-n, size = int(sys.argv[1]), int(sys.argv[2])
-v = b"x" * size
-head = b"*3\r\n$3\r\nSET\r\n$16\r\n"
-tail = b"\r\n$%d\r\n" % size + v + b"\r\n"
-out = sys.stdout.buffer
-for start in range(0, n, 10000):
-    out.write(b"".join(head + b"key:%012d" % i + tail for i in range(start, min(n, start + 10000))))
-' "$LOAD_KEYS" "$DATA_SIZE"
-}
 log "loading $LOAD_KEYS keys"
 t0="$(date +%s.%N)"
-gen_load | timeout --foreground "$TIMEOUT" taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$PORT" --pipe >"$OUT/load.txt" 2>&1 ||
+pipe_load "$SERVER_PORT" "$LOAD_KEYS" "$DATA_SIZE" "$TIMEOUT" >"$OUT/load.txt" 2>&1 ||
     die "loading failed: $(tail -n 3 "$OUT/load.txt")"
 t1="$(date +%s.%N)"
-printf 'load_s\t%s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" >>"$OUT/meta.tsv"
-printf 'dbsize\t%s\n' "$(cli dbsize)" >>"$OUT/meta.tsv"
-log "loaded: DBSIZE $(cli dbsize)"
+printf 'load_s\t%s\n' "$(elapsed "$t0" "$t1")" >>"$OUT/meta.tsv"
+printf 'dbsize\t%s\n' "$(cli "$SERVER_PORT" dbsize)" >>"$OUT/meta.tsv"
+log "loaded: DBSIZE $(cli "$SERVER_PORT" dbsize)"
 
 # --- rows ----------------------------------------------------------------------------
 requests_for() { if [ "$1" -gt 1 ]; then echo "$REQ_P16"; else echo "$REQ_P1"; fi; }
 
 bench() { # bench CSV PIPELINE REQUESTS TEST: one redis-benchmark run on the client CPU
-    timeout --foreground "$TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h "$HOST" -p "$PORT" \
+    timeout --foreground "$TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h "$HOST" -p "$SERVER_PORT" \
         -c "$CLIENTS" -d "$DATA_SIZE" -r "$KEYSPACE" -n "$3" -P "$2" -t "$4" --csv >"$1" 2>"$1.err" </dev/null
 }
 
@@ -355,7 +289,7 @@ for t in $TESTS; do
         fi
         settle
         # The LSM state the row starts from (memtables, SST bytes, L0 files).
-        cli info rocksdb >"$OUT/$row.rocksdb.txt" 2>&1 || true
+        cli "$SERVER_PORT" info rocksdb >"$OUT/$row.rocksdb.txt" 2>&1 || true
         ctx_snapshot "$OUT/$row.ctx-before.tsv"
         load_before="$(cut -d' ' -f1 /proc/loadavg)"
         # perf itself runs on the client CPU, so its work is not the server's.
@@ -380,19 +314,13 @@ for t in $TESTS; do
         BG_PIDS=()
         ctx_snapshot "$OUT/$row.ctx-after.tsv"
         alive "$SERVER_PID" || die "basalt-server died during $row (log: $OUT/server.log)"
-        IFS=$'\t' read -r rps p50 p99 < <(
-            python3 -c '
-import csv, sys
-rows = [r for r in csv.reader(open(sys.argv[1])) if r and r[0] != "test"]
-print("\t".join([rows[-1][1], rows[-1][4], rows[-1][6]] if rows and len(rows[-1]) >= 7 else ["", "", ""]))
-' "$OUT/$row.csv"
-        ) || true
+        IFS=$'\t' read -r _ rps p50 p99 < <(bench_csv "$OUT/$row.csv") || true
         status=ok
         if [ "$rc" -ne 0 ] || [ -z "${rps:-}" ]; then
             status="error: $(head -c 200 "$OUT/$row.csv.err" | tr -s '\t\r\n' ' ')"
             [ "$rc" = 124 ] && status="error: timed out after ${TIMEOUT}s"
         fi
-        wall="$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.2f", b - a }')"
+        wall="$(elapsed "$w0" "$w1" %.2f)"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$p" "$n" "${rps:-}" "${p50:-}" "${p99:-}" \
             "$status" "$wall" "$load_before $(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/rows.tsv"
         log "$row: ${rps:-?} ops/s ($status), summarising the profile"
@@ -402,7 +330,7 @@ print("\t".join([rows[-1][1], rows[-1][4], rows[-1][6]] if rows and len(rows[-1]
 done
 
 printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.tsv"
-printf 'rss_end_kib\t%s\n' "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status")" >>"$OUT/meta.tsv"
+printf 'rss_end_kib\t%s\n' "$(status_kib "$SERVER_PID" VmRSS)" >>"$OUT/meta.tsv"
 cleanup
 
 write_report

@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+from report_lib import between, md_head, md_row, read_meta
+
 TITLES = {"get": "GET", "set": "SET", "incr": "INCR", "hset": "HSET", "zadd": "ZADD",
           "lpop": "LPOP", "lpush": "LPUSH", "sadd": "SADD", "spop": "SPOP", "mset": "MSET"}
 SHORT = {"parse": "RESP parse", "dispatch": "dispatch", "handler": "handlers", "locks": "locks",
@@ -24,15 +26,6 @@ SHORT = {"parse": "RESP parse", "dispatch": "dispatch", "handler": "handlers", "
          "alloc": "allocation", "bg": "background", "other": "other"}
 SYSCALLS = [("sendto", "sendto"), ("recvfrom", "recvfrom"), ("write", "write"),
             ("futex", "futex"), ("epoll_wait", "epoll_wait")]
-
-
-def read_tsv_kv(path):
-    d = {}
-    if os.path.exists(path):
-        for line in open(path):
-            k, _, v = line.rstrip("\n").partition("\t")
-            d[k] = v
-    return d
 
 
 def read_tsv_kv_colon(path):
@@ -124,7 +117,7 @@ def row_name(t, p):
 
 
 def load(out):
-    meta = read_tsv_kv(os.path.join(out, "meta.tsv"))
+    meta = read_meta(os.path.join(out, "meta.tsv"), missing_ok=True)
     rows = read_rows(os.path.join(out, "rows.tsv"))
     for r in rows:
         base = os.path.join(out, f"{r['test']}-p{r['pipeline']}")
@@ -241,8 +234,7 @@ def report(out):
     prof_rows = [r for r in rows if r["profile"].get("samples")]
     if prof_rows:
         cats = [(c["key"], c["label"]) for c in prof_rows[0]["profile"]["categories"]]
-        w("| category | " + " | ".join(r["name"] for r in prof_rows) + " |")
-        w("|---|" + "---:|" * len(prof_rows))
+        o.extend(md_head("category", [r["name"] for r in prof_rows]))
         for key, lab in cats:
             vals = []
             for r in prof_rows:
@@ -250,20 +242,20 @@ def report(out):
                 vals.append(v)
             if max(vals) < 0.5:
                 continue
-            w(f"| {lab} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
-        w("| *samples* | " + " | ".join(fnum(r["profile"]["samples"]) for r in prof_rows) + " |")
-        w("| *kernel share* | " + " | ".join(f"{r['profile']['kernel_pct']:.1f}" for r in prof_rows) + " |")
-        w("| *call chains reaching the task or thread entry* | " + " | ".join(f"{r['profile'].get('chains_to_entry_pct', 0):.0f}" for r in prof_rows) + " |")
+            w(md_row(lab, *(f"{v:.1f}" for v in vals)))
+        w(md_row("*samples*", *(fnum(r["profile"]["samples"]) for r in prof_rows)))
+        w(md_row("*kernel share*", *(f"{r['profile']['kernel_pct']:.1f}" for r in prof_rows)))
+        w(md_row("*call chains reaching the task or thread entry*",
+                 *(f"{r['profile'].get('chains_to_entry_pct', 0):.0f}" for r in prof_rows)))
         w("")
         if any(any(x["pct"] for x in r["profile"].get("inclusive", [])) for r in prof_rows):
             w("### Inclusive view (% of samples with the frame anywhere in the call chain)")
             w("")
             names = [x["name"] for x in prof_rows[0]["profile"]["inclusive"]]
-            w("| frame | " + " | ".join(r["name"] for r in prof_rows) + " |")
-            w("|---|" + "---:|" * len(prof_rows))
+            o.extend(md_head("frame", [r["name"] for r in prof_rows]))
             for nm in names:
                 vals = [next(x["pct"] for x in r["profile"]["inclusive"] if x["name"] == nm) for r in prof_rows]
-                w(f"| {md_escape(nm)} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+                w(md_row(md_escape(nm), *(f"{v:.1f}" for v in vals)))
             w("")
 
         # --- finer splits of some categories --------------------------------
@@ -296,12 +288,11 @@ def report(out):
                 table.sort(key=lambda t: -sum(t[1]))
                 w(f"{title}:")
                 w("")
-                w("| part | " + " | ".join(r["name"] for r in prof_rows) + " |")
-                w("|---|" + "---:|" * len(prof_rows))
+                o.extend(md_head("part", [r["name"] for r in prof_rows]))
                 for nm, vals in table:
                     if max(vals) < 0.2:
                         continue
-                    w(f"| {md_escape(nm)} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+                    w(md_row(md_escape(nm), *(f"{v:.1f}" for v in vals)))
                 w("")
 
     # --- per row ---------------------------------------------------------------
@@ -332,11 +323,11 @@ def splice(doc, label, report_path):
     text = open(doc).read()
     begin = f"<!-- profile:{label}:begin -->"
     end = f"<!-- profile:{label}:end -->"
-    i, j = text.find(begin), text.find(end)
-    if i < 0 or j < i:
+    span = between(text, begin, end)
+    if span is None:
         print(f"{doc} has no {begin} ... {end} markers; left unchanged", file=sys.stderr)
         return 1
-    new = text[: i + len(begin)] + "\n" + open(report_path).read() + text[j:]
+    new = text[: span[0]] + "\n" + open(report_path).read() + text[span[1] :]
     open(doc, "w").write(new)
     return 0
 

@@ -7,13 +7,12 @@ OUT_DIR holds meta.tsv, results.tsv and rss.tsv. The page is regenerated
 wholesale; only the text between the notes markers of an existing page is
 carried over, so analysis written by hand survives a rerun.
 """
-import csv
 import os
 import statistics
 import sys
 
-NOTES_BEGIN = "<!-- notes:begin -->"
-NOTES_END = "<!-- notes:end -->"
+from report_lib import mib as mib_bytes, notes_section, num, read_meta, read_tsv, write_page
+
 DEFAULT_NOTES = (
     "_Write analysis here (profiles, known bottlenecks, what changed since the "
     "last run). Text between the notes markers survives `bench/run.sh`._"
@@ -31,38 +30,6 @@ def target_for(pipeline, label):
     return TARGETS.get(pipeline, 0.5)
 
 
-def read_tsv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
-def read_meta(path):
-    meta = {}
-    with open(path) as f:
-        for line in f:
-            key, _, value = line.rstrip("\n").partition("\t")
-            meta[key] = value
-    return meta
-
-
-def old_notes(doc_path):
-    try:
-        text = open(doc_path).read()
-    except FileNotFoundError:
-        return DEFAULT_NOTES
-    start, end = text.find(NOTES_BEGIN), text.find(NOTES_END)
-    if start < 0 or end < start:
-        return DEFAULT_NOTES
-    return text[start + len(NOTES_BEGIN) : end].strip("\n") or DEFAULT_NOTES
-
-
-def fnum(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def ops(v):
     return "error" if v is None else f"{v:,.0f}"
 
@@ -74,8 +41,8 @@ def ms(v):
 
 
 def mib(kib):
-    v = fnum(kib)
-    return "?" if v is None else f"{v / 1024:,.1f}"
+    v = num(kib)
+    return mib_bytes(None if v is None else v * 1024, 1)
 
 
 def main():
@@ -96,7 +63,7 @@ def main():
             labels[key] = row["label"]
         cell = runs.setdefault((key, row["server"]), [])
         if row["status"] == "ok":
-            cell.append((float(row["rps"]), fnum(row["p50"]), fnum(row["p99"]), int(row["round"])))
+            cell.append((float(row["rps"]), num(row["p50"]), num(row["p99"]), int(row["round"])))
         else:
             errors.setdefault((key, row["server"]), []).append(f"round {row['round']}: {row['status']}")
     first_seen = {k: i for i, k in enumerate(order)}
@@ -216,7 +183,7 @@ def main():
             f"| {name} | {row['dbsize']} | {mib(row['rss_idle_kib'])} | {mib(row['rss_loaded_kib'])} | "
             f"{mib(row['hwm_kib'])} | {mib(row['rss_end_kib'])} | {mib(row['data_kib'])} | {row['load_s']} |"
         )
-    b, r = fnum(rss.get("basalt", {}).get("rss_loaded_kib")), fnum(rss.get("redis", {}).get("rss_loaded_kib"))
+    b, r = num(rss.get("basalt", {}).get("rss_loaded_kib")), num(rss.get("redis", {}).get("rss_loaded_kib"))
     w("")
     if b and r:
         w(f"Basalt/Redis RSS after load: {b / r:.2f}.")
@@ -239,17 +206,8 @@ def main():
             cells.append(", ".join(f"{v[0]:,.0f}" for v in vals) or "—")
         w(f"| {labels.get(key, key[1])} | {key[0]} | {cells[0]} | {cells[1]} |")
     w("")
-    w("## Notes")
-    w("")
-    w(NOTES_BEGIN)
-    w(old_notes(doc_path))
-    w(NOTES_END)
-    w("")
-
-    tmp = doc_path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, doc_path)
+    notes_section(lines, doc_path, DEFAULT_NOTES)
+    write_page(doc_path, lines)
 
 
 if __name__ == "__main__":

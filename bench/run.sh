@@ -46,8 +46,8 @@
 #   BENCH_TIMEOUT=600          seconds before one redis-benchmark run is killed
 set -euo pipefail
 
-caller_pwd="$PWD"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$root"
 
 # --- settings ---------------------------------------------------------------
@@ -93,160 +93,43 @@ CUSTOM="${BENCH_CUSTOM-EVALSHA (3 commands)|SCRIPT LOAD \"$EVAL_SCRIPT\"|EVALSHA
 # subscribers (messages delivered per second = publishes x 100).
 DRIVERS="${BENCH_DRIVERS-multi publish}"
 
-# --- helpers ----------------------------------------------------------------
-log() { echo "bench: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
-PIDS=()        # process-group leaders we started (setsid: pgid == pid)
-TMP=""
-cleanup() {
-    local pid i
-    for pid in "${PIDS[@]}"; do
-        kill -CONT -- "-$pid" 2>/dev/null || true
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for ((i = 0; i < 100; i++)); do
-            alive "$pid" || break
-            sleep 0.1
-        done
-        if alive "$pid"; then
-            log "pid $pid ignored SIGTERM for 10s; SIGKILL"
-            kill -KILL -- "-$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-    [ -n "$TMP" ] && rm -rf "$TMP"
-    TMP=""
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Running and not a zombie.
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-    [ -n "$st" ] && [ "${st:0:1}" != Z ]
-}
-
-port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-cli() { taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$1" "${@:2}"; }
-
-# wait_ready NAME PID PORT: until PING answers PONG (60 s at most).
-wait_ready() {
-    local name="$1" pid="$2" port="$3" i
-    for ((i = 0; i < 600; i++)); do
-        alive "$pid" || {
-            tail -n 20 "$OUT/$name.log" >&2 || true
-            die "$name is not running (log: $OUT/$name.log)"
-        }
-        [ "$(cli "$port" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.1
-    done
-    die "$name did not answer PING on $HOST:$port within 60s"
-}
-
-# start_server NAME PORT CMD...: own session/process group, pinned to SERVER_CPU.
-declare -A PID PORT
-start_server() {
-    local name="$1" port="$2"
-    shift 2
-    port_busy "$port" && die "port $port is already in use (set BENCH_${name^^}_PORT)"
-    log "starting $name on $HOST:$port: $*"
-    setsid taskset -c "$SERVER_CPU" "$@" >"$OUT/$name.log" 2>&1 </dev/null &
-    local pid=$!
-    PIDS+=("$pid")
-    PID[$name]=$pid
-    PORT[$name]=$port
-    wait_ready "$name" "$pid" "$port"
-    # setsid must not have forked: freeze/thaw signal the group led by $pid.
-    [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ] || die "$name: pid $pid is not its own process group"
-}
-
-freeze() { kill -STOP -- "-${PID[$1]}" || die "$1 (pid ${PID[$1]}) is gone"; }
-# thaw NAME: resume NAME, freeze every other server, wait until NAME answers.
-thaw() {
-    local s
-    for s in "${!PID[@]}"; do
-        [ "$s" = "$1" ] || freeze "$s"
-    done
-    kill -CONT -- "-${PID[$1]}" || die "$1 (pid ${PID[$1]}) is gone"
-    wait_ready "$1" "${PID[$1]}" "${PORT[$1]}"
-}
-
-status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# --- helpers (bench/lib.sh) -------------------------------------------------
+log_tag=bench
+port_hint='BENCH_%s_PORT'
 
 # --- preflight --------------------------------------------------------------
 bash scripts/deps.sh bench
 
-ncpu="$(nproc --all)"
-if [ "$ncpu" -le "$CLIENT_CPU" ] || [ "$ncpu" -le "$SERVER_CPU" ]; then
-    die "needs CPUs $SERVER_CPU and $CLIENT_CPU; this machine has $ncpu"
-fi
+check_cpus
 [ "$SERVER_CPU" = "$CLIENT_CPU" ] && log "warning: server and client share CPU $SERVER_CPU"
 
-if [ -z "${BENCH_OUT:-}" ]; then
-    OUT="$root/bench/out/latest"
-    rm -rf "$OUT"
-else
-    OUT="$BENCH_OUT"
-fi
-mkdir -p "$OUT" "$(dirname "$DOC")"
-OUT="$(cd "$OUT" && pwd)"
+use_out "$root/bench/out/latest" "${BENCH_OUT:-}"
+mkdir -p "$(dirname "$DOC")"
 
 if [ -n "${BASALT_BIN:-}" ]; then
-    read -r -a basalt_cmd <<<"$BASALT_BIN"
-    # A relative path is relative to where the script was started.
-    case "${basalt_cmd[0]}" in /*) ;; */*) basalt_cmd[0]="$caller_pwd/${basalt_cmd[0]}" ;; esac
+    basalt_bin_cmd
     basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
     # Testing the script against another server (e.g. redis-server)?
     [ "$(basename "${basalt_cmd[0]}")" = basalt-server ] || basalt_other="$BASALT_BIN"
 else
-    log "building basalt-server (release)"
-    cargo build --release -p basalt-server
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-    basalt_cmd=("$target_dir/release/basalt-server")
+    build_basalt_server
+    basalt_cmd=("$basalt_bin")
     [ -x "${basalt_cmd[0]}" ] || die "${basalt_cmd[0]} missing after build"
-    rev="$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo 'no commit')"
-    [ -n "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ] && rev="$rev + uncommitted changes"
-    basalt_desc="basalt-server, release build of $rev"
 fi
-if [ -n "$DRIVERS" ]; then
-    cargo build --release -p basalt-bench
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-    DRIVER_BIN="$target_dir/release/basalt-bench"
-fi
+[ -z "$DRIVERS" ] || build_driver
 read -r -a basalt_extra <<<"${BASALT_ARGS:-}"
 
-# Compilers or other benchmarks on the machine make every number lie.
-busy="$(ps -eo comm= | grep -E '^(rustc|cc1plus|cc1|ld|redis-benchmark)$' | sort | uniq -c |
-    awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }' || true)"
+busy="$(busy_procs '^(rustc|cc1plus|cc1|ld|redis-benchmark)$')"
 [ -n "$busy" ] && log "warning: other work is running and will skew results: $busy"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/basalt-bench.XXXXXX")"
 mkdir -p "$TMP/basalt" "$TMP/redis"
 
 # --- metadata for the page --------------------------------------------------
-cmdline="bench/run.sh"
-for v in $(compgen -e | grep -E '^(BENCH_|BASALT_BIN$|BASALT_ARGS$)' | sort); do
-    [ "$v" = BENCH_OUT ] || [ "$v" = BENCH_DOC ] && continue
-    cmdline="$v=$(printf %q "${!v}") $cmdline"
-done
+cmdline="$(env_cmdline bench/run.sh '^(BENCH_|BASALT_BIN$|BASALT_ARGS$)' BENCH_OUT BENCH_DOC)"
 {
-    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    printf 'nproc\t%s\n' "$ncpu"
-    printf 'cpu\t%s\n' "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    printf 'kernel\t%s\n' "$(uname -sr)"
-    printf 'mem\t%s\n' "$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-    printf 'redis_version\t%s\n' "$(redis-server --version | awk '{ print $1, $2, $3 }')$(dpkg-query -W -f=' (Debian package ${Version})' redis-server 2>/dev/null || true)"
+    meta_machine
+    printf 'redis_version\t%s\n' "$(redis_desc)"
     printf 'benchmark_version\t%s\n' "$(redis-benchmark --version | head -n1)"
     printf 'basalt\t%s\n' "$basalt_desc"
     printf 'basalt_other\t%s\n' "${basalt_other:-}"
@@ -278,23 +161,6 @@ freeze basalt
 freeze redis
 
 # --- load 1M keys, measure memory -------------------------------------------
-# Keys are exactly redis-benchmark's "key:__rand_int__" names (12-digit, zero
-# padded) for 0..LOAD_KEYS-1, so GET in the benchmark hits existing keys and
-# SET/MSET overwrite them. redis-cli --pipe loads an exact count (random SETs
-# would need ~14M requests to cover 1M keys).
-gen_load() {
-    python3 -c '
-import sys
-n, size = int(sys.argv[1]), int(sys.argv[2])
-v = b"x" * size
-head = b"*3\r\n$3\r\nSET\r\n$16\r\n"
-tail = b"\r\n$%d\r\n" % size + v + b"\r\n"
-out = sys.stdout.buffer
-for start in range(0, n, 10000):
-    out.write(b"".join(head + b"key:%012d" % i + tail for i in range(start, min(n, start + 10000))))
-' "$LOAD_KEYS" "$DATA_SIZE"
-}
-
 printf 'server\tdbsize\trss_idle_kib\trss_loaded_kib\thwm_kib\trss_end_kib\tdata_kib\tload_s\tload_errors\n' >"$OUT/rss.head"
 declare -A RSS_LINE
 for s in "${SERVERS[@]}"; do
@@ -304,7 +170,8 @@ for s in "${SERVERS[@]}"; do
     rss_idle="$(status_kib "$pid" VmRSS)"
     log "$s: loading $LOAD_KEYS keys"
     t0="$(date +%s.%N)"
-    gen_load | timeout --foreground "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-cli -h "$HOST" -p "$port" --pipe >"$OUT/$s-load.txt" 2>&1 ||
+    # key:000000000000 ... (the names redis-benchmark -r uses): see gen_load.
+    pipe_load "$port" "$LOAD_KEYS" "$DATA_SIZE" "$BENCH_TIMEOUT" >"$OUT/$s-load.txt" 2>&1 ||
         die "$s: loading failed: $(tail -n 3 "$OUT/$s-load.txt")"
     t1="$(date +%s.%N)"
     load_errors="$(sed -n 's/^errors: \([0-9]*\),.*/\1/p' "$OUT/$s-load.txt")"
@@ -319,7 +186,7 @@ for s in "${SERVERS[@]}"; do
     rss_loaded="$(status_kib "$pid" VmRSS)"
     hwm="$(status_kib "$pid" VmHWM)"
     data_kib="$(du -sk "$TMP/$s" | cut -f1)"
-    load_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    load_s="$(elapsed "$t0" "$t1")"
     log "$s: DBSIZE $dbsize, VmRSS $((rss_loaded / 1024)) MiB, data $((data_kib / 1024)) MiB, load ${load_s}s, errors ${load_errors:-?}"
     RSS_LINE[$s]="$s	$dbsize	$rss_idle	$rss_loaded	$hwm"
     RSS_LINE[$s.tail]="$data_kib	$load_s	${load_errors:-?}"
@@ -338,15 +205,7 @@ run_one() {
     timeout --foreground "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" redis-benchmark -h "$HOST" -p "${PORT[$s]}" \
         -c "$CLIENTS" -d "$DATA_SIZE" -r "$KEYSPACE" -n "$n" -P "$p" --csv "$@" \
         >"$csv" 2>"$csv.err" </dev/null || rc=$?
-    # --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
-    #        "p95_latency_ms","p99_latency_ms","max_latency_ms"
-    IFS=$'\t' read -r label rps p50 p99 < <(
-        python3 -c '
-import csv, sys
-rows = [r for r in csv.reader(open(sys.argv[1])) if r and r[0] != "test"]
-print("\t".join([rows[-1][0], rows[-1][1], rows[-1][4], rows[-1][6]] if rows and len(rows[-1]) >= 7 else ["", "", "", ""]))
-' "$csv"
-    ) || true
+    IFS=$'\t' read -r label rps p50 p99 < <(bench_csv "$csv") || true
     if [ "$rc" -ne 0 ] || [ -z "${rps:-}" ]; then
         # redis-benchmark 7 exits 1 at the first error reply.
         status="error: $(head -c 200 "$csv.err" | tr -s '\t\r\n' ' ' | sed 's/ *$//')"

@@ -16,70 +16,60 @@ pub static COMMANDS: &[Command] = &[
         .group("connection")
         .summary("A container for client connection commands.")
         .subcommands(&[
-            SubCommand {
-                name: "id",
-                arity: 2,
-                flags: NOSCRIPT | LOADING | STALE,
-                summary: "Returns the unique client ID of the connection.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "setname",
-                arity: 3,
-                flags: NOSCRIPT | LOADING | STALE,
-                summary: "Sets the connection name.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "getname",
-                arity: 2,
-                flags: NOSCRIPT | LOADING | STALE,
-                summary: "Returns the name of the connection.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "list",
-                arity: -2,
-                flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                summary: "Lists open connections.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "info",
-                arity: 2,
-                flags: NOSCRIPT | LOADING | STALE,
-                summary: "Returns information about the connection.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "kill",
-                arity: -3,
-                flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                summary: "Terminates open connections.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "unblock",
-                arity: -3,
-                flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                summary:
-                    "Unblocks a client blocked by a blocking command from a different connection.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "setinfo",
-                arity: 4,
-                flags: NOSCRIPT | LOADING | STALE,
-                summary: "Sets information specific to the client or connection.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "help",
-                arity: 2,
-                flags: LOADING | STALE,
-                summary: "Returns helpful text about the different subcommands.",
-                keys: super::KeyRange::NONE,
-            },
+            SubCommand::new(
+                "id",
+                2,
+                NOSCRIPT | LOADING | STALE,
+                "Returns the unique client ID of the connection.",
+            ),
+            SubCommand::new(
+                "setname",
+                3,
+                NOSCRIPT | LOADING | STALE,
+                "Sets the connection name.",
+            ),
+            SubCommand::new(
+                "getname",
+                2,
+                NOSCRIPT | LOADING | STALE,
+                "Returns the name of the connection.",
+            ),
+            SubCommand::new(
+                "list",
+                -2,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                "Lists open connections.",
+            ),
+            SubCommand::new(
+                "info",
+                2,
+                NOSCRIPT | LOADING | STALE,
+                "Returns information about the connection.",
+            ),
+            SubCommand::new(
+                "kill",
+                -3,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                "Terminates open connections.",
+            ),
+            SubCommand::new(
+                "unblock",
+                -3,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                "Unblocks a client blocked by a blocking command from a different connection.",
+            ),
+            SubCommand::new(
+                "setinfo",
+                4,
+                NOSCRIPT | LOADING | STALE,
+                "Sets information specific to the client or connection.",
+            ),
+            SubCommand::new(
+                "help",
+                2,
+                LOADING | STALE,
+                "Returns helpful text about the different subcommands.",
+            ),
         ]),
 ];
 

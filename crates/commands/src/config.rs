@@ -15,41 +15,36 @@ pub static COMMANDS: &[Command] =
             .since("2.0.0")
             .summary("A container for server configuration commands.")
             .subcommands(&[
-                SubCommand {
-                    name: "get",
-                    arity: -3,
-                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                    summary: "Returns the effective values of configuration parameters.",
-                    keys: super::KeyRange::NONE,
-                },
-                SubCommand {
-                    name: "set",
-                    arity: -4,
-                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                    summary: "Sets configuration parameters in-flight.",
-                    keys: super::KeyRange::NONE,
-                },
-                SubCommand {
-                    name: "rewrite",
-                    arity: 2,
-                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                    summary: "Persists the effective configuration to file.",
-                    keys: super::KeyRange::NONE,
-                },
-                SubCommand {
-                    name: "resetstat",
-                    arity: 2,
-                    flags: ADMIN | NOSCRIPT | LOADING | STALE,
-                    summary: "Resets the server's statistics.",
-                    keys: super::KeyRange::NONE,
-                },
-                SubCommand {
-                    name: "help",
-                    arity: 2,
-                    flags: LOADING | STALE,
-                    summary: "Returns helpful text about the different subcommands.",
-                    keys: super::KeyRange::NONE,
-                },
+                SubCommand::new(
+                    "get",
+                    -3,
+                    ADMIN | NOSCRIPT | LOADING | STALE,
+                    "Returns the effective values of configuration parameters.",
+                ),
+                SubCommand::new(
+                    "set",
+                    -4,
+                    ADMIN | NOSCRIPT | LOADING | STALE,
+                    "Sets configuration parameters in-flight.",
+                ),
+                SubCommand::new(
+                    "rewrite",
+                    2,
+                    ADMIN | NOSCRIPT | LOADING | STALE,
+                    "Persists the effective configuration to file.",
+                ),
+                SubCommand::new(
+                    "resetstat",
+                    2,
+                    ADMIN | NOSCRIPT | LOADING | STALE,
+                    "Resets the server's statistics.",
+                ),
+                SubCommand::new(
+                    "help",
+                    2,
+                    LOADING | STALE,
+                    "Returns helpful text about the different subcommands.",
+                ),
             ]),
     ];
 

@@ -13,48 +13,37 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
     .since("2.8.13")
     .summary("Returns detailed information about all commands.")
     .subcommands(&[
-        SubCommand {
-            name: "count",
-            arity: 2,
-            flags: LOADING | STALE,
-            summary: "Returns a count of commands.",
-            keys: super::KeyRange::NONE,
-        },
-        SubCommand {
-            name: "info",
-            arity: -2,
-            flags: LOADING | STALE,
-            summary: "Returns information about one, multiple or all commands.",
-            keys: super::KeyRange::NONE,
-        },
-        SubCommand {
-            name: "docs",
-            arity: -2,
-            flags: LOADING | STALE,
-            summary: "Returns documentary information about one, multiple or all commands.",
-            keys: super::KeyRange::NONE,
-        },
-        SubCommand {
-            name: "list",
-            arity: -2,
-            flags: LOADING | STALE,
-            summary: "Returns a list of command names.",
-            keys: super::KeyRange::NONE,
-        },
-        SubCommand {
-            name: "getkeys",
-            arity: -4,
-            flags: LOADING | STALE,
-            summary: "Extracts the key names from an arbitrary command.",
-            keys: super::KeyRange::NONE,
-        },
-        SubCommand {
-            name: "help",
-            arity: 2,
-            flags: LOADING | STALE,
-            summary: "Returns helpful text about the different subcommands.",
-            keys: super::KeyRange::NONE,
-        },
+        SubCommand::new("count", 2, LOADING | STALE, "Returns a count of commands."),
+        SubCommand::new(
+            "info",
+            -2,
+            LOADING | STALE,
+            "Returns information about one, multiple or all commands.",
+        ),
+        SubCommand::new(
+            "docs",
+            -2,
+            LOADING | STALE,
+            "Returns documentary information about one, multiple or all commands.",
+        ),
+        SubCommand::new(
+            "list",
+            -2,
+            LOADING | STALE,
+            "Returns a list of command names.",
+        ),
+        SubCommand::new(
+            "getkeys",
+            -4,
+            LOADING | STALE,
+            "Extracts the key names from an arbitrary command.",
+        ),
+        SubCommand::new(
+            "help",
+            2,
+            LOADING | STALE,
+            "Returns helpful text about the different subcommands.",
+        ),
     ])];
 
 type CommandFilter = Box<dyn Fn(&Command) -> bool>;

@@ -41,11 +41,11 @@ pub static COMMANDS: &[Command] = &[
     key_cmd("flushdb", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from the current database."),
     key_cmd("flushall", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from all databases."),
     key_cmd("object", -2, READONLY | NO_KEYMISS, object).since("2.2.3").summary("A container for object introspection commands.").subcommands(&[
-        SubCommand { name: "encoding", arity: 3, flags: READONLY, summary: "Returns the internal encoding of a Redis object.", keys: super::KeyRange::at(2) },
-        SubCommand { name: "freq", arity: 3, flags: READONLY, summary: "Returns the logarithmic access frequency counter of a Redis object.", keys: super::KeyRange::at(2) },
-        SubCommand { name: "idletime", arity: 3, flags: READONLY, summary: "Returns the time since the last access to a Redis object.", keys: super::KeyRange::at(2) },
-        SubCommand { name: "refcount", arity: 3, flags: READONLY, summary: "Returns the reference count of a value of a key.", keys: super::KeyRange::at(2) },
-        SubCommand { name: "help", arity: 2, flags: LOADING | STALE, summary: "Returns helpful text about the different subcommands.", keys: super::KeyRange::NONE },
+        SubCommand::new("encoding", 3, READONLY, "Returns the internal encoding of a Redis object.").keys(super::KeyRange::at(2)),
+        SubCommand::new("freq", 3, READONLY, "Returns the logarithmic access frequency counter of a Redis object.").keys(super::KeyRange::at(2)),
+        SubCommand::new("idletime", 3, READONLY, "Returns the time since the last access to a Redis object.").keys(super::KeyRange::at(2)),
+        SubCommand::new("refcount", 3, READONLY, "Returns the reference count of a value of a key.").keys(super::KeyRange::at(2)),
+        SubCommand::new("help", 2, LOADING | STALE, "Returns helpful text about the different subcommands."),
     ]),
 ];
 

@@ -65,48 +65,42 @@ pub static COMMANDS: &[Command] = &[
         .since("2.8.0")
         .summary("A container for Pub/Sub commands.")
         .subcommands(&[
-            SubCommand {
-                name: "channels",
-                arity: -2,
-                flags: PUBSUB | LOADING | STALE,
-                summary: "Returns the active channels.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "numpat",
-                arity: 2,
-                flags: PUBSUB | LOADING | STALE,
-                summary: "Returns a count of unique pattern subscriptions.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "numsub",
-                arity: -2,
-                flags: PUBSUB | LOADING | STALE,
-                summary: "Returns a count of subscribers to channels.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "shardchannels",
-                arity: -2,
-                flags: PUBSUB | LOADING | STALE,
-                summary: "Returns the active shard channels.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "shardnumsub",
-                arity: -2,
-                flags: PUBSUB | LOADING | STALE,
-                summary: "Returns the count of subscribers of shard channels.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "help",
-                arity: 2,
-                flags: LOADING | STALE,
-                summary: "Returns helpful text about the different subcommands.",
-                keys: super::KeyRange::NONE,
-            },
+            SubCommand::new(
+                "channels",
+                -2,
+                PUBSUB | LOADING | STALE,
+                "Returns the active channels.",
+            ),
+            SubCommand::new(
+                "numpat",
+                2,
+                PUBSUB | LOADING | STALE,
+                "Returns a count of unique pattern subscriptions.",
+            ),
+            SubCommand::new(
+                "numsub",
+                -2,
+                PUBSUB | LOADING | STALE,
+                "Returns a count of subscribers to channels.",
+            ),
+            SubCommand::new(
+                "shardchannels",
+                -2,
+                PUBSUB | LOADING | STALE,
+                "Returns the active shard channels.",
+            ),
+            SubCommand::new(
+                "shardnumsub",
+                -2,
+                PUBSUB | LOADING | STALE,
+                "Returns the count of subscribers of shard channels.",
+            ),
+            SubCommand::new(
+                "help",
+                2,
+                LOADING | STALE,
+                "Returns helpful text about the different subcommands.",
+            ),
         ]),
 ];
 

@@ -33,13 +33,7 @@ const fn script_cmd(
 }
 
 const fn sub(name: &'static str, arity: i32, flags: u32, summary: &'static str) -> SubCommand {
-    SubCommand {
-        name,
-        arity,
-        flags,
-        summary,
-        keys: super::KeyRange::NONE,
-    }
+    SubCommand::new(name, arity, flags, summary)
 }
 
 pub static COMMANDS: &[Command] = &[

@@ -35,34 +35,30 @@ pub static COMMANDS: &[Command] = &[
         .since("2.2.12")
         .summary("A container for slow log commands.")
         .subcommands(&[
-            SubCommand {
-                name: "get",
-                arity: -2,
-                flags: ADMIN | LOADING | STALE,
-                summary: "Returns the slow log's entries.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "len",
-                arity: 2,
-                flags: ADMIN | LOADING | STALE,
-                summary: "Returns the number of entries in the slow log.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "reset",
-                arity: 2,
-                flags: ADMIN | LOADING | STALE,
-                summary: "Clears all entries from the slow log.",
-                keys: super::KeyRange::NONE,
-            },
-            SubCommand {
-                name: "help",
-                arity: 2,
-                flags: LOADING | STALE,
-                summary: "Show helpful text about the different subcommands.",
-                keys: super::KeyRange::NONE,
-            },
+            SubCommand::new(
+                "get",
+                -2,
+                ADMIN | LOADING | STALE,
+                "Returns the slow log's entries.",
+            ),
+            SubCommand::new(
+                "len",
+                2,
+                ADMIN | LOADING | STALE,
+                "Returns the number of entries in the slow log.",
+            ),
+            SubCommand::new(
+                "reset",
+                2,
+                ADMIN | LOADING | STALE,
+                "Clears all entries from the slow log.",
+            ),
+            SubCommand::new(
+                "help",
+                2,
+                LOADING | STALE,
+                "Show helpful text about the different subcommands.",
+            ),
         ]),
 ];
 

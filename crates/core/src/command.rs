@@ -78,6 +78,24 @@ pub struct SubCommand {
     pub keys: KeyRange,
 }
 
+impl SubCommand {
+    /// A subcommand without keys; `.keys()` gives it its own.
+    pub const fn new(name: &'static str, arity: i32, flags: u32, summary: &'static str) -> Self {
+        SubCommand {
+            name,
+            arity,
+            flags,
+            summary,
+            keys: KeyRange::NONE,
+        }
+    }
+
+    pub const fn keys(mut self, keys: KeyRange) -> Self {
+        self.keys = keys;
+        self
+    }
+}
+
 /// Key positions in Redis's first/last/step form: `last` < 0 counts from
 /// the end; `first` 0 means no keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
