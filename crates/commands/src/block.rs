@@ -135,7 +135,16 @@ fn try_move(
     from: End,
     to: End,
 ) -> Result<Option<(Reply, Vec<Bytes>)>, CommandError> {
-    let Some(e) = shared.data().db.lmove(src, dst, from, to)? else {
+    let data = shared.data();
+    let moved = match data.db.lmove(src, dst, from, to) {
+        Err(basalt_types::Error::WrongType)
+            if data.db.type_of(src)? == Some(basalt_engine::RedisType::List) =>
+        {
+            return Err(CommandError::DestinationWrongType);
+        }
+        other => other?,
+    };
+    let Some(e) = moved else {
         return Ok(None);
     };
     crate::notify::emit_list_move(shared, src, dst, from, to);

@@ -119,6 +119,9 @@ pub struct RocksdbConfig {
     pub wal_ttl_seconds: u64,
     pub wal_size_limit_mb: u64,
     pub level_compaction_dynamic_level_bytes: bool,
+    /// Kvrocks' partitioned index and filters instead of one index and
+    /// one filter block per SST file.
+    pub partition_filters: bool,
 }
 
 const MB: u64 = 1024 * 1024;
@@ -197,6 +200,7 @@ impl Config {
                 wal_ttl_seconds: 0,
                 wal_size_limit_mb: 0,
                 level_compaction_dynamic_level_bytes: false,
+                partition_filters: false,
             },
             file: None,
             extra: BTreeMap::new(),

@@ -126,6 +126,7 @@ fn compiled_defaults() {
     assert_eq!(cfg.rocksdb.max_open_files, 8096);
     assert_eq!(cfg.rocksdb.block_size, 16384);
     assert!(cfg.rocksdb.level_compaction_dynamic_level_bytes);
+    assert!(!cfg.rocksdb.partition_filters);
     assert_eq!(cfg.file(), None);
     assert_eq!(get1(&cfg, "databases"), "1");
     assert_eq!(get1(&cfg, "save"), "");
@@ -359,9 +360,10 @@ fn kvrocks_conf_loads() {
          rocksdb.read_options.async_io yes\nrocksdb.write_options.sync no\n\
          rocksdb.write_options.disable_wal no\nrocksdb.write_options.no_slowdown no\n\
          rocksdb.write_options.low_pri no\nrocksdb.write_options.memtable_insert_hint_per_batch no\n\
-         rocksdb.rate_limiter_auto_tuned yes\n",
+         rocksdb.rate_limiter_auto_tuned yes\nrocksdb.partition_filters yes\n",
     );
     assert_eq!(cfg.dir, PathBuf::from("/tmp/kvrocks"));
+    assert!(cfg.rocksdb.partition_filters);
     assert_eq!(cfg.rocksdb.block_cache_size, 4096);
     assert_eq!(get1(&cfg, "compaction-checker-range"), "0-7");
 }

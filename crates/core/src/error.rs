@@ -44,6 +44,11 @@ pub enum CommandError {
     /// stayed locked by another transaction.
     #[error("undeclared key busy")]
     UndeclaredKeyBusy,
+    /// A served BLMOVE/BRPOPLPUSH found its destination holding another
+    /// type. Unlike a wrong-typed source, which keeps the client waiting,
+    /// this ends the wait with WRONGTYPE, as in Redis.
+    #[error("destination holds the wrong type")]
+    DestinationWrongType,
     #[error("{0}")]
     Other(Cow<'static, str>),
     #[error(transparent)]
@@ -108,7 +113,7 @@ impl CommandError {
             )
             .into(),
             CommandError::Other(text) => text.clone(),
-            CommandError::Data(D::WrongType) => {
+            CommandError::Data(D::WrongType) | CommandError::DestinationWrongType => {
                 "WRONGTYPE Operation against a key holding the wrong kind of value".into()
             }
             CommandError::Data(D::Overflow) => "ERR increment or decrement would overflow".into(),

@@ -24,6 +24,7 @@ pub mod shared;
 pub mod slowlog;
 pub mod stats;
 pub mod transaction;
+pub mod wal_commit;
 
 /// Basalt's own version, reported beside the Redis version it follows.
 pub const BASALT_VERSION: &str = env!("CARGO_PKG_VERSION");

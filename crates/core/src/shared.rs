@@ -42,6 +42,8 @@ pub struct Shared {
     pub keyspace: Mutex<Option<KeyspaceCount>>,
     /// Copy of `slowlog-log-slower-than`, read after every command.
     pub slowlog_slower_than: AtomicI64,
+    /// Flushes of the WAL buffer shared by the connections that wrote.
+    pub wal: crate::wal_commit::WalGroupCommit,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -79,6 +81,7 @@ impl Shared {
             blocking: Default::default(),
             watches: Default::default(),
             slowlog_slower_than: AtomicI64::new(config.slowlog_log_slower_than),
+            wal: Default::default(),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),
             dataset,

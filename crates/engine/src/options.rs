@@ -40,6 +40,7 @@ pub struct EngineOptions {
     pub wal_ttl_seconds: u64,
     pub wal_size_limit_mb: u64,
     pub level_compaction_dynamic_level_bytes: bool,
+    pub partition_filters: bool,
 }
 
 impl EngineOptions {
@@ -60,6 +61,7 @@ impl EngineOptions {
             wal_ttl_seconds: 3 * 3600,
             wal_size_limit_mb: 16384,
             level_compaction_dynamic_level_bytes: true,
+            partition_filters: false,
         }
     }
 }

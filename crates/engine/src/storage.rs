@@ -497,8 +497,19 @@ fn cf_options(cf: ColumnFamily, opts: &EngineOptions, cache: &Cache, slot: &DbSl
     table.set_block_size(opts.block_size);
     table.set_format_version(5);
     table.set_bloom_filter(10.0, false);
-    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
-    table.set_partition_filters(true);
+    // By default one binary-searched index block per SST rather than
+    // Kvrocks' partitioned (two-level) index: a point read then does one
+    // index search and one cache lookup less; GET at pipeline 16 measured
+    // 1.2-1.6x faster (docs/performance.md). Index and filter blocks live in
+    // the block cache either way, so memory stays bounded by it; with 128 MB
+    // files and 16 KiB blocks an index block is about 250 KB. Partitions pay
+    // off only when the filters alone are a large share of the cache.
+    if opts.partition_filters {
+        table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+        table.set_partition_filters(true);
+    } else {
+        table.set_index_type(BlockBasedIndexType::BinarySearch);
+    }
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     // A hash index inside each data block turns the binary search of a

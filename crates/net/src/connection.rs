@@ -283,7 +283,11 @@ async fn write(
         return Ok(());
     }
     if std::mem::take(unflushed_writes) {
-        if let Err(e) = shared.data().storage.flush_wal_buffer() {
+        let flushed = shared
+            .wal
+            .flush_own_writes(|| shared.data().storage.flush_wal_buffer())
+            .await;
+        if let Err(e) = flushed {
             // Without the WAL write these replies would acknowledge writes
             // a crash could lose: drop the connection instead.
             tracing::error!("WAL write failed: {e}");

@@ -32,6 +32,7 @@ fn engine_options(config: &Config) -> EngineOptions {
     o.wal_ttl_seconds = r.wal_ttl_seconds;
     o.wal_size_limit_mb = r.wal_size_limit_mb;
     o.level_compaction_dynamic_level_bytes = r.level_compaction_dynamic_level_bytes;
+    o.partition_filters = r.partition_filters;
     o
 }
 

@@ -195,6 +195,54 @@ fn blmove_feeds_a_client_blocked_on_its_destination() {
     assert_eq!(q(&mut c, &["EXISTS", "src", "dst"]), Value::Int(0));
 }
 
+/// Redis answers a served BRPOPLPUSH/BLMOVE whose destination holds another
+/// type with WRONGTYPE and leaves the element in the source; a source that
+/// turns into another type keeps the client waiting instead.
+#[test]
+fn served_move_to_a_wrong_typed_destination_gets_wrongtype() {
+    let server = Server::start();
+    let mut c = server.client();
+    for args in [
+        &["BRPOPLPUSH", "blist", "target", "0"][..],
+        &["BLMOVE", "blist", "target", "LEFT", "RIGHT", "0"][..],
+    ] {
+        q(&mut c, &["DEL", "blist", "target"]);
+        q(&mut c, &["SET", "target", "nolist"]);
+        let mut blocked = server.client();
+        // Before the fix the client was never answered: fail, don't hang.
+        blocked
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let waiter = thread::spawn(move || cmd.query::<Value>(&mut blocked));
+        wait_blocked(&mut c, 1);
+        q(&mut c, &["RPUSH", "blist", "foo"]);
+        let err = waiter.join().unwrap().unwrap_err();
+        assert_eq!(err.code(), Some("WRONGTYPE"), "{args:?}");
+        assert_eq!(
+            q(&mut c, &["LRANGE", "blist", "0", "-1"]),
+            Value::Array(vec![bulk("foo")])
+        );
+        assert_eq!(q(&mut c, &["GET", "target"]), bulk("nolist"));
+    }
+
+    // A wrong-typed source does not end the wait.
+    q(&mut c, &["DEL", "blist", "target"]);
+    let mover = spawn_blocked(&server, &["BRPOPLPUSH", "blist", "target", "0"]);
+    wait_blocked(&mut c, 1);
+    q(&mut c, &["SET", "blist", "astring"]);
+    q(&mut c, &["DEL", "blist"]);
+    q(&mut c, &["RPUSH", "blist", "bar"]);
+    assert_eq!(mover.join().unwrap(), bulk("bar"));
+    assert_eq!(
+        q(&mut c, &["LRANGE", "target", "0", "-1"]),
+        Value::Array(vec![bulk("bar")])
+    );
+}
+
 #[test]
 fn a_client_that_went_away_loses_no_element() {
     let server = Server::start();
