@@ -109,8 +109,9 @@ mkdir -p "$(dirname "$DOC")"
 if [ -n "${BASALT_BIN:-}" ]; then
     basalt_bin_cmd
     basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
-    # Testing the script against another server (e.g. redis-server)?
-    [ "$(basename "${basalt_cmd[0]}")" = basalt-server ] || basalt_other="$BASALT_BIN"
+    # Testing the script against another server (e.g. redis-server)? A
+    # Basalt binary says so in its --version, whatever its file is called.
+    "${basalt_cmd[0]}" --version 2>/dev/null | grep -q '^basalt-server ' || basalt_other="$BASALT_BIN"
 else
     build_basalt_server
     basalt_cmd=("$basalt_bin")

@@ -64,7 +64,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(Reply::Verbatim("txt".into(), Bytes::from(out)))
 }
 
-fn rss_bytes() -> u64 {
+pub(crate) fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())

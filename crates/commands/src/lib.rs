@@ -14,6 +14,7 @@ mod info;
 mod introspection;
 mod keys;
 mod list;
+mod memory;
 mod pubsub;
 mod scripting;
 mod server;
@@ -52,6 +53,7 @@ pub fn table() -> &'static CommandTable {
             info::COMMANDS,
             client::COMMANDS,
             introspection::COMMANDS,
+            memory::COMMANDS,
             pubsub::COMMANDS,
             scripting::COMMANDS,
         ])

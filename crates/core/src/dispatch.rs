@@ -418,20 +418,24 @@ fn invalidate_watches(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
     if !shared.watches.active() {
         return;
     }
-    let all = command.has(flags::ALL_KEYS);
-    let keys = if all {
-        Vec::new()
+    let keys = if command.has(flags::ALL_KEYS) {
+        // Called before the command runs: as in Redis 7, emptying the
+        // database changes only the watched keys that exist now.
+        let data = shared.data();
+        shared
+            .watches
+            .watched_keys()
+            .into_iter()
+            .filter(|k| data.db.exists(&[k.as_ref()]).is_ok_and(|n| n > 0))
+            .collect()
     } else {
         command.keys_of(args)
     };
     let s = shared.clone();
-    shared.data().storage.on_commit(move || {
-        if all {
-            s.watches.touch_all();
-        } else {
-            s.watches.touch(&keys);
-        }
-    });
+    shared
+        .data()
+        .storage
+        .on_commit(move || s.watches.touch(&keys));
 }
 
 /// Serves clients blocked on the written keys once the write is visible:

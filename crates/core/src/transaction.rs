@@ -74,15 +74,9 @@ impl WatchRegistry {
         }
     }
 
-    /// FLUSHDB/FLUSHALL: every watcher.
-    pub fn touch_all(&self) {
-        if self.entries.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        for list in self.keys.lock().values() {
-            for d in list {
-                d.store(true, Ordering::Release);
-            }
-        }
+    /// Every key someone watches (FLUSHDB/FLUSHALL invalidate those that
+    /// exist).
+    pub fn watched_keys(&self) -> Vec<Bytes> {
+        self.keys.lock().keys().cloned().collect()
     }
 }

@@ -80,6 +80,9 @@ async fn run(
         shared.refresh(&mut limits);
         loop {
             parser.set_auth_required(!state.authenticated);
+            // As in Redis, a running command is still in the query buffer:
+            // CLIENT LIST shows it in its own `qbuf`.
+            let unparsed = input.len() + parser.pending_args_len();
             let args = match parser.parse(&mut input, &limits.parser) {
                 Ok(Some(args)) => args,
                 Ok(None) => break,
@@ -91,6 +94,7 @@ async fn run(
                     return Ok(());
                 }
             };
+            handle.query_buffer.store(unparsed as i64, Relaxed);
             let Outcome {
                 reply,
                 action,

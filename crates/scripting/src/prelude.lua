@@ -3,14 +3,14 @@
 -- locks the globals and library tables so scripts cannot change them.
 local call_raw, call = ...
 local getinfo = debug.getinfo
-local type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs =
-    type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs
+local type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs, select =
+    type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs, select
 local sfind, ssub = string.find, string.sub
 local G = _G
 
 redis.call = call
 redis.pcall = function(...)
-  return (call_raw(...))
+  return (call_raw({...}, select('#', ...)))
 end
 
 -- The first frame that is user code: not C, not this file.

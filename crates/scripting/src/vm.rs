@@ -363,12 +363,26 @@ const CALL_RAW_KEY_C: &std::ffi::CStr = c"basalt.call_raw";
 /// Lua 5.1 drops the caller's frame on `return f()` into a Lua function,
 /// and the error would then lose the script line Redis reports; mlua's
 /// Rust callbacks can only raise their own error type, not a table.
+///
+/// The arguments reach [`call_raw`] in a table: passed one by one, each
+/// would take a slot of mlua's reference stack, which holds about 8,000,
+/// and `redis.call("lpush", "l", unpack(t))` with 7,999 elements (Redis's
+/// own test) ran out of them.
 unsafe extern "C-unwind" fn redis_call(state: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
     use mlua::ffi;
     let nargs = ffi::lua_gettop(state);
+    // No lua_checkstack here: it refuses when the arguments alone are near
+    // Lua's 8,000-slot limit, and a C function always has LUA_MINSTACK (20)
+    // free slots above its arguments, more than the four used below.
+    ffi::lua_createtable(state, nargs, 0);
+    for i in 1..=nargs {
+        ffi::lua_pushvalue(state, i);
+        ffi::lua_rawseti(state, -2, i as ffi::lua_Integer);
+    }
     ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, CALL_RAW_KEY_C.as_ptr());
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, nargs, 2);
+    ffi::lua_insert(state, -2);
+    ffi::lua_pushinteger(state, nargs as ffi::lua_Integer);
+    ffi::lua_call(state, 2, 2);
     if ffi::lua_toboolean(state, -1) != 0 {
         ffi::lua_pop(state, 1);
         ffi::lua_error(state);
@@ -379,14 +393,14 @@ unsafe extern "C-unwind" fn redis_call(state: *mut mlua::ffi::lua_State) -> std:
 
 /// `redis.call` / `redis.pcall`: returns the reply and whether it is an
 /// error (the Lua wrapper raises it for `redis.call`).
-fn call_raw(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
-    if args.is_empty() {
+fn call_raw(lua: &Lua, (args, n): (Table, i64)) -> mlua::Result<(Value, bool)> {
+    if n <= 0 {
         let e = "ERR Please specify at least one argument for this redis lib call";
         return Ok((error_table(lua, e)?, true));
     }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in args.iter() {
-        match a {
+    let mut argv = Vec::with_capacity(n as usize);
+    for i in 1..=n {
+        match &args.raw_get::<Value>(i)? {
             Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
             Value::Number(n) => argv.push(Bytes::from(format_number(*n))),
             Value::Integer(n) => argv.push(Bytes::from(n.to_string())),

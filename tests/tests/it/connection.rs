@@ -319,3 +319,17 @@ fn hello_setname_and_protocol_switch() {
         "-ERR Syntax error in HELLO option 'AUTH'\r\n"
     );
 }
+
+/// Redis counts the running command in its client's query buffer: CLIENT
+/// INFO sent alone shows its own 26 bytes.
+#[test]
+fn client_info_counts_the_running_command_in_qbuf() {
+    let server = Server::start();
+    let mut c = server.client();
+    for _ in 0..2 {
+        let info: String = redis::cmd("CLIENT").arg("INFO").query(&mut c).unwrap();
+        assert!(info.contains(" qbuf=26 "), "{info}");
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+        assert!(list.contains(" qbuf=26 "), "{list}");
+    }
+}

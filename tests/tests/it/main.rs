@@ -10,6 +10,7 @@ mod hash;
 mod keys;
 mod list;
 mod long_commands;
+mod memory;
 mod notifications;
 mod protocol;
 mod pubsub;

@@ -648,3 +648,33 @@ fn a_scripts_writes_appear_when_it_ends() {
     assert_eq!(q::<String>(&mut c, &["GET", "undeclared"]), "new");
     assert_eq!(q::<String>(&mut c, &["GET", "declared"]), "new");
 }
+
+/// Every value a Rust callback holds takes a slot of mlua's reference
+/// stack (about 8,000): arguments of `redis.call` and the entries of a
+/// table given to cmsgpack used to run out of them (both are Redis's own
+/// tests).
+#[test]
+fn thousands_of_arguments_and_table_entries() {
+    let server = Server::start();
+    let mut c = server.client();
+    let spread = "local a = {} for i = 1, 7999 do a[i] = 1 end \
+                  return redis.call('lpush', KEYS[1], unpack(a))";
+    assert_eq!(eval(&mut c, spread, &["l"], &[]), Value::Int(7999));
+    let spread_pcall = "local a = {} for i = 1, 7999 do a[i] = 1 end \
+                        return redis.pcall('rpush', KEYS[1], unpack(a))";
+    assert_eq!(eval(&mut c, spread_pcall, &["l"], &[]), Value::Int(15998));
+    // A nil among the arguments still gets the argument error.
+    assert!(eval_err(
+        &mut c,
+        "return redis.call('set', KEYS[1], nil, 'x')",
+        &["k"]
+    )
+    .starts_with("ERR Lua redis lib command arguments must be strings or integers script: "));
+    let map = "local m = {} for i = 1, 100000 do m[tostring(i)] = i end \
+               local d = cmsgpack.unpack(cmsgpack.pack(m)) \
+               local n = 0 for k, v in pairs(d) do \
+                 if m[k] ~= v then return 'mismatch at ' .. k end n = n + 1 end \
+               return n";
+    assert_eq!(eval(&mut c, map, &[], &[]), Value::Int(100000));
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}

@@ -241,6 +241,22 @@ fn watch_aborts_on_flushdb_and_on_expiry() {
     queued(&mut c, &["SET", "k", "2"]);
     assert_eq!(v(&mut c, &["EXEC"]), Value::Nil);
 
+    // Emptying the database changes only the keys that were there: a
+    // watched key that did not exist stays valid (Redis 7).
+    for flush in ["FLUSHDB", "FLUSHALL"] {
+        q::<()>(&mut c, &["DEL", "missing"]);
+        q::<()>(&mut c, &["SET", "present", "1"]);
+        q::<()>(&mut c, &["WATCH", "missing"]);
+        q::<()>(&mut other, &[flush]);
+        q::<()>(&mut c, &["MULTI"]);
+        queued(&mut c, &["PING"]);
+        assert_eq!(
+            v(&mut c, &["EXEC"]),
+            Value::Array(vec![Value::SimpleString("PONG".into())]),
+            "{flush}"
+        );
+    }
+
     q::<()>(&mut c, &["SET", "t", "1", "PX", "50"]);
     q::<()>(&mut c, &["WATCH", "t"]);
     thread::sleep(Duration::from_millis(150));

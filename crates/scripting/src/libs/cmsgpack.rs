@@ -131,11 +131,19 @@ fn pack_table(t: &Table, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
             pack(&t.raw_get::<Value>(i)?, depth, out)?;
         }
     } else {
-        let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().collect::<Result<_, _>>()?;
-        header(pairs.len(), 0x80, 0xde, out);
-        for (k, v) in &pairs {
-            pack(k, depth, out)?;
-            pack(v, depth, out)?;
+        // Two passes rather than collecting the pairs: every Lua value held
+        // from Rust takes a slot of mlua's reference stack (about 8,000), so
+        // a map of 100,000 entries cannot be held at once.
+        let mut n = 0usize;
+        for pair in t.pairs::<Value, Value>() {
+            pair?;
+            n += 1;
+        }
+        header(n, 0x80, 0xde, out);
+        for pair in t.pairs::<Value, Value>() {
+            let (k, v) = pair?;
+            pack(&k, depth, out)?;
+            pack(&v, depth, out)?;
         }
     }
     Ok(())
