@@ -49,13 +49,25 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
 type CommandFilter = Box<dyn Fn(&Command) -> bool>;
 
 fn flag_names(bits: u32) -> Reply {
-    Reply::Set(
-        flags::NAMES
-            .iter()
-            .filter(|(b, _)| bits & b != 0)
-            .map(|(_, n)| Reply::Simple((*n).into()))
-            .collect(),
-    )
+    Reply::Set(flag_list(bits))
+}
+
+fn flag_list(bits: u32) -> Vec<Reply> {
+    flags::NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| Reply::Simple((*n).into()))
+        .collect()
+}
+
+/// A command's flags, with Redis's `movablekeys` when its keys depend on
+/// the arguments (it has a key finder).
+fn command_flags(c: &Command) -> Reply {
+    let mut names = flag_list(c.flags);
+    if c.key_finder.is_some() {
+        names.push(Reply::Simple("movablekeys".into()));
+    }
+    Reply::Set(names)
 }
 
 fn subcommand_info(parent: &Command, sub: &SubCommand) -> Reply {
@@ -78,7 +90,7 @@ fn info_entry(c: &Command) -> Reply {
     Reply::Array(vec![
         Reply::Bulk(Bytes::from_static(c.name.as_bytes())),
         Reply::Integer(c.arity as i64),
-        flag_names(c.flags),
+        command_flags(c),
         Reply::Integer(c.first_key as i64),
         Reply::Integer(c.last_key as i64),
         Reply::Integer(c.step as i64),

@@ -19,6 +19,7 @@ pub static COMMANDS: &[Command] = &[
         ),
     Command::new("sort_ro", -2, READONLY | SCANS, sort_ro)
         .keys(1, 1, 1)
+        .movable(super::key_finder::sort_ro)
         .acl(&["set", "sortedset", "list", "dangerous"])
         .since("7.0.0")
         .summary("Returns the sorted elements of a list, a set, or a sorted set."),

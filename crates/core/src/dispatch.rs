@@ -260,6 +260,11 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     let started = Instant::now();
     crate::notify::key_misses(shared, command, args);
     let wrote = command.has(flags::WRITE);
+    // EXEC, scripts and PUBLISH may write or not (through the commands
+    // they run): whether the database moved on tells. Another client's
+    // write can move it too, which only costs an unneeded WAL flush.
+    let sequence_before =
+        (!nested && command.has(flags::MAY_REPLICATE)).then(|| storage.latest_sequence_number());
     // Inside EXEC or a script, a key the transaction did not declare is
     // locked now; if another transaction keeps it, the command is refused
     // rather than run without its lock, which would break the atomicity
@@ -338,8 +343,8 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     Outcome {
         reply,
         action,
-        // EXEC and scripts write through the commands they run.
-        wrote: wrote || command.has(flags::MAY_REPLICATE),
+        wrote: wrote
+            || sequence_before.is_some_and(|before| storage.latest_sequence_number() > before),
     }
 }
 

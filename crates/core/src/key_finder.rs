@@ -26,14 +26,16 @@ pub fn dest_then_numkeys(args: &[Bytes]) -> Vec<usize> {
     keys
 }
 
-/// SORT's key and its STORE destination.
+/// SORT's key and its STORE destination (the last STORE wins, as in the
+/// command itself).
 pub fn sort(args: &[Bytes]) -> Vec<usize> {
     let mut keys = vec![1];
+    let mut store = None;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
         if a.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
-            keys.push(i + 1);
+            store = Some(i + 1);
         }
         // LIMIT takes two arguments, BY/GET/STORE one.
         i += if a.eq_ignore_ascii_case(b"limit") {
@@ -47,8 +49,16 @@ pub fn sort(args: &[Bytes]) -> Vec<usize> {
             1
         };
     }
+    keys.extend(store);
     keys.retain(|&k| k < args.len());
     keys
+}
+
+/// SORT_RO: only its key, but like SORT it reads keys named by BY/GET
+/// patterns that no key position can describe, so Redis marks it
+/// `movablekeys`; a key finder is how the table says so.
+pub fn sort_ro(_args: &[Bytes]) -> Vec<usize> {
+    vec![1]
 }
 
 #[cfg(test)]
@@ -73,5 +83,6 @@ mod tests {
         );
         assert_eq!(sort(&args("sort k by w_* get # store dst")), vec![1, 7]);
         assert_eq!(sort(&args("sort k limit 0 store")), vec![1]);
+        assert_eq!(sort(&args("sort abc store a store b store c")), vec![1, 7]);
     }
 }

@@ -281,3 +281,42 @@ fn client_list_shows_exec_and_eval_not_what_they_ran() {
         mine(&mut admin)
     );
 }
+
+/// Replies that acknowledge writes wait for the WAL to reach the OS (INFO
+/// persistence counts them in `wal_flush_batches`); replies to commands
+/// that wrote nothing do not, even those that may write (PUBLISH, a
+/// read-only script, an EXEC of reads).
+#[test]
+fn only_replies_that_acknowledge_writes_wait_for_the_wal() {
+    skip_on_redis!();
+    let server = Server::start();
+    let mut c = server.client();
+    let batches = |c: &mut Connection| -> i64 {
+        info_field(c, "persistence", "wal_flush_batches")
+            .and_then(|v| v.parse().ok())
+            .expect("wal_flush_batches")
+    };
+    // Scripts are stored on first use (Kvrocks' lua_f_<sha>): a write.
+    let read = "return redis.call('get', KEYS[1])";
+    q::<Value>(&mut c, &["EVAL", read, "1", "k"]);
+    let start = batches(&mut c);
+    q::<()>(&mut c, &["SET", "k", "v"]);
+    assert_eq!(batches(&mut c), start + 1, "SET");
+    q::<i64>(&mut c, &["PUBLISH", "ch", "m"]);
+    q::<Value>(&mut c, &["EVAL", read, "1", "k"]);
+    q::<()>(&mut c, &["MULTI"]);
+    q::<Value>(&mut c, &["GET", "k"]);
+    q::<Value>(&mut c, &["EXEC"]);
+    assert_eq!(
+        batches(&mut c),
+        start + 1,
+        "PUBLISH, a read-only EVAL, EXEC of a GET"
+    );
+    let write = "return redis.call('set', KEYS[1], 'w')";
+    q::<Value>(&mut c, &["EVAL", write, "1", "k"]);
+    assert_eq!(batches(&mut c), start + 2, "EVAL that writes");
+    q::<()>(&mut c, &["MULTI"]);
+    q::<Value>(&mut c, &["SET", "k", "x"]);
+    q::<Value>(&mut c, &["EXEC"]);
+    assert_eq!(batches(&mut c), start + 3, "EXEC of a SET");
+}

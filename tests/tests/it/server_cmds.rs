@@ -447,3 +447,34 @@ fn config_rewrite_updates_the_file() {
     assert_eq!(config_get(&mut c, "maxclients"), "200");
     assert_eq!(config_get(&mut c, "timeout"), "7");
 }
+
+/// Redis marks commands whose keys depend on the arguments `movablekeys`
+/// (its own introspection tests list these), and SORT's last STORE is its
+/// destination.
+#[test]
+fn movablekeys_and_sort_store() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let flags_of = |c: &mut Raw, cmd: &str| {
+        let info = c.val(&["COMMAND", "INFO", cmd]);
+        names(&info.arr()[0].arr()[2])
+    };
+    for cmd in ["zunionstore", "eval", "sort", "sort_ro", "lmpop"] {
+        assert!(
+            flags_of(&mut c, cmd).iter().any(|f| f == "movablekeys"),
+            "{cmd}"
+        );
+    }
+    for cmd in [
+        "set", "get", "mset", "lmove", "blpop", "ping", "rename", "memory",
+    ] {
+        assert!(
+            !flags_of(&mut c, cmd).iter().any(|f| f == "movablekeys"),
+            "{cmd}"
+        );
+    }
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "sort", "abc", "store", "a", "store", "b", "store", "c"]),
+        "*2\r\n$3\r\nabc\r\n$1\r\nc\r\n"
+    );
+}
