@@ -53,6 +53,12 @@ pub static COMMANDS: &[Command] = &[
                 "Terminates open connections.",
             ),
             SubCommand::new(
+                "reply",
+                3,
+                NOSCRIPT | LOADING | STALE,
+                "Instructs the server whether to reply to commands.",
+            ),
+            SubCommand::new(
                 "unblock",
                 -3,
                 ADMIN | NOSCRIPT | LOADING | STALE,
@@ -89,6 +95,8 @@ const HELP: &[&str] = &[
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
     "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no), TYPE normal.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
@@ -206,6 +214,23 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             };
             let done = id > 0 && ctx.shared.blocking.unblock(id as u64, how);
             Ok(Reply::Integer(done as i64))
+        }
+        "reply" => {
+            use basalt_core::context::ReplyMode;
+            let mode = &mut ctx.client.reply_mode;
+            if is(&args[2], "on") {
+                *mode = ReplyMode::On;
+            } else if is(&args[2], "off") {
+                *mode = ReplyMode::Off;
+            } else if is(&args[2], "skip") {
+                if *mode != ReplyMode::Off {
+                    *mode = ReplyMode::SkipNext;
+                }
+            } else {
+                return Err(CommandError::Syntax);
+            }
+            // Dropped by the connection unless the mode is now On.
+            Ok(Reply::ok())
         }
         "help" => Ok(help_reply(HELP)),
         _ => Err(CommandError::UnknownSubcommand {

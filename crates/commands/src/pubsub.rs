@@ -106,7 +106,8 @@ pub static COMMANDS: &[Command] = &[
 
 /// One confirmation per channel is Redis's reply: several frames for one
 /// command, written back to back in the connection's protocol.
-fn frames(ctx: &Ctx, replies: Vec<Reply>) -> Reply {
+fn frames(ctx: &mut Ctx, replies: Vec<Reply>) -> Reply {
+    ctx.client.reply_is_push = true;
     let mut out = BytesMut::new();
     for r in replies {
         r.encode(ctx.client.protocol, &mut out);

@@ -323,6 +323,8 @@ fn run(
             subscriptions: Default::default(),
             multi: None,
             watch: None,
+            reply_mode: Default::default(),
+            reply_is_push: false,
         },
         running: running.clone(),
         no_writes: spec.no_writes,

@@ -17,6 +17,45 @@ pub struct ClientState {
     /// Inside MULTI: the queued commands.
     pub multi: Option<crate::transaction::Multi>,
     pub watch: Option<crate::transaction::Watch>,
+    /// CLIENT REPLY: which replies the connection sends.
+    pub reply_mode: ReplyMode,
+    /// Set by a command whose reply is a push (subscribe and unsubscribe
+    /// confirmations): sent even under CLIENT REPLY OFF, as in Redis.
+    pub reply_is_push: bool,
+}
+
+/// CLIENT REPLY ON | OFF | SKIP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// Set by CLIENT REPLY SKIP itself: the next command's reply is dropped.
+    SkipNext,
+    /// That next command is running: drop its reply, then back to On.
+    Skip,
+}
+
+impl ClientState {
+    /// Whether the reply of the command that just ran is dropped, moving
+    /// the CLIENT REPLY state on by one command.
+    pub fn drop_reply(&mut self) -> bool {
+        let push = std::mem::take(&mut self.reply_is_push);
+        let drop = match self.reply_mode {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            // CLIENT REPLY SKIP has no reply of its own either.
+            ReplyMode::SkipNext => {
+                self.reply_mode = ReplyMode::Skip;
+                true
+            }
+            ReplyMode::Skip => {
+                self.reply_mode = ReplyMode::On;
+                true
+            }
+        };
+        drop && !push
+    }
 }
 
 /// A blocking command that found nothing: what to wait for.

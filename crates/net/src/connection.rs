@@ -33,6 +33,8 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<Clien
             subscriptions: Default::default(),
             multi: None,
             watch: None,
+            reply_mode: Default::default(),
+            reply_is_push: false,
         },
         shared,
     };
@@ -101,6 +103,7 @@ async fn run(
                 wrote,
             } = execute(shared, state, args);
             unflushed_writes |= wrote;
+            let silent = state.drop_reply();
             match action {
                 None => {}
                 Some(Action::Sleep(d)) => {
@@ -108,7 +111,9 @@ async fn run(
                     tokio::time::sleep(d).await;
                 }
                 Some(Action::Close) => {
-                    reply.encode(state.protocol, &mut output);
+                    if !silent {
+                        reply.encode(state.protocol, &mut output);
+                    }
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
@@ -124,7 +129,9 @@ async fn run(
                             // A writer popped for us: its WAL record must
                             // reach the file before we acknowledge it.
                             unflushed_writes = true;
-                            reply.encode(state.protocol, &mut output);
+                            if !silent {
+                                reply.encode(state.protocol, &mut output);
+                            }
                             continue;
                         }
                         None => return Ok(()),
@@ -134,7 +141,9 @@ async fn run(
             // Messages published meanwhile (possibly by this very command)
             // go first, as Redis writes them to the client when published.
             drain_pushes(state, &mut output);
-            reply.encode(state.protocol, &mut output);
+            if !silent {
+                reply.encode(state.protocol, &mut output);
+            }
             if output.len() >= FLUSH_THRESHOLD {
                 write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
             }

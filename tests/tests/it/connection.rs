@@ -333,3 +333,45 @@ fn client_info_counts_the_running_command_in_qbuf() {
         assert!(list.contains(" qbuf=26 "), "{list}");
     }
 }
+
+/// CLIENT REPLY OFF silences every reply until ON (whose OK is sent),
+/// SKIP silences the next command's reply only, and subscribe
+/// confirmations and messages still arrive while replies are off.
+#[test]
+fn client_reply_on_off_skip() {
+    use crate::protocol::encode;
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    for cmd in [
+        &["CLIENT", "REPLY", "OFF"][..],
+        &["PING", "pong"],
+        &["PING", "pong2"],
+        &["CLIENT", "REPLY", "ON"],
+    ] {
+        c.send(&encode(cmd));
+    }
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(c.cmd(&["PING", "pong3"]), "$5\r\npong3\r\n");
+
+    c.send(&encode(&["CLIENT", "REPLY", "SKIP"]));
+    c.send(&encode(&["PING", "skipped"]));
+    assert_eq!(c.cmd(&["PING", "pong4"]), "$5\r\npong4\r\n");
+
+    c.send(&encode(&["CLIENT", "REPLY", "SKIP"]));
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        c.cmd(&["CLIENT", "REPLY", "MAYBE"]),
+        "-ERR syntax error\r\n"
+    );
+
+    // Pub/sub traffic is not a reply: it still arrives.
+    c.send(&encode(&["CLIENT", "REPLY", "OFF"]));
+    assert_eq!(
+        c.cmd(&["SUBSCRIBE", "ch"]),
+        "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    );
+    let mut other = Raw::connect(server.port);
+    assert_eq!(other.cmd(&["PUBLISH", "ch", "hi"]), ":1\r\n");
+    assert_eq!(c.reply(), "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
+}
