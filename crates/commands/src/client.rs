@@ -53,6 +53,18 @@ pub static COMMANDS: &[Command] = &[
                 "Terminates open connections.",
             ),
             SubCommand::new(
+                "pause",
+                -3,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                "Suspends commands processing.",
+            ),
+            SubCommand::new(
+                "unpause",
+                2,
+                ADMIN | NOSCRIPT | LOADING | STALE,
+                "Resumes processing commands from paused clients.",
+            ),
+            SubCommand::new(
                 "reply",
                 3,
                 NOSCRIPT | LOADING | STALE,
@@ -95,6 +107,10 @@ const HELP: &[&str] = &[
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
     "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no), TYPE normal.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
@@ -214,6 +230,35 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             };
             let done = id > 0 && ctx.shared.blocking.unblock(id as u64, how);
             Ok(Reply::Integer(done as i64))
+        }
+        "pause" => {
+            use basalt_core::pause::PauseMode;
+            let mode = match args.get(3) {
+                None => PauseMode::All,
+                Some(a) if is(a, "write") && args.len() == 4 => PauseMode::Write,
+                Some(a) if is(a, "all") && args.len() == 4 => PauseMode::All,
+                Some(_) if args.len() > 4 => return Err(CommandError::Syntax),
+                Some(_) => {
+                    return Err(CommandError::other(
+                        "ERR CLIENT PAUSE mode must be WRITE or ALL",
+                    ))
+                }
+            };
+            let ms = int(&args[2]).map_err(|_| {
+                CommandError::other("ERR timeout is not an integer or out of range")
+            })?;
+            if ms < 0 {
+                return Err(CommandError::other("ERR timeout is negative"));
+            }
+            // Capped at ten years, which Instant can always represent.
+            let ms = (ms as u64).min(10 * 365 * 86_400_000);
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+            ctx.shared.pause.pause(mode, until);
+            Ok(Reply::ok())
+        }
+        "unpause" => {
+            ctx.shared.pause.unpause();
+            Ok(Reply::ok())
         }
         "reply" => {
             use basalt_core::context::ReplyMode;

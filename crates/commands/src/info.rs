@@ -125,7 +125,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
             shared.clients.count(),
             config.maxclients,
-            shared.blocking.waiting(),
+            shared.blocking.waiting() + shared.pause.waiting(),
         ),
         "memory" => {
             let rss = rss_bytes();

@@ -496,10 +496,13 @@ impl CommandCaller for ScriptCaller {
         if flags & NOSCRIPT != 0 {
             return Reply::error("ERR This Redis command is not allowed from script");
         }
+        // Like Redis, a read-only script may not run commands that
+        // propagate either (PUBLISH): that is what lets it run during
+        // CLIENT PAUSE WRITE.
+        if self.no_writes && flags & (WRITE | MAY_REPLICATE) != 0 {
+            return Reply::error("ERR Write commands are not allowed from read-only scripts.");
+        }
         if flags & WRITE != 0 {
-            if self.no_writes {
-                return Reply::error("ERR Write commands are not allowed from read-only scripts.");
-            }
             // From here SCRIPT KILL can no longer stop the script.
             self.running.wrote.store(true, Ordering::Release);
         }

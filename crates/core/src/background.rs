@@ -82,7 +82,9 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
             if !nap(&shared, Duration::from_millis(1000 / hz as u64)) {
                 break;
             }
-            if !enabled {
+            // Nothing may change while clients are paused (a failover
+            // waits for a replica to catch up with a still master).
+            if !enabled || shared.pause.active() {
                 continue;
             }
             let _access = shared.dataset.access();

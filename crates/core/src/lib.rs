@@ -18,6 +18,7 @@ pub mod key_finder;
 pub mod logging;
 pub mod notify;
 pub mod offload;
+pub mod pause;
 pub mod pubsub;
 pub mod scripting;
 pub mod shared;

@@ -44,6 +44,8 @@ pub struct Shared {
     pub slowlog_slower_than: AtomicI64,
     /// Flushes of the WAL buffer shared by the connections that wrote.
     pub wal: crate::wal_commit::WalGroupCommit,
+    /// CLIENT PAUSE.
+    pub pause: crate::pause::Pause,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -82,6 +84,7 @@ impl Shared {
             watches: Default::default(),
             slowlog_slower_than: AtomicI64::new(config.slowlog_log_slower_than),
             wal: Default::default(),
+            pause: Default::default(),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),
             dataset,

@@ -97,6 +97,17 @@ async fn run(
                 }
             };
             handle.query_buffer.store(unparsed as i64, Relaxed);
+            while shared.pause.holds(shared, state, &args) {
+                // Replies already computed go out first, as Redis sends
+                // them before it stops reading this client.
+                drain_pushes(state, &mut output);
+                write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
+                tokio::select! {
+                    _ = shared.pause.wait() => {}
+                    _ = handle.killed() => return Ok(()),
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            }
             let Outcome {
                 reply,
                 action,

@@ -12,6 +12,7 @@ mod list;
 mod long_commands;
 mod memory;
 mod notifications;
+mod pause;
 mod protocol;
 mod pubsub;
 mod request_path;
