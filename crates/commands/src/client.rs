@@ -380,8 +380,12 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 return Err(CommandError::Syntax);
             };
         } else if is(&args[i], "user") {
+            // There are no other users until ACL comes.
             if !is(value, "default") {
-                return Ok(Reply::Integer(0));
+                return Err(CommandError::other(format!(
+                    "ERR No such user '{}'",
+                    text(value)
+                )));
             }
         } else if is(&args[i], "type") {
             let t = lower(value);

@@ -255,6 +255,14 @@ fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CommandResul
     let Some((_, info)) = ctx.shared.scripting.function(&name) else {
         return Err(err("ERR Function not found"));
     };
+    // FCALL words a bad count its own way; EVAL uses the generic error.
+    if std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .is_none()
+    {
+        return Err(err("ERR Bad number of keys provided"));
+    }
     let (keys, argv) = split_keys(args)?;
     if read_only && !info.flags.no_writes {
         return Err(err(
@@ -696,17 +704,19 @@ fn add_library(
 }
 
 fn function_load(shared: &Shared, args: &[Bytes]) -> CommandResult {
-    let (replace, code) = match args.len() {
-        3 => (false, &args[2]),
-        4 if args[2].eq_ignore_ascii_case(b"replace") => (true, &args[3]),
-        4 => {
+    // Options come before the code, as many as given; REPLACE is the only one.
+    let code = &args[args.len() - 1];
+    let mut replace = false;
+    for option in &args[2..args.len() - 1] {
+        if option.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else {
             return Err(err(format!(
                 "ERR Unknown option given: {}",
-                String::from_utf8_lossy(&args[2])
-            )))
+                String::from_utf8_lossy(option)
+            )));
         }
-        _ => return Err(CommandError::WrongArity("function|load".into())),
-    };
+    }
     let lib = parse_library(shared, code)?;
     let name = lib.name.clone();
     update_libraries(shared, |libs| add_library(libs, lib, replace, false))?;

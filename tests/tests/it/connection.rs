@@ -281,6 +281,12 @@ fn client_kill_by_id_and_addr() {
         "-ERR No such client\r\n"
     );
 
+    // A user that does not exist is an error, not zero clients.
+    assert_eq!(
+        killer.cmd(&["CLIENT", "KILL", "USER", "wrong_user"]),
+        "-ERR No such user 'wrong_user'\r\n"
+    );
+
     // SKIPME defaults to yes: a client does not kill itself...
     assert_eq!(killer.cmd(&["CLIENT", "KILL", "ID", &idk]), ":0\r\n");
     killer.assert_alive();

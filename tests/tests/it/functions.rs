@@ -66,6 +66,18 @@ fn load_and_call() {
         "ERR Number of keys can't be greater than number of args"
     );
     assert_eq!(
+        err(&mut c, &["FCALL", "myget", "bad_arg"]),
+        "ERR Bad number of keys provided"
+    );
+    assert_eq!(
+        err(&mut c, &["FUNCTION", "LOAD", "foo", "bar", LIB]),
+        "ERR Unknown option given: foo"
+    );
+    assert_eq!(
+        err(&mut c, &["FUNCTION", "LOAD", "REPLACE", "bar", LIB]),
+        "ERR Unknown option given: bar"
+    );
+    assert_eq!(
         err(&mut c, &["FUNCTION", "LOAD", LIB]),
         "ERR Library 'mylib' already exists"
     );
