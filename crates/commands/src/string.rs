@@ -56,15 +56,7 @@ fn bulk_or_null(v: Option<Vec<u8>>) -> Reply {
 }
 
 fn get(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let v = ctx.db().get(&args[1])?;
-    let stats = &ctx.shared.stats;
-    let counter = if v.is_some() {
-        &stats.keyspace_hits
-    } else {
-        &stats.keyspace_misses
-    };
-    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(bulk_or_null(v))
+    Ok(bulk_or_null(ctx.db().get(&args[1])?))
 }
 
 /// Parses a relative TTL (`EX`/`PX`) or absolute time (`EXAT`/`PXAT`) into

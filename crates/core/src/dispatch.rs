@@ -299,6 +299,12 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     let mut result = if crate::offload::is_long(shared, command, args) {
         // Another thread takes this worker's other connections meanwhile.
         tokio::task::block_in_place(|| (command.handler)(&mut ctx, args))
+    } else if command.has(flags::READONLY) {
+        let (result, hits, misses) =
+            basalt_types::lookups::count_lookups(|| (command.handler)(&mut ctx, args));
+        shared.stats.keyspace_hits.fetch_add(hits, Relaxed);
+        shared.stats.keyspace_misses.fetch_add(misses, Relaxed);
+        result
     } else {
         (command.handler)(&mut ctx, args)
     };

@@ -211,12 +211,15 @@ impl Database {
 
     pub(crate) fn read_raw(&self, mkey: &[u8]) -> Result<Option<Record>> {
         let Some(raw) = self.storage.get(ColumnFamily::Metadata, mkey)? else {
+            crate::lookups::record(false);
             return Ok(None);
         };
         let (metadata, rest) = Metadata::decode(&raw).map_err(basalt_engine::EngineError::from)?;
         if metadata.is_expired_at(now_ms()) {
+            crate::lookups::record(false);
             return Ok(None);
         }
+        crate::lookups::record(true);
         Ok(Some(Record {
             metadata,
             rest: rest.to_vec(),

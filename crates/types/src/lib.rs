@@ -12,6 +12,7 @@ pub mod hash;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod lookups;
 mod memory;
 pub mod number;
 pub mod set;

@@ -241,9 +241,12 @@ impl Database {
             .into_iter()
             .map(|raw| {
                 let Some(raw) = raw? else {
+                    crate::lookups::record(false);
                     return Ok(None);
                 };
                 let (m, rest) = Metadata::decode(&raw).map_err(basalt_engine::EngineError::from)?;
+                // A key of another type is a hit that answers nil, as in Redis.
+                crate::lookups::record(!m.is_expired_at(now));
                 Ok((m.kind == RedisType::String && !m.is_expired_at(now)).then(|| rest.to_vec()))
             })
             .collect()

@@ -26,33 +26,23 @@ fn spawn_blocked(server: &Server, args: &'static [&'static str]) -> thread::Join
 }
 
 /// Waits until `n` clients are blocked (INFO clients: blocked_clients).
+/// CLIENT LIST's `cmd=` would not do: it keeps showing a connection's last
+/// command after that command has ended.
 fn wait_blocked(c: &mut Connection, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let list: String = redis::cmd("CLIENT").arg("LIST").query(c).unwrap();
-        let blocked = list
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        let blocked = info
             .lines()
-            .filter(|l| {
-                [
-                    "cmd=blpop",
-                    "cmd=brpop",
-                    "cmd=blmove",
-                    "cmd=bzpopmin",
-                    "cmd=bzpopmax",
-                    "cmd=blmpop",
-                    "cmd=bzmpop",
-                    "cmd=brpoplpush",
-                ]
-                .iter()
-                .any(|c| l.contains(&format!("{c} ")) || l.ends_with(c))
-            })
-            .count();
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
         if blocked >= n {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{n} clients never blocked:\n{list}"
+            "{n} clients never blocked:\n{info}"
         );
         thread::sleep(Duration::from_millis(10));
     }

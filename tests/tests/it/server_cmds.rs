@@ -478,3 +478,44 @@ fn movablekeys_and_sort_store() {
         "*2\r\n$3\r\nabc\r\n$1\r\nc\r\n"
     );
 }
+
+/// keyspace_hits / keyspace_misses count every key a read command looks up,
+/// as in Redis; writes count nothing.
+#[test]
+fn keyspace_hits_and_misses() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let stats = |c: &mut Raw| {
+        let info = c.val(&["INFO", "stats"]).text();
+        (
+            info_field(&info, "keyspace_hits").parse::<i64>().unwrap(),
+            info_field(&info, "keyspace_misses").parse::<i64>().unwrap(),
+        )
+    };
+    c.val(&["SET", "s", "v"]);
+    c.val(&["HSET", "h", "f", "v"]);
+    c.val(&["RPUSH", "l", "a"]);
+    c.val(&["SET", "gone", "v", "PX", "1"]);
+    std::thread::sleep(Duration::from_millis(20));
+    let (h0, m0) = stats(&mut c);
+    for cmd in [
+        &["GET", "s"][..],
+        &["GET", "missing"],
+        &["GET", "gone"],
+        &["HGET", "h", "f"],
+        &["HGET", "nohash", "f"],
+        &["LRANGE", "l", "0", "-1"],
+        &["EXISTS", "s", "missing"],
+        &["TYPE", "h"],
+        &["STRLEN", "missing"],
+        &["MGET", "s", "h", "missing"],
+    ] {
+        c.val(cmd);
+    }
+    let (h1, m1) = stats(&mut c);
+    assert_eq!((h1 - h0, m1 - m0), (7, 6));
+    // Writes are not lookups for reading.
+    c.val(&["SET", "s", "w"]);
+    c.val(&["INCR", "n"]);
+    assert_eq!(stats(&mut c), (h1, m1));
+}
