@@ -302,8 +302,12 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     } else if command.has(flags::READONLY) {
         let (result, hits, misses) =
             basalt_types::lookups::count_lookups(|| (command.handler)(&mut ctx, args));
-        shared.stats.keyspace_hits.fetch_add(hits, Relaxed);
-        shared.stats.keyspace_misses.fetch_add(misses, Relaxed);
+        if hits > 0 {
+            shared.stats.keyspace_hits.fetch_add(hits, Relaxed);
+        }
+        if misses > 0 {
+            shared.stats.keyspace_misses.fetch_add(misses, Relaxed);
+        }
         result
     } else {
         (command.handler)(&mut ctx, args)

@@ -14,7 +14,7 @@ use crate::context::ClientState;
 use crate::shared::Shared;
 use bytes::Bytes;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -26,6 +26,9 @@ pub enum PauseMode {
 
 #[derive(Default)]
 pub struct Pause {
+    /// Whether `current` may hold a pause: every command checks this, and
+    /// only takes the lock when it is set.
+    on: AtomicBool,
     current: Mutex<Option<(PauseMode, Instant)>>,
     ended: Notify,
     waiting: AtomicUsize,
@@ -40,19 +43,25 @@ impl Pause {
             Some((m, u)) => (m.max(mode), u.max(until)),
             None => (mode, until),
         });
+        self.on.store(true, Ordering::Release);
     }
 
     pub fn unpause(&self) {
         *self.current.lock() = None;
+        self.on.store(false, Ordering::Release);
         self.ended.notify_waiters();
     }
 
     /// The pause in force now, if any (a pause past its end is over).
     pub fn current(&self) -> Option<(PauseMode, Instant)> {
+        if !self.on.load(Ordering::Acquire) {
+            return None;
+        }
         let mut current = self.current.lock();
         match *current {
             Some((_, until)) if until <= Instant::now() => {
                 *current = None;
+                self.on.store(false, Ordering::Release);
                 None
             }
             other => other,
