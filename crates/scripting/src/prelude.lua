@@ -8,6 +8,16 @@ local type, tostring, error, xpcall, setmetatable, rawset, pairs, ipairs, select
 local sfind, ssub = string.find, string.sub
 local G = _G
 
+-- FUNCTION LOAD sees only the library API (redis.register_function, log,
+-- LOG_*, REDIS_VERSION*), as in Redis 7; scripts and function bodies never
+-- see register_function.
+local library_api = {register_function = redis.register_function, log = redis.log}
+for _, k in ipairs({'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
+    'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do
+  library_api[k] = redis[k]
+end
+redis.register_function = nil
+
 redis.call = call
 redis.pcall = function(...)
   return (call_raw({...}, select('#', ...)))
@@ -70,9 +80,6 @@ local function load_handler(e)
   return 'ERR ' .. tostring(e)
 end
 
-local function load(f)
-  return xpcall(f, load_handler)
-end
 
 local function readonly_error()
   error('Attempt to modify a readonly table', 2)
@@ -134,20 +141,48 @@ string_mt.__index = env.string
 string_mt.__metatable = protect({__index = env.string})
 env._G = G
 
+local function nonexistent(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
+end
+-- A table whose missing names are errors, as Redis's error metatable.
+local function strict(t)
+  local p = setmetatable({}, {
+    __index = function(_, k)
+      local v = t[k]
+      if v == nil then nonexistent(k) end
+      return v
+    end,
+    __newindex = readonly_error,
+    __metatable = false,
+  })
+  protected[p] = true
+  return p
+end
+local load_env = {redis = strict(library_api)}
+
+-- What unknown globals resolve to: the script environment, or the library
+-- API while FUNCTION LOAD runs a library's code (functions defined then
+-- still see the script environment when they run).
+local lookup = env
 local names = {}
 for k in pairs(G) do names[#names + 1] = k end
 for _, k in ipairs(names) do G[k] = nil end
 setmetatable(G, {
   __index = function(_, k)
-    local v = env[k]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-    end
+    local v = lookup[k]
+    if v == nil then nonexistent(k) end
     return v
   end,
   __newindex = readonly_error,
   __metatable = false,
 })
 protected[G] = true
+
+local function load(f)
+  lookup = load_env
+  local ok, e = xpcall(f, load_handler)
+  lookup = env
+  return ok, e
+end
 
 return env, run, load

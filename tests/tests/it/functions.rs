@@ -122,6 +122,9 @@ fn load_errors() {
         ("#!lua name=a\nredis.register_function{function_name='z', callback=1}", "ERR Error registering functions: ERR callback argument given to redis.register_function must be a function"),
         ("#!lua name=a\nredis.register_function{function_name='z', foo=1}", "ERR Error registering functions: ERR unknown argument given to redis.register_function"),
         ("#!lua name=a\nredis.register_function{function_name='z', callback=function() end, flags={'bad'}}", "ERR Error registering functions: ERR unknown flag given"),
+        // Loading sees only the library API.
+        ("#!lua name=a\nreturn math.random()", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'math'"),
+        ("#!lua name=a\nreturn redis.setresp(3)", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'setresp'"),
     ];
     for (code, want) in cases {
         assert_eq!(err(&mut c, &["FUNCTION", "LOAD", code]), want, "{code}");
