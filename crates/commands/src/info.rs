@@ -64,6 +64,19 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(Reply::Verbatim("txt".into(), Bytes::from(out)))
 }
 
+/// Bytes in the block cache and in all memtables: the two RocksDB caches
+/// that bound Basalt's memory (INFO memory, MEMORY STATS).
+pub(crate) fn cache_and_memtables(storage: &basalt_engine::Storage) -> (u64, u64) {
+    let cache = storage
+        .property_int(ColumnFamily::Metadata, "rocksdb.block-cache-usage")
+        .unwrap_or(0);
+    let memtables = ColumnFamily::ALL
+        .iter()
+        .filter_map(|&cf| storage.property_int(cf, "rocksdb.cur-size-all-mem-tables"))
+        .sum();
+    (cache, memtables)
+}
+
 pub(crate) fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -129,11 +142,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "memory" => {
             let rss = rss_bytes();
-            let cache = storage.property_int(ColumnFamily::Metadata, "rocksdb.block-cache-usage").unwrap_or(0);
-            let memtables: u64 = ColumnFamily::ALL
-                .iter()
-                .filter_map(|&cf| storage.property_int(cf, "rocksdb.cur-size-all-mem-tables"))
-                .sum();
+            let (cache, memtables) = cache_and_memtables(storage);
             let libraries = shared.scripting.libraries();
             let functions: usize = libraries.iter().map(|l| l.functions.len()).sum();
             write!(
@@ -152,7 +161,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             config.appendfsync.as_str(),
             storage.latest_sequence_number(),
             shared.wal.batches(),
-            shared.wal.flushes.load(Relaxed),
+            shared.wal.flushes(),
         ),
         "stats" => write!(
             out,

@@ -8,7 +8,6 @@ use super::flags::*;
 use super::{int, is, lower, text, Command, KeyRange, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
-use basalt_engine::ColumnFamily;
 use basalt_resp::Reply;
 use bytes::Bytes;
 
@@ -97,23 +96,15 @@ fn usage(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn stats(ctx: &mut Ctx) -> Reply {
-    let data = ctx.shared.data();
-    let storage = &data.storage;
     let rss = super::info::rss_bytes();
-    let cache = storage
-        .property_int(ColumnFamily::Metadata, "rocksdb.block-cache-usage")
-        .unwrap_or(0);
-    let memtables: u64 = ColumnFamily::ALL
-        .iter()
-        .filter_map(|&cf| storage.property_int(cf, "rocksdb.cur-size-all-mem-tables"))
-        .sum();
+    let (cache, memtables) = super::info::cache_and_memtables(&ctx.shared.data().storage);
     let field = |name: &'static str, v: u64| {
-        [
+        (
             Reply::Bulk(Bytes::from_static(name.as_bytes())),
             Reply::Integer(v as i64),
-        ]
+        )
     };
-    let pairs = [
+    Reply::Map(vec![
         field("peak.allocated", rss),
         field("total.allocated", rss),
         field("clients.normal", ctx.shared.clients.count() as u64),
@@ -121,6 +112,5 @@ fn stats(ctx: &mut Ctx) -> Reply {
         // Basalt's own: the caches that bound its memory.
         field("rocksdb.block-cache-usage", cache),
         field("rocksdb.memtables", memtables),
-    ];
-    Reply::Map(pairs.into_iter().map(|[k, v]| (k, v)).collect())
+    ])
 }

@@ -25,8 +25,8 @@ pub struct WalGroupCommit {
     flushed: AtomicU64,
     leader: AtomicBool,
     done: Notify,
-    /// Flushes made, and tickets they covered: INFO shows the ratio.
-    pub flushes: AtomicU64,
+    /// Flushes made; with `issued`, INFO shows how many batches one covers.
+    flushes: AtomicU64,
 }
 
 impl WalGroupCommit {
@@ -67,6 +67,11 @@ impl WalGroupCommit {
     /// writes).
     pub fn batches(&self) -> u64 {
         self.issued.load(Ordering::Relaxed)
+    }
+
+    /// Flushes made for those batches.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 }
 
@@ -121,7 +126,7 @@ mod tests {
             Err("disk full")
         );
         assert_eq!(commit.flush_own_writes(|| Ok::<(), &str>(())).await, Ok(()));
-        assert_eq!(commit.flushes.load(Ordering::Relaxed), 1);
+        assert_eq!(commit.flushes(), 1);
     }
 
     #[tokio::test(flavor = "current_thread")]

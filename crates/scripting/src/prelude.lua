@@ -144,21 +144,22 @@ env._G = G
 local function nonexistent(k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
 end
--- A table whose missing names are errors, as Redis's error metatable.
-local function strict(t)
-  local p = setmetatable({}, {
+-- Redis's error metatable: names `get` does not know are errors, and the
+-- table is read-only.
+local function strict_metatable(get)
+  return {
     __index = function(_, k)
-      local v = t[k]
+      local v = get(k)
       if v == nil then nonexistent(k) end
       return v
     end,
     __newindex = readonly_error,
     __metatable = false,
-  })
-  protected[p] = true
-  return p
+  }
 end
-local load_env = {redis = strict(library_api)}
+local load_redis = setmetatable({}, strict_metatable(function(k) return library_api[k] end))
+protected[load_redis] = true
+local load_env = {redis = load_redis}
 
 -- What unknown globals resolve to: the script environment, or the library
 -- API while FUNCTION LOAD runs a library's code (functions defined then
@@ -167,15 +168,7 @@ local lookup = env
 local names = {}
 for k in pairs(G) do names[#names + 1] = k end
 for _, k in ipairs(names) do G[k] = nil end
-setmetatable(G, {
-  __index = function(_, k)
-    local v = lookup[k]
-    if v == nil then nonexistent(k) end
-    return v
-  end,
-  __newindex = readonly_error,
-  __metatable = false,
-})
+setmetatable(G, strict_metatable(function(k) return lookup[k] end))
 protected[G] = true
 
 local function load(f)
