@@ -46,7 +46,8 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
         ),
     ])];
 
-type CommandFilter = Box<dyn Fn(&Command) -> bool>;
+/// COMMAND LIST FILTERBY: judges a (full name, categories) entry.
+type CommandFilter = Box<dyn Fn(&str, &[&str]) -> bool>;
 
 fn flag_names(bits: u32) -> Reply {
     Reply::Set(flag_list(bits))
@@ -214,40 +215,57 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 }
                 let value = args[4].clone();
                 filter = Some(if is(&args[3], "pattern") {
-                    Box::new(move |c: &Command| {
-                        basalt_glob::glob_match(&value, c.name.as_bytes(), true)
+                    Box::new(move |name: &str, _: &[&str]| {
+                        basalt_glob::glob_match(&value, name.as_bytes(), true)
                     })
                 } else if is(&args[3], "aclcat") {
                     let cat = lower(&value);
-                    Box::new(move |c: &Command| c.acl_categories().contains(&cat.as_str()))
+                    Box::new(move |_: &str, cats: &[&str]| cats.contains(&cat.as_str()))
                 } else if is(&args[3], "module") {
-                    Box::new(|_: &Command| false)
+                    Box::new(|_: &str, _: &[&str]| false)
                 } else {
                     return Err(CommandError::Syntax);
                 });
             }
-            Ok(Reply::Array(
-                table
-                    .all()
-                    .iter()
-                    .filter(|c| filter.as_ref().is_none_or(|f| f(c)))
-                    .map(|c| Reply::Bulk(Bytes::from_static(c.name.as_bytes())))
-                    .collect(),
-            ))
+            // Subcommands are listed under their full names (`config|get`),
+            // each judged by its own categories, as in Redis.
+            let mut out = Vec::new();
+            for c in table.all() {
+                let mut entries = vec![(c.name.to_string(), c.acl_categories())];
+                for sub in c.subcommands {
+                    entries.push((
+                        format!("{}|{}", c.name, sub.name),
+                        c.sub_acl_categories(sub),
+                    ));
+                }
+                for (name, cats) in entries {
+                    if filter.as_ref().is_none_or(|f| f(&name, &cats)) {
+                        out.push(Reply::bulk(name));
+                    }
+                }
+            }
+            Ok(Reply::Array(out))
         }
         "getkeys" => {
             let target = &args[2..];
             let Some((_, c)) = table.lookup(&target[0]) else {
                 return Err(CommandError::other("ERR Invalid command specified"));
             };
+            // Redis's order of checks (getKeysSubcommandImpl).
+            if !c.has_keys() {
+                return Err(CommandError::other("ERR The command has no key arguments"));
+            }
             if !c.arity_ok(target.len()) {
                 return Err(CommandError::other(
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
             let keys = c.key_indices(target);
-            if keys.is_empty() {
-                return Err(CommandError::other("ERR The command has no key arguments"));
+            // Scripts may name no keys at all; other commands must.
+            if keys.is_empty() && !c.keys_optional() {
+                return Err(CommandError::other(
+                    "ERR Invalid arguments specified for command",
+                ));
             }
             Ok(Reply::Array(
                 keys.into_iter()

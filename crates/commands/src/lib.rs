@@ -9,6 +9,7 @@ mod block;
 mod client;
 mod config;
 mod connection;
+mod geo;
 mod hash;
 mod info;
 mod introspection;
@@ -46,6 +47,7 @@ pub fn table() -> &'static CommandTable {
             set::COMMANDS,
             sort::COMMANDS,
             zset::COMMANDS,
+            geo::COMMANDS,
             keys::COMMANDS,
             connection::COMMANDS,
             server::COMMANDS,

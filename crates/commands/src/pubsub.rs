@@ -171,10 +171,10 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     match sub.as_str() {
         "channels" | "shardchannels" => {
             if args.len() > 3 {
-                return Err(CommandError::other(format!(
-                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-                    String::from_utf8_lossy(&args[1])
-                )));
+                return Err(CommandError::SubcommandSyntax {
+                    sub: String::from_utf8_lossy(&args[1]).into_owned(),
+                    command: "pubsub",
+                });
             }
             let channels = hub.channels(sub == "shardchannels", args.get(2).map(|p| &p[..]));
             Ok(Reply::Array(channels.into_iter().map(Reply::Bulk).collect()))

@@ -37,26 +37,56 @@ const fn sub(name: &'static str, arity: i32, flags: u32, summary: &'static str) 
 }
 
 pub static COMMANDS: &[Command] = &[
-    script_cmd("eval", -3, NOSCRIPT | STALE | MAY_REPLICATE, eval)
-        .movable(numkeys::<2>)
-        .since("2.6.0")
-        .summary("Executes a server-side Lua script."),
-    script_cmd("evalsha", -3, NOSCRIPT | STALE | MAY_REPLICATE, evalsha)
-        .movable(numkeys::<2>)
-        .since("2.6.0")
-        .summary("Executes a server-side Lua script by SHA1 digest."),
-    script_cmd("eval_ro", -3, NOSCRIPT | STALE | READONLY, eval_ro)
-        .movable(numkeys::<2>)
-        .summary("Executes a read-only server-side Lua script."),
-    script_cmd("evalsha_ro", -3, NOSCRIPT | STALE | READONLY, evalsha_ro)
-        .movable(numkeys::<2>)
-        .summary("Executes a read-only server-side Lua script by SHA1 digest."),
-    script_cmd("fcall", -3, NOSCRIPT | STALE | MAY_REPLICATE, fcall)
-        .movable(numkeys::<2>)
-        .summary("Invokes a function."),
-    script_cmd("fcall_ro", -3, NOSCRIPT | STALE | READONLY, fcall_ro)
-        .movable(numkeys::<2>)
-        .summary("Invokes a read-only function."),
+    script_cmd(
+        "eval",
+        -3,
+        NOSCRIPT | STALE | NO_MANDATORY_KEYS | MAY_REPLICATE,
+        eval,
+    )
+    .movable(numkeys::<2>)
+    .since("2.6.0")
+    .summary("Executes a server-side Lua script."),
+    script_cmd(
+        "evalsha",
+        -3,
+        NOSCRIPT | STALE | NO_MANDATORY_KEYS | MAY_REPLICATE,
+        evalsha,
+    )
+    .movable(numkeys::<2>)
+    .since("2.6.0")
+    .summary("Executes a server-side Lua script by SHA1 digest."),
+    script_cmd(
+        "eval_ro",
+        -3,
+        NOSCRIPT | STALE | NO_MANDATORY_KEYS | READONLY,
+        eval_ro,
+    )
+    .movable(numkeys::<2>)
+    .summary("Executes a read-only server-side Lua script."),
+    script_cmd(
+        "evalsha_ro",
+        -3,
+        NOSCRIPT | STALE | NO_MANDATORY_KEYS | READONLY,
+        evalsha_ro,
+    )
+    .movable(numkeys::<2>)
+    .summary("Executes a read-only server-side Lua script by SHA1 digest."),
+    script_cmd(
+        "fcall",
+        -3,
+        NOSCRIPT | STALE | NO_MANDATORY_KEYS | MAY_REPLICATE,
+        fcall,
+    )
+    .movable(numkeys::<2>)
+    .summary("Invokes a function."),
+    script_cmd(
+        "fcall_ro",
+        -3,
+        NOSCRIPT | STALE | NO_MANDATORY_KEYS | READONLY,
+        fcall_ro,
+    )
+    .movable(numkeys::<2>)
+    .summary("Invokes a read-only function."),
     script_cmd("script", -2, 0, script)
         .since("2.6.0")
         .summary("A container for Lua scripts management commands.")
@@ -251,10 +281,16 @@ fn fcall_ro(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CommandResult {
-    let name = String::from_utf8_lossy(&args[1]).into_owned();
-    let Some((_, info)) = ctx.shared.scripting.function(&name) else {
+    // Function names are case-insensitive, as in Redis: run it under the
+    // name it was registered with.
+    let Some((_, info)) = ctx
+        .shared
+        .scripting
+        .function(&String::from_utf8_lossy(&args[1]))
+    else {
         return Err(err("ERR Function not found"));
     };
+    let name = info.name.clone();
     // FCALL words a bad count its own way; EVAL uses the generic error.
     if std::str::from_utf8(&args[2])
         .ok()
@@ -611,6 +647,9 @@ fn function(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Ok(Reply::ok())
         }
         b"flush" => {
+            if args.len() > 3 {
+                return Err(subcommand_syntax(args));
+            }
             flush_mode(args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
             update_libraries(&shared, |libs| {
                 libs.clear();
@@ -691,11 +730,12 @@ fn add_library(
         });
     }
     for other in libs.values().filter(|l| l.name != lib.name) {
-        if let Some(f) = lib
-            .functions
-            .iter()
-            .find(|f| other.functions.iter().any(|o| o.name == f.name))
-        {
+        if let Some(f) = lib.functions.iter().find(|f| {
+            other
+                .functions
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&f.name))
+        }) {
             return Err(format!("ERR Function {} already exists", f.name));
         }
     }
@@ -723,12 +763,22 @@ fn function_load(shared: &Shared, args: &[Bytes]) -> CommandResult {
     Ok(Reply::bulk(name))
 }
 
+fn subcommand_syntax(args: &[Bytes]) -> CommandError {
+    CommandError::SubcommandSyntax {
+        sub: String::from_utf8_lossy(&args[1]).into_owned(),
+        command: "function",
+    }
+}
+
 fn function_restore(shared: &Shared, args: &[Bytes]) -> CommandResult {
+    if args.len() > 4 {
+        return Err(subcommand_syntax(args));
+    }
     let policy = match args.get(3) {
         None => "append".to_string(),
         Some(p) => p.to_ascii_lowercase().iter().map(|&c| c as char).collect(),
     };
-    if args.len() > 4 || !matches!(policy.as_str(), "flush" | "append" | "replace") {
+    if !matches!(policy.as_str(), "flush" | "append" | "replace") {
         return Err(err(
             "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
         ));
@@ -757,15 +807,10 @@ fn function_list(shared: &Shared, args: &[Bytes]) -> CommandResult {
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
-        if a.eq_ignore_ascii_case(b"withcode") {
-            if with_code {
-                return Err(err("ERR Unknown argument withcode"));
-            }
+        // A repeated option is an unknown argument, as in Redis.
+        if !with_code && a.eq_ignore_ascii_case(b"withcode") {
             with_code = true;
-        } else if a.eq_ignore_ascii_case(b"libraryname") {
-            if pattern.is_some() {
-                return Err(err("ERR library name can be given once"));
-            }
+        } else if pattern.is_none() && a.eq_ignore_ascii_case(b"libraryname") {
             i += 1;
             pattern = Some(
                 args.get(i)

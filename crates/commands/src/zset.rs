@@ -14,7 +14,7 @@ use basalt_types::zset::{
 use bytes::Bytes;
 
 const fn zset_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
-    Command::new(name, arity, flags, handler).group("sorted_set")
+    Command::new(name, arity, flags, handler).group("sorted-set")
 }
 
 pub static COMMANDS: &[Command] = &[

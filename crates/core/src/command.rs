@@ -29,6 +29,8 @@ pub mod flags {
     pub const MAY_REPLICATE: u32 = 1 << 11;
     pub const NO_MULTI: u32 = 1 << 12;
     pub const ALLOW_BUSY: u32 = 1 << 13;
+    /// May be called with no keys at all (scripts).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 14;
 
     // Basalt's own flags below: not in COMMAND INFO (absent from `NAMES`),
     // they carry what Redis hard-codes per command name.
@@ -64,6 +66,7 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     ];
 }
 
@@ -312,46 +315,25 @@ impl Command {
     /// (write, read, admin + dangerous, pubsub, blocking, fast or slow) and
     /// from the group (string, list, keyspace, ...), plus `acl_extra`.
     pub fn acl_categories(&self) -> Vec<&'static str> {
-        let mut cats = Vec::new();
-        if self.has(flags::WRITE) {
-            cats.push("write");
-        }
-        if self.has(flags::READONLY) && self.group != "scripting" {
-            cats.push("read");
-        }
-        if self.has(flags::ADMIN) {
-            cats.extend(["admin", "dangerous"]);
-        }
-        if self.has(flags::PUBSUB) || self.group == "pubsub" {
-            cats.push("pubsub");
-        }
-        if self.has(flags::BLOCKING) {
-            cats.push("blocking");
-        }
-        let by_group = match self.group {
-            "string" => Some("string"),
-            "hash" => Some("hash"),
-            "list" => Some("list"),
-            "set" => Some("set"),
-            "sorted-set" => Some("sortedset"),
-            "generic" => Some("keyspace"),
-            "connection" => Some("connection"),
-            "transactions" => Some("transaction"),
-            "scripting" => Some("scripting"),
-            _ => None,
-        };
-        cats.extend(by_group);
-        cats.push(if self.has(flags::FAST) {
-            "fast"
-        } else {
-            "slow"
-        });
-        for extra in self.acl_extra {
-            if !cats.contains(extra) {
-                cats.push(extra);
-            }
-        }
-        cats
+        categories(self.flags, self.group, self.acl_extra)
+    }
+
+    /// A subcommand's categories: from its own flags and its parent's group.
+    pub fn sub_acl_categories(&self, sub: &SubCommand) -> Vec<&'static str> {
+        categories(sub.flags, self.group, self.acl_extra)
+    }
+
+    /// Whether a call may name no keys (Redis's NO_MANDATORY_KEYS).
+    pub fn keys_optional(&self) -> bool {
+        self.has(flags::NO_MANDATORY_KEYS)
+    }
+
+    /// Whether any form of the command takes keys (Redis's
+    /// `doesCommandHaveKeys`).
+    pub fn has_keys(&self) -> bool {
+        self.first_key > 0
+            || self.key_finder.is_some()
+            || self.subcommands.iter().any(|s| s.keys != KeyRange::NONE)
     }
 
     /// The keys themselves.
@@ -361,6 +343,47 @@ impl Command {
             .map(|i| args[i].clone())
             .collect()
     }
+}
+
+fn categories(flags: u32, group: &str, acl_extra: &[&'static str]) -> Vec<&'static str> {
+    let has = |f: u32| flags & f != 0;
+    let mut cats = Vec::new();
+    if has(flags::WRITE) {
+        cats.push("write");
+    }
+    if has(flags::READONLY) && group != "scripting" {
+        cats.push("read");
+    }
+    if has(flags::ADMIN) {
+        cats.extend(["admin", "dangerous"]);
+    }
+    if has(flags::PUBSUB) || group == "pubsub" {
+        cats.push("pubsub");
+    }
+    if has(flags::BLOCKING) {
+        cats.push("blocking");
+    }
+    let by_group = match group {
+        "string" => Some("string"),
+        "hash" => Some("hash"),
+        "list" => Some("list"),
+        "set" => Some("set"),
+        "sorted-set" => Some("sortedset"),
+        "generic" => Some("keyspace"),
+        "connection" => Some("connection"),
+        "transactions" => Some("transaction"),
+        "scripting" => Some("scripting"),
+        "geo" => Some("geo"),
+        _ => None,
+    };
+    cats.extend(by_group);
+    cats.push(if has(flags::FAST) { "fast" } else { "slow" });
+    for extra in acl_extra {
+        if !cats.contains(extra) {
+            cats.push(extra);
+        }
+    }
+    cats
 }
 
 /// Redis's arity convention: positive = exactly, negative = at least.

@@ -10,6 +10,10 @@ pub enum CommandError {
     UnknownCommand { name: String, args: Vec<String> },
     #[error("unknown subcommand")]
     UnknownSubcommand { sub: String, command: &'static str },
+    /// A subcommand got arguments its handler does not take (Redis's
+    /// `addReplySubcommandSyntaxError`).
+    #[error("subcommand syntax error")]
+    SubcommandSyntax { sub: String, command: &'static str },
     #[error("wrong number of arguments")]
     WrongArity(String),
     #[error("syntax error")]
@@ -78,6 +82,12 @@ impl CommandError {
             }
             CommandError::UnknownSubcommand { sub, command } => format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncate(sub, 128),
+                command.to_ascii_uppercase()
+            )
+            .into(),
+            CommandError::SubcommandSyntax { sub, command } => format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
                 truncate(sub, 128),
                 command.to_ascii_uppercase()
             )

@@ -168,7 +168,7 @@ impl Scripting {
         self.libraries.read().values().find_map(|lib| {
             lib.functions
                 .iter()
-                .find(|f| f.name == name)
+                .find(|f| f.name.eq_ignore_ascii_case(name))
                 .map(|f| (lib.clone(), f.clone()))
         })
     }

@@ -33,7 +33,7 @@ fn hex_value(c: u8) -> Option<u8> {
 /// - a quote may open in the middle of an argument (`a"b c"` is `ab c`),
 ///   but a closing quote must be followed by whitespace or the end of line;
 /// - `""` is a valid, empty argument.
-pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = Vec::new();
     let mut p = 0;
     loop {

@@ -31,5 +31,6 @@ mod request;
 
 pub use double::format_double;
 pub use error::ProtocolError;
+pub use inline::split_args;
 pub use reply::{Protocol, Reply};
 pub use request::{Limits, RequestParser};

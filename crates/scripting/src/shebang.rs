@@ -96,18 +96,26 @@ pub fn parse_library(code: &[u8]) -> Result<(String, Vec<u8>), String> {
     let Some(line) = shebang_line(code) else {
         return Err("ERR Missing library metadata".into());
     };
-    let text = String::from_utf8_lossy(line);
-    let mut parts = text.split(' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or("#!");
-    let engine = &engine[2..];
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(format!("ERR Engine '{engine}' not found"));
-    }
+    // Redis splits the header as it splits an inline command, so
+    // `name="foo"` names the library foo.
+    let parts = basalt_resp::split_args(line).unwrap_or_default();
+    let Some((engine, parts)) = parts.split_first() else {
+        return Err("ERR Invalid library metadata".into());
+    };
+    let engine = String::from_utf8_lossy(&engine[2..]);
     let mut name = None;
     for part in parts {
-        match part.strip_prefix("name=") {
-            Some(n) => name = Some(n.to_string()),
-            None => return Err(format!("ERR Invalid metadata value given: {part}")),
+        let text = String::from_utf8_lossy(part);
+        match text.get(..5) {
+            Some(p) if p.eq_ignore_ascii_case("name=") => {
+                if name.is_some() {
+                    return Err(
+                        "ERR Invalid metadata value, name argument was given multiple times".into(),
+                    );
+                }
+                name = Some(text[5..].to_string());
+            }
+            _ => return Err(format!("ERR Invalid metadata value given: {text}")),
         }
     }
     let Some(name) = name else {
@@ -115,6 +123,9 @@ pub fn parse_library(code: &[u8]) -> Result<(String, Vec<u8>), String> {
     };
     if !valid_name(&name) {
         return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("ERR Engine '{engine}' not found"));
     }
     let mut body = code.to_vec();
     body[0] = b'-';

@@ -573,7 +573,8 @@ pub(crate) fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<()>
         _ => return fail("wrong number of arguments to redis.register_function"),
     };
     if !shebang::valid_name(&name) {
-        return fail("Function names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+        // Redis says "Library names" here too.
+        return fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
     }
     let mut state = lua.app_data_mut::<RunState>().expect("RunState");
     let Some(registered) = state.registering.as_mut() else {

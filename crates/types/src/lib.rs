@@ -8,6 +8,7 @@ mod cursor;
 mod database;
 mod error;
 pub mod expire;
+pub mod geohash;
 pub mod hash;
 pub mod keys;
 pub mod lcs;

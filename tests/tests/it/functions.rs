@@ -356,3 +356,80 @@ fn functions_survive_a_restart() {
         "ERR Function not found"
     );
 }
+
+#[test]
+fn function_names_are_case_insensitive_and_headers_split_like_commands() {
+    let server = Server::start();
+    let mut c = server.client();
+    // The header is split as an inline command is: quotes are removed.
+    assert_eq!(
+        load(
+            &mut c,
+            "#!lua name=\"quoted\"\nredis.register_function('Hello', function() return 'hi' end)"
+        ),
+        "quoted"
+    );
+    assert_eq!(q::<String>(&mut c, &["FCALL", "HELLO", "0"]), "hi");
+    assert_eq!(q::<String>(&mut c, &["FCALL", "hello", "0"]), "hi");
+    assert_eq!(
+        err(
+            &mut c,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=a\nredis.register_function('HELLO', function() return 1 end)"
+            ]
+        ),
+        "ERR Function HELLO already exists"
+    );
+    assert_eq!(
+        err(
+            &mut c,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=a name=b\nredis.register_function('f', function() return 1 end)"
+            ]
+        ),
+        "ERR Invalid metadata value, name argument was given multiple times"
+    );
+    assert!(err(
+        &mut c,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=a\nredis.register_function('bad-name', function() return 1 end)"
+        ]
+    )
+    .contains("Library names can only contain letters, numbers, or underscores(_)"));
+}
+
+#[test]
+fn function_subcommands_reject_extra_arguments_as_redis() {
+    let server = Server::start();
+    let mut c = server.client();
+    assert_eq!(
+        err(&mut c, &["FUNCTION", "RESTORE", "a", "b", "c"]),
+        "ERR unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP."
+    );
+    assert_eq!(
+        err(&mut c, &["FUNCTION", "FLUSH", "sync", "extra"]),
+        "ERR unknown subcommand or wrong number of arguments for 'FLUSH'. Try FUNCTION HELP."
+    );
+    assert_eq!(
+        err(&mut c, &["FUNCTION", "FLUSH", "bad"]),
+        "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+    );
+    // A repeated option is an unknown argument.
+    assert_eq!(
+        err(
+            &mut c,
+            &["FUNCTION", "LIST", "LIBRARYNAME", "a", "LIBRARYNAME", "b"]
+        ),
+        "ERR Unknown argument LIBRARYNAME"
+    );
+    assert_eq!(
+        err(&mut c, &["FUNCTION", "LIST", "WITHCODE", "WITHCODE"]),
+        "ERR Unknown argument WITHCODE"
+    );
+}

@@ -6,6 +6,7 @@ mod connection;
 mod durability;
 mod expire;
 mod functions;
+mod geo;
 mod hash;
 mod keys;
 mod list;

@@ -24,10 +24,33 @@ fn command_count_list_and_all() {
     let top = list.iter().filter(|n| !n.contains('|')).count();
     assert_eq!(top as i64, count, "COMMAND LIST vs COUNT");
     for name in [
-        "get", "set", "ping", "info", "config", "command", "client", "hello",
+        "get",
+        "set",
+        "ping",
+        "info",
+        "config",
+        "command",
+        "client",
+        "hello",
+        "config|get",
+        "client|list",
     ] {
         assert!(list.iter().any(|n| n == name), "{name} not in COMMAND LIST");
     }
+    // Filters judge subcommands on their own categories and full names.
+    let scripting = names(&c.val(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "scripting"]));
+    assert!(scripting.iter().any(|n| n == "eval"), "{scripting:?}");
+    assert!(
+        scripting.iter().any(|n| n == "script|kill"),
+        "{scripting:?}"
+    );
+    assert!(!scripting.iter().any(|n| n == "set"), "{scripting:?}");
+    let config = names(&c.val(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config|*re*"]));
+    assert!(config.iter().any(|n| n == "config|rewrite"), "{config:?}");
+    assert!(config.iter().any(|n| n == "config|resetstat"), "{config:?}");
+    assert!(!config.iter().any(|n| n == "config"), "{config:?}");
+    let zsets = names(&c.val(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "sortedset"]));
+    assert!(zsets.iter().any(|n| n == "zadd"), "{zsets:?}");
     let all = c.val(&["COMMAND"]);
     assert_eq!(all.arr().len() as i64, count, "COMMAND vs COUNT");
     assert_eq!(c.cmd(&["COMMAND", "COUNT", "x"]), wrong("command|count"));
@@ -108,6 +131,15 @@ fn command_getkeys() {
     assert_eq!(
         c.cmd(&["COMMAND", "GETKEYS", "ping", "x"]),
         "-ERR The command has no key arguments\r\n"
+    );
+    // Scripts may name no keys; that is an empty list, not an error.
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "eval", "return 1", "0"]),
+        "*0\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "eval", "return 1", "1", "k"]),
+        "*1\r\n$1\r\nk\r\n"
     );
 }
 
