@@ -23,5 +23,6 @@ mod set;
 mod smoke;
 mod sort;
 mod strings;
+mod tracking;
 mod transactions;
 mod zset;
