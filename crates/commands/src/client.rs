@@ -7,116 +7,187 @@ use crate::blocking::Unblock;
 use crate::clients::ClientHandle;
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use crate::tracking::{TrackingError, TrackingOptions};
 use basalt_resp::Reply;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
-pub static COMMANDS: &[Command] = &[
-    Command::new("client", -2, NOSCRIPT | LOADING | STALE, client)
-        .group("connection")
-        .summary("A container for client connection commands.")
-        .subcommands(&[
-            SubCommand::new(
-                "id",
-                2,
-                NOSCRIPT | LOADING | STALE,
-                "Returns the unique client ID of the connection.",
-            ),
-            SubCommand::new(
-                "setname",
-                3,
-                NOSCRIPT | LOADING | STALE,
-                "Sets the connection name.",
-            ),
-            SubCommand::new(
-                "getname",
-                2,
-                NOSCRIPT | LOADING | STALE,
-                "Returns the name of the connection.",
-            ),
-            SubCommand::new(
-                "list",
-                -2,
-                ADMIN | NOSCRIPT | LOADING | STALE,
-                "Lists open connections.",
-            ),
-            SubCommand::new(
-                "info",
-                2,
-                NOSCRIPT | LOADING | STALE,
-                "Returns information about the connection.",
-            ),
-            SubCommand::new(
-                "kill",
-                -3,
-                ADMIN | NOSCRIPT | LOADING | STALE,
-                "Terminates open connections.",
-            ),
-            SubCommand::new(
-                "pause",
-                -3,
-                ADMIN | NOSCRIPT | LOADING | STALE,
-                "Suspends commands processing.",
-            ),
-            SubCommand::new(
-                "unpause",
-                2,
-                ADMIN | NOSCRIPT | LOADING | STALE,
-                "Resumes processing commands from paused clients.",
-            ),
-            SubCommand::new(
-                "reply",
-                3,
-                NOSCRIPT | LOADING | STALE,
-                "Instructs the server whether to reply to commands.",
-            ),
-            SubCommand::new(
-                "unblock",
-                -3,
-                ADMIN | NOSCRIPT | LOADING | STALE,
-                "Unblocks a client blocked by a blocking command from a different connection.",
-            ),
-            SubCommand::new(
-                "setinfo",
-                4,
-                NOSCRIPT | LOADING | STALE,
-                "Sets information specific to the client or connection.",
-            ),
-            SubCommand::new(
-                "help",
-                2,
-                LOADING | STALE,
-                "Returns helpful text about the different subcommands.",
-            ),
-        ]),
-];
+pub static COMMANDS: &[Command] = &[Command::new(
+    "client",
+    -2,
+    NOSCRIPT | LOADING | STALE | TRACKING_CONTROL,
+    client,
+)
+.group("connection")
+.summary("A container for client connection commands.")
+.subcommands(&[
+    SubCommand::new(
+        "id",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "Returns the unique client ID of the connection.",
+    ),
+    SubCommand::new(
+        "setname",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        "Sets the connection name.",
+    ),
+    SubCommand::new(
+        "getname",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "Returns the name of the connection.",
+    ),
+    SubCommand::new(
+        "list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Lists open connections.",
+    ),
+    SubCommand::new(
+        "info",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "Returns information about the connection.",
+    ),
+    SubCommand::new(
+        "kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Terminates open connections.",
+    ),
+    SubCommand::new(
+        "pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Suspends commands processing.",
+    ),
+    SubCommand::new(
+        "unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Resumes processing commands from paused clients.",
+    ),
+    SubCommand::new(
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        "Instructs the server whether to reply to commands.",
+    ),
+    SubCommand::new(
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Unblocks a client blocked by a blocking command from a different connection.",
+    ),
+    SubCommand::new(
+        "setinfo",
+        4,
+        NOSCRIPT | LOADING | STALE,
+        "Sets information specific to the client or connection.",
+    ),
+    SubCommand::new(
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        "Controls server-assisted client-side caching for the connection.",
+    ),
+    SubCommand::new(
+        "caching",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        "Instructs the server whether to track the keys in the next request.",
+    ),
+    SubCommand::new(
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+    ),
+    SubCommand::new(
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "Returns information about server-assisted client-side caching for the connection.",
+    ),
+    SubCommand::new(
+        "no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Sets the client eviction mode of the connection.",
+    ),
+    SubCommand::new(
+        "no-touch",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+    ),
+    SubCommand::new(
+        "help",
+        2,
+        LOADING | STALE,
+        "Returns helpful text about the different subcommands.",
+    ),
+])];
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "ID",
-    "    Return the ID of the current connection.",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
-    "SETNAME <name>",
-    "    Assign the name <name> to the current connection.",
-    "LIST [TYPE normal] [ID <id> [...]]",
-    "    Return information about client connections.",
+    "ID",
+    "    Return the ID of the current connection.",
     "INFO",
     "    Return information about the current client connection.",
     "KILL <ip:port>",
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
-    "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no), TYPE normal.",
-    "PAUSE <timeout> [WRITE|ALL]",
-    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
     "UNPAUSE",
     "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
-    "SETINFO <LIB-NAME|LIB-VER> <value>",
-    "    Set client library name or version.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
     "HELP",
     "    Print this help.",
 ];
@@ -125,6 +196,50 @@ pub fn help_reply(lines: &[&'static str]) -> Reply {
     Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
 }
 
+/// Redis's flag letters, in Redis's order (`catClientInfoString`): P
+/// subscribed, x in MULTI, b blocked, t tracking, R tracking redirect
+/// broken, B tracking in BCAST mode, e no-evict, T no-touch; N for none.
+/// Basalt has no replicas, masters, MONITOR or unix sockets yet (S O M U).
+fn flags(c: &ClientHandle) -> String {
+    let mut f = String::new();
+    if c.is_subscribed() {
+        f.push('P');
+    }
+    if c.multi.load(Relaxed) >= 0 {
+        f.push('x');
+    }
+    if c.blocked.load(Relaxed) {
+        f.push('b');
+    }
+    {
+        let t = c.tracking.lock();
+        if t.on {
+            f.push('t');
+        }
+        if t.broken_redirect {
+            f.push('R');
+        }
+        if t.bcast {
+            f.push('B');
+        }
+    }
+    if c.is_killed() {
+        f.push('A');
+    }
+    if c.no_evict.load(Relaxed) {
+        f.push('e');
+    }
+    if c.no_touch.load(Relaxed) {
+        f.push('T');
+    }
+    if f.is_empty() {
+        f.push('N');
+    }
+    f
+}
+
+/// One CLIENT LIST / CLIENT INFO line, with every Redis 7.2 field in
+/// Redis's order.
 fn describe(c: &ClientHandle) -> String {
     let table = crate::table();
     let cmd = match c.last_command.load(Relaxed) {
@@ -142,31 +257,33 @@ fn describe(c: &ClientHandle) -> String {
         c.psub.load(Relaxed),
         c.ssub.load(Relaxed),
     );
-    // Redis's `P` flag: the client has subscriptions.
-    let multi = c.multi.load(Relaxed);
-    let flags = match (c.is_subscribed(), multi >= 0) {
-        (true, _) => "P",
-        (false, true) => "x",
-        (false, false) => "N",
+    let redir = {
+        let t = c.tracking.lock();
+        if t.on {
+            t.redirect as i64
+        } else {
+            -1
+        }
     };
     let omem = c.omem.load(Relaxed);
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
         c.name.lock().clone().unwrap_or_default(),
         c.created.elapsed().as_secs(),
         c.idle_secs(),
-        flags,
+        flags(c),
         sub,
         psub,
         ssub,
-        multi,
+        c.multi.load(Relaxed),
         c.query_buffer.load(Relaxed).max(0),
         omem,
         omem,
         cmd,
+        redir,
         c.resp.load(Relaxed),
         c.lib_name.lock().clone().unwrap_or_default(),
         c.lib_ver.lock().clone().unwrap_or_default(),
@@ -277,6 +394,33 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             // Dropped by the connection unless the mode is now On.
             Ok(Reply::ok())
         }
+        "tracking" => tracking(ctx, args),
+        "caching" => {
+            let yes = if is(&args[2], "yes") {
+                true
+            } else if is(&args[2], "no") {
+                false
+            } else {
+                return Err(CommandError::Syntax);
+            };
+            ctx.shared.tracking.set_caching(&ctx.client.handle, yes)?;
+            Ok(Reply::ok())
+        }
+        "getredir" => {
+            let t = ctx.client.handle.tracking.lock();
+            Ok(Reply::Integer(if t.on { t.redirect as i64 } else { -1 }))
+        }
+        "trackinginfo" => Ok(tracking_info(&ctx.client.handle)),
+        "no-evict" => {
+            let on = on_off(&args[2])?;
+            ctx.client.handle.no_evict.store(on, Relaxed);
+            Ok(Reply::ok())
+        }
+        "no-touch" => {
+            let on = on_off(&args[2])?;
+            ctx.client.handle.no_touch.store(on, Relaxed);
+            Ok(Reply::ok())
+        }
         "help" => Ok(help_reply(HELP)),
         _ => Err(CommandError::UnknownSubcommand {
             sub: text(&args[1]),
@@ -285,140 +429,259 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
 }
 
-/// Redis's client type: `pubsub` with subscriptions, else `normal` (there
-/// are no replicas or masters yet).
-fn client_type(c: &ClientHandle) -> &'static str {
-    if c.is_subscribed() {
-        "pubsub"
+fn on_off(arg: &[u8]) -> Result<bool, CommandError> {
+    if is(arg, "on") {
+        Ok(true)
+    } else if is(arg, "off") {
+        Ok(false)
     } else {
-        "normal"
+        Err(CommandError::Syntax)
     }
 }
 
-fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    let mut ids: Option<Vec<u64>> = None;
-    let mut kind: Option<String> = None;
-    let mut i = 2;
-    while i < args.len() {
-        if is(&args[i], "type") && i + 1 < args.len() {
-            let t = lower(&args[i + 1]);
-            if !matches!(
-                t.as_str(),
-                "normal" | "master" | "replica" | "pubsub" | "slave"
-            ) {
-                return Err(CommandError::other(format!(
-                    "ERR Unknown client type '{}'",
-                    text(&args[i + 1])
-                )));
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN]
+/// [OPTOUT] [NOLOOP]: options parsed first, as Redis does, so a bad option
+/// is a syntax error whatever ON or OFF says.
+fn tracking(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut options = TrackingOptions::default();
+    let mut j = 3;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        let a = &args[j];
+        if is(a, "redirect") && more {
+            j += 1;
+            if options.redirect != 0 {
+                return Err(TrackingError::RedirectTwice.into());
             }
-            kind = Some(if t == "slave" { "replica".into() } else { t });
-            i += 2;
-        } else if is(&args[i], "id") && i + 1 < args.len() {
-            let mut list = Vec::new();
-            for a in &args[i + 1..] {
-                let id = int(a)
-                    .ok()
-                    .filter(|&v| v > 0)
-                    .ok_or_else(|| CommandError::other("ERR Invalid client ID"))?;
-                list.push(id as u64);
+            let id = int(&args[j])?;
+            if id <= 0 || ctx.shared.clients.get(id as u64).is_none() {
+                return Err(TrackingError::NoRedirectTarget.into());
             }
-            ids = Some(list);
-            i = args.len();
+            options.redirect = id as u64;
+        } else if is(a, "bcast") {
+            options.bcast = true;
+        } else if is(a, "optin") {
+            options.optin = true;
+        } else if is(a, "optout") {
+            options.optout = true;
+        } else if is(a, "noloop") {
+            options.noloop = true;
+        } else if is(a, "prefix") && more {
+            j += 1;
+            options.prefixes.push(args[j].clone());
         } else {
             return Err(CommandError::Syntax);
         }
+        j += 1;
     }
-    let mut out = String::new();
-    for c in ctx.shared.clients.snapshot() {
-        if ids.as_ref().is_none_or(|ids| ids.contains(&c.id))
-            && kind.as_ref().is_none_or(|k| k == client_type(&c))
-        {
-            out.push_str(&describe(&c));
-            out.push('\n');
+    let (shared, handle) = (ctx.shared, &ctx.client.handle);
+    if is(&args[2], "on") {
+        shared.tracking.enable(shared, handle, options)?;
+    } else if is(&args[2], "off") {
+        shared.tracking.disable(handle);
+    } else {
+        return Err(CommandError::Syntax);
+    }
+    Ok(Reply::ok())
+}
+
+/// CLIENT TRACKINGINFO: a map of flags (a set), redirect and prefixes.
+fn tracking_info(c: &ClientHandle) -> Reply {
+    let t = c.tracking.lock();
+    let mut flags = vec![if t.on { "on" } else { "off" }];
+    if t.bcast {
+        flags.push("bcast");
+    }
+    if t.optin {
+        flags.push("optin");
+        if t.caching {
+            flags.push("caching-yes");
         }
+    }
+    if t.optout {
+        flags.push("optout");
+        if t.caching {
+            flags.push("caching-no");
+        }
+    }
+    if t.noloop {
+        flags.push("noloop");
+    }
+    if t.broken_redirect {
+        flags.push("broken_redirect");
+    }
+    let redirect = if t.on { t.redirect as i64 } else { -1 };
+    let text = |s: &str| Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()));
+    Reply::Map(vec![
+        (
+            text("flags"),
+            Reply::Set(flags.into_iter().map(text).collect()),
+        ),
+        (text("redirect"), Reply::Integer(redirect)),
+        (
+            text("prefixes"),
+            Reply::Array(t.prefixes.iter().cloned().map(Reply::Bulk).collect()),
+        ),
+    ])
+}
+
+/// Redis's client types; `slave` is `replica`'s old name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Master,
+}
+
+impl ClientType {
+    fn parse(name: &[u8]) -> Result<ClientType, CommandError> {
+        match lower(name).as_str() {
+            "normal" => Ok(ClientType::Normal),
+            "slave" | "replica" => Ok(ClientType::Replica),
+            "pubsub" => Ok(ClientType::Pubsub),
+            "master" => Ok(ClientType::Master),
+            _ => Err(CommandError::other(format!(
+                "ERR Unknown client type '{}'",
+                text(name)
+            ))),
+        }
+    }
+
+    /// `pubsub` with subscriptions, else `normal`: there are no replicas
+    /// or masters yet.
+    fn of(c: &ClientHandle) -> ClientType {
+        if c.is_subscribed() {
+            ClientType::Pubsub
+        } else {
+            ClientType::Normal
+        }
+    }
+}
+
+/// CLIENT LIST [TYPE t] | [ID id ...], as Redis parses it: one filter or
+/// the other.
+fn list(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let mut out = String::new();
+    let mut line = |c: &ClientHandle| {
+        out.push_str(&describe(c));
+        out.push('\n');
+    };
+    if args.len() == 4 && is(&args[2], "type") {
+        let kind = ClientType::parse(&args[3])?;
+        for c in ctx.shared.clients.snapshot() {
+            if ClientType::of(&c) == kind {
+                line(&c);
+            }
+        }
+    } else if args.len() > 3 && is(&args[2], "id") {
+        let mut ids = Vec::new();
+        for a in &args[3..] {
+            ids.push(int(a).map_err(|_| CommandError::other("ERR Invalid client ID"))?);
+        }
+        for id in ids {
+            if let Some(c) = u64::try_from(id)
+                .ok()
+                .and_then(|id| ctx.shared.clients.get(id))
+            {
+                line(&c);
+            }
+        }
+    } else if args.len() == 2 {
+        for c in ctx.shared.clients.snapshot() {
+            line(&c);
+        }
+    } else {
+        return Err(CommandError::Syntax);
     }
     Ok(Reply::Verbatim("txt".into(), Bytes::from(out)))
 }
 
+/// CLIENT KILL addr:port (may kill the caller itself; "ERR No such client"
+/// when none matches) or CLIENT KILL <filter> <value> ... (how many were
+/// killed; skips the caller unless SKIPME no).
 fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let me = ctx.client.handle.id;
-    let clients = ctx.shared.clients.snapshot();
+    let mut addr = None;
+    let mut laddr = None;
+    let mut kind = None;
+    let mut id = None;
+    let mut max_age = None;
+    let mut skipme = true;
     if args.len() == 3 {
-        // Old form: CLIENT KILL addr:port.
-        let addr = text(&args[2]);
-        let target = clients.iter().find(|c| c.addr.to_string() == addr);
-        return match target {
-            Some(c) => {
-                c.kill();
-                Ok(Reply::ok())
-            }
-            None => Err(CommandError::NoSuchClient),
-        };
-    }
-    let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
-    let mut kind: Option<String> = None;
-    let mut i = 2;
-    while i + 1 < args.len() {
-        let value = &args[i + 1];
-        if is(&args[i], "id") {
-            id =
-                Some(
-                    int(value).ok().filter(|&v| v > 0).ok_or_else(|| {
-                        CommandError::other("ERR client-id should be greater than 0")
-                    })? as u64,
-                );
-        } else if is(&args[i], "addr") {
-            addr = Some(text(value));
-        } else if is(&args[i], "laddr") {
-            laddr = Some(text(value));
-        } else if is(&args[i], "skipme") {
-            skipme = if is(value, "yes") {
-                true
-            } else if is(value, "no") {
-                false
-            } else {
+        addr = Some(text(&args[2]));
+        skipme = false;
+    } else {
+        let mut i = 2;
+        while i < args.len() {
+            let Some(value) = args.get(i + 1) else {
                 return Err(CommandError::Syntax);
             };
-        } else if is(&args[i], "user") {
-            // There are no other users until ACL comes.
-            if !is(value, "default") {
-                return Err(CommandError::other(format!(
-                    "ERR No such user '{}'",
-                    text(value)
-                )));
+            let option = &args[i];
+            if is(option, "id") {
+                let v = int(value)
+                    .ok()
+                    .filter(|&v| v > 0)
+                    .ok_or_else(|| CommandError::other("ERR client-id should be greater than 0"))?;
+                id = Some(v as u64);
+            } else if is(option, "type") {
+                kind = Some(ClientType::parse(value)?);
+            } else if is(option, "addr") {
+                addr = Some(text(value));
+            } else if is(option, "laddr") {
+                laddr = Some(text(value));
+            } else if is(option, "user") {
+                // The only user there is until ACL comes.
+                if value.as_ref() != b"default" {
+                    return Err(CommandError::other(format!(
+                        "ERR No such user '{}'",
+                        text(value)
+                    )));
+                }
+            } else if is(option, "skipme") {
+                skipme = if is(value, "yes") {
+                    true
+                } else if is(value, "no") {
+                    false
+                } else {
+                    return Err(CommandError::Syntax);
+                };
+            } else if is(option, "maxage") {
+                let v = int(value).map_err(|_| {
+                    CommandError::other("ERR maxage is not an integer or out of range")
+                })?;
+                if v <= 0 {
+                    return Err(CommandError::other("ERR maxage should be greater than 0"));
+                }
+                max_age = Some(v as u64);
+            } else {
+                return Err(CommandError::Syntax);
             }
-        } else if is(&args[i], "type") {
-            let t = lower(value);
-            if !matches!(
-                t.as_str(),
-                "normal" | "master" | "replica" | "pubsub" | "slave"
-            ) {
-                return Err(CommandError::other(format!(
-                    "ERR Unknown client type '{}'",
-                    text(value)
-                )));
-            }
-            kind = Some(t);
-        } else {
-            return Err(CommandError::Syntax);
+            i += 2;
         }
-        i += 2;
-    }
-    if i != args.len() {
-        return Err(CommandError::Syntax);
     }
     let mut killed = 0;
-    for c in clients {
-        if id.is_some_and(|id| c.id != id)
-            || addr.as_ref().is_some_and(|a| c.addr.to_string() != *a)
+    for c in ctx.shared.clients.snapshot() {
+        if addr.as_ref().is_some_and(|a| c.addr.to_string() != *a)
             || laddr.as_ref().is_some_and(|a| c.laddr.to_string() != *a)
+            || kind.is_some_and(|k| k != ClientType::of(&c))
+            || id.is_some_and(|id| c.id != id)
+            || max_age.is_some_and(|age| c.created.elapsed().as_secs() < age)
             || (skipme && c.id == me)
-            || kind.as_ref().is_some_and(|k| k != client_type(&c))
         {
             continue;
         }
+        // The caller itself still gets this reply: the connection writes
+        // pending replies before it notices it was killed.
         c.kill();
         killed += 1;
+    }
+    if args.len() == 3 {
+        return if killed == 0 {
+            Err(CommandError::NoSuchClient)
+        } else {
+            Ok(Reply::ok())
+        };
     }
     Ok(Reply::Integer(killed))
 }

@@ -89,6 +89,14 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
         .multi
         .store(-1, std::sync::atomic::Ordering::Relaxed);
     super::transaction::forget_watches(ctx);
+    // As Redis's clearClientConnectionState: tracking off, and the
+    // client's NO-EVICT / NO-TOUCH modes dropped.
+    ctx.shared.tracking.disable(&ctx.client.handle);
+    let h = &ctx.client.handle;
+    h.no_evict
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    h.no_touch
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     Ok(Reply::Simple("RESET".into()))
 }
 

@@ -135,10 +135,11 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "clients" => write!(
             out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\n",
             shared.clients.count(),
             config.maxclients,
             shared.blocking.waiting() + shared.pause.waiting(),
+            shared.tracking.client_count(),
         ),
         "memory" => {
             let rss = rss_bytes();
@@ -165,7 +166,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "stats" => write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nundeclared_key_lock_timeouts:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\nundeclared_key_lock_timeouts:{}\r\n",
             stats.connections_received.load(Relaxed),
             stats.commands_processed.load(Relaxed),
             stats.instantaneous_ops.load(Relaxed),
@@ -178,6 +179,9 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             shared.pubsub.channel_count(),
             shared.pubsub.pattern_count(),
             shared.pubsub.shard_channel_count(),
+            shared.tracking.key_count(),
+            shared.tracking.item_count(),
+            shared.tracking.prefix_count(),
             stats.error_replies.load(Relaxed),
             storage.locks().undeclared_timeouts(),
         ),

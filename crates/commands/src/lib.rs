@@ -30,7 +30,7 @@ pub use basalt_core::command::*;
 
 // The handlers name the core's modules as `crate::...`, as they did when
 // all of it was one crate.
-use basalt_core::{blocking, clients, context, error, key_finder, notify, shared};
+use basalt_core::{blocking, clients, context, error, key_finder, notify, shared, tracking};
 
 use std::sync::OnceLock;
 

@@ -372,6 +372,7 @@ fn run(
         },
         running: running.clone(),
         no_writes: spec.no_writes,
+        remembered_keys: false,
     });
     let limit_ms = shared.config.read().lua_time_limit;
     let (s, r) = (shared.clone(), running.clone());
@@ -523,6 +524,8 @@ struct ScriptCaller {
     state: ClientState,
     running: Arc<Running>,
     no_writes: bool,
+    /// The script's declared keys were remembered for client-side caching.
+    remembered_keys: bool,
 }
 
 impl CommandCaller for ScriptCaller {
@@ -545,6 +548,16 @@ impl CommandCaller for ScriptCaller {
         // CLIENT PAUSE WRITE.
         if self.no_writes && flags & (WRITE | MAY_REPLICATE) != 0 {
             return Reply::error("ERR Write commands are not allowed from read-only scripts.");
+        }
+        // A script that reads has its declared keys remembered for
+        // client-side caching, as Redis 7.0 did, besides the keys of the
+        // commands it runs (7.2): a client caching the script's result
+        // hears of a change to any key it declared.
+        if flags & READONLY != 0 && !self.remembered_keys && self.shared.tracking.active() {
+            self.remembered_keys = true;
+            self.shared
+                .tracking
+                .remember(&self.shared, &self.state.handle, &self.running.keys);
         }
         if flags & WRITE != 0 {
             // From here SCRIPT KILL can no longer stop the script.

@@ -50,6 +50,9 @@ pub struct Config {
     pub timeout: u64,
     /// `maxclients`.
     pub maxclients: usize,
+    /// `tracking-table-max-keys`: keys CLIENT TRACKING remembers; 0 = no
+    /// limit.
+    pub tracking_table_max_keys: u64,
     /// `workers`: threads serving connections.
     pub workers: usize,
     /// `dir`: working directory holding the database.
@@ -168,6 +171,7 @@ impl Config {
             tcp_backlog: 0,
             timeout: 0,
             maxclients: 0,
+            tracking_table_max_keys: 0,
             workers: 0,
             dir: PathBuf::new(),
             db_name: String::new(),

@@ -214,6 +214,15 @@ pub(crate) static TABLE: &[Section] = &[
             )
             .live(),
             opt(
+                "tracking-table-max-keys",
+                "1000000",
+                int(0, I64_MAX, int_field!(tracking_table_max_keys)),
+                "Most keys the client-side caching table remembers (CLIENT TRACKING); \
+                 past it, keys are forgotten and their clients sent an invalidation. \
+                 0 means no limit.",
+            )
+            .live(),
+            opt(
                 "workers",
                 "0",
                 int(0, 256, int_field!(workers)),

@@ -94,6 +94,13 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
                         for key in &deleted {
                             crate::notify::emit(&shared, crate::notify::EXPIRED, "expired", key);
                         }
+                        if !deleted.is_empty() && shared.tracking.active() {
+                            let keys: Vec<bytes::Bytes> = deleted
+                                .iter()
+                                .map(|k| bytes::Bytes::copy_from_slice(k))
+                                .collect();
+                            shared.tracking.invalidate(&shared, &keys, None);
+                        }
                         shared
                             .stats
                             .expired_keys

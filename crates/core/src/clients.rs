@@ -1,6 +1,12 @@
 //! The registry of connected clients, for CLIENT LIST / INFO / KILL and
-//! INFO clients.
+//! INFO clients, and each client's handle: what other connections may read
+//! of it or hand to it (its pushes).
 
+use crate::outbox::Outbox;
+use crate::tracking::{ClientTracking, Invalidated};
+use basalt_config::BufferLimit;
+use basalt_resp::Protocol;
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -35,6 +41,22 @@ pub struct ClientHandle {
     pub omem: AtomicU64,
     /// Commands queued by MULTI, -1 outside MULTI (CLIENT LIST multi).
     pub multi: AtomicI64,
+    /// Waiting in a blocking command (CLIENT LIST flag `b`).
+    pub blocked: AtomicBool,
+    /// CLIENT NO-EVICT (flag `e`): kept for CLIENT LIST, as there is no
+    /// client eviction (`maxmemory-clients`) to exempt it from.
+    pub no_evict: AtomicBool,
+    /// CLIENT NO-TOUCH (flag `T`): kept for CLIENT LIST; keys carry no
+    /// access time here (OBJECT IDLETIME is always 0), so there is nothing
+    /// for its commands not to touch.
+    pub no_touch: AtomicBool,
+    /// CLIENT TRACKING's settings for this client (see `crate::tracking`).
+    pub tracking: Mutex<ClientTracking>,
+    /// Invalidations of keys this client changed itself while its command
+    /// ran, sent after that command's reply as Redis does.
+    pub tracking_pending: Mutex<Vec<Invalidated>>,
+    /// Pub/sub messages and invalidations waiting for the connection task.
+    pushes: Outbox,
     killed: AtomicBool,
     kill_notify: Notify,
 }
@@ -66,6 +88,30 @@ impl ClientHandle {
     /// Has channel, pattern or shard subscriptions (Redis's `P` flag).
     pub fn is_subscribed(&self) -> bool {
         self.sub.load(Relaxed) + self.psub.load(Relaxed) + self.ssub.load(Relaxed) > 0
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        if self.resp.load(Relaxed) == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+
+    /// Queues an encoded push (a message, an invalidation) for this
+    /// client's connection to write.
+    pub fn push(&self, frame: Bytes, limit: BufferLimit) {
+        self.pushes.push(self, frame, limit);
+    }
+
+    /// Moves queued pushes into `out`, up to about `max` bytes.
+    pub fn drain_pushes(&self, out: &mut BytesMut, max: usize) {
+        self.pushes.drain_into(self, out, max);
+    }
+
+    /// Resolves when pushes may be waiting.
+    pub async fn pushes_ready(&self) {
+        self.pushes.ready().await
     }
 
     pub fn idle_secs(&self) -> u64 {
@@ -101,6 +147,12 @@ impl ClientRegistry {
             ssub: AtomicU64::new(0),
             omem: AtomicU64::new(0),
             multi: AtomicI64::new(-1),
+            blocked: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            tracking: Mutex::new(ClientTracking::default()),
+            tracking_pending: Mutex::new(Vec::new()),
+            pushes: Outbox::default(),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
         });
@@ -112,11 +164,32 @@ impl ClientRegistry {
         self.clients.lock().remove(&id);
     }
 
+    /// The connected clients. A killed client counts as gone at once, as
+    /// Redis frees it inside CLIENT KILL, though its task may still be
+    /// closing its socket.
     pub fn snapshot(&self) -> Vec<Arc<ClientHandle>> {
-        self.clients.lock().values().cloned().collect()
+        self.clients
+            .lock()
+            .values()
+            .filter(|c| !c.is_killed())
+            .cloned()
+            .collect()
+    }
+
+    /// A connected client by id.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.clients
+            .lock()
+            .get(&id)
+            .filter(|c| !c.is_killed())
+            .cloned()
     }
 
     pub fn count(&self) -> usize {
-        self.clients.lock().len()
+        self.clients
+            .lock()
+            .values()
+            .filter(|c| !c.is_killed())
+            .count()
     }
 }

@@ -50,6 +50,9 @@ pub mod flags {
     /// Looks its keys up without a `keymiss` event (OBJECT, as Redis's
     /// LOOKUP_NONOTIFY).
     pub const NO_KEYMISS: u32 = 1 << 25;
+    /// Leaves CLIENT CACHING's opt-in/out armed for the next command
+    /// (CLIENT itself, as Redis exempts `clientCommand`).
+    pub const TRACKING_CONTROL: u32 = 1 << 26;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -334,6 +337,19 @@ impl Command {
         self.first_key > 0
             || self.key_finder.is_some()
             || self.subcommands.iter().any(|s| s.keys != KeyRange::NONE)
+    }
+
+    /// The keys it writes (read-write or write-only), as client-side
+    /// caching invalidates them; none for a command without WRITE.
+    pub fn written_keys(&self, args: &[Bytes]) -> Vec<Bytes> {
+        if !self.has(flags::WRITE) {
+            return Vec::new();
+        }
+        self.key_access(args)
+            .into_iter()
+            .filter(|(_, access)| *access != KeyAccess::Read)
+            .map(|(i, _)| args[i].clone())
+            .collect()
     }
 
     /// The keys themselves.

@@ -8,8 +8,10 @@
 //!    (which may queue instead of run), busy script, then the slots for the
 //!    layers that plug in from outside: replica role, cluster router, ACL
 //!    (`Gates`, empty on a single node without users);
-//! 3. the run: WATCH invalidation, keyspace-miss events, offloading of long
-//!    commands, statistics, slowlog, serving blocked clients.
+//! 3. the run: WATCH invalidation, client-side caching (keys read are
+//!    remembered before, keys written invalidated after), keyspace-miss
+//!    events, offloading of long commands, statistics, slowlog, serving
+//!    blocked clients.
 //!
 //! It returns an `Outcome`: the reply, what the connection must do next
 //! (close, sleep, block, shut down) and whether data may have been written.
@@ -290,6 +292,9 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     } else {
         None
     };
+    if shared.tracking.active() {
+        remember_reads(shared, state, command, args);
+    }
     let mut ctx = Ctx {
         shared,
         data: &data,
@@ -327,6 +332,13 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         None if wrote && !nested => invalidate_watches(shared, command, args),
         None => {}
     }
+    if shared.tracking.active() {
+        invalidate_tracked(shared, state, command, args, result.is_ok(), nested);
+    }
+    // CLIENT CACHING covers one command, or one whole transaction.
+    if !nested && !command.has(flags::TRACKING_CONTROL) && state.multi.is_none() {
+        shared.tracking.end_caching(&state.handle);
+    }
     let usec = started.elapsed().as_micros() as u64;
     // A command that blocks is counted when it ends (served, timed out or
     // unblocked), once, as Redis counts it.
@@ -356,6 +368,47 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         wrote: wrote
             || sequence_before.is_some_and(|before| storage.latest_sequence_number() > before),
     }
+}
+
+/// Client-side caching: a tracking client's read-only command has its keys
+/// remembered before it reads them (see `crate::tracking`). A read-only
+/// script's own keys are not, as in Redis: the commands it runs are.
+fn remember_reads(shared: &Shared, state: &ClientState, command: &Command, args: &[Bytes]) {
+    if command.has(flags::READONLY) && !command.has(flags::PUBSUB) && command.group != "scripting" {
+        let keys = command.keys_of(args);
+        shared.tracking.remember(shared, &state.handle, &keys);
+    }
+}
+
+/// Client-side caching: the keys a command wrote are invalidated once the
+/// write is visible. Inside a transaction or script they are gathered and
+/// sent when the outer command ends, after its commit, in one batch (one
+/// BCAST message per prefix for a whole EXEC, as Redis sends them once per
+/// event loop). A command that failed wrote nothing.
+fn invalidate_tracked(
+    shared: &Shared,
+    state: &ClientState,
+    command: &Command,
+    args: &[Bytes],
+    ok: bool,
+    nested: bool,
+) {
+    let me = Some(state.handle.id);
+    if ok && command.has(flags::ALL_KEYS) {
+        shared.tracking.invalidate_all(shared, me);
+    }
+    let written = if ok {
+        command.written_keys(args)
+    } else {
+        Vec::new()
+    };
+    if nested {
+        crate::tracking::note_written(written);
+        return;
+    }
+    let mut keys = crate::tracking::take_written();
+    keys.extend(written);
+    shared.tracking.invalidate(shared, &keys, me);
 }
 
 /// Statistics and slowlog for one run of a command.
@@ -410,6 +463,12 @@ pub fn retry_blocked(
         if let Err(e) = txn.commit() {
             result = Err(basalt_types::Error::from(e).into());
         }
+    }
+    // The served command ran on the blocked client's behalf: its own
+    // invalidations follow its reply, and NOLOOP spares it, as in Redis.
+    if matches!(result, Ok(Some(_))) && shared.tracking.active() {
+        let keys = command.written_keys(args);
+        shared.tracking.invalidate(shared, &keys, Some(client.id));
     }
     if !matches!(result, Ok(None)) {
         let usec = started.elapsed().as_micros() as u64;

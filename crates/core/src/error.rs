@@ -59,6 +59,8 @@ pub enum CommandError {
     Data(#[from] basalt_types::Error),
     #[error(transparent)]
     Config(#[from] basalt_config::ConfigError),
+    #[error(transparent)]
+    Tracking(#[from] crate::tracking::TrackingError),
 }
 
 impl CommandError {
@@ -147,8 +149,36 @@ impl CommandError {
                 format!("ERR storage error: {e}").into()
             }
             CommandError::Config(e) => format!("ERR {e}").into(),
+            CommandError::Tracking(e) => tracking_text(e),
         };
         Reply::Error(text)
+    }
+}
+
+/// CLIENT TRACKING and CLIENT CACHING errors, as Redis 7.2 words them.
+fn tracking_text(e: &crate::tracking::TrackingError) -> Cow<'static, str> {
+    use crate::tracking::TrackingError as T;
+    let overlap = |prefix: &[u8], kind: &str, other: &[u8]| -> Cow<'static, str> {
+        format!(
+            "ERR Prefix '{}' overlaps with {kind} prefix '{}'. Prefixes for a single client must not overlap.",
+            String::from_utf8_lossy(prefix),
+            String::from_utf8_lossy(other)
+        )
+        .into()
+    };
+    match e {
+        T::RedirectTwice => "ERR A client can only redirect to a single other client".into(),
+        T::NoRedirectTarget => "ERR The client ID you want redirect to does not exist".into(),
+        T::PrefixWithoutBcast => "ERR PREFIX option requires BCAST mode to be enabled".into(),
+        T::BcastSwitch => "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.".into(),
+        T::OptWithBcast => "ERR OPTIN and OPTOUT are not compatible with BCAST".into(),
+        T::OptinAndOptout => "ERR You can't specify both OPTIN mode and OPTOUT mode".into(),
+        T::OptSwitch => "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.".into(),
+        T::PrefixOverlapsExisting { prefix, existing } => overlap(prefix, "an existing", existing),
+        T::PrefixOverlapsGiven { prefix, other } => overlap(prefix, "another provided", other),
+        T::CachingNotTracking => "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled".into(),
+        T::CachingYesWithoutOptin => "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.".into(),
+        T::CachingNoWithoutOptout => "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.".into(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Basalt's request path without sockets: the command table's types, the
 //! dispatcher that runs one command for a session through its gates, and
 //! the registries every connection shares (clients, watches, blocked
-//! clients, pub/sub, notifications, scripts, stats, slowlog).
+//! clients, pub/sub, client-side caching, notifications, scripts, stats,
+//! slowlog).
 //!
 //! Handlers live in `basalt-commands` and depend on this crate; the network
 //! loop lives in `basalt-net`. Nothing here opens a socket.
@@ -18,12 +19,14 @@ pub mod key_finder;
 pub mod logging;
 pub mod notify;
 pub mod offload;
+pub mod outbox;
 pub mod pause;
 pub mod pubsub;
 pub mod scripting;
 pub mod shared;
 pub mod slowlog;
 pub mod stats;
+pub mod tracking;
 pub mod transaction;
 pub mod wal_commit;
 

@@ -1,23 +1,19 @@
 //! The pub/sub hub: who listens on which channel, pattern and shard
-//! channel, and each subscriber's bounded outbox of encoded messages.
+//! channel.
 //!
 //! PUBLISH encodes a message at most once per protocol and hands the same
-//! `Bytes` to every receiver's outbox; it never waits on a subscriber's
-//! socket. The subscriber's connection task drains its outbox. An outbox
-//! that grows past `client-output-buffer-limit pubsub` (hard, or soft for
-//! longer than the soft seconds) is emptied and its client killed, so a
-//! subscriber that stops reading costs at most the hard limit of memory.
+//! `Bytes` to every receiver's outbox (`crate::outbox`, bounded by
+//! `client-output-buffer-limit pubsub`); it never waits on a subscriber's
+//! socket.
 
 use crate::clients::ClientHandle;
 use basalt_config::BufferLimit;
 use basalt_resp::{Protocol, Reply};
 use bytes::{Bytes, BytesMut};
-use parking_lot::{Mutex, RwLock};
-use std::collections::{HashMap, HashSet, VecDeque};
+use parking_lot::RwLock;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// The three subscription namespaces. Shard channels are separate from
 /// ordinary channels even without cluster mode, as in Redis.
@@ -46,7 +42,7 @@ impl Kind {
     }
 }
 
-type Subscribers = HashMap<u64, Arc<Outbox>>;
+type Subscribers = HashMap<u64, Arc<ClientHandle>>;
 
 #[derive(Default)]
 pub struct Hub {
@@ -73,7 +69,8 @@ impl Hub {
         self.soft_seconds.store(limit.soft_seconds, Relaxed);
     }
 
-    fn limit(&self) -> BufferLimit {
+    /// `client-output-buffer-limit pubsub`.
+    pub fn limit(&self) -> BufferLimit {
         BufferLimit {
             hard_bytes: self.hard_bytes.load(Relaxed),
             soft_bytes: self.soft_bytes.load(Relaxed),
@@ -102,8 +99,8 @@ impl Hub {
                 let verb: &[u8] = if shard { b"smessage" } else { b"message" };
                 let parts = [verb, channel, payload];
                 let frame = Frame::new(&parts);
-                for outbox in subs.values() {
-                    outbox.push(&frame, limit);
+                for client in subs.values() {
+                    client.push(frame.bytes(client.protocol()), limit);
                 }
                 receivers += subs.len();
             }
@@ -114,8 +111,8 @@ impl Hub {
                 if basalt_glob::glob_match(pattern, channel, false) {
                     let parts: [&[u8]; 4] = [b"pmessage", pattern, channel, payload];
                     let frame = Frame::new(&parts);
-                    for outbox in subs.values() {
-                        outbox.push(&frame, limit);
+                    for client in subs.values() {
+                        client.push(frame.bytes(client.protocol()), limit);
                     }
                     receivers += subs.len();
                 }
@@ -162,12 +159,12 @@ impl Hub {
         self.shard.read().len()
     }
 
-    fn add(&self, kind: Kind, name: &Bytes, outbox: &Arc<Outbox>) {
+    fn add(&self, kind: Kind, name: &Bytes, client: &Arc<ClientHandle>) {
         self.map(kind)
             .write()
             .entry(name.clone())
             .or_default()
-            .insert(outbox.client.id, outbox.clone());
+            .insert(client.id, client.clone());
     }
 
     fn remove(&self, kind: Kind, name: &[u8], client: u64) {
@@ -187,9 +184,6 @@ pub struct Subscriptions {
     channels: HashSet<Bytes>,
     patterns: HashSet<Bytes>,
     shard: HashSet<Bytes>,
-    /// Created on the first subscription and kept for the connection's
-    /// life, so messages queued before an unsubscribe still go out.
-    outbox: Option<Arc<Outbox>>,
 }
 
 impl Subscriptions {
@@ -215,10 +209,6 @@ impl Subscriptions {
         !(self.channels.is_empty() && self.patterns.is_empty() && self.shard.is_empty())
     }
 
-    pub fn outbox(&self) -> Option<&Arc<Outbox>> {
-        self.outbox.as_ref()
-    }
-
     /// The count Redis puts in (un)subscribe confirmations: channels plus
     /// patterns, or shard channels alone for the shard commands.
     fn count(&self, kind: Kind) -> i64 {
@@ -242,14 +232,10 @@ impl Subscriptions {
         kind: Kind,
         names: &[Bytes],
     ) -> Vec<Reply> {
-        let outbox = self
-            .outbox
-            .get_or_insert_with(|| Arc::new(Outbox::new(handle.clone())))
-            .clone();
         let mut replies = Vec::with_capacity(names.len());
         for name in names {
             if self.set_mut(kind).insert(name.clone()) {
-                hub.add(kind, name, &outbox);
+                hub.add(kind, name, handle);
             }
             replies.push(confirmation(
                 kind.subscribe_verb(),
@@ -354,112 +340,6 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// A subscriber's queue of encoded messages waiting for its connection
-/// task to write them.
-pub struct Outbox {
-    client: Arc<ClientHandle>,
-    queue: Mutex<Queue>,
-    ready: Notify,
-}
-
-#[derive(Default)]
-struct Queue {
-    frames: VecDeque<Bytes>,
-    bytes: usize,
-    /// When the queue last went over the soft limit, while it stays over.
-    over_soft_since: Option<Instant>,
-    /// Over the limit: the client is being closed, drop whatever comes.
-    closed: bool,
-}
-
-impl Outbox {
-    fn new(client: Arc<ClientHandle>) -> Outbox {
-        Outbox {
-            client,
-            queue: Mutex::new(Queue::default()),
-            ready: Notify::new(),
-        }
-    }
-
-    fn push(&self, frame: &Frame, limit: BufferLimit) {
-        let protocol = if self.client.resp.load(Relaxed) == 3 {
-            Protocol::Resp3
-        } else {
-            Protocol::Resp2
-        };
-        let bytes = frame.bytes(protocol);
-        let mut q = self.queue.lock();
-        if q.closed {
-            return;
-        }
-        q.bytes += bytes.len();
-        q.frames.push_back(bytes);
-        if let Some(reason) = over_limit(&mut q, limit) {
-            q.closed = true;
-            q.frames = VecDeque::new();
-            q.bytes = 0;
-            drop(q);
-            self.client.omem.store(0, Relaxed);
-            tracing::warn!(
-                "closing client {} (id {}): pub/sub output buffer over the {reason} limit \
-                 (client-output-buffer-limit pubsub)",
-                self.client.addr,
-                self.client.id,
-            );
-            self.client.kill();
-            return;
-        }
-        self.client.omem.store(q.bytes as u64, Relaxed);
-        drop(q);
-        self.ready.notify_one();
-    }
-
-    /// Resolves when messages may be waiting.
-    pub async fn ready(&self) {
-        self.ready.notified().await
-    }
-
-    /// Moves queued messages into `out` until it holds `max` bytes; if some
-    /// remain, re-arms `ready` so the connection comes back for them.
-    pub fn drain_into(&self, out: &mut BytesMut, max: usize) {
-        let mut q = self.queue.lock();
-        while out.len() < max {
-            let Some(frame) = q.frames.pop_front() else {
-                break;
-            };
-            q.bytes -= frame.len();
-            out.extend_from_slice(&frame);
-        }
-        if q.bytes == 0 {
-            q.over_soft_since = None;
-        }
-        self.client.omem.store(q.bytes as u64, Relaxed);
-        if !q.frames.is_empty() {
-            self.ready.notify_one();
-        }
-    }
-}
-
-fn over_limit(q: &mut Queue, limit: BufferLimit) -> Option<&'static str> {
-    let bytes = q.bytes as u64;
-    if limit.hard_bytes > 0 && bytes >= limit.hard_bytes {
-        return Some("hard");
-    }
-    if limit.soft_bytes > 0 && bytes >= limit.soft_bytes {
-        // As in Redis, reaching the soft limit only starts the clock.
-        match q.over_soft_since {
-            None => q.over_soft_since = Some(Instant::now()),
-            Some(since) if since.elapsed() > Duration::from_secs(limit.soft_seconds) => {
-                return Some("soft")
-            }
-            Some(_) => {}
-        }
-    } else {
-        q.over_soft_since = None;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,7 +373,7 @@ mod tests {
         assert_eq!(hub.publish(true, b"news", b"x"), 1);
         assert_eq!(hub.publish(false, b"nope", b"x"), 1);
         let mut out = BytesMut::new();
-        sb.outbox().unwrap().drain_into(&mut out, usize::MAX);
+        b.drain_pushes(&mut out, usize::MAX);
         let text = String::from_utf8_lossy(&out);
         assert_eq!(text.matches("message").count(), 4, "{text}");
         assert_eq!(text.matches("smessage").count(), 1, "{text}");
@@ -514,15 +394,14 @@ mod tests {
         for _ in 0..10 {
             hub.publish(false, b"ch", &payload);
         }
-        let outbox = subs.outbox().unwrap();
         let mut out = BytesMut::new();
-        outbox.drain_into(&mut out, 2500);
+        c.drain_pushes(&mut out, 2500);
         // Whole frames, until the chunk size is reached: 3 of 10.
         let frame = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1000\r\n".len() + 1000 + 2;
         assert_eq!(out.len(), 3 * frame);
         assert_eq!(c.omem.load(Relaxed) as usize, 7 * frame);
         out.clear();
-        outbox.drain_into(&mut out, usize::MAX);
+        c.drain_pushes(&mut out, usize::MAX);
         assert_eq!(c.omem.load(Relaxed), 0);
         assert!(!c.is_killed());
     }
@@ -545,7 +424,7 @@ mod tests {
         // Later messages are dropped, not queued.
         hub.publish(false, b"ch", &payload);
         let mut out = BytesMut::new();
-        subs.outbox().unwrap().drain_into(&mut out, usize::MAX);
+        c.drain_pushes(&mut out, usize::MAX);
         assert!(out.is_empty());
     }
 

@@ -33,6 +33,8 @@ pub struct Shared {
     pub dataset: DatasetSlot,
     pub clients: ClientRegistry,
     pub pubsub: crate::pubsub::Hub,
+    /// CLIENT TRACKING: who may cache which keys.
+    pub tracking: crate::tracking::Tracking,
     pub notify: crate::notify::Notifier,
     pub stats: Stats,
     pub slowlog: SlowLog,
@@ -75,6 +77,7 @@ impl Shared {
         });
         let pubsub_limit = config.client_output_buffer_limit.pubsub;
         let events = config.notify_keyspace_events;
+        let tracking_max_keys = config.tracking_table_max_keys;
         Shared {
             commands,
             gates: Default::default(),
@@ -90,6 +93,7 @@ impl Shared {
             dataset,
             clients: ClientRegistry::default(),
             pubsub: crate::pubsub::Hub::new(pubsub_limit),
+            tracking: crate::tracking::Tracking::new(tracking_max_keys),
             notify: crate::notify::Notifier::new(events),
             stats: Stats::new(commands.len()),
             slowlog: SlowLog::default(),
@@ -154,6 +158,11 @@ impl Shared {
         self.pubsub
             .set_limit(config.client_output_buffer_limit.pubsub);
         self.notify.set_flags(config.notify_keyspace_events);
+        let tracking_max_keys = config.tracking_table_max_keys;
+        drop(config);
+        // Outside the config lock: going under a lower limit sends
+        // invalidations, which look clients up.
+        self.tracking.set_max_keys(self, tracking_max_keys);
         self.config_generation.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -47,7 +47,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<Clien
 /// A connection's state, released when the task ends however it ends: a
 /// handler that panics unwinds out of the task, and the runtime then drops
 /// this with the task, so the client's `maxclients` slot, its pub/sub
-/// outbox and its watches are never leaked.
+/// subscriptions, its tracking and its watches are never leaked.
 struct Session {
     shared: Arc<Shared>,
     state: ClientState,
@@ -57,6 +57,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         let (shared, state) = (&self.shared, &mut self.state);
         state.subscriptions.clear(&shared.pubsub, &state.handle);
+        shared.tracking.disable(&state.handle);
         if let Some(w) = state.watch.take() {
             shared.watches.unwatch(&w);
         }
@@ -125,6 +126,11 @@ async fn run(
                     if !silent {
                         reply.encode(state.protocol, &mut output);
                     }
+                    after_reply(shared, state, &mut output);
+                    // Gone before the client reads its last reply, as Redis
+                    // frees it: a tracking client redirecting to this one
+                    // must learn at once that its redirect is broken.
+                    shared.clients.unregister(handle.id);
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     return Ok(());
                 }
@@ -143,6 +149,7 @@ async fn run(
                             if !silent {
                                 reply.encode(state.protocol, &mut output);
                             }
+                            after_reply(shared, state, &mut output);
                             continue;
                         }
                         None => return Ok(()),
@@ -155,6 +162,7 @@ async fn run(
             if !silent {
                 reply.encode(state.protocol, &mut output);
             }
+            after_reply(shared, state, &mut output);
             if output.len() >= FLUSH_THRESHOLD {
                 write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
             }
@@ -183,16 +191,9 @@ async fn run(
                 std::future::pending().await
             }
         };
-        let outbox = state.subscriptions.outbox().cloned();
-        let pushes = async {
-            match &outbox {
-                Some(o) => o.ready().await,
-                None => std::future::pending().await,
-            }
-        };
         let n = tokio::select! {
             r = stream.read_buf(&mut input) => r?,
-            _ = pushes => continue,
+            _ = handle.pushes_ready() => continue,
             _ = handle.killed() => return Ok(()),
             _ = shutdown.changed() => return Ok(()),
             _ = idle => return Ok(()),
@@ -227,16 +228,10 @@ async fn wait_blocked(
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();
-    // A RESP3 client may be subscribed while it blocks: keep its pushes
-    // flowing meanwhile.
-    let outbox = state.subscriptions.outbox().cloned();
+    // A RESP3 client may be subscribed, or tracking keys, while it blocks:
+    // keep its pushes flowing meanwhile.
+    handle.blocked.store(true, Relaxed);
     let result = loop {
-        let pushes = async {
-            match &outbox {
-                Some(o) => o.ready().await,
-                None => std::future::pending().await,
-            }
-        };
         let timeout = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -244,6 +239,9 @@ async fn wait_blocked(
             }
         };
         let given_up = tokio::select! {
+            // The reply first: a push queued with it (an invalidation of a
+            // key the served command wrote) must follow it.
+            biased;
             reply = &mut served => break reply.ok(),
             _ = timeout => Some(block.timeout_reply.clone()),
             _ = waiter.unblocked.notified() => Some(match waiter.unblock_reason() {
@@ -252,11 +250,9 @@ async fn wait_blocked(
             }),
             _ = handle.killed() => None,
             _ = shutdown.changed() => None,
-            _ = pushes => {
+            _ = handle.pushes_ready() => {
                 let mut out = BytesMut::new();
-                if let Some(o) = &outbox {
-                    o.drain_into(&mut out, FLUSH_THRESHOLD);
-                }
+                handle.drain_pushes(&mut out, FLUSH_THRESHOLD);
                 let sent = tokio::select! {
                     biased;
                     r = stream.write_all(&out) => r.is_ok(),
@@ -285,15 +281,22 @@ async fn wait_blocked(
         break if given_up.is_some() { reply } else { None };
     };
     shared.blocking.unregister(&waiter);
+    handle.blocked.store(false, Relaxed);
     result
 }
 
-/// Moves queued pub/sub messages into the output, a bounded amount at a
-/// time so a flood of messages cannot grow the output without limit.
+/// Moves queued pushes (pub/sub messages, invalidations) into the output,
+/// a bounded amount at a time so a flood of messages cannot grow the
+/// output without limit.
 fn drain_pushes(state: &ClientState, output: &mut BytesMut) {
-    if let Some(outbox) = state.subscriptions.outbox() {
-        outbox.drain_into(output, FLUSH_THRESHOLD);
-    }
+    state.handle.drain_pushes(output, FLUSH_THRESHOLD);
+}
+
+/// After a command's reply: the invalidations of keys the command changed
+/// that this client tracks itself, which Redis sends after the reply.
+fn after_reply(shared: &Shared, state: &ClientState, output: &mut BytesMut) {
+    shared.tracking.flush_pending(shared, &state.handle);
+    drain_pushes(state, output);
 }
 
 async fn write(

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use basalt_tests::{against_redis, Server};
+use basalt_tests::{against_redis, skip_on_redis, Server};
 
 use crate::protocol::{start_opts, Raw, R};
 
@@ -380,4 +380,207 @@ fn client_reply_on_off_skip() {
     let mut other = Raw::connect(server.port);
     assert_eq!(other.cmd(&["PUBLISH", "ch", "hi"]), ":1\r\n");
     assert_eq!(c.reply(), "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
+}
+
+#[test]
+fn client_info_has_redis_fields_in_redis_order() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let info = c.val(&["CLIENT", "INFO"]).text();
+    let names: Vec<String> = fields(&info).into_iter().map(|(k, _)| k).collect();
+    let want = [
+        "id",
+        "addr",
+        "laddr",
+        "fd",
+        "name",
+        "age",
+        "idle",
+        "flags",
+        "db",
+        "sub",
+        "psub",
+        "ssub",
+        "multi",
+        "qbuf",
+        "qbuf-free",
+        "argv-mem",
+        "multi-mem",
+        "rbs",
+        "rbp",
+        "obl",
+        "oll",
+        "omem",
+        "tot-mem",
+        "events",
+        "cmd",
+        "user",
+        "redir",
+        "resp",
+    ];
+    // Redis 7.2 ends with lib-name and lib-ver, which 7.0 lacks.
+    assert_eq!(names[..want.len()], want, "{info}");
+    if !against_redis() {
+        assert_eq!(names[want.len()..], ["lib-name", "lib-ver"], "{info}");
+    }
+    assert_eq!(field(&info, "flags"), "N");
+    assert_eq!(field(&info, "redir"), "-1");
+    c.cmd(&["MULTI"]);
+    c.cmd(&["PING"]);
+    c.cmd(&["PING"]);
+    let mut other = Raw::connect(server.port);
+    let id = c.val(&["CLIENT", "ID"]);
+    assert_eq!(id, R::Simple("QUEUED".into()));
+    let line = other.val(&["CLIENT", "LIST"]).text();
+    let mine = line
+        .lines()
+        .find(|l| field(l, "multi") == "3")
+        .unwrap_or_else(|| panic!("{line}"));
+    assert_eq!(field(mine, "flags"), "x");
+}
+
+#[test]
+fn client_no_evict_is_a_flag() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.cmd(&["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
+    assert_eq!(field(&c.val(&["CLIENT", "INFO"]).text(), "flags"), "e");
+    assert_eq!(c.cmd(&["CLIENT", "NO-EVICT", "off"]), "+OK\r\n");
+    assert_eq!(field(&c.val(&["CLIENT", "INFO"]).text(), "flags"), "N");
+    assert_eq!(
+        c.cmd(&["CLIENT", "NO-EVICT", "maybe"]),
+        "-ERR syntax error\r\n"
+    );
+}
+
+#[test]
+fn client_no_touch_is_a_flag_and_reset_drops_it() {
+    // CLIENT NO-TOUCH is new in Redis 7.2.
+    skip_on_redis!();
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.cmd(&["CLIENT", "NO-TOUCH", "on"]), "+OK\r\n");
+    c.cmd(&["CLIENT", "NO-EVICT", "on"]);
+    c.cmd(&["CLIENT", "TRACKING", "on"]);
+    assert_eq!(field(&c.val(&["CLIENT", "INFO"]).text(), "flags"), "teT");
+    assert_eq!(
+        c.cmd(&["CLIENT", "NO-TOUCH", "maybe"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(c.cmd(&["RESET"]), "+RESET\r\n");
+    assert_eq!(field(&c.val(&["CLIENT", "INFO"]).text(), "flags"), "N");
+    assert_eq!(c.val(&["CLIENT", "GETREDIR"]).int(), -1);
+}
+
+#[test]
+fn client_list_filters_as_redis_parses_them() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let mut sub = Raw::connect(server.port);
+    let sub_id = sub.val(&["CLIENT", "ID"]).int();
+    sub.cmd(&["SUBSCRIBE", "ch"]);
+    let pubsub = c.val(&["CLIENT", "LIST", "TYPE", "pubsub"]).text();
+    assert_eq!(pubsub.lines().count(), 1, "{pubsub}");
+    assert_eq!(field(&pubsub, "id"), sub_id.to_string());
+    assert_eq!(field(&pubsub, "flags"), "P");
+    let normal = c.val(&["CLIENT", "LIST", "TYPE", "NORMAL"]).text();
+    assert_eq!(normal.lines().count(), 1, "{normal}");
+    assert_eq!(c.val(&["CLIENT", "LIST", "TYPE", "replica"]).text(), "");
+    assert_eq!(
+        c.cmd(&["CLIENT", "LIST", "TYPE", "bogus"]),
+        "-ERR Unknown client type 'bogus'\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CLIENT", "LIST", "ID", "1", "x"]),
+        "-ERR Invalid client ID\r\n"
+    );
+    // Unknown ids are left out, and so are negative ones.
+    let some = c
+        .val(&["CLIENT", "LIST", "ID", &sub_id.to_string(), "999999", "-3"])
+        .text();
+    assert_eq!(some.lines().count(), 1, "{some}");
+    assert_eq!(
+        c.cmd(&["CLIENT", "LIST", "TYPE", "normal", "ID", "1"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(c.cmd(&["CLIENT", "LIST", "bogus"]), "-ERR syntax error\r\n");
+}
+
+#[test]
+fn client_kill_filters_count_what_they_kill() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let mut sub = Raw::connect(server.port);
+    sub.cmd(&["SUBSCRIBE", "ch"]);
+    let mut plain = Raw::connect(server.port);
+    plain.assert_alive();
+    // TYPE: only the subscriber.
+    assert_eq!(c.cmd(&["CLIENT", "KILL", "TYPE", "pubsub"]), ":1\r\n");
+    sub.assert_closed("killed as pubsub");
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "TYPE", "bogus"]),
+        "-ERR Unknown client type 'bogus'\r\n"
+    );
+    // LADDR and USER combine with SKIPME (yes by default).
+    let laddr = format!("127.0.0.1:{}", server.port);
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "LADDR", &laddr, "USER", "default"]),
+        ":1\r\n"
+    );
+    plain.assert_closed("killed by LADDR");
+    // Those killed are gone from the count at once.
+    let mut a = Raw::connect(server.port);
+    let mut b = Raw::connect(server.port);
+    a.assert_alive();
+    b.assert_alive();
+    let info = c.val(&["INFO", "clients"]).text();
+    let connected: i64 = crate::protocol::info_field(&info, "connected_clients")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        c.val(&["CLIENT", "KILL", "SKIPME", "yes"]).int(),
+        connected - 1
+    );
+    let info = c.val(&["INFO", "clients"]).text();
+    assert_eq!(crate::protocol::info_field(&info, "connected_clients"), "1");
+    a.assert_closed("killed by SKIPME yes");
+    b.assert_closed("killed by SKIPME yes");
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "ID", "0"]),
+        "-ERR client-id should be greater than 0\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "ID", "1", "SKIPME"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "SKIPME", "maybe"]),
+        "-ERR syntax error\r\n"
+    );
+    // The old form may kill the caller itself, which still gets its +OK.
+    let me = c.stream.local_addr().unwrap().to_string();
+    assert_eq!(c.cmd(&["CLIENT", "KILL", &me]), "+OK\r\n");
+    c.assert_closed("killed itself by address");
+}
+
+#[test]
+fn client_kill_maxage_spares_younger_clients() {
+    // MAXAGE is newer than Redis 7.0.
+    skip_on_redis!();
+    let server = Server::start();
+    let mut old = Raw::connect(server.port);
+    old.assert_alive();
+    std::thread::sleep(Duration::from_millis(2100));
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.cmd(&["CLIENT", "KILL", "MAXAGE", "2"]), ":1\r\n");
+    old.assert_closed("older than MAXAGE");
+    c.assert_alive();
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "MAXAGE", "0"]),
+        "-ERR maxage should be greater than 0\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CLIENT", "KILL", "MAXAGE", "x"]),
+        "-ERR maxage is not an integer or out of range\r\n"
+    );
 }

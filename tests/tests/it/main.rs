@@ -24,5 +24,6 @@ mod set;
 mod smoke;
 mod sort;
 mod strings;
+mod tracking;
 mod transactions;
 mod zset;
