@@ -198,10 +198,14 @@ pub fn help_reply(lines: &[&'static str]) -> Reply {
 
 /// Redis's flag letters, in Redis's order (`catClientInfoString`): P
 /// subscribed, x in MULTI, b blocked, t tracking, R tracking redirect
-/// broken, B tracking in BCAST mode, e no-evict, T no-touch; N for none.
-/// Basalt has no replicas, masters, MONITOR or unix sockets yet (S O M U).
+/// broken, B tracking in BCAST mode, e no-evict, T no-touch; N for none;
+/// O first for MONITOR. Basalt has no replicas, masters or unix sockets yet
+/// (S M U).
 fn flags(c: &ClientHandle) -> String {
     let mut f = String::new();
+    if c.monitor.load(Relaxed) {
+        f.push('O');
+    }
     if c.is_subscribed() {
         f.push('P');
     }

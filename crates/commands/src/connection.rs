@@ -97,6 +97,8 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
         .store(false, std::sync::atomic::Ordering::Relaxed);
     h.no_touch
         .store(false, std::sync::atomic::Ordering::Relaxed);
+    h.monitor.store(false, std::sync::atomic::Ordering::Relaxed);
+    ctx.shared.monitors.remove(h.id);
     Ok(Reply::Simple("RESET".into()))
 }
 

@@ -40,7 +40,7 @@ pub static COMMANDS: &[Command] = &[
     script_cmd(
         "eval",
         -3,
-        NOSCRIPT | STALE | NO_MANDATORY_KEYS | MAY_REPLICATE,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         eval,
     )
     .movable(numkeys::<2>)
@@ -49,7 +49,7 @@ pub static COMMANDS: &[Command] = &[
     script_cmd(
         "evalsha",
         -3,
-        NOSCRIPT | STALE | NO_MANDATORY_KEYS | MAY_REPLICATE,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         evalsha,
     )
     .movable(numkeys::<2>)
@@ -58,7 +58,7 @@ pub static COMMANDS: &[Command] = &[
     script_cmd(
         "eval_ro",
         -3,
-        NOSCRIPT | STALE | NO_MANDATORY_KEYS | READONLY,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         eval_ro,
     )
     .movable(numkeys::<2>)
@@ -66,7 +66,7 @@ pub static COMMANDS: &[Command] = &[
     script_cmd(
         "evalsha_ro",
         -3,
-        NOSCRIPT | STALE | NO_MANDATORY_KEYS | READONLY,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         evalsha_ro,
     )
     .movable(numkeys::<2>)
@@ -74,7 +74,7 @@ pub static COMMANDS: &[Command] = &[
     script_cmd(
         "fcall",
         -3,
-        NOSCRIPT | STALE | NO_MANDATORY_KEYS | MAY_REPLICATE,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         fcall,
     )
     .movable(numkeys::<2>)
@@ -82,7 +82,7 @@ pub static COMMANDS: &[Command] = &[
     script_cmd(
         "fcall_ro",
         -3,
-        NOSCRIPT | STALE | NO_MANDATORY_KEYS | READONLY,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         fcall_ro,
     )
     .movable(numkeys::<2>)
@@ -392,6 +392,7 @@ fn run(
             // Measured once the thread's VM exists: building one is slow,
             // and would make every script look long on a fresh thread.
             let started = thread_cpu_time();
+            let _shown_as_lua = basalt_core::monitor::ScriptScope::enter();
             let reply = f(vm, &spec.keys, &spec.args, caller, watchdog, client_resp3);
             cpu = thread_cpu_time().saturating_sub(started);
             reply

@@ -31,6 +31,9 @@ pub static COMMANDS: &[Command] = &[
     .summary("Synchronously saves the database(s) to disk and shuts down the Redis server."),
     server_cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
         .summary("A container for debugging commands."),
+    server_cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, monitor)
+        .since("1.0.0")
+        .summary("Listens for all requests received by the server in real-time."),
     server_cmd("slowlog", -2, ADMIN | LOADING | STALE, slowlog)
         .since("2.2.12")
         .summary("A container for slow log commands.")
@@ -84,6 +87,21 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
     }
     ctx.action = Some(Action::Shutdown);
+    Ok(Reply::ok())
+}
+
+fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    // Inside EXEC a reply per command is owed: no stream can start there.
+    if basalt_engine::in_txn() {
+        return Err(CommandError::other(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    let handle = &ctx.client.handle;
+    ctx.shared.monitors.add(handle);
+    handle
+        .monitor
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(Reply::ok())
 }
 

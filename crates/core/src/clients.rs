@@ -50,6 +50,8 @@ pub struct ClientHandle {
     /// access time here (OBJECT IDLETIME is always 0), so there is nothing
     /// for its commands not to touch.
     pub no_touch: AtomicBool,
+    /// In MONITOR mode (flag `O`).
+    pub monitor: AtomicBool,
     /// CLIENT TRACKING's settings for this client (see `crate::tracking`).
     pub tracking: Mutex<ClientTracking>,
     /// Invalidations of keys this client changed itself while its command
@@ -150,6 +152,7 @@ impl ClientRegistry {
             blocked: AtomicBool::new(false),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
             tracking: Mutex::new(ClientTracking::default()),
             tracking_pending: Mutex::new(Vec::new()),
             pushes: Outbox::default(),

@@ -31,6 +31,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 13;
     /// May be called with no keys at all (scripts).
     pub const NO_MANDATORY_KEYS: u32 = 1 << 14;
+    /// Not shown to MONITOR after it runs (scripts show themselves before
+    /// the commands they call).
+    pub const SKIP_MONITOR: u32 = 1 << 15;
 
     // Basalt's own flags below: not in COMMAND INFO (absent from `NAMES`),
     // they carry what Redis hard-codes per command name.
@@ -69,6 +72,7 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (SKIP_MONITOR, "skip_monitor"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     ];
 }

@@ -39,6 +39,15 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// The flags of what runs: the subcommand's when there is one (CLIENT
+    /// LIST is admin, CLIENT ID is not).
+    pub fn flags(&self) -> u32 {
+        match self.sub {
+            0 => self.command.flags,
+            i => self.command.subcommands[i - 1].flags,
+        }
+    }
+
     /// `name` or `name|sub`, as Redis names a command in errors and ACL.
     pub fn full_name(&self) -> String {
         match self.sub {
@@ -295,6 +304,11 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     if shared.tracking.active() {
         remember_reads(shared, state, command, args);
     }
+    // Scripts show themselves before the commands they call.
+    let monitored = shared.monitors.active() && call.flags() & flags::ADMIN == 0;
+    if monitored && command.has(flags::SKIP_MONITOR) {
+        feed_monitors(shared, state, args);
+    }
     let mut ctx = Ctx {
         shared,
         data: &data,
@@ -339,6 +353,9 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     if !nested && !command.has(flags::TRACKING_CONTROL) && state.multi.is_none() {
         shared.tracking.end_caching(&state.handle);
     }
+    if monitored && !command.has(flags::SKIP_MONITOR) {
+        feed_monitors(shared, state, args);
+    }
     let usec = started.elapsed().as_micros() as u64;
     // A command that blocks is counted when it ends (served, timed out or
     // unblocked), once, as Redis counts it.
@@ -368,6 +385,18 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         wrote: wrote
             || sequence_before.is_some_and(|before| storage.latest_sequence_number() > before),
     }
+}
+
+/// MONITOR: the command as it ran, from its client or, inside a script,
+/// from `lua`.
+fn feed_monitors(shared: &Shared, state: &ClientState, args: &[Bytes]) {
+    let source = if crate::monitor::in_script() {
+        crate::monitor::Source::Script
+    } else {
+        crate::monitor::Source::Client(&state.handle)
+    };
+    let limit = shared.config.read().client_output_buffer_limit.replica;
+    shared.monitors.feed(source, args, limit);
 }
 
 /// Client-side caching: a tracking client's read-only command has its keys

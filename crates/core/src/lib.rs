@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod error;
 pub mod key_finder;
 pub mod logging;
+pub mod monitor;
 pub mod notify;
 pub mod offload;
 pub mod outbox;

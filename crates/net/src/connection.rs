@@ -58,6 +58,7 @@ impl Drop for Session {
         let (shared, state) = (&self.shared, &mut self.state);
         state.subscriptions.clear(&shared.pubsub, &state.handle);
         shared.tracking.disable(&state.handle);
+        shared.monitors.remove(state.handle.id);
         if let Some(w) = state.watch.take() {
             shared.watches.unwatch(&w);
         }

@@ -12,6 +12,7 @@ mod keys;
 mod list;
 mod long_commands;
 mod memory;
+mod monitor;
 mod notifications;
 mod pause;
 mod protocol;
