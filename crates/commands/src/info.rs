@@ -157,8 +157,11 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         }
         "persistence" => write!(
             out,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\nappendfsync:{}\r\nlatest_sequence_number:{}\r\nwal_flush_batches:{}\r\nwal_flushes:{}\r\n",
-            shared.started_unix.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\nappendfsync:{}\r\nlatest_sequence_number:{}\r\nwal_flush_batches:{}\r\nwal_flushes:{}\r\n",
+            shared.backups.in_progress() as u8,
+            shared.backups.last_save(),
+            if shared.backups.last_ok() { "ok" } else { "err" },
+            shared.backups.last_secs(),
             config.appendfsync.as_str(),
             storage.latest_sequence_number(),
             shared.wal.batches(),

@@ -379,8 +379,24 @@ fn run(
     let name = running.name.clone();
     let inline = runs_inline(&name);
     let handoff = WorkerHandoff::new(inline);
+    let client = ctx.client.handle.clone();
+    let last_look = std::cell::Cell::new(Instant::now());
     let watchdog: Box<dyn Fn() -> bool> = Box::new(move || {
         handoff.check();
+        // A script whose client has gone would run for nobody: stopped
+        // unless it wrote (then, as SCRIPT KILL, it must finish for the
+        // script's atomicity). Looked at a few times a second.
+        if last_look.get().elapsed() >= CLIENT_LOOK_EVERY {
+            last_look.set(Instant::now());
+            if !r.wrote.load(std::sync::atomic::Ordering::Acquire) && client.peer_closed() {
+                tracing::warn!(
+                    "stopping a script of client {} (id {}): the client disconnected",
+                    client.addr,
+                    client.id
+                );
+                r.kill.store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
         s.scripting.tick(&r, limit_ms)
     });
     let client_resp3 = ctx.client.protocol == Protocol::Resp3;
@@ -409,6 +425,9 @@ fn run(
         Err(e) => Err(basalt_types::Error::from(e).into()),
     }
 }
+
+/// How often a running script checks that its client is still connected.
+const CLIENT_LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A script whose last run took less CPU time than this runs on the worker
 /// itself: handing the worker's connections to another thread costs more

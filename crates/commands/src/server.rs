@@ -31,6 +31,19 @@ pub static COMMANDS: &[Command] = &[
     .summary("Synchronously saves the database(s) to disk and shuts down the Redis server."),
     server_cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
         .summary("A container for debugging commands."),
+    server_cmd("save", 1, ADMIN | NOSCRIPT | NO_MULTI, save)
+        .since("1.0.0")
+        .summary("Synchronously saves the database(s) to disk."),
+    server_cmd("bgsave", -1, ADMIN | NOSCRIPT, bgsave)
+        .since("1.0.0")
+        .summary("Asynchronously saves the database(s) to disk."),
+    server_cmd("lastsave", 1, LOADING | STALE | FAST, lastsave)
+        .acl(&["admin", "dangerous"])
+        .since("1.0.0")
+        .summary("Returns the Unix timestamp of the last successful save to disk."),
+    server_cmd("bgrewriteaof", 1, ADMIN | NOSCRIPT, bgrewriteaof)
+        .since("1.0.0")
+        .summary("Asynchronously rewrites the append-only file to disk."),
     server_cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, monitor)
         .since("1.0.0")
         .summary("Listens for all requests received by the server in real-time."),
@@ -88,6 +101,52 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     ctx.action = Some(Action::Shutdown);
     Ok(Reply::ok())
+}
+
+fn backup_error(e: basalt_core::backup::BackupError) -> CommandError {
+    CommandError::other(format!("ERR {e}"))
+}
+
+/// SAVE: a RocksDB checkpoint in the backup dir, made before replying.
+fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    basalt_core::backup::save(ctx.shared).map_err(backup_error)?;
+    Ok(Reply::ok())
+}
+
+/// BGSAVE [SCHEDULE]: the same checkpoint, made in the background.
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if is(&args[1], "schedule") => true,
+        _ => return Err(CommandError::Syntax),
+    };
+    match basalt_core::backup::bgsave(ctx.shared) {
+        Ok(()) => Ok(Reply::simple("Background saving started")),
+        // Redis runs a scheduled save after the current one; one that
+        // finishes now is as recent as the caller asked for.
+        Err(basalt_core::backup::BackupError::InProgress) if schedule => {
+            Ok(Reply::simple("Background saving scheduled"))
+        }
+        Err(e) => Err(backup_error(e)),
+    }
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(Reply::Integer(ctx.shared.backups.last_save() as i64))
+}
+
+/// BGREWRITEAOF: the WAL is Basalt's append-only file; writing the
+/// memtables out to SST files is what makes the old WAL unneeded.
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let storage = ctx.data.storage.clone();
+    basalt_core::background::spawn(ctx.shared, "bgrewriteaof", move || {
+        if let Err(e) = storage.flush_memtables() {
+            tracing::error!("BGREWRITEAOF: memtable flush failed: {e}");
+        }
+    });
+    Ok(Reply::simple(
+        "Background append only file rewriting started",
+    ))
 }
 
 fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {

@@ -57,6 +57,9 @@ pub struct Config {
     pub workers: usize,
     /// `dir`: working directory holding the database.
     pub dir: PathBuf,
+    /// `backup-dir`: where SAVE/BGSAVE write their checkpoint; empty means
+    /// `<dir>/backup`, as in Kvrocks.
+    pub backup_dir: String,
     /// `db-name`: name of the data set, checked by replication.
     pub db_name: String,
     /// `pidfile`; `None` writes no pid file.
@@ -163,6 +166,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Where SAVE and BGSAVE write: `backup-dir`, or `<dir>/backup`.
+    pub fn backup_path(&self) -> PathBuf {
+        if self.backup_dir.is_empty() {
+            self.dir.join("backup")
+        } else {
+            PathBuf::from(&self.backup_dir)
+        }
+    }
+
     /// Placeholder values, each overwritten by its option's default.
     fn unset() -> Self {
         Config {
@@ -174,6 +186,7 @@ impl Config {
             tracking_table_max_keys: 0,
             workers: 0,
             dir: PathBuf::new(),
+            backup_dir: String::new(),
             db_name: String::new(),
             pidfile: None,
             log_level: LogLevel::Info,

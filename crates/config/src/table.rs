@@ -256,6 +256,20 @@ pub(crate) static TABLE: &[Section] = &[
                  live here. Created if missing.",
             ),
             opt(
+                "backup-dir",
+                "",
+                text(Access::Field(Accessor {
+                    get: |c| c.backup_dir.clone(),
+                    set: |c, v| {
+                        c.backup_dir = v;
+                        Ok(())
+                    },
+                })),
+                "Where SAVE and BGSAVE write their RocksDB checkpoint (one at a \
+                 time: the previous one is replaced). Empty: <dir>/backup.",
+            )
+            .live(),
+            opt(
                 "db-name",
                 "change.me.db",
                 text(Access::Field(Accessor {

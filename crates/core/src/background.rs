@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// Starts a background thread; the server joins it at shutdown, before
 /// RocksDB closes, so no thread is inside RocksDB when the process exits.
-fn spawn(shared: &Arc<Shared>, name: &str, body: impl FnOnce() + Send + 'static) {
+pub fn spawn(shared: &Arc<Shared>, name: &str, body: impl FnOnce() + Send + 'static) {
     let handle = std::thread::Builder::new()
         .name(name.into())
         .spawn(body)

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+    AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,6 +52,8 @@ pub struct ClientHandle {
     pub no_touch: AtomicBool,
     /// In MONITOR mode (flag `O`).
     pub monitor: AtomicBool,
+    /// The socket's descriptor (CLIENT LIST `fd`), -1 until known.
+    pub fd: AtomicI32,
     /// CLIENT TRACKING's settings for this client (see `crate::tracking`).
     pub tracking: Mutex<ClientTracking>,
     /// Invalidations of keys this client changed itself while its command
@@ -116,6 +118,25 @@ impl ClientHandle {
         self.pushes.ready().await
     }
 
+    /// Whether the peer has closed its end, looked at without reading:
+    /// for a connection whose task is busy running its command (a long
+    /// script) and so cannot notice by itself. The descriptor stays open
+    /// meanwhile, as that task owns the socket.
+    pub fn peer_closed(&self) -> bool {
+        let fd = self.fd.load(Relaxed);
+        if fd < 0 {
+            return false;
+        }
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: one pollfd we own, zero timeout.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    }
+
     pub fn idle_secs(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;
         now.saturating_sub(self.last_active_ms.load(Relaxed)) / 1000
@@ -153,6 +174,7 @@ impl ClientRegistry {
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
+            fd: AtomicI32::new(-1),
             tracking: Mutex::new(ClientTracking::default()),
             tracking_pending: Mutex::new(Vec::new()),
             pushes: Outbox::default(),

@@ -8,6 +8,7 @@
 //! loop lives in `basalt-net`. Nothing here opens a socket.
 
 pub mod background;
+pub mod backup;
 pub mod blocking;
 pub mod clients;
 pub mod command;

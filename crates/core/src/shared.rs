@@ -35,6 +35,8 @@ pub struct Shared {
     pub pubsub: crate::pubsub::Hub,
     /// CLIENT TRACKING: who may cache which keys.
     pub tracking: crate::tracking::Tracking,
+    /// SAVE/BGSAVE state (LASTSAVE, INFO persistence).
+    pub backups: crate::backup::Backups,
     /// Clients in MONITOR mode.
     pub monitors: crate::monitor::Monitors,
     pub notify: crate::notify::Notifier,
@@ -97,6 +99,7 @@ impl Shared {
             pubsub: crate::pubsub::Hub::new(pubsub_limit),
             tracking: crate::tracking::Tracking::new(tracking_max_keys),
             monitors: Default::default(),
+            backups: Default::default(),
             notify: crate::notify::Notifier::new(events),
             stats: Stats::new(commands.len()),
             slowlog: SlowLog::default(),

@@ -365,6 +365,25 @@ impl Storage {
             .compact_range_cf(self.handle(cf), Some(from), Some(to));
     }
 
+    /// A consistent copy of the whole database in `dir` (which must not
+    /// exist), as RocksDB checkpoints make it: SST files hard-linked, the
+    /// rest copied. BGSAVE writes one; a replica's full sync fetches one.
+    pub fn checkpoint(&self, dir: &Path) -> Result<(), EngineError> {
+        // Everything acknowledged must be in it, whatever appendfsync says.
+        self.db.flush_wal(true)?;
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+
+    /// Writes every memtable to SST files (BGREWRITEAOF: the WAL they
+    /// cover is no longer needed to recover).
+    pub fn flush_memtables(&self) -> Result<(), EngineError> {
+        for cf in ColumnFamily::ALL {
+            self.db.flush_cf(self.handle(cf))?;
+        }
+        Ok(())
+    }
+
     pub fn compact_all(&self) {
         for cf in ColumnFamily::ALL {
             self.db

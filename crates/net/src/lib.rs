@@ -63,6 +63,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         shared.stats.connections_received.fetch_add(1, Relaxed);
         let laddr = stream.local_addr().unwrap_or(addr);
         let handle = shared.clients.register(addr, laddr);
+        {
+            use std::os::fd::AsRawFd;
+            handle.fd.store(stream.as_raw_fd(), Relaxed);
+        }
         tokio::spawn(connection::serve(shared.clone(), stream, handle));
     }
 }

@@ -678,3 +678,31 @@ fn thousands_of_arguments_and_table_entries() {
     assert_eq!(eval(&mut c, map, &[], &[]), Value::Int(100000));
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
 }
+
+#[test]
+fn a_script_whose_client_disconnects_stops_unless_it_wrote() {
+    skip_on_redis!();
+    let server = Server::start();
+    let mut c = server.client();
+    q::<()>(&mut c, &["CONFIG", "SET", "lua-time-limit", "100"]);
+    // A raw connection that sends an endless script and goes away.
+    let mut gone = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::io::Write::write_all(
+        &mut gone,
+        b"*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n",
+    )
+    .unwrap();
+    thread::sleep(Duration::from_millis(300));
+    drop(gone);
+    // Nobody waits for its reply: the server stops it by itself.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("the client disconnected") {
+        assert!(Instant::now() < deadline, "the orphan script still runs");
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        err(&mut c, &["SCRIPT", "KILL"]),
+        "NOTBUSY No scripts in execution right now."
+    );
+}

@@ -551,3 +551,52 @@ fn keyspace_hits_and_misses() {
     c.val(&["INCR", "n"]);
     assert_eq!(stats(&mut c), (h1, m1));
 }
+
+/// INFO persistence, read fresh.
+fn persistence(c: &mut Raw, field: &str) -> String {
+    let info = c.val(&["INFO", "persistence"]).text();
+    info_field(&info, field)
+}
+
+#[test]
+fn save_bgsave_and_lastsave() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let before: i64 = c.val(&["LASTSAVE"]).int();
+    assert!(before > 0);
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmd(&["SAVE"]), "+OK\r\n");
+    let after = c.val(&["LASTSAVE"]).int();
+    assert!(after >= before, "{after} < {before}");
+    assert_eq!(persistence(&mut c, "rdb_last_bgsave_status"), "ok");
+    if !against_redis() {
+        // The backup is a RocksDB checkpoint: a database that opens.
+        let backup = server.data_dir().join("backup");
+        assert!(backup.join("CURRENT").is_file(), "{backup:?}");
+    }
+
+    assert_eq!(c.cmd(&["BGSAVE"]), "+Background saving started\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while persistence(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(persistence(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(c.cmd(&["BGSAVE", "NOW"]), "-ERR syntax error\r\n");
+
+    // SAVE cannot run inside a transaction.
+    assert_eq!(c.cmd(&["MULTI"]), "+OK\r\n");
+    let refused = c.cmd(&["SAVE"]);
+    assert!(
+        refused.contains("Command not allowed inside a transaction"),
+        "{refused}"
+    );
+    assert_eq!(c.cmd(&["DISCARD"]), "+OK\r\n");
+
+    let rewrite = c.cmd(&["BGREWRITEAOF"]);
+    assert!(
+        rewrite.starts_with("+Background append only file rewriting"),
+        "{rewrite}"
+    );
+    assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+}
