@@ -5,6 +5,7 @@
 //! `Ctx` and the data crates below it; they never touch a socket.
 
 mod args;
+mod bitmap;
 mod block;
 mod client;
 mod config;
@@ -42,6 +43,7 @@ pub fn table() -> &'static CommandTable {
             transaction::COMMANDS,
             block::COMMANDS,
             string::COMMANDS,
+            bitmap::COMMANDS,
             hash::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,

@@ -394,6 +394,7 @@ fn categories(flags: u32, group: &str, acl_extra: &[&'static str]) -> Vec<&'stat
         "transactions" => Some("transaction"),
         "scripting" => Some("scripting"),
         "geo" => Some("geo"),
+        "bitmap" => Some("bitmap"),
         _ => None,
     };
     cats.extend(by_group);

@@ -3,7 +3,7 @@
 //! INCRBY DECRBY INCRBYFLOAT LCS, Kvrocks' CAS and CAD. Replies and error
 //! texts are Redis 7.2's (checked with `BASALT_TEST_AGAINST=redis`).
 
-use basalt_tests::client::{err, q};
+use basalt_tests::client::{err, int, q};
 use basalt_tests::Server;
 use redis::{Connection, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -1019,4 +1019,47 @@ fn cad_compare_and_delete() {
 
     assert!(err(c, &["CAD", "k"]).contains("wrong number of arguments"));
     assert!(err(c, &["CAD", "k", "a", "b"]).contains("wrong number of arguments"));
+}
+
+#[test]
+fn setbit_and_getbit_work_on_strings_in_place() {
+    let server = Server::start();
+    let mut c = server.client();
+    // A missing key: the string grows to hold the bit, high bit first.
+    assert_eq!(int(&mut c, &["SETBIT", "b", "1", "1"]), 0);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "b"]), vec![0x40]);
+    assert_eq!(int(&mut c, &["SETBIT", "b", "1", "0"]), 1);
+    assert_eq!(int(&mut c, &["SETBIT", "b", "17", "1"]), 0);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "b"]), vec![0, 0, 0x40]);
+    assert_eq!(int(&mut c, &["GETBIT", "b", "17"]), 1);
+    assert_eq!(int(&mut c, &["GETBIT", "b", "16"]), 0);
+    assert_eq!(int(&mut c, &["GETBIT", "b", "1000"]), 0);
+    assert_eq!(int(&mut c, &["GETBIT", "missing", "0"]), 0);
+    // In place on a string: "@" is 0x40; bit 2 makes it 0x60 "`".
+    q::<()>(&mut c, &["SET", "s", "@"]);
+    assert_eq!(int(&mut c, &["SETBIT", "s", "2", "1"]), 0);
+    assert_eq!(q::<String>(&mut c, &["GET", "s"]), "`");
+    // The expiry stays.
+    q::<()>(&mut c, &["SET", "t", "x", "EX", "100"]);
+    int(&mut c, &["SETBIT", "t", "0", "1"]);
+    assert!(int(&mut c, &["TTL", "t"]) > 0);
+    assert_eq!(
+        err(&mut c, &["SETBIT", "b", "4294967296", "1"]),
+        "ERR bit offset is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SETBIT", "b", "-1", "1"]),
+        "ERR bit offset is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SETBIT", "b", "0", "2"]),
+        "ERR bit is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["GETBIT", "b", "x"]),
+        "ERR bit offset is not an integer or out of range"
+    );
+    q::<()>(&mut c, &["LPUSH", "l", "x"]);
+    assert!(err(&mut c, &["SETBIT", "l", "0", "1"]).starts_with("WRONGTYPE"));
+    assert!(err(&mut c, &["GETBIT", "l", "0"]).starts_with("WRONGTYPE"));
 }
