@@ -292,9 +292,14 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     // under its keys' locks, which EXEC checks its watches under.
     let watch_guard = (wrote && !nested && shared.watches.active())
         .then(|| storage.begin_txn(&command.keys_of(args)));
-    if wrote {
-        invalidate_watches(shared, command, args);
+    // Emptying the database is judged before it happens (see
+    // `invalidate_watches`); other writes by the keys they really changed.
+    if wrote && command.has(flags::ALL_KEYS) {
+        invalidate_watches(shared, command, args, None);
     }
+    let record_writes = wrote
+        && !command.has(flags::ALL_KEYS)
+        && (shared.watches.active() || shared.tracking.active());
     let new_keys = if wrote && shared.notify.wants(crate::notify::NEW) {
         let keys = command.keys_of(args);
         crate::notify::NewKeys::watch(shared, keys.iter(), args)
@@ -315,22 +320,19 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         client: state,
         action: None,
     };
-    let mut result = if crate::offload::is_long(shared, command, args) {
-        // Another thread takes this worker's other connections meanwhile.
-        tokio::task::block_in_place(|| (command.handler)(&mut ctx, args))
-    } else if command.has(flags::READONLY) {
-        let (result, hits, misses) =
-            basalt_types::lookups::count_lookups(|| (command.handler)(&mut ctx, args));
-        if hits > 0 {
-            shared.stats.keyspace_hits.fetch_add(hits, Relaxed);
-        }
-        if misses > 0 {
-            shared.stats.keyspace_misses.fetch_add(misses, Relaxed);
-        }
-        result
+    let (mut result, written) = if record_writes {
+        let (result, written) =
+            basalt_engine::written::recording(|| call_handler(shared, &mut ctx, command, args));
+        // Keys named as written but not changed are left alone, unless a
+        // write named no key (a range delete): then all the named ones.
+        let keys = (!written.unknown).then(|| written.keys.into_iter().map(Bytes::from).collect());
+        (result, keys)
     } else {
-        (command.handler)(&mut ctx, args)
+        (call_handler(shared, &mut ctx, command, args), None)
     };
+    if wrote && !command.has(flags::ALL_KEYS) {
+        invalidate_watches(shared, command, args, written.clone());
+    }
     let mut action = ctx.action;
     if let Some(new_keys) = new_keys {
         new_keys.finish(shared);
@@ -343,11 +345,19 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         }
         // A WATCH that arrived while this write ran: too late for the
         // transaction above, so invalidate it now.
-        None if wrote && !nested => invalidate_watches(shared, command, args),
+        None if wrote && !nested => invalidate_watches(shared, command, args, written.clone()),
         None => {}
     }
     if shared.tracking.active() {
-        invalidate_tracked(shared, state, command, args, result.is_ok(), nested);
+        invalidate_tracked(
+            shared,
+            state,
+            command,
+            args,
+            written,
+            result.is_ok(),
+            nested,
+        );
     }
     // CLIENT CACHING covers one command, or one whole transaction.
     if !nested && !command.has(flags::TRACKING_CONTROL) && state.multi.is_none() {
@@ -414,11 +424,13 @@ fn remember_reads(shared: &Shared, state: &ClientState, command: &Command, args:
 /// sent when the outer command ends, after its commit, in one batch (one
 /// BCAST message per prefix for a whole EXEC, as Redis sends them once per
 /// event loop). A command that failed wrote nothing.
+#[allow(clippy::too_many_arguments)]
 fn invalidate_tracked(
     shared: &Shared,
     state: &ClientState,
     command: &Command,
     args: &[Bytes],
+    written: Option<Vec<Bytes>>,
     ok: bool,
     nested: bool,
 ) {
@@ -427,7 +439,7 @@ fn invalidate_tracked(
         shared.tracking.invalidate_all(shared, me);
     }
     let written = if ok {
-        command.written_keys(args)
+        written.unwrap_or_else(|| command.written_keys(args))
     } else {
         Vec::new()
     };
@@ -517,11 +529,18 @@ pub fn blocked_ended(shared: &Shared, client: &ClientHandle, args: &[Bytes], fai
 /// Marks the watchers of the command's keys when its write becomes
 /// visible: at the commit of the enclosing transaction, which still holds
 /// the keys' locks then (see `run`).
-fn invalidate_watches(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
+fn invalidate_watches(
+    shared: &Arc<Shared>,
+    command: &Command,
+    args: &[Bytes],
+    written: Option<Vec<Bytes>>,
+) {
     if !shared.watches.active() {
         return;
     }
-    let keys = if command.has(flags::ALL_KEYS) {
+    let keys = if let Some(keys) = written {
+        keys
+    } else if command.has(flags::ALL_KEYS) {
         // Called before the command runs: as in Redis 7, emptying the
         // database changes only the watched keys that exist now.
         let data = shared.data();
@@ -539,6 +558,31 @@ fn invalidate_watches(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
         .data()
         .storage
         .on_commit(move || s.watches.touch(&keys));
+}
+
+/// The command's handler, counting the keys a read-only one looks up.
+fn call_handler(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    command: &Command,
+    args: &[Bytes],
+) -> crate::error::CommandResult {
+    if crate::offload::is_long(shared, command, args) {
+        // Another thread takes this worker's other connections meanwhile.
+        tokio::task::block_in_place(|| (command.handler)(ctx, args))
+    } else if command.has(flags::READONLY) {
+        let (result, hits, misses) =
+            basalt_types::lookups::count_lookups(|| (command.handler)(ctx, args));
+        if hits > 0 {
+            shared.stats.keyspace_hits.fetch_add(hits, Relaxed);
+        }
+        if misses > 0 {
+            shared.stats.keyspace_misses.fetch_add(misses, Relaxed);
+        }
+        result
+    } else {
+        (command.handler)(ctx, args)
+    }
 }
 
 /// Serves clients blocked on the written keys once the write is visible:

@@ -1,8 +1,8 @@
 //! MULTI/EXEC state and WATCH's optimistic locking.
 //!
-//! A watched key is invalidated two ways: every write command marks the
-//! watchers of the keys it names (conservatively, even if it ended up
-//! changing nothing), and at EXEC a key that was alive when watched but is
+//! A watched key is invalidated two ways: a write command marks the
+//! watchers of the keys it really wrote (`basalt_engine::written`; all the
+//! keys it names when it wrote a range it cannot name), and at EXEC a key that was alive when watched but is
 //! gone now counts as changed, which covers expiry (lazy or by the active
 //! cycle) without hooking either.
 

@@ -62,6 +62,10 @@ impl KeyPrefix {
         &self.namespace
     }
 
+    pub fn cluster(&self) -> bool {
+        self.cluster
+    }
+
     fn put_namespace(&self, out: &mut Vec<u8>, user_key: &[u8]) {
         out.push(self.namespace.len() as u8);
         out.extend_from_slice(&self.namespace);

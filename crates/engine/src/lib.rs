@@ -17,6 +17,7 @@ mod options;
 mod storage;
 mod txn;
 pub mod version;
+pub mod written;
 
 pub use column_family::ColumnFamily;
 pub use error::EngineError;

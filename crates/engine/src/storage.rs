@@ -226,7 +226,21 @@ impl Storage {
         batch
     }
 
+    /// The user key a RocksDB key of `cf` belongs to, for
+    /// [`crate::written`]: `None` when the column family holds no user keys.
+    fn user_key_of(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        match cf {
+            ColumnFamily::Propagate | ColumnFamily::PubSub => None,
+            ColumnFamily::Metadata => Some(self.prefix.user_key_of(key).map(<[u8]>::to_vec)),
+            _ => Some(
+                crate::key::InternalKey::decode(key, self.prefix.cluster())
+                    .map(|k| k.user_key.to_vec()),
+            ),
+        }
+    }
+
     pub fn put(&self, batch: &mut WriteBatch, cf: ColumnFamily, key: &[u8], value: &[u8]) {
+        crate::written::note(|| self.user_key_of(cf, key));
         match &mut batch.ops {
             Some(ops) => ops.push(Op::Put(cf, key.to_vec(), value.to_vec())),
             None => batch.inner.put_cf(self.handle(cf), key, value),
@@ -234,6 +248,7 @@ impl Storage {
     }
 
     pub fn delete(&self, batch: &mut WriteBatch, cf: ColumnFamily, key: &[u8]) {
+        crate::written::note(|| self.user_key_of(cf, key));
         match &mut batch.ops {
             Some(ops) => ops.push(Op::Delete(cf, key.to_vec())),
             None => batch.inner.delete_cf(self.handle(cf), key),
@@ -241,6 +256,12 @@ impl Storage {
     }
 
     pub fn delete_range(&self, batch: &mut WriteBatch, cf: ColumnFamily, from: &[u8], to: &[u8]) {
+        // One key's elements (a range inside its subkeys), or many keys.
+        crate::written::note(|| {
+            let first = self.user_key_of(cf, from)?;
+            let last = self.user_key_of(cf, to)?;
+            Some(first.filter(|f| last.as_ref() == Some(f)))
+        });
         match &mut batch.ops {
             Some(ops) => ops.push(Op::DeleteRange(cf, from.to_vec(), to.to_vec())),
             None => batch.inner.delete_range_cf(self.handle(cf), from, to),

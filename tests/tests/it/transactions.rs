@@ -403,3 +403,65 @@ fn a_transaction_is_durable_as_a_whole() {
     let mut c = server.client();
     assert_eq!(int(&mut c, &["DBSIZE"]), 50);
 }
+
+/// EXEC of `MULTI; PING` after WATCH of `key`, once `write` ran from
+/// another client: whether the transaction still ran.
+fn exec_survives(server: &Server, key: &str, setup: &[&[&str]], write: &[&str]) -> bool {
+    let mut c = server.client();
+    let mut other = server.client();
+    q::<()>(&mut c, &["FLUSHALL"]);
+    for args in setup {
+        v(&mut c, args);
+    }
+    q::<()>(&mut c, &["WATCH", key]);
+    // It may fail (a wrong type): a failed write changes nothing either.
+    let _ = cmd(write).query::<Value>(&mut other);
+    q::<()>(&mut c, &["MULTI"]);
+    queued(&mut c, &["PING"]);
+    v(&mut c, &["EXEC"]) != Value::Nil
+}
+
+#[test]
+fn watch_is_invalidated_only_by_real_changes() {
+    let server = Server::start();
+    let sets: &[&[&str]] = &[&["SADD", "src", "a", "b"], &["SADD", "dst", "a"]];
+    // The member is already in the destination: only the source changes.
+    assert!(exec_survives(
+        &server,
+        "dst",
+        sets,
+        &["SMOVE", "src", "dst", "a"]
+    ));
+    assert!(!exec_survives(
+        &server,
+        "src",
+        sets,
+        &["SMOVE", "src", "dst", "a"]
+    ));
+    assert!(!exec_survives(
+        &server,
+        "dst",
+        sets,
+        &["SMOVE", "src", "dst", "b"]
+    ));
+    // Adding members that are there, removing ones that are not.
+    assert!(exec_survives(&server, "dst", sets, &["SADD", "dst", "a"]));
+    assert!(exec_survives(&server, "dst", sets, &["SREM", "dst", "zz"]));
+    assert!(!exec_survives(
+        &server,
+        "dst",
+        sets,
+        &["SADD", "dst", "new"]
+    ));
+    // A failed write changes nothing.
+    assert!(exec_survives(&server, "dst", sets, &["LPUSH", "dst", "x"]));
+    // A SET that does not set.
+    let strings: &[&[&str]] = &[&["SET", "k", "v"]];
+    assert!(exec_survives(
+        &server,
+        "k",
+        strings,
+        &["SET", "k", "w", "NX"]
+    ));
+    assert!(!exec_survives(&server, "k", strings, &["SET", "k", "v"]));
+}
