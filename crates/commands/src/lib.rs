@@ -9,12 +9,14 @@ mod block;
 mod client;
 mod config;
 mod connection;
+mod dump;
 mod hash;
 mod info;
 mod introspection;
 mod keys;
 mod list;
 mod memory;
+mod migrate;
 mod pubsub;
 mod scripting;
 mod server;
@@ -47,6 +49,7 @@ pub fn table() -> &'static CommandTable {
             sort::COMMANDS,
             zset::COMMANDS,
             keys::COMMANDS,
+            dump::COMMANDS,
             connection::COMMANDS,
             server::COMMANDS,
             config::COMMANDS,

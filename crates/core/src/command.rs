@@ -29,6 +29,8 @@ pub mod flags {
     pub const MAY_REPLICATE: u32 = 1 << 11;
     pub const NO_MULTI: u32 = 1 << 12;
     pub const ALLOW_BUSY: u32 = 1 << 13;
+    /// Served during a slot migration after ASKING (RESTORE-ASKING).
+    pub const ASKING: u32 = 1 << 14;
 
     // Basalt's own flags below: not in COMMAND INFO (absent from `NAMES`),
     // they carry what Redis hard-codes per command name.
@@ -64,6 +66,7 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (ASKING, "asking"),
     ];
 }
 
@@ -260,8 +263,8 @@ impl Command {
             .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
     }
 
-    /// Indices into argv of this command's keys: its subcommand's when
-    /// that has its own, plus those its key finder adds.
+    /// Indices into argv of this command's keys: those its key finder
+    /// finds, else its subcommand's when that has its own, else its own.
     pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
         let argc = args.len();
         let sub_keys = args
@@ -269,13 +272,18 @@ impl Command {
             .and_then(|name| self.find_subcommand(name))
             .map(|i| self.subcommands[i].keys)
             .filter(|k| *k != KeyRange::NONE);
-        let mut keys = sub_keys.unwrap_or(self.key_range()).indices(argc);
-        if let Some(find) = self.key_finder {
-            keys.extend(find(args).into_iter().filter(|&i| i < argc));
-            keys.sort_unstable();
-            keys.dedup();
+        match self.key_finder {
+            // A finder reads the whole form of the arguments, so it names
+            // the fixed keys too, or leaves one out in a form that has none
+            // (MIGRATE's empty key argument with KEYS).
+            Some(find) => {
+                let mut keys: Vec<usize> = find(args).into_iter().filter(|&i| i < argc).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
+            }
+            None => sub_keys.unwrap_or(self.key_range()).indices(argc),
         }
-        keys
     }
 
     fn key_range(&self) -> KeyRange {
