@@ -58,6 +58,9 @@ pub struct Server {
     pub port: u16,
     dir: tempfile::TempDir,
     extra_args: Vec<String>,
+    /// Always Debian's redis-server, whatever `BASALT_TEST_AGAINST` says
+    /// (tests of interoperation with Redis).
+    redis: bool,
 }
 
 impl Server {
@@ -67,12 +70,22 @@ impl Server {
 
     /// Starts with extra `--option value` arguments.
     pub fn start_with(args: &[&str]) -> Server {
+        Server::launch(args, false)
+    }
+
+    /// A real redis-server, also when the tests run against Basalt.
+    pub fn start_redis() -> Server {
+        Server::launch(&[], true)
+    }
+
+    fn launch(args: &[&str], redis: bool) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut server = Server {
             child: None,
             port: 0,
             dir,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            redis,
         };
         server.port = free_port();
         server.spawn();
@@ -98,7 +111,7 @@ impl Server {
     /// The command that starts this server (Basalt or Redis).
     pub fn command(&self) -> Command {
         let mut cmd;
-        if against_redis() {
+        if self.redis || against_redis() {
             cmd = Command::new("redis-server");
             cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"]);
             cmd.args(["--save", "", "--appendonly", "no"]);

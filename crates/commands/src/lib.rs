@@ -10,6 +10,7 @@ mod block;
 mod client;
 mod config;
 mod connection;
+mod dump;
 mod geo;
 mod hash;
 mod info;
@@ -17,6 +18,7 @@ mod introspection;
 mod keys;
 mod list;
 mod memory;
+mod migrate;
 mod pubsub;
 mod scripting;
 mod server;
@@ -51,6 +53,7 @@ pub fn table() -> &'static CommandTable {
             zset::COMMANDS,
             geo::COMMANDS,
             keys::COMMANDS,
+            dump::COMMANDS,
             connection::COMMANDS,
             server::COMMANDS,
             config::COMMANDS,

@@ -483,7 +483,7 @@ fn run_placed<R>(inline: bool, f: impl FnOnce() -> R) -> R {
     if inline {
         f()
     } else {
-        off_worker(f)
+        basalt_core::offload::off_worker(f)
     }
 }
 
@@ -523,17 +523,9 @@ impl WorkerHandoff {
             return;
         }
         self.next.set(Some(elapsed + HANDOFF_RETRY));
-        off_worker(|| std::thread::sleep(std::time::Duration::from_millis(1)));
-    }
-}
-
-/// Runs blocking work without stalling the other connections of this
-/// tokio worker (they move to another thread meanwhile).
-fn off_worker<R>(f: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
+        basalt_core::offload::off_worker(|| {
+            std::thread::sleep(std::time::Duration::from_millis(1))
+        });
     }
 }
 
@@ -693,7 +685,7 @@ fn function(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         b"list" => function_list(&shared, args),
         b"dump" => {
             let libraries = shared.scripting.libraries();
-            Ok(Reply::bulk(basalt_scripting::dump::dump(
+            Ok(Reply::bulk(basalt_types::rdb::function::dump(
                 libraries.iter().map(|l| &l.code[..]),
             )))
         }
@@ -816,7 +808,7 @@ fn function_restore(shared: &Shared, args: &[Bytes]) -> CommandResult {
             "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
         ));
     }
-    let codes = basalt_scripting::dump::restore(&args[2]).map_err(err)?;
+    let codes = basalt_types::rdb::function::restore(&args[2])?;
     let mut restored = Vec::new();
     for code in codes {
         restored.push(parse_library(shared, &Bytes::from(code))?);

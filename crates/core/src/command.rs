@@ -34,6 +34,8 @@ pub mod flags {
     /// Not shown to MONITOR after it runs (scripts show themselves before
     /// the commands they call).
     pub const SKIP_MONITOR: u32 = 1 << 15;
+    /// Served during a slot migration after ASKING (RESTORE-ASKING).
+    pub const ASKING: u32 = 1 << 16;
 
     // Basalt's own flags below: not in COMMAND INFO (absent from `NAMES`),
     // they carry what Redis hard-codes per command name.
@@ -74,6 +76,7 @@ pub mod flags {
         (ALLOW_BUSY, "allow_busy"),
         (SKIP_MONITOR, "skip_monitor"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (ASKING, "asking"),
     ];
 }
 
@@ -270,8 +273,8 @@ impl Command {
             .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
     }
 
-    /// Indices into argv of this command's keys: its subcommand's when
-    /// that has its own, plus those its key finder adds.
+    /// Indices into argv of this command's keys: those its key finder
+    /// finds, else its subcommand's when that has its own, else its own.
     pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
         let argc = args.len();
         let sub_keys = args
@@ -279,13 +282,18 @@ impl Command {
             .and_then(|name| self.find_subcommand(name))
             .map(|i| self.subcommands[i].keys)
             .filter(|k| *k != KeyRange::NONE);
-        let mut keys = sub_keys.unwrap_or(self.key_range()).indices(argc);
-        if let Some(find) = self.key_finder {
-            keys.extend(find(args).into_iter().filter(|&i| i < argc));
-            keys.sort_unstable();
-            keys.dedup();
+        match self.key_finder {
+            // A finder reads the whole form of the arguments, so it names
+            // the fixed keys too, or leaves one out in a form that has none
+            // (MIGRATE's empty key argument with KEYS).
+            Some(find) => {
+                let mut keys: Vec<usize> = find(args).into_iter().filter(|&i| i < argc).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
+            }
+            None => sub_keys.unwrap_or(self.key_range()).indices(argc),
         }
-        keys
     }
 
     fn key_range(&self) -> KeyRange {

@@ -53,6 +53,24 @@ pub enum CommandError {
     /// this ends the wait with WRONGTYPE, as in Redis.
     #[error("destination holds the wrong type")]
     DestinationWrongType,
+    #[error("invalid TTL")]
+    InvalidTtl,
+    #[error("invalid IDLETIME")]
+    InvalidIdleTime,
+    #[error("invalid FREQ")]
+    InvalidFreq,
+    /// MIGRATE could not talk to its target.
+    #[error("migrate I/O error")]
+    MigrateIo(MigrateStage),
+    /// The first error line MIGRATE's target replied with (without '-').
+    #[error("target replied with an error")]
+    MigrateTarget(String),
+    /// RESTORE onto an existing key without REPLACE.
+    #[error("target key exists")]
+    BusyKey,
+    /// A DUMP payload (RESTORE, FUNCTION RESTORE) that cannot be loaded.
+    #[error(transparent)]
+    Dump(#[from] basalt_types::rdb::Error),
     #[error("{0}")]
     Other(Cow<'static, str>),
     #[error(transparent)]
@@ -124,6 +142,26 @@ impl CommandError {
                 "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
             .into(),
+            CommandError::InvalidTtl => "ERR Invalid TTL value, must be >= 0".into(),
+            CommandError::InvalidIdleTime => "ERR Invalid IDLETIME value, must be >= 0".into(),
+            CommandError::InvalidFreq => {
+                "ERR Invalid FREQ value, must be >= 0 and <= 255".into()
+            }
+            // Redis's wording, "connecting to the client" included.
+            CommandError::MigrateIo(MigrateStage::Connect) => {
+                "IOERR error or timeout connecting to the client".into()
+            }
+            CommandError::MigrateIo(MigrateStage::Write) => {
+                "IOERR error or timeout writing to target instance".into()
+            }
+            CommandError::MigrateIo(MigrateStage::Read) => {
+                "IOERR error or timeout reading to target instance".into()
+            }
+            CommandError::MigrateTarget(line) => {
+                format!("ERR Target instance replied with error: {line}").into()
+            }
+            CommandError::BusyKey => "BUSYKEY Target key name already exists.".into(),
+            CommandError::Dump(e) => format!("ERR {e}").into(),
             CommandError::Other(text) => text.clone(),
             CommandError::Data(D::WrongType) | CommandError::DestinationWrongType => {
                 "WRONGTYPE Operation against a key holding the wrong kind of value".into()
@@ -180,6 +218,14 @@ fn tracking_text(e: &crate::tracking::TrackingError) -> Cow<'static, str> {
         T::CachingYesWithoutOptin => "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.".into(),
         T::CachingNoWithoutOptout => "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.".into(),
     }
+}
+
+/// Where MIGRATE's exchange with its target failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateStage {
+    Connect,
+    Write,
+    Read,
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -61,6 +61,32 @@ pub fn sort_ro(_args: &[Bytes]) -> Vec<usize> {
     vec![1]
 }
 
+/// MIGRATE's key at 3, or in the KEYS form the keys after KEYS (the key
+/// argument must then be empty; if it is not, the command fails and has
+/// no keys). AUTH and AUTH2 take arguments that are skipped, so a
+/// password spelled "keys" is not taken for the keyword, as in Redis's
+/// `migrateGetKeys`.
+pub fn migrate(args: &[Bytes]) -> Vec<usize> {
+    let mut i = 6;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"keys") {
+            if args.get(3).is_some_and(|k| !k.is_empty()) {
+                return Vec::new();
+            }
+            return (i + 1..args.len()).collect();
+        }
+        i += if a.eq_ignore_ascii_case(b"auth") {
+            2
+        } else if a.eq_ignore_ascii_case(b"auth2") {
+            3
+        } else {
+            1
+        };
+    }
+    vec![3]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +110,23 @@ mod tests {
         assert_eq!(sort(&args("sort k by w_* get # store dst")), vec![1, 7]);
         assert_eq!(sort(&args("sort k limit 0 store")), vec![1]);
         assert_eq!(sort(&args("sort abc store a store b store c")), vec![1, 7]);
+        assert_eq!(migrate(&args("migrate h 1 k 0 5 copy")), vec![3]);
+        assert_eq!(
+            migrate(&args("migrate h 1 x 0 5 keys a")),
+            Vec::<usize>::new()
+        );
+        let empty_key = vec![
+            Bytes::from("migrate"),
+            Bytes::from("h"),
+            Bytes::from("1"),
+            Bytes::new(),
+            Bytes::from("0"),
+            Bytes::from("5"),
+            Bytes::from("auth"),
+            Bytes::from("keys"),
+            Bytes::from("keys"),
+            Bytes::from("a"),
+        ];
+        assert_eq!(migrate(&empty_key), vec![9]);
     }
 }

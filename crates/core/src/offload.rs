@@ -23,3 +23,15 @@ pub fn is_long(shared: &Shared, command: &Command, args: &[Bytes]) -> bool {
         |key| matches!(shared.data().db.read(key), Ok(Some(r)) if r.metadata.size >= LONG_MIN_ELEMENTS),
     )
 }
+
+/// Runs blocking work (a long script, MIGRATE's network round trips)
+/// without stalling the other connections of this tokio worker: they move
+/// to another thread meanwhile. Outside a multi-threaded runtime (tests,
+/// a worker already handed off) it just runs `f`.
+pub fn off_worker<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

@@ -5,13 +5,11 @@
 //!   per-VM script cache and the loaded function libraries.
 //! - [`convert`]: Redis's Lua <-> RESP conversion rules.
 //! - [`shebang`]: `#!lua flags=...` and `#!lua name=...` parsing.
-//! - [`dump`]: FUNCTION DUMP / RESTORE payloads in Redis's format.
 //!
 //! `redis.call` goes through a [`CommandCaller`] supplied by the server, so
 //! this crate is tested without one.
 
 pub mod convert;
-pub mod dump;
 mod libs;
 pub mod shebang;
 mod vm;

@@ -168,6 +168,19 @@ pub struct Record {
     pub rest: Vec<u8>,
 }
 
+impl Record {
+    /// An empty collection of `kind` with a new version (size 0, no
+    /// trailer), for writers that build a whole new value.
+    pub fn new_collection(kind: RedisType, expire_ms: u64) -> Record {
+        let mut metadata = Metadata::new(kind);
+        metadata.expire_ms = expire_ms;
+        Record {
+            metadata,
+            rest: Vec::new(),
+        }
+    }
+}
+
 impl Database {
     pub fn new(storage: Arc<Storage>) -> Self {
         Database {
@@ -252,10 +265,7 @@ impl Database {
     pub fn read_or_create(&self, key: &[u8], kind: RedisType) -> Result<Record> {
         Ok(match self.read_typed(key, kind)? {
             Some(r) => r,
-            None => Record {
-                metadata: Metadata::new(kind),
-                rest: Vec::new(),
-            },
+            None => Record::new_collection(kind, 0),
         })
     }
 

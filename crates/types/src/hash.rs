@@ -103,6 +103,29 @@ impl Database {
         Ok(out)
     }
 
+    /// Every field and value of a hash generation (DUMP).
+    pub(crate) fn hash_fields(&self, key: &[u8], version: u64) -> Result<Vec<FieldValue>> {
+        self.all_fields(key, version)
+    }
+
+    /// Writes a new hash generation holding `pairs` under `key` (RESTORE),
+    /// hiding what `key` held before, which the caller reclaims.
+    pub(crate) fn put_new_hash<'p>(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        pairs: impl ExactSizeIterator<Item = (&'p [u8], &'p [u8])>,
+        expire_ms: u64,
+    ) {
+        let mut record = Record::new_collection(RedisType::Hash, expire_ms);
+        record.metadata.size = pairs.len() as u64;
+        for (field, value) in pairs {
+            let k = self.subkey(key, record.metadata.version, field);
+            self.storage().put(batch, ColumnFamily::Default, &k, value);
+        }
+        self.put_record(batch, key, &record);
+    }
+
     /// HSET/HMSET (`only_new` = false) and HSETNX (true). Returns how many
     /// fields were created. A field repeated in `pairs` takes its last value.
     pub fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])], only_new: bool) -> Result<u64> {

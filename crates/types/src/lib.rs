@@ -16,9 +16,11 @@ pub mod list;
 pub mod lookups;
 mod memory;
 pub mod number;
+pub mod rdb;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod value;
 pub mod zset;
 
 pub use cursor::CursorMap;

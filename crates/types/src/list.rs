@@ -142,6 +142,38 @@ impl Database {
         self.put_record(batch, key, &list.record);
     }
 
+    /// Writes a new list generation holding `elems` under `key` (SORT
+    /// STORE, RESTORE). What `key` held before is hidden by the new version
+    /// and left for the caller to reclaim; no elements deletes the key.
+    /// Returns the length.
+    pub(crate) fn put_new_list<'e>(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        elems: impl ExactSizeIterator<Item = &'e [u8]>,
+        expire_ms: u64,
+    ) -> u64 {
+        let n = elems.len() as u64;
+        let mut list = List {
+            record: Record::new_collection(RedisType::List, expire_ms),
+            head: INITIAL_INDEX,
+            tail: INITIAL_INDEX + n,
+        };
+        for (i, v) in elems.enumerate() {
+            let k = self.list_key(key, &list, list.at(i as u64));
+            self.storage().put(batch, ColumnFamily::Default, &k, v);
+        }
+        list.record.metadata.size = n;
+        self.put_list(batch, key, list);
+        n
+    }
+
+    /// Every element of a list, in order (DUMP).
+    pub(crate) fn list_elements(&self, key: &[u8], record: Record) -> Result<Vec<Vec<u8>>> {
+        let list = List::new(record);
+        self.scan_elements(key, &list, 0, list.len())
+    }
+
     /// Deletes the elements at storage indices `[from, to)`.
     fn delete_elements(&self, batch: &mut WriteBatch, key: &[u8], list: &List, from: u64, to: u64) {
         if to <= from {

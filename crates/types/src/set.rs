@@ -87,6 +87,29 @@ impl Database {
         Ok(out)
     }
 
+    /// Writes a new set generation holding `members` under `key`
+    /// (S*STORE, RESTORE), hiding what `key` held before, which the caller
+    /// reclaims; no members deletes the key.
+    pub(crate) fn put_new_set<'m>(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        members: impl ExactSizeIterator<Item = &'m [u8]>,
+        expire_ms: u64,
+    ) {
+        let mut record = Record::new_collection(RedisType::Set, expire_ms);
+        record.metadata.size = members.len() as u64;
+        for m in members {
+            let k = self.subkey(key, record.metadata.version, m);
+            self.storage().put(batch, ColumnFamily::Default, &k, b"");
+        }
+        self.put_record(batch, key, &record);
+    }
+
+    pub(crate) fn set_members(&self, key: &[u8], version: u64) -> Result<Vec<Vec<u8>>> {
+        self.all_members(key, version)
+    }
+
     /// SADD: returns how many members were new.
     pub fn sadd(&self, key: &[u8], members: &[&[u8]]) -> Result<u64> {
         let _guard = self.storage().locks().lock(key);
@@ -530,22 +553,7 @@ impl Database {
         let result = self.compute(op, keys, &sets)?;
         let replaced = self.read(dst)?;
         let mut batch = WriteBatch::default();
-        let mut record = Record {
-            metadata: Metadata::new(RedisType::Set),
-            rest: Vec::new(),
-        };
-        for m in &result {
-            self.storage().put(
-                &mut batch,
-                ColumnFamily::Default,
-                &self.subkey(dst, record.metadata.version, m),
-                b"",
-            );
-        }
-        record.metadata.size = result.len() as u64;
-        // Size 0 deletes the destination's metadata, and with it whatever
-        // it held before.
-        self.put_record(&mut batch, dst, &record);
+        self.put_new_set(&mut batch, dst, result.iter().map(|m| &m[..]), 0);
         self.storage().write(batch)?;
         if let Some(old) = replaced {
             self.reclaim(dst, &old.metadata);

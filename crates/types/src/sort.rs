@@ -3,14 +3,13 @@
 //! scores parsed like C `strtod`, ties broken by comparing the elements
 //! bytewise, missing BY keys scoring 0 (or sorting first with ALPHA).
 
-use crate::database::{Database, Record};
+use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::zset::RangeSpec;
-use basalt_engine::{ColumnFamily, Metadata, RedisType, WriteBatch};
+use basalt_engine::{RedisType, WriteBatch};
 use std::cmp::Ordering;
 
 /// Kvrocks' list layout: elements at `head..tail`, both starting here.
-const LIST_INITIAL_INDEX: u64 = u64::MAX / 2;
 
 #[derive(Clone, Debug, Default)]
 pub struct SortOptions {
@@ -298,30 +297,8 @@ impl Database {
         };
         let replaced = self.read(dst)?;
         let mut batch = WriteBatch::default();
-        let mut record = Record {
-            metadata: Metadata::new(RedisType::List),
-            rest: Vec::new(),
-        };
-        let version = record.metadata.version;
-        for (i, v) in result.iter().enumerate() {
-            let index = LIST_INITIAL_INDEX + i as u64;
-            self.storage().put(
-                &mut batch,
-                ColumnFamily::Default,
-                &self.subkey(dst, version, &index.to_be_bytes()),
-                v.as_deref().unwrap_or(b""),
-            );
-        }
-        let n = result.len() as u64;
-        record.metadata.size = n;
-        record
-            .rest
-            .extend_from_slice(&LIST_INITIAL_INDEX.to_be_bytes());
-        record
-            .rest
-            .extend_from_slice(&(LIST_INITIAL_INDEX + n).to_be_bytes());
-        // Size 0 deletes the destination, and whatever it held before.
-        self.put_record(&mut batch, dst, &record);
+        let elems = result.iter().map(|v| v.as_deref().unwrap_or(b""));
+        let n = self.put_new_list(&mut batch, dst, elems, 0);
         self.storage().write(batch)?;
         if let Some(old) = replaced {
             self.reclaim(dst, &old.metadata);

@@ -47,7 +47,13 @@ pub enum CompareOutcome {
 }
 
 impl Database {
-    fn put_string(&self, batch: &mut WriteBatch, key: &[u8], expire_ms: u64, payload: &[u8]) {
+    pub(crate) fn put_string(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        expire_ms: u64,
+        payload: &[u8],
+    ) {
         let storage = self.storage();
         storage.put(
             batch,

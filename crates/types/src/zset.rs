@@ -788,19 +788,32 @@ impl Database {
 
     fn zs_store_zset(&self, dst: &[u8], items: &[ScoredMember]) -> Result<()> {
         let mut batch = WriteBatch::default();
-        let mut rec = Record {
-            metadata: Metadata::new(RedisType::ZSet),
-            rest: Vec::new(),
-        };
+        self.put_new_zset(&mut batch, dst, items, 0);
+        Ok(self.storage().write(batch)?)
+    }
+
+    /// Writes a new sorted set generation holding `items` under `key`
+    /// (ZRANGESTORE & co., RESTORE): the new version hides whatever `key`
+    /// held before; no items deletes the key.
+    pub(crate) fn put_new_zset(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        items: &[ScoredMember],
+        expire_ms: u64,
+    ) {
+        let mut rec = Record::new_collection(RedisType::ZSet, expire_ms);
         let version = rec.metadata.version;
         for (m, s) in items {
-            self.zs_put_member(&mut batch, dst, version, m, *s);
+            self.zs_put_member(batch, key, version, m, *s);
         }
         rec.metadata.size = items.len() as u64;
-        // A new version hides whatever `dst` held before; put_record of an
-        // empty set deletes the key.
-        self.put_record(&mut batch, dst, &rec);
-        Ok(self.storage().write(batch)?)
+        self.put_record(batch, key, &rec);
+    }
+
+    /// Every member with its score, in score order (DUMP).
+    pub(crate) fn zset_members(&self, key: &[u8], record: &Record) -> Result<Vec<ScoredMember>> {
+        self.zs_range_of(key, record, &RangeSpec::Rank { start: 0, stop: -1 }, false)
     }
 
     /// ZSCAN over members in byte order. `after` is the last member a

@@ -28,7 +28,7 @@ fn spawn_blocked(server: &Server, args: &'static [&'static str]) -> thread::Join
 /// Waits until `n` clients are blocked (INFO clients: blocked_clients).
 /// CLIENT LIST's `cmd=` would not do: it keeps showing a connection's last
 /// command after that command has ended.
-fn wait_blocked(c: &mut Connection, n: usize) {
+pub(crate) fn wait_blocked(c: &mut Connection, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();

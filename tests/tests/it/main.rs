@@ -3,6 +3,7 @@
 mod blocking;
 mod config;
 mod connection;
+mod dump;
 mod durability;
 mod expire;
 mod functions;

@@ -1,0 +1,129 @@
+//! A value from a DUMP payload, in any encoding Redis 7.0 and 7.2 write
+//! (and the older ones they still load) for the five types Basalt has.
+//! Checks are those of Redis's deep sanitization, always on: an empty
+//! collection, a duplicate set member, hash field or zset member, or a NaN
+//! score is refused, since Basalt could not store it faithfully.
+
+use super::reader::Reader;
+use super::{intset, listpack, types, ziplist, zipmap, Error};
+use crate::hash::FieldValue;
+use crate::value::Value;
+use std::collections::HashSet;
+
+/// quicklist node containers (RDB_TYPE_LIST_QUICKLIST_2).
+const CONTAINER_PLAIN: u64 = 1;
+const CONTAINER_PACKED: u64 = 2;
+
+pub fn object(r: &mut Reader) -> Result<Value, Error> {
+    let kind = r.u8()?;
+    let value = match kind {
+        types::STRING => Value::String(r.string()?),
+        types::LIST => Value::List(strings(r)?),
+        types::SET => Value::Set(strings(r)?),
+        types::ZSET | types::ZSET_2 => zset(r, kind == types::ZSET_2)?,
+        types::HASH => Value::Hash(paired(strings_n(r, 2)?)?),
+        types::HASH_ZIPMAP => Value::Hash(zipmap::pairs(&r.string()?)?),
+        types::LIST_ZIPLIST => Value::List(ziplist::entries(&r.string()?)?),
+        types::SET_INTSET => Value::Set(intset::members(&r.string()?)?),
+        types::SET_LISTPACK => Value::Set(listpack::entries(&r.string()?)?),
+        types::ZSET_ZIPLIST => Value::ZSet(scored(ziplist::entries(&r.string()?)?)?),
+        types::ZSET_LISTPACK => Value::ZSet(scored(listpack::entries(&r.string()?)?)?),
+        types::HASH_ZIPLIST => Value::Hash(paired(ziplist::entries(&r.string()?)?)?),
+        types::HASH_LISTPACK => Value::Hash(paired(listpack::entries(&r.string()?)?)?),
+        types::LIST_QUICKLIST => quicklist(r, false)?,
+        types::LIST_QUICKLIST_2 => quicklist(r, true)?,
+        // Modules and streams: nothing in Basalt can hold them.
+        _ => return Err(Error::BadData),
+    };
+    check(&value)?;
+    Ok(value)
+}
+
+fn strings(r: &mut Reader) -> Result<Vec<Vec<u8>>, Error> {
+    strings_n(r, 1)
+}
+
+/// A count, then `per` strings for each counted element.
+fn strings_n(r: &mut Reader, per: u64) -> Result<Vec<Vec<u8>>, Error> {
+    let n = r.count()?.checked_mul(per).ok_or(Error::BadData)?;
+    (0..n).map(|_| r.string()).collect()
+}
+
+fn zset(r: &mut Reader, binary: bool) -> Result<Value, Error> {
+    let n = r.count()?;
+    let mut items = Vec::new();
+    for _ in 0..n {
+        let member = r.string()?;
+        let score = if binary {
+            r.binary_double()?
+        } else {
+            r.text_double()?
+        };
+        items.push((member, score));
+    }
+    Ok(Value::ZSet(items))
+}
+
+fn paired(flat: Vec<Vec<u8>>) -> Result<Vec<FieldValue>, Error> {
+    if !flat.len().is_multiple_of(2) {
+        return Err(Error::BadData);
+    }
+    let mut it = flat.into_iter();
+    let mut out = Vec::new();
+    while let (Some(a), Some(b)) = (it.next(), it.next()) {
+        out.push((a, b));
+    }
+    Ok(out)
+}
+
+/// Member/score pairs of a compact zset, the score as text or integer.
+fn scored(flat: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, f64)>, Error> {
+    paired(flat)?
+        .into_iter()
+        .map(|(m, s)| Ok((m, crate::sort::parse_score(&s).ok_or(Error::BadData)?)))
+        .collect()
+}
+
+/// RDB_TYPE_LIST_QUICKLIST (ziplist nodes) and _2 (listpack or plain
+/// nodes). Empty nodes are skipped, as Redis skips them.
+fn quicklist(r: &mut Reader, v2: bool) -> Result<Value, Error> {
+    let nodes = r.count()?;
+    let mut items = Vec::new();
+    for _ in 0..nodes {
+        let container = if v2 { r.len()? } else { CONTAINER_PACKED };
+        let data = r.string()?;
+        if data.is_empty() {
+            return Err(Error::BadData);
+        }
+        match container {
+            CONTAINER_PLAIN => items.push(data),
+            CONTAINER_PACKED if v2 => items.extend(listpack::entries(&data)?),
+            CONTAINER_PACKED => items.extend(ziplist::entries(&data)?),
+            _ => return Err(Error::BadData),
+        }
+    }
+    Ok(Value::List(items))
+}
+
+fn check(value: &Value) -> Result<(), Error> {
+    fn distinct<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> bool {
+        let mut seen = HashSet::new();
+        keys.all(|k| seen.insert(k))
+    }
+    let ok = match value {
+        Value::String(_) => true,
+        Value::List(items) => !items.is_empty(),
+        Value::Set(items) => !items.is_empty() && distinct(items.iter().map(|m| &m[..])),
+        Value::Hash(pairs) => !pairs.is_empty() && distinct(pairs.iter().map(|(f, _)| &f[..])),
+        Value::ZSet(items) => {
+            !items.is_empty()
+                && items.iter().all(|(_, s)| !s.is_nan())
+                && distinct(items.iter().map(|(m, _)| &m[..]))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadData)
+    }
+}

@@ -1,0 +1,43 @@
+//! A value as DUMP writes it. Only the plain object types are written
+//! (string, list, set, hash, binary-score zset): every Redis from 2.6 to
+//! 7.x loads them and converts them to its own encodings on load, so one
+//! payload restores on Redis 7.0 (RDB 10) and 7.2 (RDB 11) alike.
+
+use super::{types, writer};
+use crate::value::Value;
+
+pub fn object(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::String(s) => {
+            out.push(types::STRING);
+            writer::string(s, out);
+        }
+        Value::List(items) | Value::Set(items) => {
+            let kind = match value {
+                Value::List(_) => types::LIST,
+                _ => types::SET,
+            };
+            out.push(kind);
+            writer::len(items.len() as u64, out);
+            for item in items {
+                writer::string(item, out);
+            }
+        }
+        Value::Hash(pairs) => {
+            out.push(types::HASH);
+            writer::len(pairs.len() as u64, out);
+            for (field, value) in pairs {
+                writer::string(field, out);
+                writer::string(value, out);
+            }
+        }
+        Value::ZSet(items) => {
+            out.push(types::ZSET_2);
+            writer::len(items.len() as u64, out);
+            for (member, score) in items {
+                writer::string(member, out);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+        }
+    }
+}
