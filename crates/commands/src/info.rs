@@ -24,6 +24,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "errorstats",
     "keyspace",
 ];
 const ALL_SECTIONS: &[&str] = &[
@@ -35,6 +36,7 @@ const ALL_SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "commandstats",
+    "errorstats",
     "keyspace",
     "rocksdb",
 ];
@@ -217,6 +219,15 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
                     usec as f64 / calls as f64,
                     s.failed.load(Relaxed),
                 );
+            }
+            Ok(())
+        }
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, count) in stats.errors.snapshot() {
+                // A script's error_reply picks the code: keep INFO parseable.
+                let code = code.replace([':', '\r', '\n', '#'], "_");
+                let _ = write!(out, "errorstat_{code}:count={count}\r\n");
             }
             Ok(())
         }

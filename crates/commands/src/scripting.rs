@@ -15,7 +15,7 @@ use crate::shared::Shared;
 use basalt_core::dispatch::execute;
 use basalt_core::scripting::{with_vm, KillOutcome, Library, Running, Script};
 use basalt_resp::{Protocol, Reply};
-use basalt_scripting::{sha1_hex, CommandCaller, RunTarget, ScriptFlags};
+use basalt_scripting::{sha1_hex, CommandCaller, RunReply, RunTarget, ScriptFlags};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -265,7 +265,10 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only: bool) ->
     run(ctx, spec, |vm, keys, args, caller, watchdog, resp3| {
         if !vm.has_script(&sha) {
             if let Err(e) = vm.compile_script(&sha, &script.body) {
-                return Reply::error(e);
+                return RunReply {
+                    reply: Reply::error(e),
+                    error_counted: false,
+                };
             }
         }
         vm.run(RunTarget::Script(&sha), keys, args, caller, watchdog, resp3)
@@ -344,7 +347,7 @@ fn run(
         Box<dyn CommandCaller>,
         Box<dyn Fn() -> bool>,
         bool,
-    ) -> Reply,
+    ) -> RunReply,
 ) -> CommandResult {
     let shared = ctx.shared.clone();
     let running = shared.scripting.start(Running {
@@ -420,7 +423,18 @@ fn run(
     remember_duration(name, cpu);
     shared.scripting.finish(&running);
     match result {
-        Ok(Ok(reply)) => Ok(reply),
+        // A script's error is the command's error, counted in the error
+        // statistics under its code, except one a command the script ran
+        // returned: that was counted when the command failed.
+        Ok(Ok(RunReply {
+            reply: Reply::Error(text),
+            error_counted,
+        })) => Err(if error_counted {
+            CommandError::Counted(text)
+        } else {
+            CommandError::Other(text)
+        }),
+        Ok(Ok(run)) => Ok(run.reply),
         Ok(Err(e)) => Err(err(e)),
         Err(e) => Err(basalt_types::Error::from(e).into()),
     }
@@ -542,24 +556,30 @@ struct ScriptCaller {
 
 impl CommandCaller for ScriptCaller {
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Reply {
+        // Refusals made here, before the command runs, are error replies
+        // to the script like any command's, and counted as such.
+        let refuse = |text: &'static str| {
+            self.shared.stats.record_error(text);
+            Reply::error(text)
+        };
         let Some((_, command)) = crate::table().lookup(&args[0]) else {
-            return Reply::error("ERR Unknown Redis command called from script");
+            return refuse("ERR Unknown Redis command called from script");
         };
         if !command.arity_ok(args.len()) {
-            return Reply::error("ERR Wrong number of args calling Redis command from script");
+            return refuse("ERR Wrong number of args calling Redis command from script");
         }
         let mut flags = command.flags;
         if let Some(i) = args.get(1).and_then(|a| command.find_subcommand(a)) {
             flags |= command.subcommands[i].flags;
         }
         if flags & NOSCRIPT != 0 {
-            return Reply::error("ERR This Redis command is not allowed from script");
+            return refuse("ERR This Redis command is not allowed from script");
         }
         // Like Redis, a read-only script may not run commands that
         // propagate either (PUBLISH): that is what lets it run during
         // CLIENT PAUSE WRITE.
         if self.no_writes && flags & (WRITE | MAY_REPLICATE) != 0 {
-            return Reply::error("ERR Write commands are not allowed from read-only scripts.");
+            return refuse("ERR Write commands are not allowed from read-only scripts.");
         }
         // A script that reads has its declared keys remembered for
         // client-side caching, as Redis 7.0 did, besides the keys of the

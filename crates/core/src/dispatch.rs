@@ -22,6 +22,7 @@ use crate::command::{arity_matches, flags, Command, CommandTable};
 use crate::context::{Action, ClientState, Ctx};
 use crate::error::CommandError;
 use crate::shared::Shared;
+use crate::stats::Failure;
 use basalt_resp::{Protocol, Reply};
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
@@ -155,8 +156,21 @@ pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) 
 }
 
 fn refuse(shared: &Shared, err: CommandError) -> Outcome {
-    shared.stats.error_replies.fetch_add(1, Relaxed);
-    Outcome::reply(err.to_reply())
+    let reply = err.to_reply();
+    if let Reply::Error(text) = &reply {
+        shared.stats.record_error(text);
+    }
+    Outcome::reply(reply)
+}
+
+/// How `result`, answered as `reply`, counts in the error statistics.
+fn failure<'a, T>(result: &Result<T, CommandError>, reply: Option<&'a Reply>) -> Failure<'a> {
+    match (result, reply) {
+        (Ok(_), _) => Failure::None,
+        (Err(CommandError::Counted(_)), _) => Failure::Counted,
+        (Err(_), Some(Reply::Error(text))) => Failure::Error(text),
+        (Err(_), _) => Failure::Counted,
+    }
 }
 
 /// Finds the command and checks its arity and subcommand, from the table,
@@ -367,6 +381,7 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         feed_monitors(shared, state, args);
     }
     let usec = started.elapsed().as_micros() as u64;
+    let error_reply = result.as_ref().err().map(CommandError::to_reply);
     // A command that blocks is counted when it ends (served, timed out or
     // unblocked), once, as Redis counts it.
     let blocks = !nested && matches!(action, Some(Action::Block(_)));
@@ -377,13 +392,16 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
             call.index,
             call.args,
             usec,
-            result.is_err(),
+            failure(&result, error_reply.as_ref()),
         );
     }
     if wrote && shared.blocking.has_waiters() {
         serve_waiters(shared, command, args);
     }
-    let mut reply = result.unwrap_or_else(|e| e.to_reply());
+    let mut reply = match (result, error_reply) {
+        (Ok(reply), _) | (Err(_), Some(reply)) => reply,
+        (Err(e), None) => e.to_reply(),
+    };
     if nested {
         if let Some(Action::Block(block)) = action.take() {
             reply = block.timeout_reply;
@@ -459,9 +477,9 @@ fn record(
     index: usize,
     args: &[Bytes],
     usec: u64,
-    failed: bool,
+    failure: Failure<'_>,
 ) {
-    shared.stats.record_command(index, usec, failed);
+    shared.stats.record_command(index, usec, failure);
     let threshold = shared.slowlog_slower_than.load(Relaxed);
     if threshold >= 0 && usec >= threshold as u64 {
         let max_len = shared.config.read().slowlog_max_len;
@@ -513,16 +531,28 @@ pub fn retry_blocked(
     }
     if !matches!(result, Ok(None)) {
         let usec = started.elapsed().as_micros() as u64;
-        record(shared, client, index, args, usec, result.is_err());
+        let error_reply = result.as_ref().err().map(CommandError::to_reply);
+        record(
+            shared,
+            client,
+            index,
+            args,
+            usec,
+            failure(&result, error_reply.as_ref()),
+        );
     }
     result
 }
 
 /// A blocked command that ended without being served (timeout, CLIENT
-/// UNBLOCK) is counted then.
-pub fn blocked_ended(shared: &Shared, client: &ClientHandle, args: &[Bytes], failed: bool) {
+/// UNBLOCK) is counted then, with the reply it ended with.
+pub fn blocked_ended(shared: &Shared, client: &ClientHandle, args: &[Bytes], reply: &Reply) {
     if let Some((index, _)) = shared.commands.lookup(&args[0]) {
-        record(shared, client, index, args, 0, failed);
+        let failure = match reply {
+            Reply::Error(text) => Failure::Error(text),
+            _ => Failure::None,
+        };
+        record(shared, client, index, args, 0, failure);
     }
 }
 

@@ -73,6 +73,12 @@ pub enum CommandError {
     Dump(#[from] basalt_types::rdb::Error),
     #[error("{0}")]
     Other(Cow<'static, str>),
+    /// An error passed on from a command that already answered it and
+    /// counted it in the error statistics (a script raising the error of
+    /// its `redis.call`): the command still failed, but the error is not
+    /// counted twice. The text carries its own prefix.
+    #[error("{0}")]
+    Counted(Cow<'static, str>),
     #[error(transparent)]
     Data(#[from] basalt_types::Error),
     #[error(transparent)]
@@ -162,7 +168,7 @@ impl CommandError {
             }
             CommandError::BusyKey => "BUSYKEY Target key name already exists.".into(),
             CommandError::Dump(e) => format!("ERR {e}").into(),
-            CommandError::Other(text) => text.clone(),
+            CommandError::Other(text) | CommandError::Counted(text) => text.clone(),
             CommandError::Data(D::WrongType) | CommandError::DestinationWrongType => {
                 "WRONGTYPE Operation against a key holding the wrong kind of value".into()
             }

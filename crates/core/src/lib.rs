@@ -16,6 +16,7 @@ pub mod context;
 pub mod dataset;
 pub mod dispatch;
 pub mod error;
+pub mod error_stats;
 pub mod key_finder;
 pub mod logging;
 pub mod monitor;

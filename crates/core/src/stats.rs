@@ -13,9 +13,23 @@ pub struct Stats {
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub error_replies: AtomicU64,
+    /// INFO errorstats.
+    pub errors: crate::error_stats::ErrorStats,
     /// Commands per second over the last ~1.6 s, kept by the sampler.
     pub instantaneous_ops: AtomicU64,
     pub commands: Vec<CommandStats>,
+}
+
+/// How a command's reply counts in the error statistics.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure<'a> {
+    /// It succeeded.
+    None,
+    /// It failed with this error reply (without the "-").
+    Error(&'a str),
+    /// It failed with an error that was counted where it arose (a script
+    /// passing on its `redis.call`'s error): a failed call, not a new error.
+    Counted,
 }
 
 #[derive(Default)]
@@ -35,8 +49,9 @@ impl Stats {
         }
     }
 
-    pub fn record_command(&self, index: usize, usec: u64, failed: bool) {
+    pub fn record_command(&self, index: usize, usec: u64, failure: Failure<'_>) {
         self.commands_processed.fetch_add(1, Relaxed);
+        let failed = !matches!(failure, Failure::None);
         if let Some(c) = self.commands.get(index) {
             c.calls.fetch_add(1, Relaxed);
             c.usec.fetch_add(usec, Relaxed);
@@ -44,9 +59,16 @@ impl Stats {
                 c.failed.fetch_add(1, Relaxed);
             }
         }
-        if failed {
-            self.error_replies.fetch_add(1, Relaxed);
+        if let Failure::Error(text) = failure {
+            self.record_error(text);
         }
+    }
+
+    /// One error reply (`text` without the "-"): total_error_replies and
+    /// errorstats.
+    pub fn record_error(&self, text: &str) {
+        self.error_replies.fetch_add(1, Relaxed);
+        self.errors.record(text);
     }
 
     /// Samples the command counter every 100 ms and publishes the average
@@ -86,6 +108,7 @@ impl Stats {
         ] {
             c.store(0, Relaxed);
         }
+        self.errors.reset();
         for c in &self.commands {
             c.calls.store(0, Relaxed);
             c.usec.store(0, Relaxed);

@@ -272,8 +272,7 @@ async fn wait_blocked(
         };
         if waiter.give_up() {
             if let Some(reply) = &given_up {
-                let failed = matches!(reply, Reply::Error(_));
-                basalt_core::dispatch::blocked_ended(shared, &handle, waiter.args(), failed);
+                basalt_core::dispatch::blocked_ended(shared, &handle, waiter.args(), reply);
             }
             break given_up;
         }

@@ -18,7 +18,7 @@ mod vm;
 mod tests;
 
 pub use shebang::{FunctionFlags, ScriptFlags};
-pub use vm::{FunctionInfo, LibraryError, RunTarget, Vm};
+pub use vm::{FunctionInfo, LibraryError, RunReply, RunTarget, Vm};
 
 use basalt_resp::Reply;
 use bytes::Bytes;

@@ -13,3 +13,11 @@ pub mod structlib;
 pub(crate) fn err<T>(msg: impl Into<String>) -> mlua::Result<T> {
     Err(mlua::Error::RuntimeError(msg.into()))
 }
+
+/// A Lua number as Lua 5.1 turns it into a string (`%.14g`).
+pub(crate) fn lua_number_text(n: f64) -> String {
+    if n.is_nan() {
+        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    cjson::fmt_g(n, 14)
+}

@@ -84,7 +84,15 @@ end
 local function readonly_error()
   error('Attempt to modify a readonly table', 2)
 end
+-- Redis 7 marks _G, the libraries and their metatables read-only inside
+-- its patched Lua VM. Stock Lua 5.1 has no such flag, so each protected
+-- table is an empty proxy (reads go to the real table, writes raise
+-- Redis's error) and the functions that bypass __newindex (rawset,
+-- setmetatable, table.insert ...) check `protected` first.
 local protected = setmetatable({}, {__mode = 'k'})
+-- What getmetatable returns for a protected table: nil for the libraries,
+-- as in Redis, and a read-only view of _G's metatable.
+local metatable_views = setmetatable({}, {__mode = 'k'})
 local function protect(t)
   local p = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
   protected[p] = true
@@ -110,12 +118,35 @@ local function error_text(ok, ...)
   end
   return ok, ...
 end
+-- Errors raised by Rust functions (cjson, redis.log ...) reach pcall as
+-- mlua userdata with a traceback; Redis's C functions raise plain text.
+local function plain_error(e)
+  if type(e) == 'userdata' then
+    e = rust_error_text(e)
+    if ssub(e, 1, 1) == '\1' then e = ssub(e, 2) end
+  end
+  return e
+end
+local function error_value(ok, ...)
+  if ok then return ok, ... end
+  return false, plain_error((...))
+end
 local safe_pcall = function(f, ...)
-  return error_text(rethrow_kill(pcall(f, ...)))
+  return error_text(error_value(rethrow_kill(pcall(f, ...))))
 end
 local safe_xpcall = function(f, h)
   return rethrow_kill(xpcall(f, function(e)
     if is_kill(e) then return e end
+    if type(e) == 'userdata' then
+      local final = ssub(rust_error_text(e), 1, 1) == '\1'
+      e = plain_error(e)
+      -- A C function's error names the line that called it; the stack is
+      -- still there: 1 is this handler, 2 the Rust function, 3 its caller.
+      local i = getinfo(3, 'Sl')
+      if not final and i and i.what ~= 'C' and i.currentline > 0 then
+        e = i.short_src .. ':' .. i.currentline .. ': ' .. e
+      end
+    end
     return h(e)
   end))
 end
@@ -131,6 +162,73 @@ env.xpcall = safe_xpcall
 env.rawset = function(t, k, v)
   if protected[t] then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)
+end
+local getmetatable, raw_setmetatable, tinsert, tremove, tsort =
+    getmetatable, setmetatable, table.insert, table.remove, table.sort
+-- Argument errors of the wrapped built-ins name the script's line, as the
+-- built-ins' own do (level 3: the wrapper's caller).
+local function arg_error(n, name, why)
+  error('bad argument #' .. n .. " to '" .. name .. "' (" .. why .. ')', 3)
+end
+env.setmetatable = function(t, mt)
+  if type(t) ~= 'table' then arg_error(1, 'setmetatable', 'table expected, got ' .. type(t)) end
+  if protected[t] then error('Attempt to modify a readonly table', 0) end
+  local r = raw_setmetatable(t, mt)
+  return r
+end
+env.getmetatable = function(t)
+  if protected[t] then return metatable_views[t] end
+  local r = getmetatable(t)
+  return r
+end
+-- table.insert / remove / sort write with rawset from C: a protected
+-- proxy would be changed under its read-only face.
+local function table_writer(f)
+  return function(t, ...)
+    if protected[t] then error('Attempt to modify a readonly table', 0) end
+    return f(t, ...)
+  end
+end
+local table_lib = {}
+for k, v in pairs(table) do table_lib[k] = v end
+table_lib.insert = table_writer(tinsert)
+table_lib.remove = table_writer(tremove)
+table_lib.sort = table_writer(tsort)
+env.table = table_lib
+
+-- Redis's Lua parses every chunk as text, so a precompiled (binary) chunk,
+-- which starts with ESC, fails to load like any bad source: loadstring
+-- returns nil and the syntax error Redis's parser gives for the ESC byte.
+local sbyte, sgsub, loadstring, load = string.byte, string.gsub, loadstring, load
+local function binary_chunk_error(chunkname)
+  -- The same chunk name Lua would derive (first line, truncated).
+  local _, e = loadstring('?', chunkname)
+  return (sgsub(e, "'%?'$", "'char(27)'"))
+end
+env.loadstring = function(s, chunkname)
+  local ts = type(s)
+  if ts ~= 'string' and ts ~= 'number' then
+    arg_error(1, 'loadstring', 'string expected, got ' .. (s == nil and 'no value' or ts))
+  end
+  if ts == 'string' and sbyte(s, 1) == 27 then
+    return nil, binary_chunk_error(chunkname or s)
+  end
+  local f, e = loadstring(s, chunkname)
+  return f, e
+end
+env.load = function(reader, chunkname)
+  local binary, first = false, true
+  local function checked()
+    local piece = reader()
+    if first and type(piece) == 'string' and piece ~= '' then
+      first = false
+      if sbyte(piece, 1) == 27 then binary = true; return nil end
+    end
+    return piece
+  end
+  local f, e = load(checked, chunkname)
+  if binary then return nil, binary_chunk_error(chunkname or '=(load)') end
+  return f, e
 end
 for _, name in ipairs({'redis', 'string', 'table', 'math', 'coroutine',
     'cjson', 'cmsgpack', 'struct', 'bit'}) do
@@ -168,8 +266,11 @@ local lookup = env
 local names = {}
 for k in pairs(G) do names[#names + 1] = k end
 for _, k in ipairs(names) do G[k] = nil end
-setmetatable(G, strict_metatable(function(k) return lookup[k] end))
+local globals_mt = strict_metatable(function(k) return lookup[k] end)
+setmetatable(G, globals_mt)
 protected[G] = true
+local globals_mt_view = protect(globals_mt)
+metatable_views[G] = globals_mt_view
 
 local function load(f)
   lookup = load_env

@@ -40,14 +40,16 @@ fn eval_with(
     }
     let log = Arc::new(Mutex::new(Vec::new()));
     let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::from(k.to_string())).collect();
-    let reply = vm.run(
-        RunTarget::Script(&sha),
-        &keys,
-        &[Bytes::from("a1")],
-        Box::new(Fake(log.clone())),
-        Box::new(|| false),
-        client_resp3,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Script(&sha),
+            &keys,
+            &[Bytes::from("a1")],
+            Box::new(Fake(log.clone())),
+            Box::new(|| false),
+            client_resp3,
+        )
+        .reply;
     let calls = log.lock().unwrap().clone();
     (reply, calls)
 }
@@ -409,7 +411,9 @@ fn cjson() {
     );
     let e = err("return cjson.decode('{bad')");
     assert!(
-        e.starts_with("ERR user_script:1: Expected valid JSON"),
+        e.starts_with(
+            "ERR user_script:1: Expected object key string but found invalid token at character 2 "
+        ),
         "{e}"
     );
     assert_eq!(
@@ -542,18 +546,20 @@ fn kill_hook_stops_a_loop() {
     vm.compile_script(&sha, b"while true do end").unwrap();
     let ticks = Arc::new(Mutex::new(0));
     let t = ticks.clone();
-    let reply = vm.run(
-        RunTarget::Script(&sha),
-        &[],
-        &[],
-        Box::new(Fake(Default::default())),
-        Box::new(move || {
-            let mut n = t.lock().unwrap();
-            *n += 1;
-            *n > 3
-        }),
-        false,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Script(&sha),
+            &[],
+            &[],
+            Box::new(Fake(Default::default())),
+            Box::new(move || {
+                let mut n = t.lock().unwrap();
+                *n += 1;
+                *n > 3
+            }),
+            false,
+        )
+        .reply;
     assert_eq!(
         reply,
         Reply::error(format!(
@@ -564,14 +570,16 @@ fn kill_hook_stops_a_loop() {
     let s = "while true do pcall(function() while true do end end) end";
     let sha = sha1_hex(s.as_bytes());
     vm.compile_script(&sha, s.as_bytes()).unwrap();
-    let reply = vm.run(
-        RunTarget::Script(&sha),
-        &[],
-        &[],
-        Box::new(Fake(Default::default())),
-        Box::new(|| true),
-        false,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Script(&sha),
+            &[],
+            &[],
+            Box::new(Fake(Default::default())),
+            Box::new(|| true),
+            false,
+        )
+        .reply;
     assert!(matches!(reply, Reply::Error(e) if e.contains("Script killed by user")));
     // The VM still works afterwards.
     assert_eq!(
@@ -596,32 +604,38 @@ fn function_libraries() {
     assert!(fs[1].flags.no_writes);
     assert_eq!(fs[1].description.as_deref(), Some("d"));
     vm.reload_functions(1, [lib.as_bytes()]);
-    let reply = vm.run(
-        RunTarget::Function("f"),
-        &[Bytes::from("k")],
-        &[Bytes::from("a")],
-        Box::new(Fake(Default::default())),
-        Box::new(|| false),
-        false,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Function("f"),
+            &[Bytes::from("k")],
+            &[Bytes::from("a")],
+            Box::new(Fake(Default::default())),
+            Box::new(|| false),
+            false,
+        )
+        .reply;
     assert_eq!(reply, Reply::Array(vec![bulk("k"), bulk("a")]));
-    let reply = vm.run(
-        RunTarget::Function("g"),
-        &[],
-        &[],
-        Box::new(Fake(Default::default())),
-        Box::new(|| false),
-        false,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Function("g"),
+            &[],
+            &[],
+            Box::new(Fake(Default::default())),
+            Box::new(|| false),
+            false,
+        )
+        .reply;
     assert_eq!(reply, bulk("v"));
-    let reply = vm.run(
-        RunTarget::Function("nope"),
-        &[],
-        &[],
-        Box::new(Fake(Default::default())),
-        Box::new(|| false),
-        false,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Function("nope"),
+            &[],
+            &[],
+            Box::new(Fake(Default::default())),
+            Box::new(|| false),
+            false,
+        )
+        .reply;
     assert_eq!(reply, Reply::error("ERR Function not found"));
 
     let cases = [
@@ -656,14 +670,16 @@ fn function_libraries() {
     // Errors inside a function name it.
     let lib2 = "#!lua name=l2\nredis.register_function('boom', function()\n  error('x')\nend)";
     vm.reload_functions(2, [lib.as_bytes(), lib2.as_bytes()]);
-    let reply = vm.run(
-        RunTarget::Function("boom"),
-        &[],
-        &[],
-        Box::new(Fake(Default::default())),
-        Box::new(|| false),
-        false,
-    );
+    let reply = vm
+        .run(
+            RunTarget::Function("boom"),
+            &[],
+            &[],
+            Box::new(Fake(Default::default())),
+            Box::new(|| false),
+            false,
+        )
+        .reply;
     assert_eq!(
         reply,
         Reply::error("ERR user_function:3: x script: boom, on @user_function:3.")
@@ -672,4 +688,203 @@ fn function_libraries() {
     // says the same).
     assert!(err("redis.register_function('x', function() end)")
         .contains("attempt to call field 'register_function' (a nil value)"));
+}
+
+/// lua-cjson's settings, limits and error messages (Redis's JSON smoke
+/// test and the behaviour around it).
+#[test]
+fn cjson_settings_and_errors() {
+    let smoke = r#"
+        local some_map = {s1="Some string", n1=100, a1={"Some","String","Array"}, b1=true, b2=false}
+        assert(cjson.encode_keep_buffer(false) == false)
+        local decoded = cjson.decode(cjson.encode(some_map))
+        assert(decoded.s1 == "Some string" and decoded.a1[3] == "Array")
+        decoded = cjson.decode(cjson.encode({one="one", [1]="one"}))
+        assert(decoded["one"] == "one" and decoded["1"] == "one")
+        local invalid = {}
+        invalid[false] = "false"
+        assert(pcall(cjson.encode, invalid) == false)
+        assert(cjson.encode_max_depth(1) == 1)
+        assert(pcall(cjson.encode, some_map) == false)
+        cjson.decode_max_depth(1)
+        assert(pcall(cjson.decode, '{"obj": {"array": [1,2,3,4]}}') == false)
+        assert(pcall(cjson.encode, {num1=0/0}) == false)
+        assert(cjson.encode_invalid_numbers(true) == true)
+        assert(pcall(cjson.encode, {num1=0/0}) == true)
+        return 1
+    "#;
+    let mut vm = Vm::new().unwrap();
+    assert_eq!(eval_with(&mut vm, smoke, &[], false).0, Reply::Integer(1));
+    // The settings stay with the VM, as in Redis.
+    assert_eq!(
+        eval_with(&mut vm, "return cjson.encode({1/0, 0/0})", &[], false).0,
+        bulk("[inf,nan]")
+    );
+    let cases = [
+        ("local ok, e = pcall(cjson.encode, {[false]=1}) return e", "Cannot serialise boolean: table key must be a number or string"),
+        ("cjson.encode_max_depth(2) local ok, e = pcall(cjson.encode, {{{1}}}) return e", "Cannot serialise, excessive nesting (3)"),
+        ("cjson.decode_max_depth(2) local ok, e = pcall(cjson.decode, '[[[1]]]') return e", "Found too many nested data structures (3) at character 3"),
+        ("local ok, e = pcall(cjson.encode, {0/0}) return e", "Cannot serialise number: must not be NaN or Inf"),
+        ("local ok, e = pcall(cjson.encode, {[1]=1, [20]=2}) return e", "Cannot serialise table: excessively sparse array"),
+        ("cjson.encode_sparse_array(true) return cjson.encode({[1]=1, [20]=2})", "{\"1\":1,\"20\":2}"),
+        ("cjson.encode_invalid_numbers('null') return cjson.encode({0/0, 1/0})", "[null,null]"),
+        ("cjson.encode_number_precision(3) return cjson.encode(math.pi)", "3.14"),
+        ("local ok, e = pcall(cjson.decode, '{\"a\":1,}') return e", "Expected object key string but found T_OBJ_END at character 8"),
+        ("local ok, e = pcall(cjson.decode, '[1,2') return e", "Expected comma or array end but found T_END at character 5"),
+        ("local ok, e = pcall(cjson.decode, '') return e", "Expected value but found T_END at character 1"),
+        ("local ok, e = pcall(cjson.decode, '\"a\\\\qb\"') return e", "Expected value but found invalid escape code at character 3"),
+        ("local ok, e = pcall(cjson.decode, '\"\\\\ud800\"') return e", "Expected value but found invalid unicode escape code at character 2"),
+        ("local ok, e = pcall(cjson.decode, '  1  x') return e", "Expected the end but found invalid token at character 6"),
+        ("local ok, e = pcall(cjson.encode_max_depth, 0) return e", "bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647)"),
+        ("local ok, e = pcall(cjson.encode_keep_buffer, 'x') return e", "bad argument #1 to 'encode_keep_buffer' (invalid option 'x')"),
+        ("local ok, e = pcall(cjson.encode) return e", "bad argument #1 to 'encode' (expected 1 argument)"),
+        ("return cjson.decode('\"\\\\u00e9\\\\uD83D\\\\uDE00\"')", "é😀"),
+        ("return cjson.encode(cjson.decode('[1.5e2, 0.0001, 0x10, 1e15]'))", "[150,0.0001,16,1e+15]"),
+        ("return cjson.encode('/\\1\\127')", "\"\\/\\u0001\\u007f\""),
+        ("local c = cjson.new() c.encode_max_depth(1) return tostring(pcall(c.encode, {{}})) .. cjson.encode({{}})", "false[{}]"),
+    ];
+    for (script, want) in cases {
+        let mut vm = Vm::new().unwrap();
+        assert_eq!(
+            eval_with(&mut vm, script, &[], false).0,
+            bulk(want),
+            "{script}"
+        );
+    }
+}
+
+/// unpack_one / unpack_limit and lua-cmsgpack's decoding rules.
+#[test]
+fn cmsgpack_partial_unpack() {
+    let smoke = r#"
+        local packed = cmsgpack.pack("a", string.rep("x", 300), {1, 2}, "z")
+        local offset, v = cmsgpack.unpack_one(packed)
+        assert(v == "a" and offset == 2)
+        offset, v = cmsgpack.unpack_limit(packed, 1, offset)
+        assert(#v == 300)
+        local t
+        offset, t, v = cmsgpack.unpack_limit(packed, 2, offset)
+        assert(t[2] == 2 and v == "z" and offset == -1)
+        local n = select('#', cmsgpack.unpack_limit(packed, 0, 0))
+        assert(n == 4)
+        return 1
+    "#;
+    assert_eq!(eval(smoke), Reply::Integer(1));
+    let cases = [
+        (
+            "return cmsgpack.unpack_limit('\\1\\2\\3', 2, 5)",
+            "ERR user_script:1: Start offset 5 greater than input length 3.",
+        ),
+        (
+            "return cmsgpack.unpack_limit('\\1\\2\\3', -1)",
+            "ERR user_script:1: Invalid request to unpack with offset of 0 and limit of 3.",
+        ),
+        (
+            "return cmsgpack.unpack('\\196\\1a')",
+            "ERR user_script:1: Bad data format in input.",
+        ),
+        (
+            "return cmsgpack.unpack('\\146\\1')",
+            "ERR user_script:1: Missing bytes in input.",
+        ),
+        (
+            "return cmsgpack.pack()",
+            "ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.)",
+        ),
+    ];
+    for (script, want) in cases {
+        assert!(err(script).starts_with(want), "{script}: {}", err(script));
+    }
+    // Above 2^63 a uint64 wraps, as lua-cmsgpack pushes it signed; NaN is
+    // packed as a double.
+    assert_eq!(
+        eval("return cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')"),
+        Reply::Integer(-1)
+    );
+    assert_eq!(
+        eval("return cmsgpack.pack(0/0):byte(1)"),
+        Reply::Integer(0xcb)
+    );
+}
+
+/// _G, its metatable and the libraries are read-only as in Redis 7, with
+/// its error; loadstring refuses precompiled chunks.
+#[test]
+fn protected_globals_and_binary_chunks() {
+    for script in [
+        "setmetatable(_G, {})",
+        "local g = getmetatable(_G); g.__index = {}",
+        "local g = getmetatable(_G); rawset(g, '__index', {})",
+        "setmetatable(getmetatable(_G), {})",
+        "setmetatable(redis, {})",
+        "table.insert(redis, 1)",
+        "rawset(_G, 'x', 1)",
+        "redis.call = 1",
+        "cjson.encode = 1",
+        "string.x = 1",
+        "_G = {}",
+    ] {
+        let e = err(script);
+        assert!(
+            e.contains("Attempt to modify a readonly table"),
+            "{script}: {e}"
+        );
+    }
+    assert_eq!(
+        eval("return type(getmetatable(_G).__index)"),
+        bulk("function")
+    );
+    assert_eq!(eval("return getmetatable(redis) == nil"), Reply::Integer(1));
+    // Ordinary tables are not affected.
+    assert_eq!(
+        eval("local t = setmetatable({}, {__index = function() return 5 end}) table.insert(t, 1) return t.x + t[1]"),
+        Reply::Integer(6)
+    );
+    assert!(
+        err("return loadstring(string.dump(function() return 1 end))()")
+            .contains("attempt to call a nil value")
+    );
+    assert_eq!(
+        eval("local f, e = loadstring('\\27Lua') return e"),
+        bulk("[string \"\u{1b}Lua\"]:1: unexpected symbol near 'char(27)'")
+    );
+    assert_eq!(eval("return loadstring('return 7')()"), Reply::Integer(7));
+}
+
+/// The redis.* helpers check their arguments as Redis does.
+#[test]
+fn redis_helpers_arity() {
+    let e = err("return redis.sha1hex()");
+    assert!(
+        e.starts_with("ERR wrong number of arguments script: "),
+        "{e}"
+    );
+    assert_eq!(
+        eval("return redis.sha1hex(12)"),
+        bulk("7b52009b64fd0a2a49e6d8a939753077792b0554")
+    );
+    for script in ["return redis.error_reply()", "return redis.status_reply(1)"] {
+        assert_eq!(
+            err(script),
+            "ERR wrong number or type of arguments",
+            "{script}"
+        );
+    }
+    assert_eq!(
+        err("return redis.error_reply('MY_CODE msg')"),
+        "MY_CODE msg"
+    );
+    assert_eq!(err("return redis.error_reply('oops')"), "ERR oops");
+    assert_eq!(err("return redis.error_reply('')"), "ERR ");
+    let e = err("redis.setresp()");
+    assert!(
+        e.starts_with("ERR redis.setresp() requires one argument. "),
+        "{e}"
+    );
+    let e = err("redis.set_repl(99)");
+    assert!(e.starts_with("ERR Invalid replication flags."), "{e}");
+    assert_eq!(
+        eval("local ok, e = pcall(redis.log) return e"),
+        bulk("ERR redis.log() requires two arguments or more.")
+    );
 }

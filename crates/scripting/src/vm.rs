@@ -32,6 +32,28 @@ pub struct FunctionInfo {
     pub flags: ScriptFlags,
 }
 
+/// What a script or function run answers.
+#[derive(Debug, PartialEq)]
+pub struct RunReply {
+    pub reply: Reply,
+    /// The reply is the error of a command the script ran with
+    /// `redis.call` / `redis.pcall`, already counted in the error
+    /// statistics when that command failed.
+    pub error_counted: bool,
+}
+
+/// Marks an error table that came from a command's reply; see
+/// [`RunReply::error_counted`].
+const COUNTED_FIELD: &str = "ignore_error_stats_update";
+
+/// Whether `v` is an error table marked with [`COUNTED_FIELD`].
+fn is_counted_error(v: &Value) -> bool {
+    match v {
+        Value::Table(t) => matches!(t.raw_get::<Value>(COUNTED_FIELD), Ok(Value::Boolean(true))),
+        _ => false,
+    }
+}
+
 /// A library that failed to load: Redis's error text.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -232,15 +254,19 @@ impl Vm {
         caller: Box<dyn CommandCaller>,
         watchdog: Box<dyn Fn() -> bool>,
         client_resp3: bool,
-    ) -> Reply {
+    ) -> RunReply {
+        let fail = |e: &'static str| RunReply {
+            reply: Reply::error(e),
+            error_counted: false,
+        };
         let (f, name, is_eval) = match target {
             RunTarget::Script(sha) => match self.scripts.get(sha) {
                 Some(f) => (f.clone(), sha, true),
-                None => return Reply::error("NOSCRIPT No matching script. Please use EVAL."),
+                None => return fail("NOSCRIPT No matching script. Please use EVAL."),
             },
             RunTarget::Function(name) => match self.functions.get(name) {
                 Some(f) => (f.clone(), name, false),
-                None => return Reply::error("ERR Function not found"),
+                None => return fail("ERR Function not found"),
             },
         };
         {
@@ -268,6 +294,7 @@ impl Vm {
             state.caller = None;
             state.resp3
         };
+        let error_counted = matches!(&result, Ok((_, v)) if is_counted_error(v));
         let reply = match result {
             Ok((true, value)) => lua_to_reply(&value, resp3, client_resp3),
             Ok((false, Value::Table(e))) => error_reply(&e, name),
@@ -286,7 +313,10 @@ impl Vm {
             self.runs = 0;
             let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
         }
-        reply
+        RunReply {
+            error_counted: error_counted && matches!(reply, Reply::Error(_)),
+            reply,
+        }
     }
 
     fn call(
@@ -421,7 +451,14 @@ fn call_raw(lua: &Lua, (args, n): (Table, i64)) -> mlua::Result<(Value, bool)> {
     let reply = caller.call(argv, resp3);
     lua.app_data_mut::<RunState>().expect("RunState").caller = Some(caller);
     let is_err = matches!(reply, Reply::Error(_));
-    Ok((reply_to_lua(lua, &reply, resp3)?, is_err))
+    let value = reply_to_lua(lua, &reply, resp3)?;
+    if let (true, Value::Table(t)) = (is_err, &value) {
+        // The command's error was counted in the error statistics when the
+        // command failed; if the script passes it on as its own error it
+        // must not be counted again (Redis's field of the same name).
+        t.raw_set(COUNTED_FIELD, true)?;
+    }
+    Ok((value, is_err))
 }
 
 /// A Lua number as a command argument, as Redis 7.2 writes it: integral
@@ -485,10 +522,20 @@ fn fpconv(n: f64) -> String {
 }
 
 /// `redis.setresp(2|3)`.
-pub(crate) fn set_resp(lua: &Lua, version: Value) -> mlua::Result<()> {
-    let v = match version {
-        Value::Number(n) => n as i64,
-        Value::Integer(n) => n,
+pub(crate) fn set_resp(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+    if args.len() != 1 {
+        return Err(mlua::Error::RuntimeError(
+            "\u{1}ERR redis.setresp() requires one argument.".into(),
+        ));
+    }
+    let v = match &args[0] {
+        Value::Number(n) => *n as i64,
+        Value::Integer(n) => *n,
+        Value::String(s) => s
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map_or(0, |n| n as i64),
         _ => 0,
     };
     if v != 2 && v != 3 {

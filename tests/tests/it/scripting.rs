@@ -706,3 +706,200 @@ fn a_script_whose_client_disconnects_stops_unless_it_wrote() {
         "NOTBUSY No scripts in execution right now."
     );
 }
+
+/// Redis 7 makes _G, its metatable and the libraries read-only; the
+/// tricks its suite tries all fail with the same error.
+#[test]
+fn global_protection_tricks() {
+    let server = Server::start();
+    let mut c = server.client();
+    for script in [
+        "setmetatable(_G, {})",
+        "local g = getmetatable(_G); g.__index = {}",
+        "local g = getmetatable(_G); rawset(g, '__index', {})",
+        "setmetatable(redis, {})",
+        "table.insert(redis, 1)",
+        "rawset(_G, 'x', 1)",
+        "cjson.encode = function() return 1 end",
+        "cmsgpack.pack = function() return 1 end",
+        "bit.lshift = function() return 1 end",
+        "_G = {}",
+    ] {
+        let e = eval_err(&mut c, script, &[]);
+        assert!(
+            e.contains("Attempt to modify a readonly table"),
+            "{script}: {e}"
+        );
+    }
+    assert_eq!(
+        eval(&mut c, "return type(getmetatable(_G).__index)", &[], &[]),
+        bulk("function")
+    );
+    assert_eq!(
+        eval(&mut c, "return getmetatable(cjson) == nil", &[], &[]),
+        Value::Int(1)
+    );
+}
+
+/// Precompiled chunks do not load (Redis's Lua parses text only), and the
+/// redis.* helpers check their arguments.
+#[test]
+fn binary_chunks_and_helper_arity() {
+    let server = Server::start();
+    let mut c = server.client();
+    let e = eval_err(
+        &mut c,
+        "return loadstring(string.dump(function() return 1 end))()",
+        &[],
+    );
+    assert!(
+        e.starts_with("ERR ") && e.contains("attempt to call a nil value"),
+        "{e}"
+    );
+    assert_eq!(
+        eval(&mut c, "return loadstring('return 7')()", &[], &[]),
+        Value::Int(7)
+    );
+    let e = eval_err(&mut c, "redis.sha1hex()", &[]);
+    assert!(
+        e.starts_with("ERR wrong number of arguments script: "),
+        "{e}"
+    );
+    assert_eq!(
+        eval_err(&mut c, "return redis.error_reply()", &[]),
+        "ERR wrong number or type of arguments"
+    );
+    assert_eq!(
+        eval_err(&mut c, "return redis.status_reply(1)", &[]),
+        "ERR wrong number or type of arguments"
+    );
+    let e = eval_err(&mut c, "redis.setresp()", &[]);
+    assert!(
+        e.starts_with("ERR redis.setresp() requires one argument. "),
+        "{e}"
+    );
+    assert_eq!(
+        eval(
+            &mut c,
+            "local ok, e = pcall(cjson.decode, '[1,2') return e",
+            &[],
+            &[]
+        ),
+        bulk("Expected comma or array end but found T_END at character 5")
+    );
+}
+
+/// Redis's JSON and MessagePack smoke tests, shortened.
+#[test]
+fn cjson_and_cmsgpack_smoke() {
+    let server = Server::start();
+    let mut c = server.client();
+    let json = r#"
+        local some_map = {s1="Some string", n1=100, a1={"Some","String","Array"}, b1=true, b2=false}
+        cjson.encode_keep_buffer(false)
+        local decoded = cjson.decode(cjson.encode({one="one", [1]="one"}))
+        assert(decoded["one"] == "one" and decoded["1"] == "one")
+        local invalid = {}
+        invalid[false] = "false"
+        assert(pcall(cjson.encode, invalid) == false)
+        cjson.encode_max_depth(1)
+        assert(pcall(cjson.encode, some_map) == false)
+        cjson.decode_max_depth(1)
+        assert(pcall(cjson.decode, '{"obj": {"array": [1,2,3,4]}}') == false)
+        assert(pcall(cjson.encode, {num1=0/0}) == false)
+        cjson.encode_invalid_numbers(true)
+        local ok, nan = pcall(cjson.encode, {0/0})
+        cjson.decode_max_depth(1000)
+        cjson.encode_max_depth(1000)
+        cjson.encode_invalid_numbers(false)
+        cjson.encode_keep_buffer(true)
+        return nan
+    "#;
+    assert_eq!(eval(&mut c, json, &[], &[]), bulk("[nan]"));
+    let msgpack = r#"
+        local packed = cmsgpack.pack("a", string.rep("x", 300), {1, 2})
+        local offset, v = cmsgpack.unpack_one(packed, 0)
+        assert(v == "a")
+        offset, v = cmsgpack.unpack_limit(packed, 1, offset)
+        assert(#v == 300)
+        local t
+        offset, t = cmsgpack.unpack_limit(packed, 1, offset)
+        return {offset, t[2]}
+    "#;
+    assert_eq!(
+        eval(&mut c, msgpack, &[], &[]),
+        Value::Array(vec![Value::Int(-1), Value::Int(2)])
+    );
+}
+
+/// `errorstat_<code>:count=<n>` from INFO errorstats.
+fn errorstat(c: &mut Connection, code: &str) -> Option<String> {
+    let info: String = q(c, &["INFO", "errorstats"]);
+    let prefix = format!("errorstat_{code}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+fn info_field(c: &mut Connection, section: &str, field: &str) -> Option<String> {
+    let info: String = q(c, &["INFO", section]);
+    let prefix = format!("{field}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+/// A script's error reply counts in INFO errorstats under its own code,
+/// once; an error passed on from redis.call was counted when the command
+/// failed and is not counted again, but EVAL still counts as failed.
+#[test]
+fn script_errors_in_errorstats() {
+    let server = Server::start();
+    let mut c = server.client();
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    assert_eq!(
+        eval_err(
+            &mut c,
+            "return redis.error_reply('MY_ERR_CODE custom msg')",
+            &[]
+        ),
+        "MY_ERR_CODE custom msg"
+    );
+    assert_eq!(errorstat(&mut c, "MY_ERR_CODE").as_deref(), Some("count=1"));
+
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    // Redis words an empty error "ERR " (the client may trim the space).
+    assert_eq!(
+        eval_err(&mut c, "return redis.error_reply('')", &[]).trim(),
+        "ERR"
+    );
+    assert_eq!(errorstat(&mut c, "ERR").as_deref(), Some("count=1"));
+
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    let _: () = q(&mut c, &["SET", "str", "x"]);
+    let e = eval_err(&mut c, "return redis.call('lpush', KEYS[1], 'v')", &["str"]);
+    assert!(e.starts_with("WRONGTYPE "), "{e}");
+    let e = eval_err(
+        &mut c,
+        "return redis.pcall('lpush', KEYS[1], 'v')",
+        &["str"],
+    );
+    assert!(e.starts_with("WRONGTYPE "), "{e}");
+    assert_eq!(errorstat(&mut c, "WRONGTYPE").as_deref(), Some("count=2"));
+    assert_eq!(errorstat(&mut c, "ERR"), None);
+    assert_eq!(
+        info_field(&mut c, "stats", "total_error_replies").as_deref(),
+        Some("2")
+    );
+    let eval_stat = info_field(&mut c, "commandstats", "cmdstat_eval").unwrap();
+    assert!(eval_stat.contains("failed_calls=2"), "{eval_stat}");
+
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    let e = eval_err(&mut c, "error({err='MYCODE boom'})", &[]);
+    assert!(e.starts_with("MYCODE boom"), "{e}");
+    let e = eval_err(&mut c, "return redis.call('nosuchcommand')", &[]);
+    assert!(
+        e.starts_with("ERR Unknown Redis command called from script"),
+        "{e}"
+    );
+    assert_eq!(errorstat(&mut c, "MYCODE").as_deref(), Some("count=1"));
+    assert_eq!(errorstat(&mut c, "ERR").as_deref(), Some("count=1"));
+}

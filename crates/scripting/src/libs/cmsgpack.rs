@@ -5,6 +5,8 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 /// lua-cmsgpack stops descending here and encodes nil instead.
 const MAX_NESTING: usize = 16;
+/// How deep unpack follows nested arrays and maps.
+const MAX_UNPACK_DEPTH: usize = 1000;
 
 pub fn table(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
@@ -12,7 +14,7 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
         "pack",
         lua.create_function(|lua, args: MultiValue| {
             if args.is_empty() {
-                return super::err("MessagePack pack needs input.");
+                return super::err("bad argument #0 to 'pack' (MessagePack pack needs input.)");
             }
             let mut out = Vec::new();
             for v in args.iter() {
@@ -23,19 +25,116 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.set(
         "unpack",
-        lua.create_function(|lua, s: mlua::String| {
-            let bytes = s.as_bytes();
-            let mut pos = 0;
-            let mut out = MultiValue::new();
-            while pos < bytes.len() {
-                out.push_back(unpack(lua, &bytes, &mut pos)?);
-            }
-            Ok(out)
+        lua.create_function(|lua, args: MultiValue| {
+            let s = input(&args, "unpack")?;
+            unpack_full(lua, &s, 0, 0)
+        })?,
+    )?;
+    t.set(
+        "unpack_one",
+        lua.create_function(|lua, args: MultiValue| {
+            let s = input(&args, "unpack_one")?;
+            let offset = opt_integer(&args, 2, "unpack_one")?;
+            unpack_full(lua, &s, 1, offset)
+        })?,
+    )?;
+    t.set(
+        "unpack_limit",
+        lua.create_function(|lua, args: MultiValue| {
+            let s = input(&args, "unpack_limit")?;
+            let Some(limit) = args.get(1).and_then(integer) else {
+                let got = args.get(1).map_or("no value", |v| v.type_name());
+                return super::err(format!(
+                    "bad argument #2 to 'unpack_limit' (number expected, got {got})"
+                ));
+            };
+            let offset = opt_integer(&args, 3, "unpack_limit")?;
+            unpack_full(lua, &s, limit, offset)
         })?,
     )?;
     t.set("_NAME", "cmsgpack")?;
     t.set("_VERSION", "lua-cmsgpack 0.4.0")?;
+    t.set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
+    t.set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
     Ok(t)
+}
+
+/// The string to unpack (a number is taken as its text, as Lua does).
+fn input(args: &MultiValue, function: &str) -> mlua::Result<Vec<u8>> {
+    match args.front() {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(Value::Integer(n)) => Ok(n.to_string().into_bytes()),
+        Some(Value::Number(n)) => Ok(super::lua_number_text(*n).into_bytes()),
+        other => {
+            let got = other.map_or("no value", |v| v.type_name());
+            super::err(format!(
+                "bad argument #1 to '{function}' (string expected, got {got})"
+            ))
+        }
+    }
+}
+
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(n) => Some(*n),
+        Value::Number(n) => Some(*n as i64),
+        Value::String(s) => s
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|n| n as i64),
+        _ => None,
+    }
+}
+
+/// An optional integer argument (`n` counts from 1), 0 when absent.
+fn opt_integer(args: &MultiValue, n: usize, function: &str) -> mlua::Result<i64> {
+    match args.get(n - 1) {
+        None | Some(Value::Nil) => Ok(0),
+        Some(v) => match integer(v) {
+            Some(i) => Ok(i),
+            None => super::err(format!(
+                "bad argument #{n} to '{function}' (number expected, got {})",
+                v.type_name()
+            )),
+        },
+    }
+}
+
+/// lua-cmsgpack's mp_unpack_full: up to `limit` values from `offset`.
+/// With a limit or an offset the first result is where the next value
+/// starts, or -1 once the input is used up. Limit 0 with offset 0 (what
+/// plain `unpack` passes) means everything, without that offset.
+fn unpack_full(lua: &Lua, b: &[u8], limit: i64, offset: i64) -> mlua::Result<MultiValue> {
+    if offset < 0 || limit < 0 {
+        // lua-cmsgpack prints the input length where it means the limit.
+        return super::err(format!(
+            "Invalid request to unpack with offset of {offset} and limit of {}.",
+            b.len()
+        ));
+    }
+    if offset as u64 > b.len() as u64 {
+        return super::err(format!(
+            "Start offset {offset} greater than input length {}.",
+            b.len()
+        ));
+    }
+    let decode_all = limit == 0 && offset == 0;
+    let limit = if decode_all { i64::MAX } else { limit };
+    let mut pos = offset as usize;
+    let mut out = MultiValue::new();
+    let mut count = 0;
+    while pos < b.len() && count < limit {
+        out.push_back(unpack(lua, b, &mut pos, 0)?);
+        count += 1;
+    }
+    if !decode_all {
+        let next = if pos == b.len() { -1 } else { pos as i64 };
+        out.push_front(Value::Integer(next));
+    }
+    Ok(out)
 }
 
 fn pack(v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
@@ -46,7 +145,8 @@ fn pack(v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
             let n = *n;
             if n.fract() == 0.0 && n.is_finite() && n.abs() < 9.2e18 {
                 pack_int(n as i64, out);
-            } else if (n as f32) as f64 == n || n.is_nan() {
+            } else if (n as f32) as f64 == n {
+                // NaN never equals itself, so it goes out as a double.
                 out.push(0xca);
                 out.extend_from_slice(&(n as f32).to_be_bytes());
             } else {
@@ -108,27 +208,34 @@ fn pack_int(n: i64, out: &mut Vec<u8>) {
     }
 }
 
-/// lua-cmsgpack's array test: keys exactly 1..n.
+/// lua-cmsgpack's array test: keys exactly 1..n (each fitting an int).
 fn array_len(t: &Table) -> mlua::Result<Option<usize>> {
     let mut count = 0usize;
     let mut max = 0usize;
     for pair in t.pairs::<Value, Value>() {
         let (k, _) = pair?;
-        match k {
-            Value::Number(n) if n.fract() == 0.0 && n >= 1.0 => max = max.max(n as usize),
-            Value::Integer(n) if n >= 1 => max = max.max(n as usize),
+        let n = match k {
+            Value::Number(n) => n,
+            Value::Integer(n) => n as f64,
             _ => return Ok(None),
+        };
+        if !(n >= 1.0 && n.fract() == 0.0 && n <= i32::MAX as f64) {
+            return Ok(None);
         }
+        max = max.max(n as usize);
         count += 1;
     }
     Ok((max == count).then_some(count))
 }
 
 fn pack_table(t: &Table, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
-    if let Some(n) = array_len(t)? {
+    if array_len(t)?.is_some() {
+        // lua-cmsgpack takes the length operator and reads with
+        // metamethods.
+        let n = t.len()? as usize;
         header(n, 0x90, 0xdc, out);
         for i in 1..=n {
-            pack(&t.raw_get::<Value>(i)?, depth, out)?;
+            pack(&t.get::<Value>(i)?, depth, out)?;
         }
     } else {
         // Two passes rather than collecting the pairs: every Lua value held
@@ -175,27 +282,36 @@ fn be(b: &[u8]) -> u64 {
     b.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64)
 }
 
-fn unpack(lua: &Lua, b: &[u8], pos: &mut usize) -> mlua::Result<Value> {
+fn unpack(lua: &Lua, b: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<Value> {
+    // Each level is a Rust call: refuse input nested deeper than the Lua
+    // stack would let lua-cmsgpack go, rather than run out of stack.
+    if depth > MAX_UNPACK_DEPTH {
+        return super::err(
+            "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)",
+        );
+    }
     let tag = take(b, pos, 1)?[0];
     let num = |n: f64| Ok(Value::Number(n));
     match tag {
         0x00..=0x7f => num(tag as f64),
         0xe0..=0xff => num(tag as i8 as f64),
-        0x80..=0x8f => map(lua, b, pos, (tag & 0x0f) as usize),
-        0x90..=0x9f => array(lua, b, pos, (tag & 0x0f) as usize),
+        0x80..=0x8f => map(lua, b, pos, (tag & 0x0f) as usize, depth),
+        0x90..=0x9f => array(lua, b, pos, (tag & 0x0f) as usize, depth),
         0xa0..=0xbf => string(lua, b, pos, (tag & 0x1f) as usize),
         0xc0 => Ok(Value::Nil),
         0xc2 => Ok(Value::Boolean(false)),
         0xc3 => Ok(Value::Boolean(true)),
-        0xc4 | 0xd9 => {
+        // The bin types (0xc4..0xc6) are newer than this lua-cmsgpack,
+        // which rejects them as bad data.
+        0xd9 => {
             let n = take(b, pos, 1)?[0] as usize;
             string(lua, b, pos, n)
         }
-        0xc5 | 0xda => {
+        0xda => {
             let n = be(take(b, pos, 2)?) as usize;
             string(lua, b, pos, n)
         }
-        0xc6 | 0xdb => {
+        0xdb => {
             let n = be(take(b, pos, 4)?) as usize;
             string(lua, b, pos, n)
         }
@@ -204,26 +320,27 @@ fn unpack(lua: &Lua, b: &[u8], pos: &mut usize) -> mlua::Result<Value> {
         0xcc => num(be(take(b, pos, 1)?) as f64),
         0xcd => num(be(take(b, pos, 2)?) as f64),
         0xce => num(be(take(b, pos, 4)?) as f64),
-        0xcf => num(be(take(b, pos, 8)?) as f64),
+        // Pushed as a signed Lua integer: above 2^63 it wraps negative.
+        0xcf => num(be(take(b, pos, 8)?) as i64 as f64),
         0xd0 => num(be(take(b, pos, 1)?) as u8 as i8 as f64),
         0xd1 => num(be(take(b, pos, 2)?) as u16 as i16 as f64),
         0xd2 => num(be(take(b, pos, 4)?) as u32 as i32 as f64),
         0xd3 => num(be(take(b, pos, 8)?) as i64 as f64),
         0xdc => {
             let n = be(take(b, pos, 2)?) as usize;
-            array(lua, b, pos, n)
+            array(lua, b, pos, n, depth)
         }
         0xdd => {
             let n = be(take(b, pos, 4)?) as usize;
-            array(lua, b, pos, n)
+            array(lua, b, pos, n, depth)
         }
         0xde => {
             let n = be(take(b, pos, 2)?) as usize;
-            map(lua, b, pos, n)
+            map(lua, b, pos, n, depth)
         }
         0xdf => {
             let n = be(take(b, pos, 4)?) as usize;
-            map(lua, b, pos, n)
+            map(lua, b, pos, n, depth)
         }
         _ => super::err("Bad data format in input."),
     }
@@ -233,21 +350,23 @@ fn string(lua: &Lua, b: &[u8], pos: &mut usize, n: usize) -> mlua::Result<Value>
     Ok(Value::String(lua.create_string(take(b, pos, n)?)?))
 }
 
-fn array(lua: &Lua, b: &[u8], pos: &mut usize, n: usize) -> mlua::Result<Value> {
+fn array(lua: &Lua, b: &[u8], pos: &mut usize, n: usize, depth: usize) -> mlua::Result<Value> {
     let t = lua.create_table_with_capacity(n.min(1024), 0)?;
     for i in 1..=n {
-        t.raw_set(i, unpack(lua, b, pos)?)?;
+        t.raw_set(i, unpack(lua, b, pos, depth + 1)?)?;
     }
     Ok(Value::Table(t))
 }
 
-fn map(lua: &Lua, b: &[u8], pos: &mut usize, n: usize) -> mlua::Result<Value> {
+fn map(lua: &Lua, b: &[u8], pos: &mut usize, n: usize, depth: usize) -> mlua::Result<Value> {
     let t = lua.create_table()?;
     for _ in 0..n {
-        let k = unpack(lua, b, pos)?;
-        let v = unpack(lua, b, pos)?;
-        if !k.is_nil() {
-            t.raw_set(k, v)?;
+        let k = unpack(lua, b, pos, depth + 1)?;
+        let v = unpack(lua, b, pos, depth + 1)?;
+        match &k {
+            Value::Nil => return super::err("table index is nil"),
+            Value::Number(n) if n.is_nan() => return super::err("table index is NaN"),
+            _ => t.raw_set(k, v)?,
         }
     }
     Ok(Value::Table(t))
