@@ -27,6 +27,19 @@ DATA_TYPE_UNITS = {
     "unit/hyperloglog",
 }
 TARGET = 0.97
+DELIBERATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "redis-suite-deliberate.txt")
+
+
+def deliberate():
+    """(unit, test) pairs Basalt fails on purpose (see the file's header)."""
+    pairs = set()
+    with open(DELIBERATE) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                unit, test = (part.strip() for part in line.split("|", 1))
+                pairs.add((unit, test))
+    return pairs
 
 
 def table(summary, commit, attempts, binary):
@@ -36,6 +49,8 @@ def table(summary, commit, attempts, binary):
         "|---|---:|---:|---:|---|",
     ]
     counted_pass = counted_expected = 0
+    on_purpose = 0
+    excused = deliberate()
     ran_to_end = 0
     counted_units = 0
     for name, u in units.items():
@@ -52,9 +67,14 @@ def table(summary, commit, attempts, binary):
         if u["expected"] is not None:
             counted_pass += min(u["passed"], u["expected"])
             counted_expected += u["expected"]
+        # A test run twice (EVAL and FUNCTION forms) fails twice.
+        on_purpose += sum(1 for t in u.get("err_tests", []) if (name, t) in excused)
     t = summary["total"]
     rows.append(f"| **all {len(units)} units** | {t['passed']} | {t['failed']} | | |")
     share = counted_pass / counted_expected if counted_expected else 0.0
+    rest = counted_expected - on_purpose
+    share_rest = counted_pass / rest if rest else 0.0
+    complete = ran_to_end == counted_units
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = [
         BEGIN,
@@ -66,8 +86,13 @@ def table(summary, commit, attempts, binary):
         f"- Units outside streams, bitops, bitfield, geo and HyperLogLog: "
         f"{counted_units}; {ran_to_end} ran to their end.",
         f"- Tests real Redis passes there: {counted_pass} of {counted_expected} "
-        f"pass on Basalt ({share:.1%}; target {TARGET:.0%}: "
-        f"{'met' if share >= TARGET and ran_to_end == counted_units else 'not met'}).",
+        f"pass on Basalt ({share:.1%}).",
+        f"- Of those that fail, {on_purpose} are deliberate differences "
+        f"(`scripts/redis-suite-deliberate.txt`, explained below); without them "
+        f"{counted_pass} of {rest} pass ({share_rest:.1%}). Target {TARGET:.0%} "
+        f"with the deliberate differences excused: "
+        f"{'met' if share_rest >= TARGET and complete else 'not met'}; "
+        f"counting them as failures: {'met' if share >= TARGET and complete else 'not met'}.",
         "",
     ]
     return "\n".join(head + rows + ["", END])

@@ -31,7 +31,7 @@ pub static COMMANDS: &[Command] = &[
     txn_cmd(
         "exec",
         1,
-        NOSCRIPT | LOADING | STALE | MAY_REPLICATE | TXN_CONTROL,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | MAY_REPLICATE | TXN_CONTROL,
         exec,
     )
     .summary("Executes all commands in a transaction."),

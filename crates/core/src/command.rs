@@ -34,6 +34,8 @@ pub mod flags {
     /// Not shown to MONITOR after it runs (scripts show themselves before
     /// the commands they call).
     pub const SKIP_MONITOR: u32 = 1 << 15;
+    /// Not logged in the slowlog (EXEC: the commands it ran are).
+    pub const SKIP_SLOWLOG: u32 = 1 << 17;
     /// Served during a slot migration after ASKING (RESTORE-ASKING).
     pub const ASKING: u32 = 1 << 16;
 
@@ -75,6 +77,7 @@ pub mod flags {
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (ASKING, "asking"),
     ];

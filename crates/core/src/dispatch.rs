@@ -481,7 +481,8 @@ fn record(
 ) {
     shared.stats.record_command(index, usec, failure);
     let threshold = shared.slowlog_slower_than.load(Relaxed);
-    if threshold >= 0 && usec >= threshold as u64 {
+    let logged = !shared.commands.all()[index].has(flags::SKIP_SLOWLOG);
+    if logged && threshold >= 0 && usec >= threshold as u64 {
         let max_len = shared.config.read().slowlog_max_len;
         let name = client.name.lock().clone().unwrap_or_default();
         shared

@@ -320,3 +320,37 @@ fn only_replies_that_acknowledge_writes_wait_for_the_wal() {
     q::<Value>(&mut c, &["EXEC"]);
     assert_eq!(batches(&mut c), start + 3, "EXEC of a SET");
 }
+
+/// EXEC is not in the slowlog (the commands it ran are), as Redis's
+/// `skip_slowlog` flag says.
+#[test]
+fn exec_is_not_slowlogged_but_what_it_ran_is() {
+    let server = Server::start();
+    let mut c = server.client();
+    q::<()>(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    q::<()>(&mut c, &["SLOWLOG", "RESET"]);
+    q::<()>(&mut c, &["MULTI"]);
+    q::<()>(&mut c, &["SET", "k", "v"]);
+    q::<Value>(&mut c, &["EXEC"]);
+    let log: Value = q(&mut c, &["SLOWLOG", "GET", "-1"]);
+    let names: Vec<String> = match log {
+        Value::Array(entries) => entries
+            .iter()
+            .filter_map(|e| match e {
+                Value::Array(fields) => match fields.get(3) {
+                    Some(Value::Array(args)) => match args.first() {
+                        Some(Value::BulkString(b)) => {
+                            Some(String::from_utf8_lossy(b).to_lowercase())
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+        other => panic!("SLOWLOG GET: {other:?}"),
+    };
+    assert!(names.contains(&"set".to_string()), "{names:?}");
+    assert!(!names.contains(&"exec".to_string()), "{names:?}");
+}
