@@ -24,7 +24,9 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
     "errorstats",
+    "cluster",
     "keyspace",
 ];
 const ALL_SECTIONS: &[&str] = &[
@@ -35,8 +37,10 @@ const ALL_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
     "commandstats",
     "errorstats",
+    "cluster",
     "keyspace",
     "rocksdb",
 ];
@@ -120,7 +124,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
     let _ = match section {
         "server" => write!(
             out,
-            "# Server\r\nredis_version:{}\r\nbasalt_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nexecutable:{}\r\nconfig_file:{}\r\nworkers:{}\r\n",
+            "# Server\r\nredis_version:{}\r\nbasalt_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nlru_clock:{}\r\nio_threads_active:0\r\nexecutable:{}\r\nconfig_file:{}\r\nworkers:{}\r\n",
             basalt_core::REDIS_VERSION,
             basalt_core::BASALT_VERSION,
             std::env::consts::OS,
@@ -131,13 +135,15 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0),
             uptime,
             uptime / 86400,
+            // Redis's LRU clock: seconds, modulo 2^24.
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() & 0xFF_FFFF).unwrap_or(0),
             std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             config.file().map(|p| p.display().to_string()).unwrap_or_default(),
             basalt_core::shared::effective_workers(&config),
         ),
         "clients" => write!(
             out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\n",
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\n",
             shared.clients.count(),
             config.maxclients,
             shared.blocking.waiting() + shared.pause.waiting(),
@@ -148,18 +154,21 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             let (cache, memtables) = cache_and_memtables(storage);
             let libraries = shared.scripting.libraries();
             let functions: usize = libraries.iter().map(|l| l.functions.len()).sum();
+            let system = total_system_memory();
             write!(
                 out,
-                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:jemalloc\r\nblock_cache_usage:{cache}\r\nmemtables_usage:{memtables}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{}\r\n",
+                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:jemalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\nblock_cache_usage:{cache}\r\nmemtables_usage:{memtables}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{}\r\n",
                 human(rss),
                 human(rss),
+                human(rss),
+                human(system),
                 shared.scripting.script_count(),
                 libraries.len(),
             )
         }
         "persistence" => write!(
             out,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\nappendfsync:{}\r\nlatest_sequence_number:{}\r\nwal_flush_batches:{}\r\nwal_flushes:{}\r\n",
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\nappendfsync:{}\r\nlatest_sequence_number:{}\r\nwal_flush_batches:{}\r\nwal_flushes:{}\r\n",
             shared.backups.in_progress() as u8,
             shared.backups.last_save(),
             if shared.backups.last_ok() { "ok" } else { "err" },
@@ -171,7 +180,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "stats" => write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nmigrate_cached_sockets:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\nundeclared_key_lock_timeouts:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:0\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nundeclared_key_lock_timeouts:{}\r\n",
             stats.connections_received.load(Relaxed),
             stats.commands_processed.load(Relaxed),
             stats.instantaneous_ops.load(Relaxed),
@@ -192,9 +201,10 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         ),
         "replication" => write!(
             out,
-            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_replid:{}\r\nmaster_repl_offset:{}\r\n",
+            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
             shared.run_id,
             storage.latest_sequence_number(),
+            config_value(shared, "repl-backlog-size"),
         ),
         "cpu" => {
             let (user, sys) = cpu_times();
@@ -203,6 +213,13 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
                 "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n"
             )
         }
+        // No modules: the section is there, empty, as in a Redis without any.
+        "modules" => write!(out, "# Modules\r\n"),
+        "cluster" => write!(
+            out,
+            "# Cluster\r\ncluster_enabled:{}\r\n",
+            (config_value(shared, "cluster-enabled") == "yes") as u8
+        ),
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
             for (i, c) in crate::table().all().iter().enumerate() {
@@ -271,4 +288,28 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         }
         _ => Ok(()),
     };
+}
+
+/// An option's value as CONFIG GET shows it.
+fn config_value(shared: &Shared, name: &str) -> String {
+    shared
+        .config
+        .read()
+        .get(&[name.as_bytes()])
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+/// MemTotal of /proc/meminfo, in bytes (0 where there is none).
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }

@@ -139,6 +139,27 @@ fn path_text(p: &Option<PathBuf>) -> String {
 }
 
 /// Redis's `save` syntax: pairs of `<seconds> <changes>`, or empty.
+/// Redis's memory-or-percentage values (`maxmemory-clients`): `10%` or a
+/// size.
+fn check_memory_or_percent(s: &str) -> Result<(), String> {
+    if let Some(p) = s.strip_suffix('%') {
+        let p: i64 = p
+            .parse()
+            .map_err(|_| "argument must be a memory or percent value".to_string())?;
+        if p > 100 {
+            return Err("percentage argument must be less or equal to 100".into());
+        }
+        if p < 0 {
+            return Err("argument must be a memory or percent value".into());
+        }
+        return Ok(());
+    }
+    match crate::value::parse_memory(s) {
+        Ok(n) if n >= 0 => Ok(()),
+        _ => Err("argument must be a memory or percent value".into()),
+    }
+}
+
 fn check_save(s: &str) -> Result<(), String> {
     let words: Vec<&str> = s.split_whitespace().collect();
     let numbers = words.iter().all(|w| w.parse::<u64>().is_ok());
@@ -661,6 +682,13 @@ pub(crate) static TABLE: &[Section] = &[
                  noeviction reports to job queues that check it.",
             ),
             opt(
+                "maxmemory-clients",
+                "0",
+                checked_text(check_memory_or_percent, Access::RedisNoOp),
+                "Redis's client eviction limit (bytes, or a percentage of \
+                 maxmemory); Basalt does not evict clients, no effect.",
+            ),
+            opt(
                 "maxmemory-samples",
                 "5",
                 int(1, 64, Access::RedisNoOp),
@@ -911,6 +939,14 @@ pub(crate) static TABLE: &[Section] = &[
                 "",
                 text(Access::Fixed("replication is not supported yet")),
                 "Replicate from '<host> <port>'; replication is not supported yet.",
+            )
+            .alias(&["replicaof"]),
+            opt(
+                "repl-backlog-size",
+                "1048576",
+                bytes(1, I64_MAX, Access::RedisNoOp),
+                "Redis's replication backlog; Basalt's replicas resume from the \
+                 RocksDB WAL (rocksdb.wal_ttl_seconds, rocksdb.wal_size_limit_mb).",
             ),
             opt(
                 "slave-read-only",

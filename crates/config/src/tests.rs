@@ -140,6 +140,7 @@ fn other_value(def: &OptionDef) -> Option<(String, String)> {
     let pair = |v: &str| Some((v.to_string(), v.to_string()));
     match (def.name, &def.kind) {
         ("save", _) => pair("900 1 300 10"),
+        ("maxmemory-clients", _) => pair("10%"),
         ("notify-keyspace-events", _) => Some(("KEA".into(), "AKE".into())),
         ("log-dir", _) => pair("/var/log/basalt"),
         ("client-output-buffer-limit", _) => Some((

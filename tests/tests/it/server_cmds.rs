@@ -192,10 +192,29 @@ fn info_sections() {
         "Persistence",
         "Stats",
         "Replication",
+        "Modules",
+        "Errorstats",
+        "Cluster",
         "Keyspace",
     ] {
         assert!(default.contains(&format!("# {s}\r\n")), "INFO lacks # {s}");
     }
+    // Client libraries read these to decide how to talk to a server.
+    assert_eq!(info_field(&default, "cluster_enabled"), "0");
+    assert_eq!(info_field(&default, "master_failover_state"), "no-failover");
+    assert_eq!(info_field(&default, "lazyfree_pending_objects"), "0");
+    assert!(
+        info_field(&default, "total_system_memory")
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        info_field(&default, "repl_backlog_size")
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     assert!(
         !default.contains("# Commandstats"),
         "commandstats not default"
@@ -599,4 +618,36 @@ fn save_bgsave_and_lastsave() {
         "{rewrite}"
     );
     assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn config_options_redis_tools_set() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory-clients", "200%"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - percentage argument must be less or equal to 100\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory-clients", "10%"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "10000001",
+            "repl-backlog-size",
+            "10000002"
+        ]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "repl-backlog-size"]),
+        "*2\r\n$17\r\nrepl-backlog-size\r\n$8\r\n10000002\r\n"
+    );
+    // A name and its alias both answer a pattern.
+    let of = c.cmd(&["CONFIG", "GET", "*of"]);
+    assert!(of.contains("slaveof") && of.contains("replicaof"), "{of}");
 }
