@@ -8,6 +8,7 @@ mod args;
 mod bitmap;
 mod block;
 mod client;
+mod cluster;
 mod config;
 mod connection;
 mod dump;
@@ -59,6 +60,7 @@ pub fn table() -> &'static CommandTable {
             config::COMMANDS,
             info::COMMANDS,
             client::COMMANDS,
+            cluster::COMMANDS,
             introspection::COMMANDS,
             memory::COMMANDS,
             pubsub::COMMANDS,

@@ -40,6 +40,9 @@ pub enum CommandError {
     InvalidClientName,
     #[error("no such client")]
     NoSuchClient,
+    /// A cluster command on a node without cluster mode.
+    #[error("cluster support disabled")]
+    ClusterDisabled,
     /// A RESP2 connection with subscriptions ran anything else; carries
     /// the command's full name (`config|get`).
     #[error("command not allowed while subscribed")]
@@ -144,6 +147,9 @@ impl CommandError {
                 "ERR Client names cannot contain spaces, newlines or special characters.".into()
             }
             CommandError::NoSuchClient => "ERR No such client".into(),
+            CommandError::ClusterDisabled => {
+                "ERR This instance has cluster support disabled".into()
+            }
             CommandError::Subscribed(name) => format!(
                 "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )

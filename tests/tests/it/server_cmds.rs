@@ -651,3 +651,29 @@ fn config_options_redis_tools_set() {
     let of = c.cmd(&["CONFIG", "GET", "*of"]);
     assert!(of.contains("slaveof") && of.contains("replicaof"), "{of}");
 }
+
+#[test]
+fn cluster_commands_answer_as_a_server_without_cluster_support() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    for args in [
+        &["CLUSTER", "INFO"][..],
+        &["CLUSTER", "KEYSLOT", "k"],
+        &["READONLY"],
+        &["READWRITE"],
+    ] {
+        assert_eq!(
+            c.cmd(args),
+            "-ERR This instance has cluster support disabled\r\n",
+            "{args:?}"
+        );
+    }
+    let reset = c.cmd(&["EVAL", "return redis.call('cluster', 'reset', 'hard')", "0"]);
+    assert!(
+        reset.contains("command is not allowed from script"),
+        "{reset}"
+    );
+    let help = names(&c.val(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "cl*help"]));
+    assert!(help.contains(&"cluster|help".to_string()), "{help:?}");
+    assert!(help.contains(&"client|help".to_string()), "{help:?}");
+}
