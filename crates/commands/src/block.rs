@@ -57,8 +57,15 @@ fn block_or_reply(
     attempt: Retry,
     timeout_reply: Reply,
 ) -> CommandResult {
-    if let Some((reply, _)) = attempt(ctx.shared, args)? {
-        return Ok(reply);
+    // Clients already waiting on these keys come first, as in Redis, where
+    // they are served before the next command runs: queue behind them (the
+    // connection serves the queue in order, this client's own first attempt
+    // included). Inside a transaction nothing blocks: attempt at once.
+    let queue_behind = !basalt_engine::in_txn() && ctx.shared.blocking.has_waiters_on(&keys);
+    if !queue_behind {
+        if let Some((reply, _)) = attempt(ctx.shared, args)? {
+            return Ok(reply);
+        }
     }
     ctx.action = Some(Action::Block(BlockRequest {
         keys,
@@ -66,6 +73,7 @@ fn block_or_reply(
         retry: attempt,
         timeout,
         timeout_reply,
+        untried: queue_behind,
     }));
     Ok(Reply::Null)
 }

@@ -95,6 +95,11 @@ pub struct BlockingRegistry {
     by_key: Mutex<HashMap<Bytes, VecDeque<Arc<Waiter>>>>,
     by_client: Mutex<HashMap<u64, Arc<Waiter>>>,
     waiting: AtomicUsize,
+    /// One serve at a time, as Redis serves its blocked clients from its
+    /// one thread: two serves interleaving could hand an element to a later
+    /// waiter while an earlier one is being served. Never held while a key
+    /// lock is (serves run after their write released its locks).
+    serving: Mutex<()>,
 }
 
 impl BlockingRegistry {
@@ -105,6 +110,48 @@ impl BlockingRegistry {
 
     pub fn has_waiters(&self) -> bool {
         self.waiting.load(Ordering::Acquire) > 0
+    }
+
+    /// Whether a client already waits on one of `keys`: a newcomer then
+    /// queues behind it instead of taking what a push left for it.
+    pub fn has_waiters_on(&self, keys: &[Bytes]) -> bool {
+        if !self.has_waiters() {
+            return false;
+        }
+        let by_key = self.by_key.lock();
+        keys.iter()
+            .any(|k| by_key.get(k).is_some_and(|q| !q.is_empty()))
+    }
+
+    /// A newcomer that queued behind older waiters (see `has_waiters_on`)
+    /// and is still waiting once they were served: its own first attempt,
+    /// which reports WRONGTYPE as a first attempt does.
+    pub fn attempt_own(&self, shared: &Arc<Shared>, waiter: &Arc<Waiter>) {
+        let serving = self.serving.lock();
+        if waiter
+            .state
+            .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let outcome =
+            crate::dispatch::retry_blocked(shared, &waiter.handle, &waiter.args, waiter.retry);
+        drop(serving);
+        let (reply, touched) = match outcome {
+            Ok(None) => {
+                waiter.state.store(WAITING, Ordering::Release);
+                return;
+            }
+            Ok(Some((reply, touched))) => (reply, touched),
+            Err(e) => (e.to_reply(), Vec::new()),
+        };
+        waiter.state.store(DONE, Ordering::Release);
+        self.unregister(waiter);
+        if let Some(tx) = waiter.reply.lock().take() {
+            let _ = tx.send(reply);
+        }
+        self.serve(shared, touched);
     }
 
     pub fn register(&self, waiter: &Arc<Waiter>) {
@@ -164,6 +211,10 @@ impl BlockingRegistry {
     /// nothing.
     pub fn serve(&self, shared: &Arc<Shared>, keys: impl IntoIterator<Item = Bytes>) {
         let mut pending: VecDeque<Bytes> = keys.into_iter().collect();
+        if pending.is_empty() {
+            return;
+        }
+        let _serving = self.serving.lock();
         let mut rounds = 0;
         while let Some(key) = pending.pop_front() {
             rounds += 1;

@@ -68,6 +68,9 @@ pub struct BlockRequest {
     /// `None` waits forever.
     pub timeout: Option<Duration>,
     pub timeout_reply: basalt_resp::Reply,
+    /// The command has not tried yet: it queued behind older waiters of its
+    /// keys and tries once they are served.
+    pub untried: bool,
 }
 
 /// Something the connection loop must do after the reply is queued.

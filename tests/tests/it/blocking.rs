@@ -295,3 +295,72 @@ fn client_unblock_with_timeout_or_error() {
         Value::Int(0)
     );
 }
+
+/// A blocking command that arrives while others wait on its key queues
+/// behind them, as in Redis where waiters are served before the next
+/// command runs: the element a push leaves after the older waiter's
+/// failure (a destination of the wrong type) goes to the newcomer, and the
+/// older waiter always gets its WRONGTYPE. Before, a newcomer arriving
+/// right after the push could take the element first and leave the older
+/// waiter blocked (a few rounds in a hundred).
+#[test]
+fn a_newcomer_never_takes_an_element_ahead_of_an_older_waiter() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    let mut c = server.client();
+    let frame = |args: &[&str]| {
+        let mut out = format!("*{}\r\n", args.len());
+        for a in args {
+            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        out.into_bytes()
+    };
+    for round in 0..60 {
+        q(&mut c, &["DEL", "blist", "target1", "target2"]);
+        q(&mut c, &["SET", "target1", "nolist"]);
+        let connect = || {
+            let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s
+        };
+        let (mut old, mut new, mut pusher) = (connect(), connect(), connect());
+        old.write_all(&frame(&["BRPOPLPUSH", "blist", "target1", "0"]))
+            .unwrap();
+        wait_blocked(&mut c, 1);
+        // The newcomer and the push back to back: they race.
+        new.write_all(&frame(&["BRPOPLPUSH", "blist", "target2", "0"]))
+            .unwrap();
+        pusher
+            .write_all(&frame(&["LPUSH", "blist", "foo"]))
+            .unwrap();
+        let mut buf = [0u8; 128];
+        let n = old.read(&mut buf).unwrap_or(0);
+        let got = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(
+            got.starts_with("-WRONGTYPE"),
+            "round {round}: old waiter got {got:?}"
+        );
+        let n = new.read(&mut buf).unwrap_or(0);
+        assert_eq!(&buf[..n], b"$3\r\nfoo\r\n", "round {round}");
+    }
+}
+
+/// Queuing behind a waiter does not hide a wrong type from a newcomer: its
+/// first attempt still answers WRONGTYPE at once.
+#[test]
+fn a_newcomer_behind_a_waiter_still_gets_wrongtype_at_once() {
+    let server = Server::start();
+    let mut c = server.client();
+    let waiter = spawn_blocked(&server, &["BLPOP", "k", "1"]);
+    wait_blocked(&mut c, 1);
+    // The key becomes a string: the waiter stays blocked (as in Redis).
+    q(&mut c, &["SET", "k", "v"]);
+    let mut other = server.client();
+    let err = redis::cmd("BLPOP")
+        .arg("k")
+        .arg("0")
+        .query::<Value>(&mut other)
+        .unwrap_err();
+    assert_eq!(err.code(), Some("WRONGTYPE"));
+    assert_eq!(waiter.join().unwrap(), Value::Nil);
+}
