@@ -204,7 +204,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
             shared.run_id,
             storage.latest_sequence_number(),
-            config_value(shared, "repl-backlog-size"),
+            config_value(&config, "repl-backlog-size"),
         ),
         "cpu" => {
             let (user, sys) = cpu_times();
@@ -218,7 +218,7 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
         "cluster" => write!(
             out,
             "# Cluster\r\ncluster_enabled:{}\r\n",
-            (config_value(shared, "cluster-enabled") == "yes") as u8
+            (config_value(&config, "cluster-enabled") == "yes") as u8
         ),
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
@@ -291,10 +291,8 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
 }
 
 /// An option's value as CONFIG GET shows it.
-fn config_value(shared: &Shared, name: &str) -> String {
-    shared
-        .config
-        .read()
+fn config_value(config: &basalt_config::Config, name: &str) -> String {
+    config
         .get(&[name.as_bytes()])
         .into_iter()
         .next()

@@ -146,12 +146,18 @@ impl BlockingRegistry {
             Ok(Some((reply, touched))) => (reply, touched),
             Err(e) => (e.to_reply(), Vec::new()),
         };
+        self.deliver(waiter, reply);
+        self.serve(shared, touched);
+    }
+
+    /// Ends a claimed waiter's wait with `reply`.
+    fn deliver(&self, waiter: &Arc<Waiter>, reply: Reply) {
         waiter.state.store(DONE, Ordering::Release);
         self.unregister(waiter);
-        if let Some(tx) = waiter.reply.lock().take() {
+        let sender = waiter.reply.lock().take();
+        if let Some(tx) = sender {
             let _ = tx.send(reply);
         }
-        self.serve(shared, touched);
     }
 
     pub fn register(&self, waiter: &Arc<Waiter>) {
@@ -259,12 +265,7 @@ impl BlockingRegistry {
                     }
                     Err(e) => e.to_reply(),
                 };
-                waiter.state.store(DONE, Ordering::Release);
-                self.unregister(&waiter);
-                let sender = waiter.reply.lock().take();
-                if let Some(tx) = sender {
-                    let _ = tx.send(reply);
-                }
+                self.deliver(&waiter, reply);
             }
         }
     }

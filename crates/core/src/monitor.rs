@@ -53,16 +53,13 @@ pub fn in_script() -> bool {
 }
 
 impl Monitors {
-    /// Adds a monitor; false when it already was one (Redis ignores a
-    /// second MONITOR without a reply).
-    pub fn add(&self, client: &Arc<ClientHandle>) -> bool {
+    /// Adds a monitor (a second MONITOR changes nothing).
+    pub fn add(&self, client: &Arc<ClientHandle>) {
         let mut clients = self.clients.write();
-        if clients.iter().any(|c| c.id == client.id) {
-            return false;
+        if !clients.iter().any(|c| c.id == client.id) {
+            clients.push(client.clone());
+            self.count.store(clients.len(), Relaxed);
         }
-        clients.push(client.clone());
-        self.count.store(clients.len(), Relaxed);
-        true
     }
 
     pub fn remove(&self, id: u64) {
@@ -73,10 +70,6 @@ impl Monitors {
 
     pub fn active(&self) -> bool {
         self.count.load(Relaxed) > 0
-    }
-
-    pub fn is_monitor(&self, id: u64) -> bool {
-        self.active() && self.clients.read().iter().any(|c| c.id == id)
     }
 
     /// Sends one command line to every monitor.

@@ -308,13 +308,7 @@ fn a_newcomer_never_takes_an_element_ahead_of_an_older_waiter() {
     use std::io::{Read, Write};
     let server = Server::start();
     let mut c = server.client();
-    let frame = |args: &[&str]| {
-        let mut out = format!("*{}\r\n", args.len());
-        for a in args {
-            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        out.into_bytes()
-    };
+    let frame = |args: &[&str]| crate::protocol::encode(args);
     for round in 0..60 {
         q(&mut c, &["DEL", "blist", "target1", "target2"]);
         q(&mut c, &["SET", "target1", "nolist"]);
