@@ -48,6 +48,36 @@ pub static COMMANDS: &[Command] =
             ]),
     ];
 
+/// The apply phase of CONFIG SET for the listening sockets: binding can
+/// fail after every value was valid (the port is taken), and then the whole
+/// CONFIG SET is rolled back, with Redis's messages.
+fn apply_listeners(
+    ctx: &Ctx,
+    config: &basalt_config::Config,
+    changed: &[&'static str],
+) -> Result<(), basalt_config::ConfigError> {
+    let port_changed = changed.contains(&"port");
+    if !port_changed && !changed.contains(&"bind") {
+        return Ok(());
+    }
+    let port = config.port;
+    ctx.shared
+        .listeners
+        .rebind(&config.bind, port)
+        .map_err(|e| {
+            let (name, reason) = if port_changed {
+                (
+                    "port",
+                    format!("Unable to listen on this port: {}", e.source),
+                )
+            } else {
+                ("bind", "Failed to bind to specified addresses.".to_string())
+            };
+            tracing::warn!("CONFIG SET {name}: cannot listen on {e}");
+            basalt_config::ConfigError::SetFailed { name, reason }
+        })
+}
+
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let sub = lower(&args[1]);
     match sub.as_str() {
@@ -66,7 +96,15 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 .chunks(2)
                 .map(|c| (c[0].as_ref(), c[1].as_ref()))
                 .collect();
-            ctx.shared.config.write().set(&pairs)?;
+            {
+                let mut config = ctx.shared.config.write();
+                let before = config.clone();
+                let changed = config.set(&pairs)?;
+                if let Err(err) = apply_listeners(ctx, &config, &changed) {
+                    *config = before;
+                    return Err(err.into());
+                }
+            }
             ctx.shared.config_changed();
             Ok(Reply::ok())
         }

@@ -306,7 +306,10 @@ impl Config {
                 name: def.name,
                 reason: reason.to_string(),
             };
-            if !def.is_live() {
+            // Setting an immutable option to the value it has changes
+            // nothing, so it is accepted: tools that write back everything
+            // CONFIG GET * returned (Redis's own test suite does) work.
+            if !def.is_live() && !def.value(self).as_bytes().eq_ignore_ascii_case(value) {
                 return Err(failed("can't set immutable config"));
             }
             if resolved.iter().any(|(d, _)| std::ptr::eq(*d, def)) {

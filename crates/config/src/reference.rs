@@ -64,9 +64,12 @@ message naming the command line.
 - `CONFIG SET name value [name value ...]` changes live options (those
   marked live below) while the server runs. Several pairs are set
   atomically: if any pair is refused (an unknown option, a bad value, the
-  same option twice), nothing changes. Options that are not live are
-  immutable: setting one fails with `ERR CONFIG SET failed (possibly
-  related to argument 'port') - can't set immutable config`.
+  same option twice), nothing changes; the same holds when applying a
+  valid value fails (`port` taken by another process: `Unable to listen
+  on this port`). Options that are not live are immutable: setting one to
+  another value fails with `ERR CONFIG SET failed (possibly related to
+  argument 'dir') - can't set immutable config`; setting it to the value
+  it has is accepted and changes nothing.
 - `CONFIG REWRITE` writes the current values back into the file the server
   was started with, keeping its comments and the order of its lines:
   lines whose value changed are updated, and options that differ from their

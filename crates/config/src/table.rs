@@ -204,14 +204,20 @@ pub(crate) static TABLE: &[Section] = &[
                 })),
                 "Addresses to listen on, IPv4 or IPv6, separated by spaces; \
                  0.0.0.0 listens on every interface. Basalt has no protected mode: \
-                 set requirepass before listening beyond localhost.",
-            ),
+                 set requirepass before listening beyond localhost. CONFIG SET \
+                 listens on the new addresses first and only then closes the old \
+                 ones; open connections stay.",
+            )
+            .live(),
             opt(
                 "port",
                 "6666",
                 int(1, 65535, int_field!(port)),
-                "TCP port to listen on (Kvrocks' default, not Redis's 6379).",
-            ),
+                "TCP port to listen on (Kvrocks' default, not Redis's 6379). \
+                 CONFIG SET moves the listeners to the new port (refused, and \
+                 nothing changed, when it is taken); open connections stay.",
+            )
+            .live(),
             opt(
                 "tcp-backlog",
                 "511",

@@ -18,6 +18,7 @@ pub mod dispatch;
 pub mod error;
 pub mod error_stats;
 pub mod key_finder;
+pub mod listeners;
 pub mod logging;
 pub mod monitor;
 pub mod notify;

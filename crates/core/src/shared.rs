@@ -52,6 +52,8 @@ pub struct Shared {
     pub wal: crate::wal_commit::WalGroupCommit,
     /// CLIENT PAUSE.
     pub pause: crate::pause::Pause,
+    /// The listening sockets (CONFIG SET port/bind replaces them).
+    pub listeners: crate::listeners::Listeners,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -92,6 +94,7 @@ impl Shared {
             slowlog_slower_than: AtomicI64::new(config.slowlog_log_slower_than),
             wal: Default::default(),
             pause: Default::default(),
+            listeners: Default::default(),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),
             dataset,

@@ -22,8 +22,16 @@ pub async fn serve(
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()>,
 ) {
-    for listener in listeners {
-        tokio::spawn(accept_loop(shared.clone(), listener));
+    let accept: basalt_core::listeners::AcceptLoop = {
+        let shared = shared.clone();
+        Arc::new(move |listener, stop| {
+            tokio::spawn(accept_loop(shared.clone(), listener, stop));
+        })
+    };
+    if let Err(e) = shared.listeners.start(accept, listeners) {
+        tracing::error!("cannot start listening: {e}");
+        shared.request_shutdown();
+        return;
     }
     let mut requested = shared.shutdown_signal();
     tokio::select! {
@@ -31,14 +39,22 @@ pub async fn serve(
         _ = shutdown => {}
     }
     shared.request_shutdown();
+    shared.listeners.stop_all();
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+/// Accepts until shutdown, or until `stop` (the listener was replaced by
+/// CONFIG SET port/bind), when the socket is closed.
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut shutdown = shared.shutdown_signal();
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = shutdown.changed() => return,
+            _ = stop.changed() => return,
         };
         let (mut stream, addr) = match accepted {
             Ok(a) => a,

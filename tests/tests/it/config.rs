@@ -312,3 +312,113 @@ fn pidfile_written_and_removed_on_sigterm() {
     assert!(status.success(), "SIGTERM exit status {status}");
     assert!(!pidfile.exists(), "pidfile left behind after SIGTERM");
 }
+
+fn connect(port: u16) -> redis::Connection {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn config_value(c: &mut redis::Connection, name: &str) -> String {
+    let pair: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(c).unwrap();
+    pair[1].clone()
+}
+
+fn config_set_error(c: &mut redis::Connection, pairs: &[&str]) -> String {
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(pairs)
+        .query::<()>(c)
+        .expect_err("CONFIG SET should fail");
+    format!(
+        "{} {}",
+        err.code().unwrap_or(""),
+        err.detail().unwrap_or("")
+    )
+}
+
+#[test]
+fn config_set_port_moves_the_listener_and_keeps_connections() {
+    let server = basalt_tests::Server::start();
+    let mut old = server.client();
+    let new_port = free_port();
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "port", &new_port.to_string()])
+        .query(&mut old)
+        .unwrap();
+    assert_eq!(config_value(&mut old, "port"), new_port.to_string());
+    // The connection that asked stays; new clients come on the new port.
+    let pong: String = redis::cmd("PING").query(&mut old).unwrap();
+    assert_eq!(pong, "PONG");
+    let mut new = connect(new_port);
+    let _: () = redis::cmd("SET").arg(&["k", "v"]).query(&mut new).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut old).unwrap();
+    assert_eq!(v, "v");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
+        assert!(Instant::now() < deadline, "old port still accepts");
+        sleep(Duration::from_millis(20));
+    }
+
+    // A taken port: refused at the apply step, and the whole CONFIG SET
+    // (maxmemory too) is rolled back.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    let maxmemory = config_value(&mut new, "maxmemory");
+    let err = config_set_error(&mut new, &["maxmemory", "10000001", "port", &taken_port]);
+    assert!(
+        err.starts_with(
+            "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port"
+        ),
+        "{err}"
+    );
+    assert_eq!(config_value(&mut new, "port"), new_port.to_string());
+    assert_eq!(config_value(&mut new, "maxmemory"), maxmemory);
+    let mut again = connect(new_port);
+    let pong: String = redis::cmd("PING").query(&mut again).unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+#[test]
+fn config_set_bind_listens_on_the_new_addresses_or_changes_nothing() {
+    let server = basalt_tests::Server::start();
+    let mut c = server.client();
+    let port = server.port.to_string();
+    // A second loopback address on the same port (Linux routes all of
+    // 127/8 to lo).
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "bind", "127.0.0.1 127.0.0.2"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(config_value(&mut c, "bind"), "127.0.0.1 127.0.0.2");
+    let mut second: redis::Connection = redis::Client::open(format!("redis://127.0.0.2:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let pong: String = redis::cmd("PING").query(&mut second).unwrap();
+    assert_eq!(pong, "PONG");
+    // Back to one address: 127.0.0.2 stops accepting, connections stay.
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "bind", "127.0.0.1"])
+        .query(&mut c)
+        .unwrap();
+    let pong: String = redis::cmd("PING").query(&mut second).unwrap();
+    assert_eq!(pong, "PONG");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.2", server.port)).is_ok() {
+        assert!(Instant::now() < deadline, "127.0.0.2 still accepts");
+        sleep(Duration::from_millis(20));
+    }
+    // An address whose port is taken: nothing changes.
+    let _taken = TcpListener::bind(("127.0.0.3", server.port)).unwrap();
+    let err = config_set_error(&mut c, &["bind", "127.0.0.1 127.0.0.3"]);
+    assert_eq!(
+        err,
+        "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+    );
+    assert_eq!(config_value(&mut c, "bind"), "127.0.0.1");
+    let mut fresh = connect(server.port);
+    let pong: String = redis::cmd("PING").query(&mut fresh).unwrap();
+    assert_eq!(pong, "PONG");
+}
