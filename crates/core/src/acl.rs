@@ -315,7 +315,7 @@ impl Acl {
             state.authenticated = true;
             return Ok(());
         }
-        self.denied_auth.fetch_add(1, Relaxed);
+        self.count(Reason::Auth);
         let context = if state.multi.is_some() || state.in_exec {
             Context::Multi
         } else {
@@ -347,6 +347,17 @@ impl Acl {
     /// Runs `f` on the ACL log.
     pub fn with_log<R>(&self, f: impl FnOnce(&mut Log) -> R) -> R {
         f(&mut self.log.lock())
+    }
+
+    /// INFO's `acl_access_denied_*` counters.
+    fn count(&self, reason: Reason) {
+        match reason {
+            Reason::Command => &self.denied_cmd,
+            Reason::Key => &self.denied_key,
+            Reason::Channel => &self.denied_channel,
+            Reason::Auth => &self.denied_auth,
+        }
+        .fetch_add(1, Relaxed);
     }
 
     /// A command's catalog id.
@@ -446,13 +457,7 @@ pub fn check(shared: &Shared, state: &ClientState, call: &Call<'_>) -> Result<()
         return Ok(());
     };
     let acl = &shared.acl;
-    match denied.reason {
-        Reason::Command => &acl.denied_cmd,
-        Reason::Key => &acl.denied_key,
-        Reason::Channel => &acl.denied_channel,
-        Reason::Auth => &acl.denied_auth,
-    }
-    .fetch_add(1, Relaxed);
+    acl.count(denied.reason);
     let context = if crate::monitor::in_script() {
         Context::Lua
     } else if state.multi.is_some() || state.in_exec {
@@ -492,6 +497,59 @@ pub fn check(shared: &Shared, state: &ClientState, call: &Call<'_>) -> Result<()
         }
         _ => format!("NOPERM {message}"),
     }))
+}
+
+/// A blocked client's command about to be served: its user may have lost
+/// the right to it while it waited. Redis 7.2 checks it again when it runs
+/// it again, and so does this: a refusal ends the wait with NOPERM and
+/// nothing is taken for the client.
+pub fn check_served(
+    shared: &Shared,
+    client: &ClientHandle,
+    index: usize,
+    args: &[Bytes],
+) -> Result<(), CommandError> {
+    let Some(slot) = client.user() else {
+        return Ok(());
+    };
+    let user = slot.get();
+    if user.unrestricted() {
+        return Ok(());
+    }
+    let command = shared.commands.all()[index];
+    let sub = match args.get(1) {
+        Some(name) if !command.subcommands.is_empty() => {
+            command.find_subcommand(name).map_or(0, |i| i + 1)
+        }
+        _ => 0,
+    };
+    let call = Call {
+        index,
+        command,
+        sub,
+        args,
+    };
+    let Err(denied) = check_user(&shared.acl, &user, &call) else {
+        return Ok(());
+    };
+    let acl = &shared.acl;
+    acl.count(denied.reason);
+    let object: Vec<u8> = match denied.reason {
+        Reason::Command => call.full_name().into_bytes(),
+        _ => args[denied.pos].to_vec(),
+    };
+    acl.log(
+        shared,
+        client,
+        denied.reason,
+        Context::Toplevel,
+        &object,
+        slot.name(),
+    );
+    Err(CommandError::other(format!(
+        "NOPERM {}",
+        message(&slot.name_lossy(), &call, denied, false)
+    )))
 }
 
 /// Redis 7.2's text for a refusal (`getAclErrorMessage`); `verbose` names

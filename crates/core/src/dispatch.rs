@@ -511,6 +511,12 @@ pub fn retry_blocked(
     let Some((index, command)) = shared.commands.lookup(&args[0]) else {
         return retry(shared, args);
     };
+    if let Err(err) = crate::acl::check_served(shared, client, index, args) {
+        if let Reply::Error(text) = err.to_reply() {
+            shared.stats.record_error(&text);
+        }
+        return Err(err);
+    }
     let started = Instant::now();
     let data = shared.data();
     let watched = shared.watches.active() && !basalt_engine::in_txn();

@@ -1267,3 +1267,33 @@ fn pipelined_commands_after_a_user_is_deleted_are_refused() {
     let _ = c.closed_within(Duration::from_secs(5));
     assert_eq!(admin.cmd(&["EXISTS", "after"]), ":0\r\n");
 }
+
+#[test]
+fn a_blocked_command_is_checked_again_when_served() {
+    // Redis 7.2 checks a blocked command again when a push serves it
+    // (7.0 served it regardless).
+    if against_redis() {
+        return;
+    }
+    let server = Server::start();
+    let mut admin = Raw::connect(server.port);
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "psuser", "reset", "on", "nopass", "+@all", "allkeys",
+        ],
+    );
+    let mut c = login(server.port, "psuser", "x");
+    c.send(&crate::protocol::encode(&["BLPOP", "list1", "0"]));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !admin.val(&["CLIENT", "LIST"]).text().contains("cmd=blpop") {
+        assert!(std::time::Instant::now() < deadline, "BLPOP never blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ok(&mut admin, &["ACL", "SETUSER", "psuser", "resetkeys"]);
+    assert_eq!(admin.cmd(&["LPUSH", "list1", "foo"]), ":1\r\n");
+    assert_eq!(c.reply(), "-NOPERM No permissions to access a key\r\n");
+    assert_eq!(admin.cmd(&["LLEN", "list1"]), ":1\r\n");
+    assert_eq!(field(&last_log(&mut admin), "object"), "list1");
+    assert!(c.cmd(&["PING"]).starts_with("+PONG"));
+}
