@@ -58,6 +58,9 @@ pub struct Server {
     pub port: u16,
     dir: tempfile::TempDir,
     extra_args: Vec<String>,
+    /// Options both servers understand (`--aclfile path`), given to Redis
+    /// too when the tests run against it.
+    common_args: Vec<String>,
     /// Always Debian's redis-server, whatever `BASALT_TEST_AGAINST` says
     /// (tests of interoperation with Redis).
     redis: bool,
@@ -78,6 +81,24 @@ impl Server {
         Server::launch(&[], true)
     }
 
+    /// Starts with `--option value` arguments that Redis takes as well,
+    /// prepared by `setup` with the server's (empty) temporary directory
+    /// first, e.g. to write the file an option names.
+    pub fn start_common(setup: impl FnOnce(&Path) -> Vec<String>) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let common_args = setup(dir.path());
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            dir,
+            extra_args: Vec::new(),
+            common_args,
+            redis: false,
+        };
+        server.spawn();
+        server
+    }
+
     fn launch(args: &[&str], redis: bool) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut server = Server {
@@ -85,6 +106,7 @@ impl Server {
             port: 0,
             dir,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            common_args: Vec::new(),
             redis,
         };
         server.port = free_port();
@@ -122,6 +144,7 @@ impl Server {
             cmd.arg("--dir").arg(self.data_dir());
             cmd.args(&self.extra_args);
         }
+        cmd.args(&self.common_args);
         cmd
     }
 

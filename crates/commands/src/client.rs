@@ -196,103 +196,9 @@ pub fn help_reply(lines: &[&'static str]) -> Reply {
     Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
 }
 
-/// Redis's flag letters, in Redis's order (`catClientInfoString`): P
-/// subscribed, x in MULTI, b blocked, t tracking, R tracking redirect
-/// broken, B tracking in BCAST mode, e no-evict, T no-touch; N for none;
-/// O first for MONITOR. Basalt has no replicas, masters or unix sockets yet
-/// (S M U).
-fn flags(c: &ClientHandle) -> String {
-    let mut f = String::new();
-    if c.monitor.load(Relaxed) {
-        f.push('O');
-    }
-    if c.is_subscribed() {
-        f.push('P');
-    }
-    if c.multi.load(Relaxed) >= 0 {
-        f.push('x');
-    }
-    if c.blocked.load(Relaxed) {
-        f.push('b');
-    }
-    {
-        let t = c.tracking.lock();
-        if t.on {
-            f.push('t');
-        }
-        if t.broken_redirect {
-            f.push('R');
-        }
-        if t.bcast {
-            f.push('B');
-        }
-    }
-    if c.is_killed() {
-        f.push('A');
-    }
-    if c.no_evict.load(Relaxed) {
-        f.push('e');
-    }
-    if c.no_touch.load(Relaxed) {
-        f.push('T');
-    }
-    if f.is_empty() {
-        f.push('N');
-    }
-    f
-}
-
-/// One CLIENT LIST / CLIENT INFO line, with every Redis 7.2 field in
-/// Redis's order.
+/// One CLIENT LIST / CLIENT INFO line.
 fn describe(c: &ClientHandle) -> String {
-    let table = crate::table();
-    let cmd = match c.last_command.load(Relaxed) {
-        0 => "NULL".to_string(),
-        n => match table.all().get(n - 1) {
-            None => "NULL".to_string(),
-            Some(cmd) => match c.last_subcommand.load(Relaxed) {
-                0 => cmd.name.to_string(),
-                s => format!("{}|{}", cmd.name, cmd.subcommands[s - 1].name),
-            },
-        },
-    };
-    let (sub, psub, ssub) = (
-        c.sub.load(Relaxed),
-        c.psub.load(Relaxed),
-        c.ssub.load(Relaxed),
-    );
-    let redir = {
-        let t = c.tracking.lock();
-        if t.on {
-            t.redirect as i64
-        } else {
-            -1
-        }
-    };
-    let omem = c.omem.load(Relaxed);
-    format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
-        c.id,
-        c.addr,
-        c.laddr,
-        c.fd.load(Relaxed),
-        c.name.lock().clone().unwrap_or_default(),
-        c.created.elapsed().as_secs(),
-        c.idle_secs(),
-        flags(c),
-        sub,
-        psub,
-        ssub,
-        c.multi.load(Relaxed),
-        c.query_buffer.load(Relaxed).max(0),
-        omem,
-        omem,
-        cmd,
-        redir,
-        c.resp.load(Relaxed),
-        c.lib_name.lock().clone().unwrap_or_default(),
-        c.lib_ver.lock().clone().unwrap_or_default(),
-    )
+    c.info_line(crate::table())
 }
 
 fn client(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -612,6 +518,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut kind = None;
     let mut id = None;
     let mut max_age = None;
+    let mut user = None;
     let mut skipme = true;
     if args.len() == 3 {
         addr = Some(text(&args[2]));
@@ -636,12 +543,14 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             } else if is(option, "laddr") {
                 laddr = Some(text(value));
             } else if is(option, "user") {
-                // The only user there is until ACL comes.
-                if value.as_ref() != b"default" {
-                    return Err(CommandError::other(format!(
-                        "ERR No such user '{}'",
-                        text(value)
-                    )));
+                match ctx.shared.acl.user(value) {
+                    Some(u) => user = Some(u),
+                    None => {
+                        return Err(CommandError::other(format!(
+                            "ERR No such user '{}'",
+                            text(value)
+                        )))
+                    }
                 }
             } else if is(option, "skipme") {
                 skipme = if is(value, "yes") {
@@ -672,6 +581,9 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             || kind.is_some_and(|k| k != ClientType::of(&c))
             || id.is_some_and(|id| c.id != id)
             || max_age.is_some_and(|age| c.created.elapsed().as_secs() < age)
+            || user
+                .as_ref()
+                .is_some_and(|u| !c.user().is_some_and(|cu| std::sync::Arc::ptr_eq(&cu, u)))
             || (skipme && c.id == me)
         {
             continue;

@@ -106,6 +106,15 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 }
             }
             ctx.shared.config_changed();
+            // requirepass is the default user's password, as in Redis:
+            // setting it again resets the default user's passwords to it.
+            if pairs
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(b"requirepass"))
+            {
+                let password = ctx.shared.config.read().requirepass.clone();
+                ctx.shared.acl.set_default_password(password.as_deref());
+            }
             Ok(Reply::ok())
         }
         "rewrite" => {

@@ -83,7 +83,9 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     c.protocol = Protocol::Resp2;
     c.handle.resp.store(2, std::sync::atomic::Ordering::Relaxed);
     *c.handle.name.lock() = None;
-    c.authenticated = ctx.shared.config.read().requirepass.is_none();
+    // The default user again, logged in only if a fresh connection would
+    // be: RESET never keeps a user's rights, nor grants any.
+    c.reset_user(ctx.shared);
     c.multi = None;
     c.handle
         .multi
@@ -102,33 +104,21 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     Ok(Reply::Simple("RESET".into()))
 }
 
-/// Checks a password for the only user there is, `default`.
-fn check_password(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), CommandError> {
-    let required = ctx.shared.config.read().requirepass.clone();
-    match required {
-        None if user == b"default" => {
-            ctx.client.authenticated = true;
-            Ok(())
-        }
-        Some(p) if user == b"default" && p.as_bytes() == password => {
-            ctx.client.authenticated = true;
-            Ok(())
-        }
-        _ => Err(CommandError::WrongPass),
-    }
-}
-
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    match args.len() {
+    let (user, pass): (&[u8], &[u8]) = match args.len() {
         2 => {
-            if ctx.shared.config.read().requirepass.is_none() {
+            if ctx.shared.acl.default_user().get().nopass() {
                 return Err(CommandError::AuthNotConfigured);
             }
-            check_password(ctx, b"default", &args[1])?;
+            (b"default", &args[1])
         }
-        3 => check_password(ctx, &args[1], &args[2])?,
+        3 => (&args[1], &args[2]),
         _ => return Err(CommandError::Syntax),
-    }
+    };
+    let shared = ctx.shared.clone();
+    shared
+        .acl
+        .authenticate(&shared, ctx.client, &args[0], user, pass)?;
     Ok(Reply::ok())
 }
 
@@ -151,10 +141,12 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         i = 2;
     }
     let mut name = None;
+    let mut credentials = None;
+    // Options first, the last AUTH and SETNAME winning; then the
+    // authentication; the name only once it succeeded (Redis 7.2).
     while i < args.len() {
         if is(&args[i], "auth") && i + 2 < args.len() {
-            let (user, pass) = (args[i + 1].clone(), args[i + 2].clone());
-            check_password(ctx, &user, &pass)?;
+            credentials = Some((&args[i + 1], &args[i + 2]));
             i += 3;
         } else if is(&args[i], "setname") && i + 1 < args.len() {
             if !valid_client_name(&args[i + 1]) {
@@ -168,6 +160,12 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 text(&args[i])
             )));
         }
+    }
+    if let Some((user, pass)) = credentials {
+        let shared = ctx.shared.clone();
+        shared
+            .acl
+            .authenticate(&shared, ctx.client, &args[0], user, pass)?;
     }
     if !ctx.client.authenticated {
         return Err(CommandError::other(

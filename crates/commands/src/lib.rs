@@ -4,6 +4,7 @@
 //! dispatcher in `basalt-core` runs. Handlers see only `basalt-core`'s
 //! `Ctx` and the data crates below it; they never touch a socket.
 
+mod acl;
 mod args;
 mod bitmap;
 mod block;
@@ -60,6 +61,7 @@ pub fn table() -> &'static CommandTable {
             config::COMMANDS,
             info::COMMANDS,
             client::COMMANDS,
+            acl::COMMANDS,
             cluster::COMMANDS,
             introspection::COMMANDS,
             memory::COMMANDS,

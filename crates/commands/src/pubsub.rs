@@ -22,32 +22,60 @@ const fn pubsub_cmd(
 const SUB_FLAGS: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    pubsub_cmd("subscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, subscribe)
-        .since("2.0.0")
-        .summary("Listens for messages published to channels."),
-    pubsub_cmd("unsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, unsubscribe)
-        .since("2.0.0")
-        .summary("Stops listening to messages posted to channels."),
-    pubsub_cmd("psubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, psubscribe)
-        .since("2.0.0")
-        .summary("Listens for messages published to channels that match one or more patterns."),
-    pubsub_cmd("punsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, punsubscribe)
-        .since("2.0.0")
-        .summary(
-            "Stops listening to messages published to channels that match one or more patterns.",
-        ),
-    pubsub_cmd("ssubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, ssubscribe)
-        .keys(1, -1, 1)
-        .since("7.0.0")
-        .summary("Listens for messages published to shard channels."),
-    pubsub_cmd("sunsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, sunsubscribe)
-        .keys(1, -1, 1)
-        .since("7.0.0")
-        .summary("Stops listening to messages posted to shard channels."),
+    pubsub_cmd(
+        "subscribe",
+        -2,
+        SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_SUBSCRIBE,
+        subscribe,
+    )
+    .since("2.0.0")
+    .summary("Listens for messages published to channels."),
+    pubsub_cmd(
+        "unsubscribe",
+        -1,
+        SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_UNSUBSCRIBE,
+        unsubscribe,
+    )
+    .since("2.0.0")
+    .summary("Stops listening to messages posted to channels."),
+    pubsub_cmd(
+        "psubscribe",
+        -2,
+        SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_SUBSCRIBE | CHANNEL_PATTERN,
+        psubscribe,
+    )
+    .since("2.0.0")
+    .summary("Listens for messages published to channels that match one or more patterns."),
+    pubsub_cmd(
+        "punsubscribe",
+        -1,
+        SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_UNSUBSCRIBE | CHANNEL_PATTERN,
+        punsubscribe,
+    )
+    .since("2.0.0")
+    .summary("Stops listening to messages published to channels that match one or more patterns."),
+    pubsub_cmd(
+        "ssubscribe",
+        -2,
+        SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_SUBSCRIBE,
+        ssubscribe,
+    )
+    .keys(1, -1, 1)
+    .since("7.0.0")
+    .summary("Listens for messages published to shard channels."),
+    pubsub_cmd(
+        "sunsubscribe",
+        -1,
+        SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_UNSUBSCRIBE,
+        sunsubscribe,
+    )
+    .keys(1, -1, 1)
+    .since("7.0.0")
+    .summary("Stops listening to messages posted to shard channels."),
     pubsub_cmd(
         "publish",
         3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | CHANNEL_PUBLISH,
         publish,
     )
     .since("2.0.0")
@@ -55,7 +83,7 @@ pub static COMMANDS: &[Command] = &[
     pubsub_cmd(
         "spublish",
         3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | CHANNEL_PUBLISH,
         spublish,
     )
     .keys(1, 1, 1)

@@ -363,10 +363,13 @@ fn run(
     });
     let caller = Box::new(ScriptCaller {
         shared: shared.clone(),
+        // The script's commands run as its caller's user.
         state: ClientState {
             handle: ctx.client.handle.clone(),
             protocol: Protocol::Resp2,
             authenticated: true,
+            user: ctx.client.user.clone(),
+            in_exec: false,
             subscriptions: Default::default(),
             multi: None,
             watch: None,
@@ -555,6 +558,25 @@ struct ScriptCaller {
 }
 
 impl CommandCaller for ScriptCaller {
+    fn acl_check(&mut self, args: Vec<Bytes>) -> Result<bool, String> {
+        let invalid = || "Invalid command passed to redis.acl_check_cmd()".to_string();
+        let (index, command) = crate::table().lookup(&args[0]).ok_or_else(invalid)?;
+        // The subcommand when the command has them, as Redis's lookup; no
+        // arity check.
+        let mut sub = 0;
+        if !command.subcommands.is_empty() && args.len() >= 2 {
+            sub = command.find_subcommand(&args[1]).ok_or_else(invalid)? + 1;
+        }
+        let call = basalt_core::dispatch::Call {
+            index,
+            command,
+            sub,
+            args: &args,
+        };
+        let user = self.state.user.get();
+        Ok(basalt_core::acl::check_user(&self.shared.acl, &user, &call).is_ok())
+    }
+
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Reply {
         // Refusals made here, before the command runs, are error replies
         // to the script like any command's, and counted as such.

@@ -148,9 +148,13 @@ fn run(ctx: &mut Ctx, multi: Multi, watch: Option<&Watch>) -> CommandResult {
         }
     }
     let mut replies = Vec::with_capacity(multi.queued.len());
+    // ACL checks each command again as EXEC runs it, in case the user's
+    // rules changed since it was queued.
+    ctx.client.in_exec = true;
     for args in multi.queued {
         replies.push(execute(shared, ctx.client, args).reply);
     }
+    ctx.client.in_exec = false;
     txn.commit().map_err(basalt_types::Error::from)?;
     Ok(Reply::Array(replies))
 }

@@ -68,8 +68,17 @@ pub struct Config {
     pub log_level: LogLevel,
     /// `log-dir`; `None` logs to stdout (`stdout` or empty in the file).
     pub log_dir: Option<PathBuf>,
-    /// `requirepass`; `None` disables AUTH.
+    /// `requirepass`: the `default` user's password; `None` makes it
+    /// `nopass`.
     pub requirepass: Option<String>,
+    /// `aclfile`: where ACL LOAD and ACL SAVE read and write the users;
+    /// `None` when unset.
+    pub aclfile: Option<PathBuf>,
+    /// `acllog-max-len`: entries ACL LOG keeps.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default`: whether new users and selectors start with
+    /// every channel allowed (`allchannels`) or none (`resetchannels`).
+    pub acl_pubsub_allchannels: bool,
     /// `proto-max-bulk-len`: largest bulk string accepted, bytes.
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: largest unparsed input per client, bytes.
@@ -192,6 +201,9 @@ impl Config {
             log_level: LogLevel::Info,
             log_dir: None,
             requirepass: None,
+            aclfile: None,
+            acllog_max_len: 0,
+            acl_pubsub_allchannels: false,
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,

@@ -401,8 +401,50 @@ pub(crate) static TABLE: &[Section] = &[
                         Ok(())
                     },
                 })),
-                "Password clients must send with AUTH before other commands; \
-                 empty disables authentication.",
+                "Password of the 'default' user, whom connections start as: clients \
+                 must send AUTH <password> before other commands. Empty makes the \
+                 default user nopass (no authentication). Setting it is ACL SETUSER \
+                 default resetpass ><password>, as in Redis.",
+            )
+            .live(),
+            opt(
+                "aclfile",
+                "",
+                text(Access::Field(Accessor {
+                    get: |c| path_text(&c.aclfile),
+                    set: |c, v| {
+                        c.aclfile = (!v.is_empty()).then(|| PathBuf::from(v));
+                        Ok(())
+                    },
+                })),
+                "File of ACL users, one 'user <name> <rules...>' line each (Redis's \
+                 format): read at startup (a bad line stops the server) and by ACL LOAD, \
+                 written by ACL SAVE. Empty: users live only in memory. A relative path \
+                 is relative to the directory the server was started in.",
+            ),
+            opt(
+                "acllog-max-len",
+                "128",
+                int(0, I64_MAX, int_field!(acllog_max_len)),
+                "Entries ACL LOG keeps (refused commands and failed authentications).",
+            )
+            .live(),
+            opt(
+                "acl-pubsub-default",
+                "resetchannels",
+                one_of(
+                    &["allchannels", "resetchannels"],
+                    Access::Field(Accessor {
+                        get: |c| if c.acl_pubsub_allchannels { 0 } else { 1 },
+                        set: |c, v| {
+                            c.acl_pubsub_allchannels = v == 0;
+                            Ok(())
+                        },
+                    }),
+                ),
+                "Channels a new ACL user (or selector) may use: allchannels, or none \
+                 until granted with &pattern (resetchannels, Redis 7's default). The \
+                 default user keeps every channel either way.",
             )
             .live(),
             opt(

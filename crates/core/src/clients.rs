@@ -59,6 +59,10 @@ pub struct ClientHandle {
     /// Invalidations of keys this client changed itself while its command
     /// ran, sent after that command's reply as Redis does.
     pub tracking_pending: Mutex<Vec<Invalidated>>,
+    /// The ACL user (CLIENT LIST `user=`, CLIENT KILL USER, and the
+    /// clients a deleted user leaves); `None` until the connection's state
+    /// exists.
+    pub user: Mutex<Option<Arc<crate::acl::UserSlot>>>,
     /// Pub/sub messages and invalidations waiting for the connection task.
     pushes: Outbox,
     killed: AtomicBool,
@@ -137,6 +141,116 @@ impl ClientHandle {
         n > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
     }
 
+    /// The client's ACL user.
+    pub fn user(&self) -> Option<Arc<crate::acl::UserSlot>> {
+        self.user.lock().clone()
+    }
+
+    /// The user's name as CLIENT LIST shows it.
+    pub fn user_name(&self) -> String {
+        self.user()
+            .map_or_else(|| "default".to_string(), |u| u.name_lossy())
+    }
+
+    /// Redis's flag letters, in Redis's order (`catClientInfoString`): P
+    /// subscribed, x in MULTI, b blocked, t tracking, R tracking redirect
+    /// broken, B tracking in BCAST mode, e no-evict, T no-touch; N for none;
+    /// O first for MONITOR. Basalt has no replicas, masters or unix sockets yet
+    /// (S M U).
+    pub fn info_flags(&self) -> String {
+        let mut f = String::new();
+        if self.monitor.load(Relaxed) {
+            f.push('O');
+        }
+        if self.is_subscribed() {
+            f.push('P');
+        }
+        if self.multi.load(Relaxed) >= 0 {
+            f.push('x');
+        }
+        if self.blocked.load(Relaxed) {
+            f.push('b');
+        }
+        {
+            let t = self.tracking.lock();
+            if t.on {
+                f.push('t');
+            }
+            if t.broken_redirect {
+                f.push('R');
+            }
+            if t.bcast {
+                f.push('B');
+            }
+        }
+        if self.is_killed() {
+            f.push('A');
+        }
+        if self.no_evict.load(Relaxed) {
+            f.push('e');
+        }
+        if self.no_touch.load(Relaxed) {
+            f.push('T');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line (also the ACL log's client
+    /// info), with every Redis 7.2 field in Redis's order.
+    pub fn info_line(&self, table: &crate::command::CommandTable) -> String {
+        let cmd = match self.last_command.load(Relaxed) {
+            0 => "NULL".to_string(),
+            n => match table.all().get(n - 1) {
+                None => "NULL".to_string(),
+                Some(cmd) => match self.last_subcommand.load(Relaxed) {
+                    0 => cmd.name.to_string(),
+                    s => format!("{}|{}", cmd.name, cmd.subcommands[s - 1].name),
+                },
+            },
+        };
+        let (sub, psub, ssub) = (
+            self.sub.load(Relaxed),
+            self.psub.load(Relaxed),
+            self.ssub.load(Relaxed),
+        );
+        let redir = {
+            let t = self.tracking.lock();
+            if t.on {
+                t.redirect as i64
+            } else {
+                -1
+            }
+        };
+        let omem = self.omem.load(Relaxed);
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd.load(Relaxed),
+            self.name.lock().clone().unwrap_or_default(),
+            self.created.elapsed().as_secs(),
+            self.idle_secs(),
+            self.info_flags(),
+            sub,
+            psub,
+            ssub,
+            self.multi.load(Relaxed),
+            self.query_buffer.load(Relaxed).max(0),
+            omem,
+            omem,
+            cmd,
+            self.user_name(),
+            redir,
+            self.resp.load(Relaxed),
+            self.lib_name.lock().clone().unwrap_or_default(),
+            self.lib_ver.lock().clone().unwrap_or_default(),
+        )
+    }
+
     pub fn idle_secs(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;
         now.saturating_sub(self.last_active_ms.load(Relaxed)) / 1000
@@ -177,6 +291,7 @@ impl ClientRegistry {
             fd: AtomicI32::new(-1),
             tracking: Mutex::new(ClientTracking::default()),
             tracking_pending: Mutex::new(Vec::new()),
+            user: Mutex::new(None),
             pushes: Outbox::default(),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),

@@ -61,6 +61,21 @@ pub mod flags {
     /// (CLIENT itself, as Redis exempts `clientCommand`).
     pub const TRACKING_CONTROL: u32 = 1 << 26;
 
+    // Channel arguments, as Redis's `commands_with_channels` table marks
+    // them for ACL (`&pattern`): PUBLISH's first argument, every argument
+    // of the (un)subscribe commands. A command with one of these has no
+    // keys as far as ACL goes: its key positions (shard channels) are
+    // channels.
+    /// Publishes to the channel in its first argument.
+    pub const CHANNEL_PUBLISH: u32 = 1 << 27;
+    /// Subscribes to every channel in its arguments.
+    pub const CHANNEL_SUBSCRIBE: u32 = 1 << 28;
+    /// Unsubscribes from the channels in its arguments (never refused).
+    pub const CHANNEL_UNSUBSCRIBE: u32 = 1 << 29;
+    /// Its channels are patterns (PSUBSCRIBE, PUNSUBSCRIBE).
+    pub const CHANNEL_PATTERN: u32 = 1 << 30;
+    pub const CHANNELS: u32 = CHANNEL_PUBLISH | CHANNEL_SUBSCRIBE | CHANNEL_UNSUBSCRIBE;
+
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),

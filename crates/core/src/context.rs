@@ -12,7 +12,15 @@ use std::time::Duration;
 pub struct ClientState {
     pub handle: Arc<ClientHandle>,
     pub protocol: Protocol,
+    /// The connection is logged in as `user` (AUTH, HELLO AUTH, or the
+    /// default user when it needs no password). Change both through
+    /// [`ClientState::set_user`] and [`ClientState::reset_user`].
     pub authenticated: bool,
+    /// The ACL user the connection's commands are checked as.
+    pub user: Arc<crate::acl::UserSlot>,
+    /// EXEC is running the queued commands (ACL answers and logs them in
+    /// the `multi` context).
+    pub in_exec: bool,
     pub subscriptions: crate::pubsub::Subscriptions,
     /// Inside MULTI: the queued commands.
     pub multi: Option<crate::transaction::Multi>,
@@ -37,6 +45,46 @@ pub enum ReplyMode {
 }
 
 impl ClientState {
+    /// A new connection's state: the default user, authenticated when the
+    /// default user needs no password and is on, as Redis's
+    /// `clientSetDefaultAuth`.
+    pub fn new(shared: &Shared, handle: Arc<ClientHandle>) -> ClientState {
+        let mut state = ClientState {
+            user: shared.acl.default_user().clone(),
+            handle,
+            protocol: Protocol::Resp2,
+            authenticated: false,
+            in_exec: false,
+            subscriptions: Default::default(),
+            multi: None,
+            watch: None,
+            reply_mode: Default::default(),
+            reply_is_push: false,
+        };
+        state.reset_user(shared);
+        state
+    }
+
+    /// Makes `user` the connection's user (its handle shows it too).
+    pub fn set_user(&mut self, user: Arc<crate::acl::UserSlot>) {
+        *self.handle.user.lock() = Some(user.clone());
+        self.user = user;
+    }
+
+    /// Back to the default user, authenticated only if it needs no
+    /// password: never more rights than a fresh connection (RESET).
+    pub fn reset_user(&mut self, shared: &Shared) {
+        self.set_user(shared.acl.default_user().clone());
+        self.authenticated = shared.acl.default_open();
+    }
+
+    /// Whether the connection must authenticate before anything but AUTH,
+    /// HELLO and the like (Redis's `authRequired`): the default user is
+    /// not open and this connection has not logged in.
+    pub fn auth_required(&self, shared: &Shared) -> bool {
+        !self.authenticated && !shared.acl.default_open()
+    }
+
     /// Whether the reply of the command that just ran is dropped, moving
     /// the CLIENT REPLY state on by one command.
     pub fn drop_reply(&mut self) -> bool {

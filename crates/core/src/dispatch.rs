@@ -4,10 +4,10 @@
 //! applies to a command is applied once, here, in this order:
 //!
 //! 1. lookup: the command, its arity and its subcommand;
-//! 2. gates, each named, each free to refuse: auth, pub/sub mode, MULTI
-//!    (which may queue instead of run), busy script, then the slots for the
-//!    layers that plug in from outside: replica role, cluster router, ACL
-//!    (`Gates`, empty on a single node without users);
+//! 2. gates, each named, each free to refuse: auth, ACL (`crate::acl`),
+//!    pub/sub mode, MULTI (which may queue instead of run), busy script,
+//!    then the slots for the layers that plug in from outside: replica
+//!    role, cluster router (`Gates`, empty on a single node);
 //! 3. the run: WATCH invalidation, client-side caching (keys read are
 //!    remembered before, keys written invalidated after), keyspace-miss
 //!    events, offloading of long commands, statistics, slowlog, serving
@@ -84,8 +84,8 @@ impl Outcome {
 }
 
 /// A check a layer outside the core makes before a command runs: the
-/// replica's role (read-only, LOADING), the cluster router (MOVED, ASK,
-/// CROSSSLOT) and ACL. An `Err` is the client's reply.
+/// replica's role (read-only, LOADING) and the cluster router (MOVED, ASK,
+/// CROSSSLOT). An `Err` is the client's reply.
 pub trait Gate: Send + Sync {
     fn check(
         &self,
@@ -101,7 +101,6 @@ pub trait Gate: Send + Sync {
 pub struct Gates {
     pub role: Option<Box<dyn Gate>>,
     pub router: Option<Box<dyn Gate>>,
-    pub acl: Option<Box<dyn Gate>>,
 }
 
 impl Gates {
@@ -111,7 +110,7 @@ impl Gates {
         client: &ClientState,
         call: &Call<'_>,
     ) -> Result<(), CommandError> {
-        for gate in [&self.role, &self.router, &self.acl].into_iter().flatten() {
+        for gate in [&self.role, &self.router].into_iter().flatten() {
             gate.check(shared, client, call)?;
         }
         Ok(())
@@ -126,7 +125,10 @@ pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) 
     // Held for the whole command, so the dataset cannot be replaced under it.
     let _access = shared.dataset.access();
     let call = match lookup(shared.commands, &args).and_then(|call| {
-        auth_gate(state, &call)?;
+        auth_gate(shared, state, &call)?;
+        // Before MULTI queues it: a refused command dooms the transaction
+        // (EXECABORT), as in Redis; EXEC and scripts check again.
+        crate::acl::check(shared, state, &call)?;
         Ok(call)
     }) {
         Ok(call) => call,
@@ -214,8 +216,8 @@ pub fn lookup<'a>(table: &CommandTable, args: &'a [Bytes]) -> Result<Call<'a>, C
     })
 }
 
-fn auth_gate(state: &ClientState, call: &Call<'_>) -> Result<(), CommandError> {
-    if !state.authenticated && !call.command.has(flags::NO_AUTH) {
+fn auth_gate(shared: &Shared, state: &ClientState, call: &Call<'_>) -> Result<(), CommandError> {
+    if !call.command.has(flags::NO_AUTH) && state.auth_required(shared) {
         return Err(CommandError::NoAuth);
     }
     Ok(())
@@ -509,6 +511,12 @@ pub fn retry_blocked(
     let Some((index, command)) = shared.commands.lookup(&args[0]) else {
         return retry(shared, args);
     };
+    if let Err(err) = crate::acl::check_served(shared, client, index, args) {
+        if let Reply::Error(text) = err.to_reply() {
+            shared.stats.record_error(&text);
+        }
+        return Err(err);
+    }
     let started = Instant::now();
     let data = shared.data();
     let watched = shared.watches.active() && !basalt_engine::in_txn();

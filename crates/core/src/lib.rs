@@ -7,6 +7,7 @@
 //! Handlers live in `basalt-commands` and depend on this crate; the network
 //! loop lives in `basalt-net`. Nothing here opens a socket.
 
+pub mod acl;
 pub mod background;
 pub mod backup;
 pub mod blocking;

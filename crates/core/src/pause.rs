@@ -82,7 +82,7 @@ impl Pause {
         let Some((mode, _)) = self.current() else {
             return false;
         };
-        if !state.authenticated || args.is_empty() {
+        if state.auth_required(shared) || args.is_empty() {
             return false;
         }
         let Some((_, command)) = shared.commands.lookup(&args[0]) else {

@@ -159,6 +159,21 @@ impl Hub {
         self.shard.read().len()
     }
 
+    /// One client's channels, patterns and shard channels, found by
+    /// walking the maps (for ACL: are a subscriber's subscriptions still
+    /// allowed after its user changed).
+    pub fn subscriptions_of(&self, client: u64) -> (Vec<Bytes>, Vec<Bytes>, Vec<Bytes>) {
+        let of = |kind| -> Vec<Bytes> {
+            self.map(kind)
+                .read()
+                .iter()
+                .filter(|(_, subs)| subs.contains_key(&client))
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        (of(Kind::Channel), of(Kind::Pattern), of(Kind::Shard))
+    }
+
     fn add(&self, kind: Kind, name: &Bytes, client: &Arc<ClientHandle>) {
         self.map(kind)
             .write()

@@ -17,8 +17,10 @@ use std::time::{Instant, SystemTime};
 pub struct Shared {
     /// The command table, built by the handler crate at assembly.
     pub commands: &'static CommandTable,
-    /// Checks that outer layers (replication, cluster, ACL) plug in.
+    /// Checks that outer layers (replication, cluster) plug in.
     pub gates: crate::dispatch::Gates,
+    /// ACL users, the ACL log and its counters.
+    pub acl: crate::acl::Acl,
     /// Joined at shutdown before RocksDB closes.
     pub background_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub blocking: crate::blocking::BlockingRegistry,
@@ -84,9 +86,11 @@ impl Shared {
         let pubsub_limit = config.client_output_buffer_limit.pubsub;
         let events = config.notify_keyspace_events;
         let tracking_max_keys = config.tracking_table_max_keys;
+        let acl = crate::acl::Acl::new(commands, &config);
         Shared {
             commands,
             gates: Default::default(),
+            acl,
             scripting,
             background_threads: Mutex::new(Vec::new()),
             blocking: Default::default(),
@@ -167,6 +171,7 @@ impl Shared {
         self.pubsub
             .set_limit(config.client_output_buffer_limit.pubsub);
         self.notify.set_flags(config.notify_keyspace_events);
+        self.acl.set_pubsub_default(config.acl_pubsub_allchannels);
         let tracking_max_keys = config.tracking_table_max_keys;
         drop(config);
         // Outside the config lock: going under a lower limit sends

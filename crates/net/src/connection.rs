@@ -6,7 +6,7 @@ use basalt_core::clients::ClientHandle;
 use basalt_core::context::{Action, BlockRequest, ClientState};
 use basalt_core::dispatch::{execute, Outcome};
 use basalt_core::shared::Shared;
-use basalt_resp::{Protocol, Reply, RequestParser};
+use basalt_resp::{Reply, RequestParser};
 use bytes::BytesMut;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -24,18 +24,8 @@ const READ_CHUNK: usize = 16 * 1024;
 pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
     let _ = stream.set_nodelay(true);
     let addr = handle.addr;
-    let authenticated = shared.config.read().requirepass.is_none();
     let mut session = Session {
-        state: ClientState {
-            handle: handle.clone(),
-            protocol: Protocol::Resp2,
-            authenticated,
-            subscriptions: Default::default(),
-            multi: None,
-            watch: None,
-            reply_mode: Default::default(),
-            reply_is_push: false,
-        },
+        state: ClientState::new(&shared, handle.clone()),
         shared,
     };
     let shared = session.shared.clone();
@@ -83,7 +73,7 @@ async fn run(
     loop {
         shared.refresh(&mut limits);
         loop {
-            parser.set_auth_required(!state.authenticated);
+            parser.set_auth_required(state.auth_required(shared));
             // As in Redis, a running command is still in the query buffer:
             // CLIENT LIST shows it in its own `qbuf`.
             let unparsed = input.len() + parser.pending_args_len();

@@ -521,6 +521,48 @@ fn fpconv(n: f64) -> String {
     out
 }
 
+/// The arguments of a `redis.*` command helper as command arguments, or
+/// Redis's error for a bad one.
+fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
+    if args.is_empty() {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    }
+    args.iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Number(n) => Ok(Bytes::from(format_number(*n))),
+            Value::Integer(n) => Ok(Bytes::from(n.to_string())),
+            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
+        })
+        .collect()
+}
+
+/// `redis.acl_check_cmd(command, args...)`: whether the user running the
+/// script may run that command with those arguments.
+pub(crate) fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
+    let fail = |m: String| Err(mlua::Error::RuntimeError(format!("\u{1}{m}")));
+    let argv = match command_args(&args) {
+        Ok(argv) => argv,
+        Err(e) => return fail(e.to_string()),
+    };
+    let caller = lua
+        .app_data_mut::<RunState>()
+        .expect("RunState")
+        .caller
+        .take();
+    let Some(mut caller) = caller else {
+        return fail(
+            "ERR redis.acl_check_cmd can only be called inside a script invocation".into(),
+        );
+    };
+    let result = caller.acl_check(argv);
+    lua.app_data_mut::<RunState>().expect("RunState").caller = Some(caller);
+    match result {
+        Ok(allowed) => Ok(allowed),
+        Err(e) => fail(format!("ERR {e}")),
+    }
+}
+
 /// `redis.setresp(2|3)`.
 pub(crate) fn set_resp(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() != 1 {

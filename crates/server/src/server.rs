@@ -98,7 +98,21 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    let aclfile = config.aclfile.clone();
     let shared = Arc::new(Shared::new(config, storage, basalt_commands::table()));
+    // The ACL file's users replace the default one, as Redis loads them at
+    // startup; any error in it stops the server.
+    if let Some(path) = aclfile {
+        if let Err(e) = shared.acl.load_file(None, &path) {
+            eprintln!("basalt-server: aborting startup because of ACL errors: {e}");
+            tracing::error!("aborting startup because of ACL errors: {e}");
+            shared.data().storage.close();
+            if let Some(p) = &pidfile {
+                let _ = std::fs::remove_file(p);
+            }
+            return 1;
+        }
+    }
     let code = runtime.block_on(serve(shared.clone()));
     // Let connection tasks finish the command they are in (they stop at the
     // next read: the shutdown signal is set) before RocksDB is closed.

@@ -1,5 +1,6 @@
 //! Integration tests against the real server binary.
 
+mod acl;
 mod blocking;
 mod config;
 mod connection;

@@ -27,6 +27,10 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
     t.set("log", lua.create_function(log)?)?;
     t.set("setresp", lua.create_function(crate::vm::set_resp)?)?;
     t.set(
+        "acl_check_cmd",
+        lua.create_function(crate::vm::acl_check_cmd)?,
+    )?;
+    t.set(
         "register_function",
         lua.create_function(crate::vm::register_function)?,
     )?;
