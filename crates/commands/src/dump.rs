@@ -9,6 +9,7 @@
 //! tracks no access times or frequencies (OBJECT IDLETIME answers 0).
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -31,18 +32,21 @@ pub static COMMANDS: &[Command] = &[
         .summary("Returns a serialized representation of the value stored at a key."),
     Command::new("restore", -4, WRITE | DENYOOM, restore)
         .keys(1, 1, 1)
+        .key_flags(&[OW | UPDATE])
         .acl(&["dangerous"])
         .since("2.6.0")
         .summary("Creates a key from the serialized representation of a value."),
     Command::new("restore-asking", -4, WRITE | DENYOOM | ASKING, restore)
         .keys(1, 1, 1)
+        .key_flags(&[OW | UPDATE])
         .acl(&["keyspace", "dangerous"])
         .group("server")
         .since("3.0.0")
         .summary("An internal command for migrating keys in a cluster."),
     Command::new("migrate", -6, WRITE, super::migrate::migrate)
         .keys(3, 3, 1)
-        .movable(crate::key_finder::migrate)
+        .key_flags(&[RW | ACCESS | DELETE, RW | ACCESS | DELETE | INCOMPLETE])
+        .movable(crate::key_finder::MIGRATE)
         .acl(&["dangerous"])
         .since("2.6.0")
         .summary("Atomically transfers a key from one Redis instance to another."),

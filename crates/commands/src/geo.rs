@@ -2,6 +2,7 @@
 //! as in Redis (so ZRANGE, ZSCORE and the rest see the same set).
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{float, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -17,6 +18,7 @@ const fn geo_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
 
 pub static COMMANDS: &[Command] = &[geo_cmd("geoadd", -5, WRITE | DENYOOM, geoadd)
     .keys(1, 1, 1)
+    .key_flags(&[RW | UPDATE])
     .since("3.2.0")
     .summary(
         "Adds one or more members to a geospatial index. The key is created if it doesn't exist.",

@@ -3,6 +3,7 @@
 
 use super::client::help_reply;
 use super::flags::*;
+use super::key_flags::*;
 use super::{lower, Command, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -38,10 +39,12 @@ pub static COMMANDS: &[Command] = &[
         ),
     pubsub_cmd("ssubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, ssubscribe)
         .keys(1, -1, 1)
+        .key_flags(&[NOT_KEY])
         .since("7.0.0")
         .summary("Listens for messages published to shard channels."),
     pubsub_cmd("sunsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, sunsubscribe)
         .keys(1, -1, 1)
+        .key_flags(&[NOT_KEY])
         .since("7.0.0")
         .summary("Stops listening to messages posted to shard channels."),
     pubsub_cmd(
@@ -59,6 +62,7 @@ pub static COMMANDS: &[Command] = &[
         spublish,
     )
     .keys(1, 1, 1)
+    .key_flags(&[NOT_KEY])
     .since("7.0.0")
     .summary("Post a message to a shard channel"),
     pubsub_cmd("pubsub", -2, 0, pubsub)

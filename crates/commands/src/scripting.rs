@@ -7,7 +7,8 @@
 //! fails halfway (Redis does not roll back either).
 
 use super::flags::*;
-use super::key_finder::numkeys;
+use super::key_finder::NUMKEYS_AT_2;
+use super::key_flags::*;
 use super::{Command, SubCommand};
 use crate::context::{Action, ClientState, Ctx};
 use crate::error::{CommandError, CommandResult};
@@ -43,7 +44,8 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         eval,
     )
-    .movable(numkeys::<2>)
+    .movable(NUMKEYS_AT_2)
+    .key_flags(&[RW | ACCESS | UPDATE])
     .since("2.6.0")
     .summary("Executes a server-side Lua script."),
     script_cmd(
@@ -52,7 +54,8 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         evalsha,
     )
-    .movable(numkeys::<2>)
+    .movable(NUMKEYS_AT_2)
+    .key_flags(&[RW | ACCESS | UPDATE])
     .since("2.6.0")
     .summary("Executes a server-side Lua script by SHA1 digest."),
     script_cmd(
@@ -61,7 +64,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         eval_ro,
     )
-    .movable(numkeys::<2>)
+    .movable(NUMKEYS_AT_2)
     .summary("Executes a read-only server-side Lua script."),
     script_cmd(
         "evalsha_ro",
@@ -69,7 +72,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         evalsha_ro,
     )
-    .movable(numkeys::<2>)
+    .movable(NUMKEYS_AT_2)
     .summary("Executes a read-only server-side Lua script by SHA1 digest."),
     script_cmd(
         "fcall",
@@ -77,7 +80,8 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         fcall,
     )
-    .movable(numkeys::<2>)
+    .movable(NUMKEYS_AT_2)
+    .key_flags(&[RW | ACCESS | UPDATE])
     .summary("Invokes a function."),
     script_cmd(
         "fcall_ro",
@@ -85,7 +89,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         fcall_ro,
     )
-    .movable(numkeys::<2>)
+    .movable(NUMKEYS_AT_2)
     .summary("Invokes a read-only function."),
     script_cmd("script", -2, 0, script)
         .since("2.6.0")

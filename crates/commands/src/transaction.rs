@@ -4,6 +4,7 @@
 //! writes, and it commits as one RocksDB batch.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::Command;
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -49,6 +50,7 @@ pub static COMMANDS: &[Command] = &[
         watch,
     )
     .keys(1, -1, 1)
+    .key_flags(&[RO])
     .since("2.2.0")
     .summary("Monitors changes to keys to determine the execution of a transaction."),
     txn_cmd(

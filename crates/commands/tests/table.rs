@@ -2,7 +2,7 @@
 //! key positions (subcommands' own included), how each key is used, ACL
 //! categories, and the flags that replaced name lists.
 
-use basalt_commands::{flags, table, KeyAccess};
+use basalt_commands::{flags, table, KeyAccess, KeyFinder};
 use bytes::Bytes;
 
 fn args(words: &[&str]) -> Vec<Bytes> {
@@ -42,10 +42,28 @@ fn each_key_is_read_written_or_both() {
         vec![(1, Read), (5, Write)]
     );
     assert_eq!(access(&["COPY", "s", "d"]), vec![(1, Read), (2, Write)]);
+    // As Redis's ACL reads key specs: LMOVE's destination is only
+    // inserted into, SET without GET only overwritten, DEL only deleted.
     assert_eq!(
         access(&["LMOVE", "s", "d", "LEFT", "RIGHT"]),
-        vec![(1, ReadWrite), (2, ReadWrite)]
+        vec![(1, ReadWrite), (2, Write)]
     );
+    assert_eq!(access(&["SET", "k", "v"]), vec![(1, Write)]);
+    assert_eq!(access(&["SET", "k", "v", "GET"]), vec![(1, ReadWrite)]);
+    assert_eq!(access(&["DEL", "a", "b"]), vec![(1, Write), (2, Write)]);
+    assert_eq!(access(&["LPUSH", "k", "x"]), vec![(1, Write)]);
+    assert_eq!(access(&["EXISTS", "k"]), vec![(1, Read)]);
+    assert_eq!(
+        access(&["RENAME", "a", "b"]),
+        vec![(1, ReadWrite), (2, Write)]
+    );
+    assert_eq!(
+        access(&["EVAL", "s", "2", "a", "b"]),
+        vec![(3, ReadWrite), (4, ReadWrite)]
+    );
+    assert_eq!(access(&["EVAL_RO", "s", "1", "a"]), vec![(3, Read)]);
+    // Shard channels route like keys but are not keys to ACL.
+    assert_eq!(access(&["SPUBLISH", "ch", "m"]), vec![]);
 }
 
 #[test]
@@ -106,5 +124,165 @@ fn the_table_is_consistent() {
             c.name
         );
         assert_eq!(c.name, c.name.to_ascii_lowercase());
+    }
+}
+
+#[test]
+fn key_specs_agree_with_the_declared_key_positions_and_flags() {
+    use basalt_commands::key_flags::*;
+    for c in table().all() {
+        let specs = c.key_specs();
+        let ((first, last, step), movable) = c.legacy_keys();
+        assert_eq!(
+            (first, last, step),
+            (c.first_key, c.last_key, c.step),
+            "{}: declared key range differs from its key specs",
+            c.name
+        );
+        assert_eq!(
+            movable,
+            matches!(
+                c.key_finder,
+                Some(KeyFinder::Specs(_) | KeyFinder::Proc(..))
+            ),
+            "{}: movablekeys and its key finder disagree",
+            c.name
+        );
+        assert!(
+            c.key_flags.len() <= 1 || c.key_flags.len() == specs.len(),
+            "{}: {} key flag sets for {} specs",
+            c.name,
+            c.key_flags.len(),
+            specs.len()
+        );
+        if c.has(flags::WRITE) && !specs.is_empty() {
+            assert!(
+                !c.key_flags.is_empty(),
+                "{}: a write command must say how it uses its keys",
+                c.name
+            );
+            assert!(
+                specs.iter().any(|s| s.flags & RO == 0),
+                "{}: a write command that only reads its keys",
+                c.name
+            );
+        }
+        let subs = c.subcommands.iter().map(|s| (s.flags, s.key_specs()));
+        for (cmd_flags, specs) in std::iter::once((c.flags, specs.clone())).chain(subs) {
+            for spec in &specs {
+                // Shard channels (NOT_KEY) have no access type.
+                if spec.flags & NOT_KEY == 0 {
+                    assert_eq!(
+                        (spec.flags & ACCESS_TYPES).count_ones(),
+                        1,
+                        "{}: each key spec is exactly one of RO, RW, OW, RM",
+                        c.name
+                    );
+                }
+                if cmd_flags & flags::READONLY != 0 {
+                    assert!(
+                        spec.flags & (RO | NOT_KEY) != 0,
+                        "{}: a read-only command writes a key",
+                        c.name
+                    );
+                }
+                if spec.flags & RO != 0 {
+                    assert_eq!(spec.flags & (UPDATE | INSERT | DELETE), 0, "{}", c.name);
+                }
+            }
+        }
+    }
+}
+
+/// Keys and flags as redis-server 7.0.15 reports them for the same calls
+/// (COMMAND GETKEYSANDFLAGS), the flags' names joined by spaces.
+#[test]
+fn keys_and_flags_match_redis() {
+    use basalt_commands::key_flags;
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("SET k1 v1", &[("k1", "OW update")]),
+        ("SET k1 v1 NX GET", &[("k1", "RW access update")]),
+        (
+            "MSET k1 v1 k2 v2",
+            &[("k1", "OW update"), ("k2", "OW update")],
+        ),
+        (
+            "LMOVE k1 k2 left right",
+            &[("k1", "RW access delete"), ("k2", "RW insert")],
+        ),
+        (
+            "SORT k1 STORE k2",
+            &[("k1", "RO access"), ("k2", "OW update")],
+        ),
+        (
+            "SORT k by p get g store d store e",
+            &[("k", "RO access"), ("e", "OW update")],
+        ),
+        (
+            "ZUNIONSTORE d 2 a b WEIGHTS 1 2",
+            &[("d", "OW update"), ("a", "RO access"), ("b", "RO access")],
+        ),
+        (
+            "LMPOP 3 a b left",
+            &[
+                ("a", "RW access delete"),
+                ("b", "RW access delete"),
+                ("left", "RW access delete"),
+            ],
+        ),
+        ("EVAL s 1 k a", &[("k", "RW access update")]),
+        ("EVAL s 0", &[]),
+        ("EVAL s 3 a", &[]),
+        ("MIGRATE h p k 0 5", &[("k", "RW access delete")]),
+        (
+            "MIGRATE h p  0 5 KEYS a b",
+            &[("a", "RW access delete"), ("b", "RW access delete")],
+        ),
+        ("EXISTS a b", &[("a", "RO"), ("b", "RO")]),
+        ("OBJECT ENCODING k", &[("k", "RO")]),
+        ("MEMORY USAGE k", &[("k", "RO")]),
+        ("DEL a", &[("a", "RM delete")]),
+        (
+            "SUNIONSTORE d a b",
+            &[("d", "OW update"), ("a", "RO access"), ("b", "RO access")],
+        ),
+        ("SINTERSTORE d a", &[("d", "RW update"), ("a", "RO access")]),
+        (
+            "RENAMENX a b",
+            &[("a", "RW access delete"), ("b", "OW insert")],
+        ),
+        ("COPY a b", &[("a", "RO access"), ("b", "OW update")]),
+        (
+            "BLPOP a b 0",
+            &[("a", "RW access delete"), ("b", "RW access delete")],
+        ),
+        ("BLMPOP 0 1 a left", &[("a", "RW access delete")]),
+        ("LCS a a", &[("a", "RO access"), ("a", "RO access")]),
+        ("HSETNX h f v", &[("h", "RW insert")]),
+        ("GETEX k", &[("k", "RW access update")]),
+        ("EXPIRE k 1", &[("k", "RW update")]),
+    ];
+    for (line, expected) in cases {
+        // A word may be empty (MIGRATE's key with KEYS).
+        let a: Vec<Bytes> = line
+            .split(' ')
+            .map(|w| Bytes::from(w.to_string()))
+            .collect();
+        let (_, c) = table().lookup(&a[0]).unwrap();
+        let got: Vec<(String, String)> = c
+            .key_refs(&a)
+            .into_iter()
+            .map(|k| {
+                (
+                    String::from_utf8_lossy(&a[k.index]).into_owned(),
+                    key_flags::names(k.flags).join(" "),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, f)| (k.to_string(), f.to_string()))
+            .collect();
+        assert_eq!(got, want, "{line}");
     }
 }
