@@ -16,7 +16,7 @@ const fn geo_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
     Command::new(name, arity, flags, handler).group("geo")
 }
 
-pub static COMMANDS: &[Command] = &[geo_cmd("geoadd", -5, WRITE | DENYOOM, geoadd)
+pub static COMMANDS: &[Command] = &[geo_cmd("geoadd", -5, WRITE | DENYOOM, geoadd).syntax("key [condition: NX | XX] [change: CH] longitude:double latitude:double member [longitude:double latitude:double member ...]")
     .keys(1, 1, 1)
     .key_flags(&[RW | UPDATE])
     .since("3.2.0")

@@ -22,31 +22,38 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
             -2,
             LOADING | STALE,
             "Returns information about one, multiple or all commands.",
-        ),
+        )
+        .syntax("[command-name [command-name ...]]"),
         SubCommand::new(
             "docs",
             -2,
             LOADING | STALE,
             "Returns documentary information about one, multiple or all commands.",
-        ),
+        )
+        .syntax("[command-name [command-name ...]]"),
         SubCommand::new(
             "list",
             -2,
             LOADING | STALE,
             "Returns a list of command names.",
+        )
+        .syntax(
+            "[FILTERBY (filterby: MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
         ),
         SubCommand::new(
             "getkeys",
-            -4,
+            -3,
             LOADING | STALE,
             "Extracts the key names from an arbitrary command.",
-        ),
+        )
+        .syntax("command [arg [arg ...]]"),
         SubCommand::new(
             "getkeysandflags",
-            -4,
+            -3,
             LOADING | STALE,
             "Extracts the key names and access flags for an arbitrary command.",
-        ),
+        )
+        .syntax("command [arg [arg ...]]"),
         SubCommand::new(
             "help",
             2,

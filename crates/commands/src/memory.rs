@@ -22,6 +22,7 @@ pub static COMMANDS: &[Command] = &[Command::new("memory", -2, 0, memory)
             READONLY,
             "Estimates the memory usage of a key.",
         )
+        .syntax("key [SAMPLES count:integer]")
         .keys(KeyRange::at(2))
         .key_flags(&[super::key_flags::RO]),
         SubCommand::new("stats", 2, 0, "Returns details about memory usage."),

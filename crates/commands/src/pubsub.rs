@@ -24,25 +24,31 @@ const SUB_FLAGS: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
     pubsub_cmd("subscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, subscribe)
+        .syntax("channel [channel ...]")
         .since("2.0.0")
         .summary("Listens for messages published to channels."),
     pubsub_cmd("unsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, unsubscribe)
+        .syntax("[channel [channel ...]]")
         .since("2.0.0")
         .summary("Stops listening to messages posted to channels."),
     pubsub_cmd("psubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, psubscribe)
+        .syntax("pattern:pattern [pattern:pattern ...]")
         .since("2.0.0")
         .summary("Listens for messages published to channels that match one or more patterns."),
     pubsub_cmd("punsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, punsubscribe)
+        .syntax("[pattern:pattern [pattern:pattern ...]]")
         .since("2.0.0")
         .summary(
             "Stops listening to messages published to channels that match one or more patterns.",
         ),
     pubsub_cmd("ssubscribe", -2, SUB_FLAGS | SUBSCRIBED_OK, ssubscribe)
+        .syntax("shardchannel [shardchannel ...]")
         .keys(1, -1, 1)
         .key_flags(&[NOT_KEY])
         .since("7.0.0")
         .summary("Listens for messages published to shard channels."),
     pubsub_cmd("sunsubscribe", -1, SUB_FLAGS | SUBSCRIBED_OK, sunsubscribe)
+        .syntax("[shardchannel [shardchannel ...]]")
         .keys(1, -1, 1)
         .key_flags(&[NOT_KEY])
         .since("7.0.0")
@@ -53,6 +59,7 @@ pub static COMMANDS: &[Command] = &[
         PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         publish,
     )
+    .syntax("channel message")
     .since("2.0.0")
     .summary("Posts a message to a channel."),
     pubsub_cmd(
@@ -61,6 +68,7 @@ pub static COMMANDS: &[Command] = &[
         PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         spublish,
     )
+    .syntax("shardchannel message")
     .keys(1, 1, 1)
     .key_flags(&[NOT_KEY])
     .since("7.0.0")
@@ -74,7 +82,8 @@ pub static COMMANDS: &[Command] = &[
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns the active channels.",
-            ),
+            )
+            .syntax("[pattern:pattern]"),
             SubCommand::new(
                 "numpat",
                 2,
@@ -86,19 +95,22 @@ pub static COMMANDS: &[Command] = &[
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns a count of subscribers to channels.",
-            ),
+            )
+            .syntax("[channel [channel ...]]"),
             SubCommand::new(
                 "shardchannels",
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns the active shard channels.",
-            ),
+            )
+            .syntax("[pattern:pattern]"),
             SubCommand::new(
                 "shardnumsub",
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns the count of subscribers of shard channels.",
-            ),
+            )
+            .syntax("[shardchannel [shardchannel ...]]"),
             SubCommand::new(
                 "help",
                 2,

@@ -44,6 +44,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         eval,
     )
+    .syntax("script numkeys:integer [key [key ...]] [arg [arg ...]]")
     .movable(NUMKEYS_AT_2)
     .key_flags(&[RW | ACCESS | UPDATE])
     .since("2.6.0")
@@ -54,6 +55,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         evalsha,
     )
+    .syntax("sha1 numkeys:integer [key [key ...]] [arg [arg ...]]")
     .movable(NUMKEYS_AT_2)
     .key_flags(&[RW | ACCESS | UPDATE])
     .since("2.6.0")
@@ -64,6 +66,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         eval_ro,
     )
+    .syntax("script numkeys:integer [key [key ...]] [arg [arg ...]]")
     .movable(NUMKEYS_AT_2)
     .summary("Executes a read-only server-side Lua script."),
     script_cmd(
@@ -72,6 +75,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         evalsha_ro,
     )
+    .syntax("sha1 numkeys:integer [key [key ...]] [arg [arg ...]]")
     .movable(NUMKEYS_AT_2)
     .summary("Executes a read-only server-side Lua script by SHA1 digest."),
     script_cmd(
@@ -80,6 +84,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         fcall,
     )
+    .syntax("function numkeys:integer [key [key ...]] [arg [arg ...]]")
     .movable(NUMKEYS_AT_2)
     .key_flags(&[RW | ACCESS | UPDATE])
     .summary("Invokes a function."),
@@ -89,6 +94,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         fcall_ro,
     )
+    .syntax("function numkeys:integer [key [key ...]] [arg [arg ...]]")
     .movable(NUMKEYS_AT_2)
     .summary("Invokes a read-only function."),
     script_cmd("script", -2, 0, script)
@@ -100,19 +106,22 @@ pub static COMMANDS: &[Command] = &[
                 3,
                 NOSCRIPT | STALE,
                 "Loads a server-side Lua script to the script cache.",
-            ),
+            )
+            .syntax("script"),
             sub(
                 "exists",
                 -3,
                 NOSCRIPT,
                 "Determines whether server-side Lua scripts exist in the script cache.",
-            ),
+            )
+            .syntax("sha1 [sha1 ...]"),
             sub(
                 "flush",
                 -2,
                 NOSCRIPT,
                 "Removes all server-side Lua scripts from the script cache.",
-            ),
+            )
+            .syntax("[flush-type: ASYNC | SYNC]"),
             sub(
                 "kill",
                 2,
@@ -129,25 +138,29 @@ pub static COMMANDS: &[Command] = &[
     script_cmd("function", -2, 0, function)
         .summary("A container for function commands.")
         .subcommands(&[
-            sub("load", -3, NOSCRIPT | WRITE | DENYOOM, "Creates a library."),
+            sub("load", -3, NOSCRIPT | WRITE | DENYOOM, "Creates a library.")
+                .syntax("[REPLACE] function-code"),
             sub(
                 "list",
                 -2,
                 NOSCRIPT,
                 "Returns information about all libraries.",
-            ),
+            )
+            .syntax("[LIBRARYNAME library-name-pattern] [WITHCODE]"),
             sub(
                 "delete",
                 3,
                 NOSCRIPT | WRITE,
                 "Deletes a library and its functions.",
-            ),
+            )
+            .syntax("library-name"),
             sub(
                 "flush",
                 -2,
                 NOSCRIPT | WRITE,
                 "Deletes all libraries and functions.",
-            ),
+            )
+            .syntax("[flush-type: ASYNC | SYNC]"),
             sub(
                 "dump",
                 2,
@@ -159,7 +172,8 @@ pub static COMMANDS: &[Command] = &[
                 -3,
                 NOSCRIPT | WRITE | DENYOOM,
                 "Restores all libraries from a payload.",
-            ),
+            )
+            .syntax("serialized-value [policy: FLUSH | APPEND | REPLACE]"),
             sub(
                 "stats",
                 2,

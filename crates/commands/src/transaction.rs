@@ -49,6 +49,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL,
         watch,
     )
+    .syntax("key [key ...]")
     .keys(1, -1, 1)
     .key_flags(&[RO])
     .since("2.2.0")

@@ -3,6 +3,7 @@
 //! categories, and the flags that replaced name lists.
 
 use basalt_commands::{flags, table, KeyAccess, KeyFinder};
+use basalt_core::syntax::{parse, Arg, ArgType};
 use bytes::Bytes;
 
 fn args(words: &[&str]) -> Vec<Bytes> {
@@ -285,4 +286,100 @@ fn keys_and_flags_match_redis() {
             .collect();
         assert_eq!(got, want, "{line}");
     }
+}
+
+/// The fewest and most arguments a syntax accepts (None: unbounded).
+fn arg_counts(args: &[Arg]) -> (usize, Option<usize>) {
+    let mut min = 0;
+    let mut max = Some(0);
+    for a in args {
+        let (lo, hi) = one_arg_counts(a);
+        if !a.optional {
+            min += lo;
+        }
+        max = match (max, hi, a.multiple) {
+            (Some(m), Some(h), false) => Some(m + h),
+            _ => None,
+        };
+    }
+    (min, max)
+}
+
+fn one_arg_counts(a: &Arg) -> (usize, Option<usize>) {
+    let token = usize::from(a.token.is_some() && a.kind != ArgType::PureToken);
+    let (lo, hi) = match a.kind {
+        ArgType::Block => arg_counts(&a.args),
+        ArgType::OneOf => {
+            let each: Vec<_> = a.args.iter().map(one_arg_counts).collect();
+            let lo = each.iter().map(|c| c.0).min().unwrap_or(0);
+            let hi = each
+                .iter()
+                .map(|c| c.1)
+                .try_fold(0, |m, h| h.map(|h| m.max(h)));
+            (lo, hi)
+        }
+        _ => (1, Some(1)),
+    };
+    (lo + token, hi.map(|h| h + token))
+}
+
+/// Every command and subcommand declares its arguments in a syntax string
+/// that parses, and that agrees with its arity: a fixed arity takes
+/// exactly that many arguments, a minimum at least that many.
+#[test]
+fn every_syntax_parses_and_agrees_with_the_arity() {
+    let mut failures = Vec::new();
+    let mut check = |name: String, syntax: &str, arity: i32, specs: usize, words_before: usize| {
+        let args = match parse(syntax, specs) {
+            Ok(args) => args,
+            Err(e) => return failures.push(format!("{name}: {e:?}")),
+        };
+        let (min, max) = arg_counts(&args);
+        let (min, max) = (min + words_before, max.map(|m| m + words_before));
+        let fits = if arity > 0 {
+            (min, max) == (arity as usize, Some(arity as usize))
+        } else {
+            // Extra arguments must be declared, unless ignored (QUIT).
+            min == (-arity) as usize && (max != Some(min) || syntax.is_empty())
+        };
+        if !fits {
+            failures.push(format!(
+                "{name}: {syntax:?} takes {min}..{max:?} words, arity {arity}"
+            ));
+        }
+        // Key arguments point at real key specs.
+        fn keys(args: &[Arg], out: &mut Vec<usize>) {
+            for a in args {
+                out.extend(a.key_spec_index);
+                keys(&a.args, out);
+            }
+        }
+        let mut indices = Vec::new();
+        keys(&args, &mut indices);
+        if indices.iter().any(|&i| i >= specs) {
+            failures.push(format!("{name}: key spec index out of range"));
+        }
+    };
+    for c in table().all() {
+        if c.subcommands.is_empty() {
+            check(
+                c.name.to_string(),
+                c.syntax,
+                c.arity,
+                c.key_specs().len(),
+                1,
+            );
+        } else {
+            assert!(
+                c.syntax.is_empty(),
+                "{}: a container has no arguments",
+                c.name
+            );
+        }
+        for s in c.subcommands {
+            let name = format!("{}|{}", c.name, s.name);
+            check(name, s.syntax, s.arity, s.key_specs().len(), 2);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

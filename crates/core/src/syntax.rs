@@ -50,6 +50,9 @@ impl ArgType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Arg {
     pub name: String,
+    /// What documentation shows for it when that is not its name
+    /// (`[old-format: ip:port]`).
+    pub display: Option<String>,
     pub kind: ArgType,
     pub token: Option<String>,
     pub key_spec_index: Option<usize>,
@@ -223,15 +226,16 @@ fn is_token(w: &str) -> bool {
 
 fn word_arg(w: &str) -> Result<Arg, SyntaxError> {
     if is_token(w) {
-        let name = if w == "\"\"" {
-            "empty".to_string()
+        // `""` is the empty argument (MIGRATE's key with KEYS).
+        let (name, token) = if w == "\"\"" {
+            ("empty-string".to_string(), String::new())
         } else {
-            w.to_ascii_lowercase()
+            (w.to_ascii_lowercase(), w.to_string())
         };
         return Ok(Arg {
             name,
             kind: ArgType::PureToken,
-            token: Some(w.to_string()),
+            token: Some(token),
             ..blank()
         });
     }
@@ -245,19 +249,22 @@ fn word_arg(w: &str) -> Result<Arg, SyntaxError> {
         ),
         None => (w, None),
     };
-    let (name, kind) = match w.split_once(':') {
-        Some((name, kind)) => (
-            name,
-            match kind {
-                "string" => ArgType::String,
-                "integer" => ArgType::Integer,
-                "double" => ArgType::Double,
-                "key" => ArgType::Key,
-                "pattern" => ArgType::Pattern,
-                "unix-time" => ArgType::UnixTime,
-                other => return Err(SyntaxError(format!("unknown type {other}"))),
-            },
-        ),
+    // `name:type` for the types below; any other colon is part of the
+    // name (`ip:port`).
+    let typed = w.split_once(':').and_then(|(name, kind)| {
+        let kind = match kind {
+            "string" => ArgType::String,
+            "integer" => ArgType::Integer,
+            "double" => ArgType::Double,
+            "key" => ArgType::Key,
+            "pattern" => ArgType::Pattern,
+            "unix-time" => ArgType::UnixTime,
+            _ => return None,
+        };
+        Some((name, kind))
+    });
+    let (name, kind) = match typed {
+        Some(t) => t,
         None if w == "key" => (w, ArgType::Key),
         None => (w, ArgType::String),
     };
@@ -275,6 +282,7 @@ fn word_arg(w: &str) -> Result<Arg, SyntaxError> {
 fn blank() -> Arg {
     Arg {
         name: String::new(),
+        display: None,
         kind: ArgType::String,
         token: None,
         key_spec_index: None,
@@ -307,6 +315,20 @@ fn convert_seq(items: &[Node]) -> Result<Vec<Arg>, SyntaxError> {
     Ok(out)
 }
 
+/// Gives an argument its group's name; a plain argument keeps the word
+/// it was written as for display.
+fn rename(arg: &mut Arg, name: Option<&str>) {
+    if let Some(n) = name {
+        if !matches!(
+            arg.kind,
+            ArgType::OneOf | ArgType::Block | ArgType::PureToken
+        ) {
+            arg.display = Some(std::mem::take(&mut arg.name));
+        }
+        arg.name = n.to_string();
+    }
+}
+
 /// A run of items that forms one argument (a group's alternative or a
 /// repeated unit): one item, a token and its argument, or a block.
 fn convert_unit(items: &[Node], name: Option<&str>) -> Result<Arg, SyntaxError> {
@@ -314,9 +336,7 @@ fn convert_unit(items: &[Node], name: Option<&str>) -> Result<Arg, SyntaxError> 
         [] => Err(SyntaxError("empty group".into())),
         [one] => {
             let mut arg = convert_node(one)?;
-            if let Some(n) = name {
-                arg.name = n.to_string();
-            }
+            rename(&mut arg, name);
             Ok(arg)
         }
         [Node::Word(t), rest @ ..] if is_token(t) => {
@@ -324,9 +344,7 @@ fn convert_unit(items: &[Node], name: Option<&str>) -> Result<Arg, SyntaxError> 
                 if !matches!(one, Node::Word(w) if is_token(w)) {
                     let mut arg = convert_node(one)?;
                     arg.token = Some(t.clone());
-                    if let Some(n) = name {
-                        arg.name = n.to_string();
-                    }
+                    rename(&mut arg, name);
                     return Ok(arg);
                 }
             }
@@ -432,7 +450,8 @@ fn arg_reply(arg: &Arg) -> Reply {
     ];
     let nested = matches!(arg.kind, ArgType::OneOf | ArgType::Block);
     if !nested {
-        fields.push((Reply::bulk("display_text"), Reply::bulk(arg.name.clone())));
+        let display = arg.display.as_ref().unwrap_or(&arg.name);
+        fields.push((Reply::bulk("display_text"), Reply::bulk(display.clone())));
     }
     if let Some(i) = arg.key_spec_index {
         fields.push((Reply::bulk("key_spec_index"), Reply::Integer(i as i64)));
@@ -556,7 +575,8 @@ mod tests {
         assert!(parse("key [NX", 1).is_err());
         assert!(parse("key ]", 1).is_err());
         assert!(parse("a | b", 0).is_err());
-        assert!(parse("x:float", 0).is_err());
+        assert!(parse("x@y", 0).is_err());
+        assert_eq!(tree("ip:port", 0), "ip:port:string");
         assert!(parse("...", 0).is_err());
     }
 }
