@@ -564,9 +564,16 @@ mod tests {
             "streams:block<STREAMS>{key:key#0* id:string*}"
         );
         assert_eq!(
-            tree("(key | \"\")", 1),
-            "key-empty:oneof{key:key#0 empty:pure-token<\"\">}"
+            tree("(key-selector: key | \"\")", 1),
+            "key-selector:oneof{key:key#0 empty-string:pure-token<>}"
         );
+        assert_eq!(
+            tree("(range: start:integer end:integer) ...", 0),
+            "range:block*{start:integer end:integer}"
+        );
+        let renamed = parse("[change: CH] (old-format: ip:port)", 0).unwrap();
+        assert_eq!(show(&renamed), "change:pure-token<CH>? old-format:string");
+        assert_eq!(renamed[1].display.as_deref(), Some("ip:port"));
         assert_eq!(tree("", 0), "");
     }
 
