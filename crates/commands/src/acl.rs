@@ -25,26 +25,31 @@ pub static COMMANDS: &[Command] = &[Command::new("acl", -2, 0, acl)
             -2,
             NOSCRIPT | LOADING | STALE,
             "Lists the ACL categories, or the commands inside a category.",
-        ),
+        )
+        .syntax("[category]"),
         SubCommand::new(
             "deluser",
             -3,
             ADMIN_SUB,
             "Deletes ACL users, and terminates their connections.",
-        ),
+        )
+        .syntax("username [username ...]"),
         SubCommand::new(
             "dryrun",
             -4,
             ADMIN_SUB,
             "Simulates the execution of a command by a user, without executing the command.",
-        ),
+        )
+        .syntax("username command [arg [arg ...]]"),
         SubCommand::new(
             "genpass",
             -2,
             NOSCRIPT | LOADING | STALE,
             "Generates a pseudorandom, secure password that can be used to identify ACL users.",
-        ),
-        SubCommand::new("getuser", 3, ADMIN_SUB, "Lists the ACL rules of a user."),
+        )
+        .syntax("[bits:integer]"),
+        SubCommand::new("getuser", 3, ADMIN_SUB, "Lists the ACL rules of a user.")
+            .syntax("username"),
         SubCommand::new(
             "help",
             2,
@@ -68,7 +73,8 @@ pub static COMMANDS: &[Command] = &[Command::new("acl", -2, 0, acl)
             -2,
             ADMIN_SUB,
             "Lists recent security events generated due to ACL rules.",
-        ),
+        )
+        .syntax("[count:integer | RESET]"),
         SubCommand::new(
             "save",
             2,
@@ -80,7 +86,8 @@ pub static COMMANDS: &[Command] = &[Command::new("acl", -2, 0, acl)
             -3,
             ADMIN_SUB,
             "Creates and modifies an ACL user and its rules.",
-        ),
+        )
+        .syntax("username [rule [rule ...]]"),
         SubCommand::new("users", 2, ADMIN_SUB, "Lists all ACL users."),
         SubCommand::new(
             "whoami",

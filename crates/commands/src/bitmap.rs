@@ -3,6 +3,7 @@
 //! sparse bitmap type (fragments of 1 KiB) comes with the data types issue.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::Command;
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -21,8 +22,8 @@ const fn bitmap_cmd(
 }
 
 pub static COMMANDS: &[Command] = &[
-    bitmap_cmd("setbit", 4, WRITE | DENYOOM, setbit).keys(1, 1, 1).since("2.2.0").summary("Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."),
-    bitmap_cmd("getbit", 3, READONLY | FAST, getbit).keys(1, 1, 1).since("2.2.0").summary("Returns a bit value by offset."),
+    bitmap_cmd("setbit", 4, WRITE | DENYOOM, setbit).syntax("key offset:integer value:integer").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).since("2.2.0").summary("Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."),
+    bitmap_cmd("getbit", 3, READONLY | FAST, getbit).syntax("key offset:integer").keys(1, 1, 1).since("2.2.0").summary("Returns a bit value by offset."),
 ];
 
 /// A bit offset as Redis accepts it: 0 up to the longest string allowed.

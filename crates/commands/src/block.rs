@@ -7,6 +7,7 @@
 //! waiter first (see `crate::blocking`).
 
 use super::flags::*;
+use super::key_flags::*;
 use super::list::end_arg;
 use super::{float, int, is, Command};
 use crate::blocking::Retry;
@@ -25,14 +26,14 @@ const fn block_cmd(name: &'static str, arity: i32, flags: u32, handler: super::H
 }
 
 pub static COMMANDS: &[Command] = &[
-    block_cmd("blpop", -3, WRITE, blpop).keys(1, -2, 1).group("list").since("2.0.0").summary("Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-    block_cmd("brpop", -3, WRITE, brpop).keys(1, -2, 1).group("list").since("2.0.0").summary("Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-    block_cmd("blmove", 6, WRITE | DENYOOM, blmove).keys(1, 2, 1).group("list").since("6.2.0").summary("Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
-    block_cmd("brpoplpush", 4, WRITE | DENYOOM, brpoplpush).keys(1, 2, 1).group("list").since("2.2.0").summary("Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
-    block_cmd("blmpop", -5, WRITE, blmpop).movable(super::key_finder::numkeys::<2>).group("list").since("7.0.0").summary("Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-    block_cmd("bzpopmin", -3, WRITE | FAST, bzpopmin).keys(1, -2, 1).group("sorted-set").since("5.0.0").summary("Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
-    block_cmd("bzpopmax", -3, WRITE | FAST, bzpopmax).keys(1, -2, 1).group("sorted-set").since("5.0.0").summary("Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."),
-    block_cmd("bzmpop", -5, WRITE, bzmpop).movable(super::key_finder::numkeys::<2>).group("sorted-set").since("7.0.0").summary("Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    block_cmd("blpop", -3, WRITE, blpop).syntax("key [key ...] timeout:double").keys(1, -2, 1).key_flags(&[RW | ACCESS | DELETE]).group("list").since("2.0.0").summary("Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    block_cmd("brpop", -3, WRITE, brpop).syntax("key [key ...] timeout:double").keys(1, -2, 1).key_flags(&[RW | ACCESS | DELETE]).group("list").since("2.0.0").summary("Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    block_cmd("blmove", 6, WRITE | DENYOOM, blmove).syntax("source:key destination:key (wherefrom: LEFT | RIGHT) (whereto: LEFT | RIGHT) timeout:double").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, RW | INSERT]).group("list").since("6.2.0").summary("Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+    block_cmd("brpoplpush", 4, WRITE | DENYOOM, brpoplpush).syntax("source:key destination:key timeout:double").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, RW | INSERT]).group("list").since("2.2.0").summary("Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+    block_cmd("blmpop", -5, WRITE, blmpop).syntax("timeout:double numkeys:integer key [key ...] (where: LEFT | RIGHT) [COUNT count:integer]").movable(super::key_finder::NUMKEYS_AT_2).key_flags(&[RW | ACCESS | DELETE]).group("list").since("7.0.0").summary("Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    block_cmd("bzpopmin", -3, WRITE | FAST, bzpopmin).syntax("key [key ...] timeout:double").keys(1, -2, 1).key_flags(&[RW | ACCESS | DELETE]).group("sorted-set").since("5.0.0").summary("Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    block_cmd("bzpopmax", -3, WRITE | FAST, bzpopmax).syntax("key [key ...] timeout:double").keys(1, -2, 1).key_flags(&[RW | ACCESS | DELETE]).group("sorted-set").since("5.0.0").summary("Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."),
+    block_cmd("bzmpop", -5, WRITE, bzmpop).syntax("timeout:double numkeys:integer key [key ...] (where: MIN | MAX) [COUNT count:integer]").movable(super::key_finder::NUMKEYS_AT_2).key_flags(&[RW | ACCESS | DELETE]).group("sorted-set").since("7.0.0").summary("Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
 ];
 
 /// Redis's timeout argument: seconds as a float, 0 = forever.

@@ -20,13 +20,15 @@ pub static COMMANDS: &[Command] =
                     -3,
                     ADMIN | NOSCRIPT | LOADING | STALE,
                     "Returns the effective values of configuration parameters.",
-                ),
+                )
+                .syntax("parameter [parameter ...]"),
                 SubCommand::new(
                     "set",
                     -4,
                     ADMIN | NOSCRIPT | LOADING | STALE,
                     "Sets configuration parameters in-flight.",
-                ),
+                )
+                .syntax("parameter value [parameter value ...]"),
                 SubCommand::new(
                     "rewrite",
                     2,

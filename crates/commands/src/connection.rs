@@ -13,8 +13,11 @@ const fn conn_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Ha
 
 pub static COMMANDS: &[Command] = &[
     conn_cmd("ping", -1, FAST | STALE | SUBSCRIBED_OK, ping)
+        .syntax("[message]")
         .summary("Returns the server's liveliness response."),
-    conn_cmd("echo", 2, FAST, echo).summary("Returns the given string."),
+    conn_cmd("echo", 2, FAST, echo)
+        .syntax("message")
+        .summary("Returns the given string."),
     conn_cmd(
         "quit",
         -1,
@@ -36,6 +39,7 @@ pub static COMMANDS: &[Command] = &[
         FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
         auth,
     )
+    .syntax("[username] password")
     .summary("Authenticates the connection."),
     conn_cmd(
         "hello",
@@ -43,9 +47,12 @@ pub static COMMANDS: &[Command] = &[
         FAST | NO_AUTH | STALE | LOADING | NOSCRIPT,
         hello,
     )
+    .syntax("[arguments: protover:integer [AUTH username password] [SETNAME clientname]]")
     .since("6.0.0")
     .summary("Handshakes with the Redis server."),
-    conn_cmd("select", 2, FAST | LOADING | STALE, select).summary("Changes the selected database."),
+    conn_cmd("select", 2, FAST | LOADING | STALE, select)
+        .syntax("index:integer")
+        .summary("Changes the selected database."),
 ];
 
 fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {

@@ -9,6 +9,7 @@
 //! tracks no access times or frequencies (OBJECT IDLETIME answers 0).
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -25,24 +26,27 @@ use bytes::Bytes;
 const LONG_PAYLOAD: usize = 256 << 10;
 
 pub static COMMANDS: &[Command] = &[
-    Command::new("dump", 2, READONLY | SCANS, dump)
+    Command::new("dump", 2, READONLY | SCANS, dump).syntax("key")
         .keys(1, 1, 1)
         .since("2.6.0")
         .summary("Returns a serialized representation of the value stored at a key."),
-    Command::new("restore", -4, WRITE | DENYOOM, restore)
+    Command::new("restore", -4, WRITE | DENYOOM, restore).syntax("key ttl:integer serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds:integer] [FREQ frequency:integer]")
         .keys(1, 1, 1)
+        .key_flags(&[OW | UPDATE])
         .acl(&["dangerous"])
         .since("2.6.0")
         .summary("Creates a key from the serialized representation of a value."),
-    Command::new("restore-asking", -4, WRITE | DENYOOM | ASKING, restore)
+    Command::new("restore-asking", -4, WRITE | DENYOOM | ASKING, restore).syntax("key ttl:integer serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds:integer] [FREQ frequency:integer]")
         .keys(1, 1, 1)
+        .key_flags(&[OW | UPDATE])
         .acl(&["keyspace", "dangerous"])
         .group("server")
         .since("3.0.0")
         .summary("An internal command for migrating keys in a cluster."),
-    Command::new("migrate", -6, WRITE, super::migrate::migrate)
+    Command::new("migrate", -6, WRITE, super::migrate::migrate).syntax("host port:integer (key-selector: key | \"\") destination-db:integer timeout:integer [COPY] [REPLACE] [authentication: AUTH auth:string | AUTH2 username password] [KEYS keys:key [keys:key ...]]")
         .keys(3, 3, 1)
-        .movable(crate::key_finder::migrate)
+        .key_flags(&[RW | ACCESS | DELETE, RW | ACCESS | DELETE | INCOMPLETE])
+        .movable(crate::key_finder::MIGRATE)
         .acl(&["dangerous"])
         .since("2.6.0")
         .summary("Atomically transfers a key from one Redis instance to another."),

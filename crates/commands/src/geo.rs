@@ -2,6 +2,7 @@
 //! as in Redis (so ZRANGE, ZSCORE and the rest see the same set).
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{float, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -15,8 +16,9 @@ const fn geo_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
     Command::new(name, arity, flags, handler).group("geo")
 }
 
-pub static COMMANDS: &[Command] = &[geo_cmd("geoadd", -5, WRITE | DENYOOM, geoadd)
+pub static COMMANDS: &[Command] = &[geo_cmd("geoadd", -5, WRITE | DENYOOM, geoadd).syntax("key [condition: NX | XX] [change: CH] longitude:double latitude:double member [longitude:double latitude:double member ...]")
     .keys(1, 1, 1)
+    .key_flags(&[RW | UPDATE])
     .since("3.2.0")
     .summary(
         "Adds one or more members to a geospatial index. The key is created if it doesn't exist.",

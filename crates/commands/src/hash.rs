@@ -1,6 +1,7 @@
 //! Hash commands.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -17,23 +18,23 @@ const fn hash_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Ha
 }
 
 pub static COMMANDS: &[Command] = &[
-    hash_cmd("hset", -4, WRITE | DENYOOM | FAST, hset).summary("Creates or modifies the value of a field in a hash."),
-    hash_cmd("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx).summary("Sets the value of a field in a hash only when the field doesn't exist."),
-    hash_cmd("hmset", -4, WRITE | DENYOOM | FAST, hmset).summary("Sets the values of multiple fields."),
-    hash_cmd("hget", 3, READONLY | FAST, hget).summary("Returns the value of a field in a hash."),
-    hash_cmd("hmget", -3, READONLY | FAST, hmget).summary("Returns the values of all fields in a hash."),
-    hash_cmd("hgetall", 2, READONLY | SCANS, hgetall).summary("Returns all fields and values in a hash."),
-    hash_cmd("hkeys", 2, READONLY | SCANS, hkeys).summary("Returns all fields in a hash."),
-    hash_cmd("hvals", 2, READONLY | SCANS, hvals).summary("Returns all values in a hash."),
-    hash_cmd("hlen", 2, READONLY | FAST, hlen).summary("Returns the number of fields in a hash."),
-    hash_cmd("hexists", 3, READONLY | FAST, hexists).summary("Determines whether a field exists in a hash."),
-    hash_cmd("hdel", -3, WRITE | FAST, hdel).summary("Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."),
-    hash_cmd("hstrlen", 3, READONLY | FAST, hstrlen).since("3.2.0").summary("Returns the length of the value of a field."),
-    hash_cmd("hincrby", 4, WRITE | DENYOOM | FAST, hincrby).summary("Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."),
-    hash_cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat).since("2.6.0").summary("Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
-    hash_cmd("hrandfield", -2, READONLY | SCANS, hrandfield).since("6.2.0").summary("Returns one or more random fields from a hash."),
-    hash_cmd("hscan", -3, READONLY, hscan).since("2.8.0").summary("Iterates over fields and values of a hash."),
-    hash_cmd("hrangebylex", -4, READONLY | SCANS, hrangebylex).since("Kvrocks").summary("Returns fields and values of a hash within a lexicographical range of fields."),
+    hash_cmd("hset", -4, WRITE | DENYOOM | FAST, hset).syntax("key field value [field value ...]").key_flags(&[RW | UPDATE]).summary("Creates or modifies the value of a field in a hash."),
+    hash_cmd("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx).syntax("key field value").key_flags(&[RW | INSERT]).summary("Sets the value of a field in a hash only when the field doesn't exist."),
+    hash_cmd("hmset", -4, WRITE | DENYOOM | FAST, hmset).syntax("key field value [field value ...]").key_flags(&[RW | UPDATE]).summary("Sets the values of multiple fields."),
+    hash_cmd("hget", 3, READONLY | FAST, hget).syntax("key field").summary("Returns the value of a field in a hash."),
+    hash_cmd("hmget", -3, READONLY | FAST, hmget).syntax("key field [field ...]").summary("Returns the values of all fields in a hash."),
+    hash_cmd("hgetall", 2, READONLY | SCANS, hgetall).syntax("key").summary("Returns all fields and values in a hash."),
+    hash_cmd("hkeys", 2, READONLY | SCANS, hkeys).syntax("key").summary("Returns all fields in a hash."),
+    hash_cmd("hvals", 2, READONLY | SCANS, hvals).syntax("key").summary("Returns all values in a hash."),
+    hash_cmd("hlen", 2, READONLY | FAST, hlen).syntax("key").key_flags(&[RO]).summary("Returns the number of fields in a hash."),
+    hash_cmd("hexists", 3, READONLY | FAST, hexists).syntax("key field").key_flags(&[RO]).summary("Determines whether a field exists in a hash."),
+    hash_cmd("hdel", -3, WRITE | FAST, hdel).syntax("key field [field ...]").key_flags(&[RW | DELETE]).summary("Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."),
+    hash_cmd("hstrlen", 3, READONLY | FAST, hstrlen).syntax("key field").key_flags(&[RO]).since("3.2.0").summary("Returns the length of the value of a field."),
+    hash_cmd("hincrby", 4, WRITE | DENYOOM | FAST, hincrby).syntax("key field increment:integer").key_flags(&[RW | ACCESS | UPDATE]).summary("Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."),
+    hash_cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat).syntax("key field increment:double").key_flags(&[RW | ACCESS | UPDATE]).since("2.6.0").summary("Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
+    hash_cmd("hrandfield", -2, READONLY | SCANS, hrandfield).syntax("key [options: count:integer [WITHVALUES]]").since("6.2.0").summary("Returns one or more random fields from a hash."),
+    hash_cmd("hscan", -3, READONLY, hscan).syntax("key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]").since("2.8.0").summary("Iterates over fields and values of a hash."),
+    hash_cmd("hrangebylex", -4, READONLY | SCANS, hrangebylex).syntax("key min max [REV] [LIMIT offset:integer count:integer]").since("Kvrocks").summary("Returns fields and values of a hash within a lexicographical range of fields."),
 ];
 
 /// The largest negative HRANDFIELD count served. Redis would try to build

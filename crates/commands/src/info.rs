@@ -13,6 +13,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
 pub static COMMANDS: &[Command] = &[Command::new("info", -1, LOADING | STALE, info)
+    .syntax("[section [section ...]]")
     .group("server")
     .summary("Returns information and statistics about the server.")];
 

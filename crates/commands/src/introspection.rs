@@ -2,7 +2,10 @@
 
 use super::client::help_reply;
 use super::flags::{self, *};
-use super::{is, lower, text, Command, SubCommand};
+use super::{
+    is, key_flags, lower, text, BeginSearch, Command, FindKeys, KeyFinder, KeyRef, KeySpec,
+    SubCommand,
+};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
 use basalt_resp::Reply;
@@ -19,25 +22,38 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
             -2,
             LOADING | STALE,
             "Returns information about one, multiple or all commands.",
-        ),
+        )
+        .syntax("[command-name [command-name ...]]"),
         SubCommand::new(
             "docs",
             -2,
             LOADING | STALE,
             "Returns documentary information about one, multiple or all commands.",
-        ),
+        )
+        .syntax("[command-name [command-name ...]]"),
         SubCommand::new(
             "list",
             -2,
             LOADING | STALE,
             "Returns a list of command names.",
+        )
+        .syntax(
+            "[FILTERBY (filterby: MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
         ),
         SubCommand::new(
             "getkeys",
-            -4,
+            -3,
             LOADING | STALE,
             "Extracts the key names from an arbitrary command.",
-        ),
+        )
+        .syntax("command [arg [arg ...]]"),
+        SubCommand::new(
+            "getkeysandflags",
+            -3,
+            LOADING | STALE,
+            "Extracts the key names and access flags for an arbitrary command.",
+        )
+        .syntax("command [arg [arg ...]]"),
         SubCommand::new(
             "help",
             2,
@@ -49,8 +65,27 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
 /// COMMAND LIST FILTERBY: judges a (full name, categories) entry.
 type CommandFilter = Box<dyn Fn(&str, &[&str]) -> bool>;
 
-fn flag_names(bits: u32) -> Reply {
-    Reply::Set(flag_list(bits))
+/// What a COMMAND INFO / DOCS name (`get`, `config|get`) names.
+#[derive(Clone, Copy)]
+enum Named {
+    Command(&'static Command),
+    Sub(&'static Command, &'static SubCommand),
+}
+
+/// Looks up a command or `parent|sub` as Redis's `lookupCommandBySds`
+/// does: anything deeper, or a subcommand of a command without them, is
+/// no command.
+fn lookup_named(name: &[u8]) -> Option<Named> {
+    let table = crate::table();
+    let mut parts = name.split(|&b| b == b'|');
+    let (_, c) = table.lookup(parts.next()?)?;
+    match (parts.next(), parts.next()) {
+        (None, _) => Some(Named::Command(c)),
+        (Some(sub), None) => c
+            .find_subcommand(sub)
+            .map(|i| Named::Sub(c, &c.subcommands[i])),
+        _ => None,
+    }
 }
 
 fn flag_list(bits: u32) -> Vec<Reply> {
@@ -61,72 +96,191 @@ fn flag_list(bits: u32) -> Vec<Reply> {
         .collect()
 }
 
-/// A command's flags, with Redis's `movablekeys` when its keys depend on
-/// the arguments (it has a key finder).
-fn command_flags(c: &Command) -> Reply {
-    let mut names = flag_list(c.flags);
-    if c.key_finder.is_some() {
+/// A command's flags, with Redis's `movablekeys` when its key specs say
+/// its keys depend on the arguments.
+fn command_flags(bits: u32, movable: bool) -> Reply {
+    let mut names = flag_list(bits);
+    if movable {
         names.push(Reply::Simple("movablekeys".into()));
     }
     Reply::Set(names)
 }
 
-fn subcommand_info(parent: &Command, sub: &SubCommand) -> Reply {
-    Reply::Array(vec![
-        Reply::Bulk(Bytes::from(format!("{}|{}", parent.name, sub.name))),
-        Reply::Integer(sub.arity as i64),
-        flag_names(sub.flags),
-        Reply::Integer(sub.keys.first as i64),
-        Reply::Integer(sub.keys.last as i64),
-        Reply::Integer(sub.keys.step as i64),
-        Reply::Set(vec![]),
-        Reply::Array(vec![]),
-        Reply::Array(vec![]),
-        Reply::Array(vec![]),
+fn key_flag_names(bits: u32) -> Reply {
+    Reply::Set(
+        key_flags::names(bits)
+            .into_iter()
+            .map(|n| Reply::Simple(n.into()))
+            .collect(),
+    )
+}
+
+fn typed(kind: &'static str, spec: Vec<(&'static str, Reply)>) -> Reply {
+    Reply::Map(vec![
+        (Reply::bulk("type"), Reply::bulk(kind)),
+        (
+            Reply::bulk("spec"),
+            Reply::Map(spec.into_iter().map(|(k, v)| (Reply::bulk(k), v)).collect()),
+        ),
     ])
 }
 
-/// The 10-element COMMAND INFO entry of Redis 7.
-fn info_entry(c: &Command) -> Reply {
-    Reply::Array(vec![
-        Reply::Bulk(Bytes::from_static(c.name.as_bytes())),
-        Reply::Integer(c.arity as i64),
-        command_flags(c),
-        Reply::Integer(c.first_key as i64),
-        Reply::Integer(c.last_key as i64),
-        Reply::Integer(c.step as i64),
-        Reply::Set(
-            c.acl_categories()
-                .into_iter()
-                .map(|cat| Reply::Simple(format!("@{cat}").into()))
-                .collect(),
+/// Redis 7's key spec map: flags, begin_search, find_keys.
+fn key_spec_reply(spec: &KeySpec) -> Reply {
+    let int = |n: i64| Reply::Integer(n);
+    let begin = match spec.shape.begin {
+        BeginSearch::Index(at) => typed("index", vec![("index", int(at as i64))]),
+        BeginSearch::Keyword {
+            keyword,
+            start_from,
+        } => typed(
+            "keyword",
+            vec![
+                ("keyword", Reply::bulk(keyword)),
+                ("startfrom", int(start_from as i64)),
+            ],
         ),
-        Reply::Array(vec![]),
-        Reply::Array(vec![]),
+        BeginSearch::Unknown => typed("unknown", vec![]),
+    };
+    let find = match spec.shape.find {
+        FindKeys::Range { last, step, limit } => typed(
+            "range",
+            vec![
+                ("lastkey", int(last as i64)),
+                ("keystep", int(step as i64)),
+                ("limit", int(limit as i64)),
+            ],
+        ),
+        FindKeys::Keynum {
+            count_at,
+            first,
+            step,
+        } => typed(
+            "keynum",
+            vec![
+                ("keynumidx", int(count_at as i64)),
+                ("firstkey", int(first as i64)),
+                ("keystep", int(step as i64)),
+            ],
+        ),
+        FindKeys::Unknown => typed("unknown", vec![]),
+    };
+    Reply::Map(vec![
+        (Reply::bulk("flags"), key_flag_names(spec.flags)),
+        (Reply::bulk("begin_search"), begin),
+        (Reply::bulk("find_keys"), find),
+    ])
+}
+
+fn categories_reply(cats: Vec<&'static str>) -> Reply {
+    Reply::Set(
+        cats.into_iter()
+            .map(|cat| Reply::Simple(format!("@{cat}").into()))
+            .collect(),
+    )
+}
+
+/// The 10-element COMMAND INFO entry of Redis 7: name, arity, flags,
+/// first/last/step (derived from the key specs, as in Redis), ACL
+/// categories, tips, key specs, subcommands.
+fn info_reply(
+    name: String,
+    arity: i32,
+    flags: u32,
+    specs: &[KeySpec],
+    proc_keys: bool,
+    cats: Vec<&'static str>,
+    subcommands: Reply,
+) -> Reply {
+    let ((first, last, step), movable) = basalt_core::key_spec::legacy_range(specs);
+    Reply::Array(vec![
+        Reply::bulk(name),
+        Reply::Integer(arity as i64),
+        command_flags(flags, movable || proc_keys),
+        Reply::Integer(first as i64),
+        Reply::Integer(last as i64),
+        Reply::Integer(step as i64),
+        categories_reply(cats),
+        Reply::Set(vec![]),
+        Reply::Set(specs.iter().map(key_spec_reply).collect()),
+        subcommands,
+    ])
+}
+
+fn subcommand_info(parent: &Command, sub: &SubCommand) -> Reply {
+    info_reply(
+        format!("{}|{}", parent.name, sub.name),
+        sub.arity,
+        sub.flags,
+        &sub.key_specs(),
+        false,
+        parent.sub_acl_categories(sub),
+        Reply::Set(vec![]),
+    )
+}
+
+fn info_entry(c: &Command) -> Reply {
+    let subs = if c.subcommands.is_empty() {
+        Reply::Set(vec![])
+    } else {
         Reply::Array(
             c.subcommands
                 .iter()
                 .map(|s| subcommand_info(c, s))
                 .collect(),
-        ),
-    ])
+        )
+    };
+    info_reply(
+        c.name.to_string(),
+        c.arity,
+        c.flags,
+        &c.key_specs(),
+        matches!(c.key_finder, Some(KeyFinder::Proc(..))),
+        c.acl_categories(),
+        subs,
+    )
+}
+
+fn named_info(named: Named) -> Reply {
+    match named {
+        Named::Command(c) => info_entry(c),
+        Named::Sub(c, s) => subcommand_info(c, s),
+    }
+}
+
+fn docs_fields(
+    summary: &'static str,
+    since: &'static str,
+    group: &'static str,
+    syntax: &'static str,
+    key_specs: usize,
+) -> Vec<(Reply, Reply)> {
+    let mut fields = vec![
+        (Reply::bulk("summary"), Reply::bulk(summary)),
+        (Reply::bulk("since"), Reply::bulk(since)),
+        (Reply::bulk("group"), Reply::bulk(group)),
+    ];
+    // Every syntax string parses (the table tests say so); a broken one
+    // would show no arguments rather than fail the reply.
+    let args = crate::syntax::parse(syntax, key_specs).unwrap_or_default();
+    if !args.is_empty() {
+        fields.push((Reply::bulk("arguments"), crate::syntax::docs_reply(&args)));
+    }
+    fields
+}
+
+fn sub_docs(c: &Command, s: &SubCommand) -> Reply {
+    Reply::Map(docs_fields(
+        s.summary,
+        c.since,
+        c.group,
+        s.syntax,
+        s.key_specs().len(),
+    ))
 }
 
 fn docs_entry(c: &Command) -> Reply {
-    let mut fields = vec![
-        (
-            Reply::bulk("summary"),
-            Reply::Bulk(Bytes::from_static(c.summary.as_bytes())),
-        ),
-        (
-            Reply::bulk("since"),
-            Reply::Bulk(Bytes::from_static(c.since.as_bytes())),
-        ),
-        (
-            Reply::bulk("group"),
-            Reply::Bulk(Bytes::from_static(c.group.as_bytes())),
-        ),
-    ];
+    let mut fields = docs_fields(c.summary, c.since, c.group, c.syntax, c.key_specs().len());
     if !c.subcommands.is_empty() {
         fields.push((
             Reply::bulk("subcommands"),
@@ -135,21 +289,8 @@ fn docs_entry(c: &Command) -> Reply {
                     .iter()
                     .map(|s| {
                         (
-                            Reply::Bulk(Bytes::from(format!("{}|{}", c.name, s.name))),
-                            Reply::Map(vec![
-                                (
-                                    Reply::bulk("summary"),
-                                    Reply::Bulk(Bytes::from_static(s.summary.as_bytes())),
-                                ),
-                                (
-                                    Reply::bulk("since"),
-                                    Reply::Bulk(Bytes::from_static(c.since.as_bytes())),
-                                ),
-                                (
-                                    Reply::bulk("group"),
-                                    Reply::Bulk(Bytes::from_static(c.group.as_bytes())),
-                                ),
-                            ]),
+                            Reply::bulk(format!("{}|{}", c.name, s.name)),
+                            sub_docs(c, s),
                         )
                     })
                     .collect(),
@@ -157,6 +298,60 @@ fn docs_entry(c: &Command) -> Reply {
         ));
     }
     Reply::Map(fields)
+}
+
+/// COMMAND GETKEYS and GETKEYSANDFLAGS, with Redis's checks in its order
+/// (`getKeysSubcommandImpl`): the command (or its subcommand) must exist,
+/// take keys and get a valid number of arguments.
+fn get_keys(target: &[Bytes], with_flags: bool) -> CommandResult {
+    let table = crate::table();
+    let Some((_, c)) = table.lookup(&target[0]) else {
+        return Err(CommandError::other("ERR Invalid command specified"));
+    };
+    let (arity, has_keys) = if !c.subcommands.is_empty() && target.len() >= 2 {
+        let Some(i) = c.find_subcommand(&target[1]) else {
+            return Err(CommandError::other("ERR Invalid command specified"));
+        };
+        let sub = &c.subcommands[i];
+        let has_keys = sub
+            .key_specs()
+            .iter()
+            .any(|s| s.flags & key_flags::NOT_KEY == 0);
+        (sub.arity, has_keys)
+    } else {
+        (c.arity, c.has_keys())
+    };
+    if !has_keys {
+        return Err(CommandError::other("ERR The command has no key arguments"));
+    }
+    if !super::arity_matches(arity, target.len()) {
+        return Err(CommandError::other(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let keys: Vec<KeyRef> = c
+        .key_refs(target)
+        .into_iter()
+        .filter(|k| k.flags & key_flags::NOT_KEY == 0)
+        .collect();
+    // Scripts may name no keys at all; other commands must.
+    if keys.is_empty() && !c.keys_optional() {
+        return Err(CommandError::other(
+            "ERR Invalid arguments specified for command",
+        ));
+    }
+    Ok(Reply::Array(
+        keys.into_iter()
+            .map(|k| {
+                let key = Reply::Bulk(target[k.index].clone());
+                if with_flags {
+                    Reply::Array(vec![key, key_flag_names(k.flags)])
+                } else {
+                    key
+                }
+            })
+            .collect(),
+    ))
 }
 
 fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -178,32 +373,31 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Ok(Reply::Array(
                 args[2..]
                     .iter()
-                    .map(|n| {
-                        table
-                            .lookup(n)
-                            .map_or(Reply::NullArray, |(_, c)| info_entry(c))
-                    })
+                    .map(|n| lookup_named(n).map_or(Reply::NullArray, named_info))
                     .collect(),
             ))
         }
         "docs" => {
-            let selected: Vec<&Command> = if args.len() == 2 {
-                table.all().to_vec()
+            let selected: Vec<(String, Reply)> = if args.len() == 2 {
+                table
+                    .all()
+                    .iter()
+                    .map(|c| (c.name.to_string(), docs_entry(c)))
+                    .collect()
             } else {
                 args[2..]
                     .iter()
-                    .filter_map(|n| table.lookup(n).map(|(_, c)| c))
+                    .filter_map(|n| lookup_named(n))
+                    .map(|named| match named {
+                        Named::Command(c) => (c.name.to_string(), docs_entry(c)),
+                        Named::Sub(c, s) => (format!("{}|{}", c.name, s.name), sub_docs(c, s)),
+                    })
                     .collect()
             };
             Ok(Reply::Map(
                 selected
                     .into_iter()
-                    .map(|c| {
-                        (
-                            Reply::Bulk(Bytes::from_static(c.name.as_bytes())),
-                            docs_entry(c),
-                        )
-                    })
+                    .map(|(name, docs)| (Reply::bulk(name), docs))
                     .collect(),
             ))
         }
@@ -246,33 +440,8 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             }
             Ok(Reply::Array(out))
         }
-        "getkeys" => {
-            let target = &args[2..];
-            let Some((_, c)) = table.lookup(&target[0]) else {
-                return Err(CommandError::other("ERR Invalid command specified"));
-            };
-            // Redis's order of checks (getKeysSubcommandImpl).
-            if !c.has_keys() {
-                return Err(CommandError::other("ERR The command has no key arguments"));
-            }
-            if !c.arity_ok(target.len()) {
-                return Err(CommandError::other(
-                    "ERR Invalid number of arguments specified for command",
-                ));
-            }
-            let keys = c.key_indices(target);
-            // Scripts may name no keys at all; other commands must.
-            if keys.is_empty() && !c.keys_optional() {
-                return Err(CommandError::other(
-                    "ERR Invalid arguments specified for command",
-                ));
-            }
-            Ok(Reply::Array(
-                keys.into_iter()
-                    .map(|i| Reply::Bulk(target[i].clone()))
-                    .collect(),
-            ))
-        }
+        "getkeys" => get_keys(&args[2..], false),
+        "getkeysandflags" => get_keys(&args[2..], true),
         "help" => Ok(help_reply(&[
             "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "(no subcommand)",
@@ -287,6 +456,8 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             "    Return documentation details about multiple commands.",
             "GETKEYS <full-command>",
             "    Return the keys from a full command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full command.",
             "HELP",
             "    Print this help.",
         ])),

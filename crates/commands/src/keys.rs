@@ -2,6 +2,7 @@
 
 use super::client::help_reply;
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, lower, text, Command, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -17,34 +18,34 @@ const fn key_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
 }
 
 pub static COMMANDS: &[Command] = &[
-    key_cmd("del", -2, WRITE, del).keys(1, -1, 1).summary("Deletes one or more keys."),
-    key_cmd("unlink", -2, WRITE | FAST, del).keys(1, -1, 1).since("4.0.0").summary("Asynchronously deletes one or more keys."),
-    key_cmd("exists", -2, READONLY | FAST, exists).keys(1, -1, 1).summary("Determines whether one or more keys exist."),
-    key_cmd("touch", -2, READONLY | FAST, exists).keys(1, -1, 1).since("3.2.1").summary("Returns the number of existing keys out of those specified after updating the time they were last accessed."),
-    key_cmd("type", 2, READONLY | FAST, type_cmd).keys(1, 1, 1).summary("Determines the type of value stored at a key."),
-    key_cmd("rename", 3, WRITE, rename).keys(1, 2, 1).summary("Renames a key and overwrites the destination."),
-    key_cmd("renamenx", 3, WRITE | FAST, renamenx).keys(1, 2, 1).summary("Renames a key only when the target key name doesn't exist."),
-    key_cmd("copy", -3, WRITE | DENYOOM | SCANS, copy).keys(1, 2, 1).writes(super::Written::Destination(2)).since("6.2.0").summary("Copies the value of a key to a new key."),
-    key_cmd("expire", -3, WRITE | FAST, expire).keys(1, 1, 1).summary("Sets the expiration time of a key in seconds."),
-    key_cmd("pexpire", -3, WRITE | FAST, pexpire).keys(1, 1, 1).since("2.6.0").summary("Sets the expiration time of a key in milliseconds."),
-    key_cmd("expireat", -3, WRITE | FAST, expireat).keys(1, 1, 1).since("1.2.0").summary("Sets the expiration time of a key to a Unix timestamp."),
-    key_cmd("pexpireat", -3, WRITE | FAST, pexpireat).keys(1, 1, 1).since("2.6.0").summary("Sets the expiration time of a key to a Unix milliseconds timestamp."),
-    key_cmd("ttl", 2, READONLY | FAST, ttl).keys(1, 1, 1).summary("Returns the expiration time in seconds of a key."),
-    key_cmd("pttl", 2, READONLY | FAST, pttl).keys(1, 1, 1).since("2.6.0").summary("Returns the expiration time in milliseconds of a key."),
-    key_cmd("expiretime", 2, READONLY | FAST, expiretime).keys(1, 1, 1).since("7.0.0").summary("Returns the expiration time of a key as a Unix timestamp."),
-    key_cmd("pexpiretime", 2, READONLY | FAST, pexpiretime).keys(1, 1, 1).since("7.0.0").summary("Returns the expiration time of a key as a Unix milliseconds timestamp."),
-    key_cmd("persist", 2, WRITE | FAST, persist).keys(1, 1, 1).since("2.2.0").summary("Removes the expiration time of a key."),
-    key_cmd("keys", 2, READONLY | WHOLE_KEYSPACE, keys).acl(&["dangerous"]).summary("Returns all key names that match a pattern."),
-    key_cmd("scan", -2, READONLY, scan).since("2.8.0").summary("Iterates over the key names in the database."),
+    key_cmd("del", -2, WRITE, del).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RM | DELETE]).summary("Deletes one or more keys."),
+    key_cmd("unlink", -2, WRITE | FAST, del).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RM | DELETE]).since("4.0.0").summary("Asynchronously deletes one or more keys."),
+    key_cmd("exists", -2, READONLY | FAST, exists).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RO]).summary("Determines whether one or more keys exist."),
+    key_cmd("touch", -2, READONLY | FAST, exists).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RO]).since("3.2.1").summary("Returns the number of existing keys out of those specified after updating the time they were last accessed."),
+    key_cmd("type", 2, READONLY | FAST, type_cmd).syntax("key").keys(1, 1, 1).key_flags(&[RO]).summary("Determines the type of value stored at a key."),
+    key_cmd("rename", 3, WRITE, rename).syntax("key newkey:key").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, OW | UPDATE]).summary("Renames a key and overwrites the destination."),
+    key_cmd("renamenx", 3, WRITE | FAST, renamenx).syntax("key newkey:key").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, OW | INSERT]).summary("Renames a key only when the target key name doesn't exist."),
+    key_cmd("copy", -3, WRITE | DENYOOM | SCANS, copy).syntax("source:key destination:key [DB destination-db:integer] [REPLACE]").keys(1, 2, 1).key_flags(&[RO | ACCESS, OW | UPDATE]).since("6.2.0").summary("Copies the value of a key to a new key."),
+    key_cmd("expire", -3, WRITE | FAST, expire).syntax("key seconds:integer [condition: NX | XX | GT | LT]").keys(1, 1, 1).key_flags(&[RW | UPDATE]).summary("Sets the expiration time of a key in seconds."),
+    key_cmd("pexpire", -3, WRITE | FAST, pexpire).syntax("key milliseconds:integer [condition: NX | XX | GT | LT]").keys(1, 1, 1).key_flags(&[RW | UPDATE]).since("2.6.0").summary("Sets the expiration time of a key in milliseconds."),
+    key_cmd("expireat", -3, WRITE | FAST, expireat).syntax("key unix-time-seconds:unix-time [condition: NX | XX | GT | LT]").keys(1, 1, 1).key_flags(&[RW | UPDATE]).since("1.2.0").summary("Sets the expiration time of a key to a Unix timestamp."),
+    key_cmd("pexpireat", -3, WRITE | FAST, pexpireat).syntax("key unix-time-milliseconds:unix-time [condition: NX | XX | GT | LT]").keys(1, 1, 1).key_flags(&[RW | UPDATE]).since("2.6.0").summary("Sets the expiration time of a key to a Unix milliseconds timestamp."),
+    key_cmd("ttl", 2, READONLY | FAST, ttl).syntax("key").keys(1, 1, 1).summary("Returns the expiration time in seconds of a key."),
+    key_cmd("pttl", 2, READONLY | FAST, pttl).syntax("key").keys(1, 1, 1).since("2.6.0").summary("Returns the expiration time in milliseconds of a key."),
+    key_cmd("expiretime", 2, READONLY | FAST, expiretime).syntax("key").keys(1, 1, 1).since("7.0.0").summary("Returns the expiration time of a key as a Unix timestamp."),
+    key_cmd("pexpiretime", 2, READONLY | FAST, pexpiretime).syntax("key").keys(1, 1, 1).since("7.0.0").summary("Returns the expiration time of a key as a Unix milliseconds timestamp."),
+    key_cmd("persist", 2, WRITE | FAST, persist).syntax("key").keys(1, 1, 1).key_flags(&[RW | UPDATE]).since("2.2.0").summary("Removes the expiration time of a key."),
+    key_cmd("keys", 2, READONLY | WHOLE_KEYSPACE, keys).syntax("pattern:pattern").acl(&["dangerous"]).summary("Returns all key names that match a pattern."),
+    key_cmd("scan", -2, READONLY, scan).syntax("cursor:integer [MATCH pattern:pattern] [COUNT count:integer] [TYPE type]").since("2.8.0").summary("Iterates over the key names in the database."),
     key_cmd("randomkey", 1, READONLY, randomkey).summary("Returns a random key name from the database."),
     key_cmd("dbsize", 1, READONLY | FAST | WHOLE_KEYSPACE, dbsize).group("server").summary("Returns the number of keys in the database."),
-    key_cmd("flushdb", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from the current database."),
-    key_cmd("flushall", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from all databases."),
+    key_cmd("flushdb", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).syntax("[flush-type: ASYNC | SYNC]").acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from the current database."),
+    key_cmd("flushall", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).syntax("[flush-type: ASYNC | SYNC]").acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from all databases."),
     key_cmd("object", -2, READONLY | NO_KEYMISS, object).since("2.2.3").summary("A container for object introspection commands.").subcommands(&[
-        SubCommand::new("encoding", 3, READONLY, "Returns the internal encoding of a Redis object.").keys(super::KeyRange::at(2)),
-        SubCommand::new("freq", 3, READONLY, "Returns the logarithmic access frequency counter of a Redis object.").keys(super::KeyRange::at(2)),
-        SubCommand::new("idletime", 3, READONLY, "Returns the time since the last access to a Redis object.").keys(super::KeyRange::at(2)),
-        SubCommand::new("refcount", 3, READONLY, "Returns the reference count of a value of a key.").keys(super::KeyRange::at(2)),
+        SubCommand::new("encoding", 3, READONLY, "Returns the internal encoding of a Redis object.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
+        SubCommand::new("freq", 3, READONLY, "Returns the logarithmic access frequency counter of a Redis object.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
+        SubCommand::new("idletime", 3, READONLY, "Returns the time since the last access to a Redis object.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
+        SubCommand::new("refcount", 3, READONLY, "Returns the reference count of a value of a key.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
         SubCommand::new("help", 2, LOADING | STALE, "Returns helpful text about the different subcommands."),
     ]),
 ];

@@ -35,7 +35,9 @@ pub use basalt_core::command::*;
 
 // The handlers name the core's modules as `crate::...`, as they did when
 // all of it was one crate.
-use basalt_core::{blocking, clients, context, error, key_finder, notify, shared, tracking};
+use basalt_core::{
+    blocking, clients, context, error, key_finder, notify, shared, syntax, tracking,
+};
 
 use std::sync::OnceLock;
 

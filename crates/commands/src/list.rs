@@ -1,6 +1,7 @@
 //! List commands (non-blocking).
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -14,25 +15,25 @@ const fn list_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Ha
 }
 
 pub static COMMANDS: &[Command] = &[
-    list_cmd("lpush", -3, WRITE | DENYOOM | FAST, lpush).keys(1, 1, 1).summary("Prepends one or more elements to a list. Creates the key if it doesn't exist."),
-    list_cmd("rpush", -3, WRITE | DENYOOM | FAST, rpush).keys(1, 1, 1).summary("Appends one or more elements to a list. Creates the key if it doesn't exist."),
-    list_cmd("lpushx", -3, WRITE | DENYOOM | FAST, lpushx).keys(1, 1, 1).since("2.2.0").summary("Prepends one or more elements to a list only when the list exists."),
-    list_cmd("rpushx", -3, WRITE | DENYOOM | FAST, rpushx).keys(1, 1, 1).since("2.2.0").summary("Appends an element to a list only when the list exists."),
-    list_cmd("lpop", -2, WRITE | FAST, lpop).keys(1, 1, 1).summary("Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
-    list_cmd("rpop", -2, WRITE | FAST, rpop).keys(1, 1, 1).summary("Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
-    list_cmd("llen", 2, READONLY | FAST, llen).keys(1, 1, 1).summary("Returns the length of a list."),
-    list_cmd("lindex", 3, READONLY, lindex).keys(1, 1, 1).summary("Returns an element from a list by its index."),
-    list_cmd("lset", 4, WRITE | DENYOOM, lset).keys(1, 1, 1).summary("Sets the value of an element in a list by its index."),
-    list_cmd("lrange", 4, READONLY | SCANS, lrange).keys(1, 1, 1).summary("Returns a range of elements from a list."),
-    list_cmd("ltrim", 4, WRITE | SCANS, ltrim).keys(1, 1, 1).summary("Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
-    list_cmd("lrem", 4, WRITE | SCANS, lrem).keys(1, 1, 1).summary("Removes elements from a list. Deletes the list if the last element was removed."),
-    list_cmd("linsert", 5, WRITE | DENYOOM | SCANS, linsert).keys(1, 1, 1).since("2.2.0").summary("Inserts an element before or after another element in a list."),
-    list_cmd("lpos", -3, READONLY | SCANS, lpos).keys(1, 1, 1).since("6.0.6").summary("Returns the index of matching elements in a list."),
-    list_cmd("lmove", 5, WRITE | DENYOOM, lmove).keys(1, 2, 1).since("6.2.0").summary("Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
-    list_cmd("rpoplpush", 3, WRITE | DENYOOM, rpoplpush).keys(1, 2, 1).since("1.2.0").summary("Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+    list_cmd("lpush", -3, WRITE | DENYOOM | FAST, lpush).syntax("key element [element ...]").keys(1, 1, 1).key_flags(&[RW | INSERT]).summary("Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+    list_cmd("rpush", -3, WRITE | DENYOOM | FAST, rpush).syntax("key element [element ...]").keys(1, 1, 1).key_flags(&[RW | INSERT]).summary("Appends one or more elements to a list. Creates the key if it doesn't exist."),
+    list_cmd("lpushx", -3, WRITE | DENYOOM | FAST, lpushx).syntax("key element [element ...]").keys(1, 1, 1).key_flags(&[RW | INSERT]).since("2.2.0").summary("Prepends one or more elements to a list only when the list exists."),
+    list_cmd("rpushx", -3, WRITE | DENYOOM | FAST, rpushx).syntax("key element [element ...]").keys(1, 1, 1).key_flags(&[RW | INSERT]).since("2.2.0").summary("Appends an element to a list only when the list exists."),
+    list_cmd("lpop", -2, WRITE | FAST, lpop).syntax("key [count:integer]").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).summary("Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+    list_cmd("rpop", -2, WRITE | FAST, rpop).syntax("key [count:integer]").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).summary("Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+    list_cmd("llen", 2, READONLY | FAST, llen).syntax("key").keys(1, 1, 1).key_flags(&[RO]).summary("Returns the length of a list."),
+    list_cmd("lindex", 3, READONLY, lindex).syntax("key index:integer").keys(1, 1, 1).summary("Returns an element from a list by its index."),
+    list_cmd("lset", 4, WRITE | DENYOOM, lset).syntax("key index:integer element").keys(1, 1, 1).key_flags(&[RW | UPDATE]).summary("Sets the value of an element in a list by its index."),
+    list_cmd("lrange", 4, READONLY | SCANS, lrange).syntax("key start:integer stop:integer").keys(1, 1, 1).summary("Returns a range of elements from a list."),
+    list_cmd("ltrim", 4, WRITE | SCANS, ltrim).syntax("key start:integer stop:integer").keys(1, 1, 1).key_flags(&[RW | DELETE]).summary("Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+    list_cmd("lrem", 4, WRITE | SCANS, lrem).syntax("key count:integer element").keys(1, 1, 1).key_flags(&[RW | DELETE]).summary("Removes elements from a list. Deletes the list if the last element was removed."),
+    list_cmd("linsert", 5, WRITE | DENYOOM | SCANS, linsert).syntax("key (where: BEFORE | AFTER) pivot element").keys(1, 1, 1).key_flags(&[RW | INSERT]).since("2.2.0").summary("Inserts an element before or after another element in a list."),
+    list_cmd("lpos", -3, READONLY | SCANS, lpos).syntax("key element [RANK rank:integer] [COUNT num-matches:integer] [MAXLEN len:integer]").keys(1, 1, 1).since("6.0.6").summary("Returns the index of matching elements in a list."),
+    list_cmd("lmove", 5, WRITE | DENYOOM, lmove).syntax("source:key destination:key (wherefrom: LEFT | RIGHT) (whereto: LEFT | RIGHT)").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, RW | INSERT]).since("6.2.0").summary("Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+    list_cmd("rpoplpush", 3, WRITE | DENYOOM, rpoplpush).syntax("source:key destination:key").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, RW | INSERT]).since("1.2.0").summary("Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
     // Keys are found through numkeys (movablekeys), so like Redis the
     // table declares no fixed key positions.
-    list_cmd("lmpop", -4, WRITE, lmpop).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    list_cmd("lmpop", -4, WRITE, lmpop).syntax("numkeys:integer key [key ...] (where: LEFT | RIGHT) [COUNT count:integer]").movable(super::key_finder::NUMKEYS_AT_1).key_flags(&[RW | ACCESS | DELETE]).since("7.0.0").summary("Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
 ];
 
 fn bulk(v: Vec<u8>) -> Reply {

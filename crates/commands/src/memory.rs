@@ -22,7 +22,9 @@ pub static COMMANDS: &[Command] = &[Command::new("memory", -2, 0, memory)
             READONLY,
             "Estimates the memory usage of a key.",
         )
-        .keys(KeyRange::at(2)),
+        .syntax("key [SAMPLES count:integer]")
+        .keys(KeyRange::at(2))
+        .key_flags(&[super::key_flags::RO]),
         SubCommand::new("stats", 2, 0, "Returns details about memory usage."),
         SubCommand::new("doctor", 2, 0, "Outputs a memory problems report."),
         SubCommand::new("malloc-stats", 2, 0, "Returns the allocator statistics."),

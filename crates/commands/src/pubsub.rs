@@ -3,6 +3,7 @@
 
 use super::client::help_reply;
 use super::flags::*;
+use super::key_flags::*;
 use super::{lower, Command, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -28,6 +29,7 @@ pub static COMMANDS: &[Command] = &[
         SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_SUBSCRIBE,
         subscribe,
     )
+    .syntax("channel [channel ...]")
     .since("2.0.0")
     .summary("Listens for messages published to channels."),
     pubsub_cmd(
@@ -36,6 +38,7 @@ pub static COMMANDS: &[Command] = &[
         SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_UNSUBSCRIBE,
         unsubscribe,
     )
+    .syntax("[channel [channel ...]]")
     .since("2.0.0")
     .summary("Stops listening to messages posted to channels."),
     pubsub_cmd(
@@ -44,6 +47,7 @@ pub static COMMANDS: &[Command] = &[
         SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_SUBSCRIBE | CHANNEL_PATTERN,
         psubscribe,
     )
+    .syntax("pattern:pattern [pattern:pattern ...]")
     .since("2.0.0")
     .summary("Listens for messages published to channels that match one or more patterns."),
     pubsub_cmd(
@@ -52,6 +56,7 @@ pub static COMMANDS: &[Command] = &[
         SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_UNSUBSCRIBE | CHANNEL_PATTERN,
         punsubscribe,
     )
+    .syntax("[pattern:pattern [pattern:pattern ...]]")
     .since("2.0.0")
     .summary("Stops listening to messages published to channels that match one or more patterns."),
     pubsub_cmd(
@@ -60,7 +65,9 @@ pub static COMMANDS: &[Command] = &[
         SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_SUBSCRIBE,
         ssubscribe,
     )
+    .syntax("shardchannel [shardchannel ...]")
     .keys(1, -1, 1)
+    .key_flags(&[NOT_KEY])
     .since("7.0.0")
     .summary("Listens for messages published to shard channels."),
     pubsub_cmd(
@@ -69,7 +76,9 @@ pub static COMMANDS: &[Command] = &[
         SUB_FLAGS | SUBSCRIBED_OK | CHANNEL_UNSUBSCRIBE,
         sunsubscribe,
     )
+    .syntax("[shardchannel [shardchannel ...]]")
     .keys(1, -1, 1)
+    .key_flags(&[NOT_KEY])
     .since("7.0.0")
     .summary("Stops listening to messages posted to shard channels."),
     pubsub_cmd(
@@ -78,6 +87,7 @@ pub static COMMANDS: &[Command] = &[
         PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | CHANNEL_PUBLISH,
         publish,
     )
+    .syntax("channel message")
     .since("2.0.0")
     .summary("Posts a message to a channel."),
     pubsub_cmd(
@@ -86,7 +96,9 @@ pub static COMMANDS: &[Command] = &[
         PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | CHANNEL_PUBLISH,
         spublish,
     )
+    .syntax("shardchannel message")
     .keys(1, 1, 1)
+    .key_flags(&[NOT_KEY])
     .since("7.0.0")
     .summary("Post a message to a shard channel"),
     pubsub_cmd("pubsub", -2, 0, pubsub)
@@ -98,7 +110,8 @@ pub static COMMANDS: &[Command] = &[
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns the active channels.",
-            ),
+            )
+            .syntax("[pattern:pattern]"),
             SubCommand::new(
                 "numpat",
                 2,
@@ -110,19 +123,22 @@ pub static COMMANDS: &[Command] = &[
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns a count of subscribers to channels.",
-            ),
+            )
+            .syntax("[channel [channel ...]]"),
             SubCommand::new(
                 "shardchannels",
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns the active shard channels.",
-            ),
+            )
+            .syntax("[pattern:pattern]"),
             SubCommand::new(
                 "shardnumsub",
                 -2,
                 PUBSUB | LOADING | STALE,
                 "Returns the count of subscribers of shard channels.",
-            ),
+            )
+            .syntax("[shardchannel [shardchannel ...]]"),
             SubCommand::new(
                 "help",
                 2,

@@ -7,7 +7,8 @@
 //! fails halfway (Redis does not roll back either).
 
 use super::flags::*;
-use super::key_finder::numkeys;
+use super::key_finder::NUMKEYS_AT_2;
+use super::key_flags::*;
 use super::{Command, SubCommand};
 use crate::context::{Action, ClientState, Ctx};
 use crate::error::{CommandError, CommandResult};
@@ -43,7 +44,9 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         eval,
     )
-    .movable(numkeys::<2>)
+    .syntax("script numkeys:integer [key [key ...]] [arg [arg ...]]")
+    .movable(NUMKEYS_AT_2)
+    .key_flags(&[RW | ACCESS | UPDATE])
     .since("2.6.0")
     .summary("Executes a server-side Lua script."),
     script_cmd(
@@ -52,7 +55,9 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         evalsha,
     )
-    .movable(numkeys::<2>)
+    .syntax("sha1 numkeys:integer [key [key ...]] [arg [arg ...]]")
+    .movable(NUMKEYS_AT_2)
+    .key_flags(&[RW | ACCESS | UPDATE])
     .since("2.6.0")
     .summary("Executes a server-side Lua script by SHA1 digest."),
     script_cmd(
@@ -61,7 +66,8 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         eval_ro,
     )
-    .movable(numkeys::<2>)
+    .syntax("script numkeys:integer [key [key ...]] [arg [arg ...]]")
+    .movable(NUMKEYS_AT_2)
     .summary("Executes a read-only server-side Lua script."),
     script_cmd(
         "evalsha_ro",
@@ -69,7 +75,8 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         evalsha_ro,
     )
-    .movable(numkeys::<2>)
+    .syntax("sha1 numkeys:integer [key [key ...]] [arg [arg ...]]")
+    .movable(NUMKEYS_AT_2)
     .summary("Executes a read-only server-side Lua script by SHA1 digest."),
     script_cmd(
         "fcall",
@@ -77,7 +84,9 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MAY_REPLICATE,
         fcall,
     )
-    .movable(numkeys::<2>)
+    .syntax("function numkeys:integer [key [key ...]] [arg [arg ...]]")
+    .movable(NUMKEYS_AT_2)
+    .key_flags(&[RW | ACCESS | UPDATE])
     .summary("Invokes a function."),
     script_cmd(
         "fcall_ro",
@@ -85,7 +94,8 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | READONLY,
         fcall_ro,
     )
-    .movable(numkeys::<2>)
+    .syntax("function numkeys:integer [key [key ...]] [arg [arg ...]]")
+    .movable(NUMKEYS_AT_2)
     .summary("Invokes a read-only function."),
     script_cmd("script", -2, 0, script)
         .since("2.6.0")
@@ -96,19 +106,22 @@ pub static COMMANDS: &[Command] = &[
                 3,
                 NOSCRIPT | STALE,
                 "Loads a server-side Lua script to the script cache.",
-            ),
+            )
+            .syntax("script"),
             sub(
                 "exists",
                 -3,
                 NOSCRIPT,
                 "Determines whether server-side Lua scripts exist in the script cache.",
-            ),
+            )
+            .syntax("sha1 [sha1 ...]"),
             sub(
                 "flush",
                 -2,
                 NOSCRIPT,
                 "Removes all server-side Lua scripts from the script cache.",
-            ),
+            )
+            .syntax("[flush-type: ASYNC | SYNC]"),
             sub(
                 "kill",
                 2,
@@ -125,25 +138,29 @@ pub static COMMANDS: &[Command] = &[
     script_cmd("function", -2, 0, function)
         .summary("A container for function commands.")
         .subcommands(&[
-            sub("load", -3, NOSCRIPT | WRITE | DENYOOM, "Creates a library."),
+            sub("load", -3, NOSCRIPT | WRITE | DENYOOM, "Creates a library.")
+                .syntax("[REPLACE] function-code"),
             sub(
                 "list",
                 -2,
                 NOSCRIPT,
                 "Returns information about all libraries.",
-            ),
+            )
+            .syntax("[LIBRARYNAME library-name-pattern] [WITHCODE]"),
             sub(
                 "delete",
                 3,
                 NOSCRIPT | WRITE,
                 "Deletes a library and its functions.",
-            ),
+            )
+            .syntax("library-name"),
             sub(
                 "flush",
                 -2,
                 NOSCRIPT | WRITE,
                 "Deletes all libraries and functions.",
-            ),
+            )
+            .syntax("[flush-type: ASYNC | SYNC]"),
             sub(
                 "dump",
                 2,
@@ -155,7 +172,8 @@ pub static COMMANDS: &[Command] = &[
                 -3,
                 NOSCRIPT | WRITE | DENYOOM,
                 "Restores all libraries from a payload.",
-            ),
+            )
+            .syntax("serialized-value [policy: FLUSH | APPEND | REPLACE]"),
             sub(
                 "stats",
                 2,

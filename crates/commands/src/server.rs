@@ -28,13 +28,16 @@ pub static COMMANDS: &[Command] = &[
         ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
         shutdown,
     )
+    .syntax("[save-selector: NOSAVE | SAVE] [NOW] [FORCE] [ABORT]")
     .summary("Synchronously saves the database(s) to disk and shuts down the Redis server."),
     server_cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
+        .syntax("subcommand [arg [arg ...]]")
         .summary("A container for debugging commands."),
     server_cmd("save", 1, ADMIN | NOSCRIPT | NO_MULTI, save)
         .since("1.0.0")
         .summary("Synchronously saves the database(s) to disk."),
     server_cmd("bgsave", -1, ADMIN | NOSCRIPT, bgsave)
+        .syntax("[SCHEDULE]")
         .since("1.0.0")
         .summary("Asynchronously saves the database(s) to disk."),
     server_cmd("lastsave", 1, LOADING | STALE | FAST, lastsave)
@@ -56,7 +59,8 @@ pub static COMMANDS: &[Command] = &[
                 -2,
                 ADMIN | LOADING | STALE,
                 "Returns the slow log's entries.",
-            ),
+            )
+            .syntax("[count:integer]"),
             SubCommand::new(
                 "len",
                 2,

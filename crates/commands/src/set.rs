@@ -1,6 +1,7 @@
 //! Set commands.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -15,23 +16,23 @@ const fn set_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
 }
 
 pub static COMMANDS: &[Command] = &[
-    set_cmd("sadd", -3, WRITE | DENYOOM | FAST, sadd).keys(1, 1, 1).summary("Adds one or more members to a set. Creates the key if it doesn't exist."),
-    set_cmd("srem", -3, WRITE | FAST, srem).keys(1, 1, 1).summary("Removes one or more members from a set. Deletes the set if the last member was removed."),
-    set_cmd("scard", 2, READONLY | FAST, scard).keys(1, 1, 1).summary("Returns the number of members in a set."),
-    set_cmd("smembers", 2, READONLY | SCANS, smembers).keys(1, 1, 1).summary("Returns all members of a set."),
-    set_cmd("sismember", 3, READONLY | FAST, sismember).keys(1, 1, 1).summary("Determines whether a member belongs to a set."),
-    set_cmd("smismember", -3, READONLY | FAST, smismember).keys(1, 1, 1).since("6.2.0").summary("Determines whether multiple members belong to a set."),
-    set_cmd("spop", -2, WRITE | FAST, spop).keys(1, 1, 1).summary("Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
-    set_cmd("srandmember", -2, READONLY | SCANS, srandmember).keys(1, 1, 1).summary("Get one or multiple random members from a set"),
-    set_cmd("smove", 4, WRITE | FAST, smove).keys(1, 2, 1).summary("Moves a member from one set to another."),
-    set_cmd("sinter", -2, READONLY | SCANS, sinter).keys(1, -1, 1).summary("Returns the intersect of multiple sets."),
-    set_cmd("sintercard", -3, READONLY | SCANS, sintercard).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the number of members of the intersect of multiple sets."),
-    set_cmd("sunion", -2, READONLY | SCANS, sunion).keys(1, -1, 1).summary("Returns the union of multiple sets."),
-    set_cmd("sdiff", -2, READONLY | SCANS, sdiff).keys(1, -1, 1).summary("Returns the difference of multiple sets."),
-    set_cmd("sinterstore", -3, WRITE | DENYOOM | SCANS, sinterstore).keys(1, -1, 1).writes(super::Written::Destination(1)).summary("Stores the intersect of multiple sets in a key."),
-    set_cmd("sunionstore", -3, WRITE | DENYOOM | SCANS, sunionstore).keys(1, -1, 1).writes(super::Written::Destination(1)).summary("Stores the union of multiple sets in a key."),
-    set_cmd("sdiffstore", -3, WRITE | DENYOOM | SCANS, sdiffstore).keys(1, -1, 1).writes(super::Written::Destination(1)).summary("Stores the difference of multiple sets in a key."),
-    set_cmd("sscan", -3, READONLY, sscan).keys(1, 1, 1).since("2.8.0").summary("Iterates over members of a set."),
+    set_cmd("sadd", -3, WRITE | DENYOOM | FAST, sadd).syntax("key member [member ...]").keys(1, 1, 1).key_flags(&[RW | INSERT]).summary("Adds one or more members to a set. Creates the key if it doesn't exist."),
+    set_cmd("srem", -3, WRITE | FAST, srem).syntax("key member [member ...]").keys(1, 1, 1).key_flags(&[RW | DELETE]).summary("Removes one or more members from a set. Deletes the set if the last member was removed."),
+    set_cmd("scard", 2, READONLY | FAST, scard).syntax("key").keys(1, 1, 1).key_flags(&[RO]).summary("Returns the number of members in a set."),
+    set_cmd("smembers", 2, READONLY | SCANS, smembers).syntax("key").keys(1, 1, 1).summary("Returns all members of a set."),
+    set_cmd("sismember", 3, READONLY | FAST, sismember).syntax("key member").keys(1, 1, 1).key_flags(&[RO]).summary("Determines whether a member belongs to a set."),
+    set_cmd("smismember", -3, READONLY | FAST, smismember).syntax("key member [member ...]").keys(1, 1, 1).since("6.2.0").summary("Determines whether multiple members belong to a set."),
+    set_cmd("spop", -2, WRITE | FAST, spop).syntax("key [count:integer]").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).summary("Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
+    set_cmd("srandmember", -2, READONLY | SCANS, srandmember).syntax("key [count:integer]").keys(1, 1, 1).summary("Get one or multiple random members from a set"),
+    set_cmd("smove", 4, WRITE | FAST, smove).syntax("source:key destination:key member").keys(1, 2, 1).key_flags(&[RW | ACCESS | DELETE, RW | INSERT]).summary("Moves a member from one set to another."),
+    set_cmd("sinter", -2, READONLY | SCANS, sinter).syntax("key [key ...]").keys(1, -1, 1).summary("Returns the intersect of multiple sets."),
+    set_cmd("sintercard", -3, READONLY | SCANS, sintercard).syntax("numkeys:integer key [key ...] [LIMIT limit:integer]").movable(super::key_finder::NUMKEYS_AT_1).since("7.0.0").summary("Returns the number of members of the intersect of multiple sets."),
+    set_cmd("sunion", -2, READONLY | SCANS, sunion).syntax("key [key ...]").keys(1, -1, 1).summary("Returns the union of multiple sets."),
+    set_cmd("sdiff", -2, READONLY | SCANS, sdiff).syntax("key [key ...]").keys(1, -1, 1).summary("Returns the difference of multiple sets."),
+    set_cmd("sinterstore", -3, WRITE | DENYOOM | SCANS, sinterstore).syntax("destination:key key [key ...]").keys(1, -1, 1).key_flags(&[RW | UPDATE, RO | ACCESS]).summary("Stores the intersect of multiple sets in a key."),
+    set_cmd("sunionstore", -3, WRITE | DENYOOM | SCANS, sunionstore).syntax("destination:key key [key ...]").keys(1, -1, 1).key_flags(&[OW | UPDATE, RO | ACCESS]).summary("Stores the union of multiple sets in a key."),
+    set_cmd("sdiffstore", -3, WRITE | DENYOOM | SCANS, sdiffstore).syntax("destination:key key [key ...]").keys(1, -1, 1).key_flags(&[OW | UPDATE, RO | ACCESS]).summary("Stores the difference of multiple sets in a key."),
+    set_cmd("sscan", -3, READONLY, sscan).syntax("key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]").keys(1, 1, 1).since("2.8.0").summary("Iterates over members of a set."),
 ];
 
 fn refs(args: &[Bytes]) -> Vec<&[u8]> {

@@ -1,6 +1,7 @@
 //! SORT and SORT_RO.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -9,17 +10,17 @@ use basalt_types::sort::{SortOptions, Sorted};
 use bytes::Bytes;
 
 pub static COMMANDS: &[Command] = &[
-    Command::new("sort", -2, WRITE | DENYOOM | SCANS, sort)
+    Command::new("sort", -2, WRITE | DENYOOM | SCANS, sort).syntax("key [BY by-pattern:pattern@1] [LIMIT offset:integer count:integer] [GET get-pattern:pattern@1 [GET get-pattern:pattern@1 ...]] [order: ASC | DESC] [sorting: ALPHA] [STORE destination:key@2]")
         .keys(1, 1, 1)
-        .movable(super::key_finder::sort)
-        .writes(super::Written::Found)
+        .key_flags(&[RO | ACCESS, RO | ACCESS, OW | UPDATE])
+        .movable(super::key_finder::SORT)
         .acl(&["set", "sortedset", "list", "dangerous"])
         .summary(
             "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
         ),
-    Command::new("sort_ro", -2, READONLY | SCANS, sort_ro)
+    Command::new("sort_ro", -2, READONLY | SCANS, sort_ro).syntax("key [BY by-pattern:pattern@1] [LIMIT offset:integer count:integer] [GET get-pattern:pattern@1 [GET get-pattern:pattern@1 ...]] [order: ASC | DESC] [sorting: ALPHA]")
         .keys(1, 1, 1)
-        .movable(super::key_finder::sort_ro)
+        .movable(super::key_finder::SORT_RO)
         .acl(&["set", "sortedset", "list", "dangerous"])
         .since("7.0.0")
         .summary("Returns the sorted elements of a list, a set, or a sorted set."),

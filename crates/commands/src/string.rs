@@ -1,6 +1,7 @@
 //! String commands.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -22,30 +23,30 @@ const fn string_cmd(
 }
 
 pub static COMMANDS: &[Command] = &[
-    string_cmd("get", 2, READONLY | FAST, get).keys(1, 1, 1).summary("Returns the string value of a key."),
-    string_cmd("set", -3, WRITE | DENYOOM, set).keys(1, 1, 1).summary("Sets the string value of a key, ignoring its type."),
-    string_cmd("setnx", 3, WRITE | DENYOOM | FAST, setnx).keys(1, 1, 1).summary("Set the string value of a key only when the key doesn't exist."),
-    string_cmd("setex", 4, WRITE | DENYOOM, setex).keys(1, 1, 1).since("2.0.0").summary("Sets the string value and expiration time of a key."),
-    string_cmd("psetex", 4, WRITE | DENYOOM, psetex).keys(1, 1, 1).since("2.6.0").summary("Sets the string value and expiration time in milliseconds of a key."),
-    string_cmd("getset", 3, WRITE | DENYOOM | FAST, getset).keys(1, 1, 1).summary("Returns the previous string value of a key after setting it to a new value."),
-    string_cmd("getdel", 2, WRITE | FAST, getdel).keys(1, 1, 1).since("6.2.0").summary("Returns the string value of a key after deleting the key."),
-    string_cmd("getex", -2, WRITE | FAST, getex).keys(1, 1, 1).since("6.2.0").summary("Returns the string value of a key after setting its expiration time."),
-    string_cmd("mget", -2, READONLY | FAST, mget).keys(1, -1, 1).summary("Atomically returns the string values of one or more keys."),
-    string_cmd("mset", -3, WRITE | DENYOOM, mset).keys(1, -1, 2).since("1.0.1").summary("Atomically creates or modifies the string values of one or more keys."),
-    string_cmd("msetnx", -3, WRITE | DENYOOM, msetnx).keys(1, -1, 2).since("1.0.1").summary("Atomically modifies the string values of one or more keys only when all keys don't exist."),
-    string_cmd("append", 3, WRITE | DENYOOM | FAST, append).keys(1, 1, 1).since("2.0.0").summary("Appends a string to the value of a key. Creates the key if it doesn't exist."),
-    string_cmd("strlen", 2, READONLY | FAST, strlen).keys(1, 1, 1).since("2.2.0").summary("Returns the length of a string value."),
-    string_cmd("getrange", 4, READONLY, getrange).keys(1, 1, 1).since("2.4.0").summary("Returns a substring of the string stored at a key."),
-    string_cmd("substr", 4, READONLY, getrange).keys(1, 1, 1).summary("Returns a substring from a string value."),
-    string_cmd("setrange", 4, WRITE | DENYOOM, setrange).keys(1, 1, 1).since("2.2.0").summary("Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
-    string_cmd("incr", 2, WRITE | DENYOOM | FAST, incr).keys(1, 1, 1).summary("Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-    string_cmd("decr", 2, WRITE | DENYOOM | FAST, decr).keys(1, 1, 1).summary("Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-    string_cmd("incrby", 3, WRITE | DENYOOM | FAST, incrby).keys(1, 1, 1).summary("Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
-    string_cmd("decrby", 3, WRITE | DENYOOM | FAST, decrby).keys(1, 1, 1).summary("Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
-    string_cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, incrbyfloat).keys(1, 1, 1).since("2.6.0").summary("Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
-    string_cmd("lcs", -3, READONLY, lcs_cmd).keys(1, 2, 1).since("7.0.0").summary("Finds the longest common substring."),
-    string_cmd("cas", -4, WRITE, cas).keys(1, 1, 1).since("Kvrocks").summary("Sets a key to a new value only if its current value equals the expected one."),
-    string_cmd("cad", 3, WRITE, cad).keys(1, 1, 1).since("Kvrocks").summary("Deletes a key only if its current value equals the expected one."),
+    string_cmd("get", 2, READONLY | FAST, get).syntax("key").keys(1, 1, 1).summary("Returns the string value of a key."),
+    string_cmd("set", -3, WRITE | DENYOOM, set).syntax("key value [condition: NX | XX] [GET] [expiration: EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | KEEPTTL]").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE | VARIABLE_FLAGS]).movable(super::KeyFinder::VariableFlags(super::key_finder::set_flags)).summary("Sets the string value of a key, ignoring its type."),
+    string_cmd("setnx", 3, WRITE | DENYOOM | FAST, setnx).syntax("key value").keys(1, 1, 1).key_flags(&[OW | INSERT]).summary("Set the string value of a key only when the key doesn't exist."),
+    string_cmd("setex", 4, WRITE | DENYOOM, setex).syntax("key seconds:integer value").keys(1, 1, 1).key_flags(&[OW | UPDATE]).since("2.0.0").summary("Sets the string value and expiration time of a key."),
+    string_cmd("psetex", 4, WRITE | DENYOOM, psetex).syntax("key milliseconds:integer value").keys(1, 1, 1).key_flags(&[OW | UPDATE]).since("2.6.0").summary("Sets the string value and expiration time in milliseconds of a key."),
+    string_cmd("getset", 3, WRITE | DENYOOM | FAST, getset).syntax("key value").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).summary("Returns the previous string value of a key after setting it to a new value."),
+    string_cmd("getdel", 2, WRITE | FAST, getdel).syntax("key").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).since("6.2.0").summary("Returns the string value of a key after deleting the key."),
+    string_cmd("getex", -2, WRITE | FAST, getex).syntax("key [expiration: EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | PERSIST]").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).since("6.2.0").summary("Returns the string value of a key after setting its expiration time."),
+    string_cmd("mget", -2, READONLY | FAST, mget).syntax("key [key ...]").keys(1, -1, 1).summary("Atomically returns the string values of one or more keys."),
+    string_cmd("mset", -3, WRITE | DENYOOM, mset).syntax("key value [key value ...]").keys(1, -1, 2).key_flags(&[OW | UPDATE]).since("1.0.1").summary("Atomically creates or modifies the string values of one or more keys."),
+    string_cmd("msetnx", -3, WRITE | DENYOOM, msetnx).syntax("key value [key value ...]").keys(1, -1, 2).key_flags(&[OW | INSERT]).since("1.0.1").summary("Atomically modifies the string values of one or more keys only when all keys don't exist."),
+    string_cmd("append", 3, WRITE | DENYOOM | FAST, append).syntax("key value").keys(1, 1, 1).key_flags(&[RW | INSERT]).since("2.0.0").summary("Appends a string to the value of a key. Creates the key if it doesn't exist."),
+    string_cmd("strlen", 2, READONLY | FAST, strlen).syntax("key").keys(1, 1, 1).key_flags(&[RO]).since("2.2.0").summary("Returns the length of a string value."),
+    string_cmd("getrange", 4, READONLY, getrange).syntax("key start:integer end:integer").keys(1, 1, 1).since("2.4.0").summary("Returns a substring of the string stored at a key."),
+    string_cmd("substr", 4, READONLY, getrange).syntax("key start:integer end:integer").keys(1, 1, 1).summary("Returns a substring from a string value."),
+    string_cmd("setrange", 4, WRITE | DENYOOM, setrange).syntax("key offset:integer value").keys(1, 1, 1).key_flags(&[RW | UPDATE]).since("2.2.0").summary("Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
+    string_cmd("incr", 2, WRITE | DENYOOM | FAST, incr).syntax("key").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).summary("Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("decr", 2, WRITE | DENYOOM | FAST, decr).syntax("key").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).summary("Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("incrby", 3, WRITE | DENYOOM | FAST, incrby).syntax("key increment:integer").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).summary("Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("decrby", 3, WRITE | DENYOOM | FAST, decrby).syntax("key decrement:integer").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).summary("Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, incrbyfloat).syntax("key increment:double").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).since("2.6.0").summary("Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    string_cmd("lcs", -3, READONLY, lcs_cmd).syntax("key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:integer] [WITHMATCHLEN]").keys(1, 2, 1).since("7.0.0").summary("Finds the longest common substring."),
+    string_cmd("cas", -4, WRITE, cas).syntax("key old-value new-value [expiration: EX seconds:integer | PX milliseconds:integer | EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time]").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).since("Kvrocks").summary("Sets a key to a new value only if its current value equals the expected one."),
+    string_cmd("cad", 3, WRITE, cad).syntax("key value").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).since("Kvrocks").summary("Deletes a key only if its current value equals the expected one."),
 ];
 
 fn bulk_or_null(v: Option<Vec<u8>>) -> Reply {

@@ -4,6 +4,7 @@
 //! writes, and it commits as one RocksDB batch.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::Command;
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -48,7 +49,9 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL,
         watch,
     )
+    .syntax("key [key ...]")
     .keys(1, -1, 1)
+    .key_flags(&[RO])
     .since("2.2.0")
     .summary("Monitors changes to keys to determine the execution of a transaction."),
     txn_cmd(

@@ -1,6 +1,7 @@
 //! Zset commands.
 
 use super::flags::*;
+use super::key_flags::*;
 use super::{float, int, is, Command};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -18,38 +19,38 @@ const fn zset_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Ha
 }
 
 pub static COMMANDS: &[Command] = &[
-    zset_cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd).keys(1, 1, 1).since("1.2.0").summary("Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
-    zset_cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).keys(1, 1, 1).since("1.2.0").summary("Increments the score of a member in a sorted set."),
-    zset_cmd("zcard", 2, READONLY | FAST, zcard).keys(1, 1, 1).since("1.2.0").summary("Returns the number of members in a sorted set."),
-    zset_cmd("zscore", 3, READONLY | FAST, zscore).keys(1, 1, 1).since("1.2.0").summary("Returns the score of a member in a sorted set."),
-    zset_cmd("zmscore", -3, READONLY | FAST, zmscore).keys(1, 1, 1).since("6.2.0").summary("Returns the score of one or more members in a sorted set."),
-    zset_cmd("zrem", -3, WRITE | FAST, zrem).keys(1, 1, 1).since("1.2.0").summary("Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
-    zset_cmd("zcount", 4, READONLY | FAST, zcount).keys(1, 1, 1).since("2.0.0").summary("Returns the count of members in a sorted set that have scores within a range."),
-    zset_cmd("zlexcount", 4, READONLY | FAST, zlexcount).keys(1, 1, 1).since("2.8.9").summary("Returns the number of members in a sorted set within a lexicographical range."),
-    zset_cmd("zrank", -3, READONLY | FAST | SCANS, zrank).keys(1, 1, 1).since("2.0.0").summary("Returns the index of a member in a sorted set ordered by ascending scores."),
-    zset_cmd("zrevrank", -3, READONLY | FAST | SCANS, zrevrank).keys(1, 1, 1).since("2.0.0").summary("Returns the index of a member in a sorted set ordered by descending scores."),
-    zset_cmd("zrange", -4, READONLY | SCANS, zrange).keys(1, 1, 1).since("1.2.0").summary("Returns members in a sorted set within a range of indexes."),
-    zset_cmd("zrangestore", -5, WRITE | DENYOOM | SCANS, zrangestore).keys(1, 2, 1).writes(super::Written::Destination(1)).since("6.2.0").summary("Stores a range of members from sorted set in a key."),
-    zset_cmd("zrevrange", -4, READONLY | SCANS, zrevrange).keys(1, 1, 1).since("1.2.0").summary("Returns members in a sorted set within a range of indexes in reverse order."),
-    zset_cmd("zrangebyscore", -4, READONLY | SCANS, zrangebyscore).keys(1, 1, 1).since("1.0.5").summary("Returns members in a sorted set within a range of scores."),
-    zset_cmd("zrevrangebyscore", -4, READONLY | SCANS, zrevrangebyscore).keys(1, 1, 1).since("2.2.0").summary("Returns members in a sorted set within a range of scores in reverse order."),
-    zset_cmd("zrangebylex", -4, READONLY | SCANS, zrangebylex).keys(1, 1, 1).since("2.8.9").summary("Returns members in a sorted set within a lexicographical range."),
-    zset_cmd("zrevrangebylex", -4, READONLY | SCANS, zrevrangebylex).keys(1, 1, 1).since("2.8.9").summary("Returns members in a sorted set within a lexicographical range in reverse order."),
-    zset_cmd("zpopmin", -2, WRITE | FAST, zpopmin).keys(1, 1, 1).since("5.0.0").summary("Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
-    zset_cmd("zpopmax", -2, WRITE | FAST, zpopmax).keys(1, 1, 1).since("5.0.0").summary("Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
-    zset_cmd("zremrangebyrank", 4, WRITE | SCANS, zremrangebyrank).keys(1, 1, 1).since("2.0.0").summary("Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
-    zset_cmd("zremrangebyscore", 4, WRITE | SCANS, zremrangebyscore).keys(1, 1, 1).since("1.2.0").summary("Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
-    zset_cmd("zremrangebylex", 4, WRITE | SCANS, zremrangebylex).keys(1, 1, 1).since("2.8.9").summary("Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
-    zset_cmd("zscan", -3, READONLY, zscan).keys(1, 1, 1).since("2.8.0").summary("Iterates over members and scores of a sorted set."),
-    zset_cmd("zrandmember", -2, READONLY | SCANS, zrandmember).keys(1, 1, 1).since("6.2.0").summary("Returns one or more random members from a sorted set."),
-    zset_cmd("zunion", -3, READONLY | SCANS, zunion).movable(super::key_finder::numkeys::<1>).since("6.2.0").summary("Returns the union of multiple sorted sets."),
-    zset_cmd("zinter", -3, READONLY | SCANS, zinter).movable(super::key_finder::numkeys::<1>).since("6.2.0").summary("Returns the intersect of multiple sorted sets."),
-    zset_cmd("zdiff", -3, READONLY | SCANS, zdiff).movable(super::key_finder::numkeys::<1>).since("6.2.0").summary("Returns the difference between multiple sorted sets."),
-    zset_cmd("zunionstore", -4, WRITE | DENYOOM | SCANS, zunionstore).keys(1, 1, 1).writes(super::Written::Destination(1)).movable(super::key_finder::dest_then_numkeys).since("2.0.0").summary("Stores the union of multiple sorted sets in a key."),
-    zset_cmd("zinterstore", -4, WRITE | DENYOOM | SCANS, zinterstore).keys(1, 1, 1).writes(super::Written::Destination(1)).movable(super::key_finder::dest_then_numkeys).since("2.0.0").summary("Stores the intersect of multiple sorted sets in a key."),
-    zset_cmd("zdiffstore", -4, WRITE | DENYOOM | SCANS, zdiffstore).keys(1, 1, 1).writes(super::Written::Destination(1)).movable(super::key_finder::dest_then_numkeys).since("6.2.0").summary("Stores the difference of multiple sorted sets in a key."),
-    zset_cmd("zintercard", -3, READONLY | SCANS, zintercard).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the number of members of the intersect of multiple sorted sets."),
-    zset_cmd("zmpop", -4, WRITE, zmpop).movable(super::key_finder::numkeys::<1>).since("7.0.0").summary("Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
+    zset_cmd("zadd", -4, WRITE | DENYOOM | FAST, zadd).syntax("key [condition: NX | XX] [comparison: GT | LT] [change: CH] [increment: INCR] score:double member [score:double member ...]").keys(1, 1, 1).key_flags(&[RW | UPDATE]).since("1.2.0").summary("Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
+    zset_cmd("zincrby", 4, WRITE | DENYOOM | FAST, zincrby).syntax("key increment:integer member").keys(1, 1, 1).key_flags(&[RW | ACCESS | UPDATE]).since("1.2.0").summary("Increments the score of a member in a sorted set."),
+    zset_cmd("zcard", 2, READONLY | FAST, zcard).syntax("key").keys(1, 1, 1).key_flags(&[RO]).since("1.2.0").summary("Returns the number of members in a sorted set."),
+    zset_cmd("zscore", 3, READONLY | FAST, zscore).syntax("key member").keys(1, 1, 1).since("1.2.0").summary("Returns the score of a member in a sorted set."),
+    zset_cmd("zmscore", -3, READONLY | FAST, zmscore).syntax("key member [member ...]").keys(1, 1, 1).since("6.2.0").summary("Returns the score of one or more members in a sorted set."),
+    zset_cmd("zrem", -3, WRITE | FAST, zrem).syntax("key member [member ...]").keys(1, 1, 1).key_flags(&[RW | DELETE]).since("1.2.0").summary("Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
+    zset_cmd("zcount", 4, READONLY | FAST, zcount).syntax("key min:double max:double").keys(1, 1, 1).since("2.0.0").summary("Returns the count of members in a sorted set that have scores within a range."),
+    zset_cmd("zlexcount", 4, READONLY | FAST, zlexcount).syntax("key min max").keys(1, 1, 1).since("2.8.9").summary("Returns the number of members in a sorted set within a lexicographical range."),
+    zset_cmd("zrank", -3, READONLY | FAST | SCANS, zrank).syntax("key member [WITHSCORE]").keys(1, 1, 1).since("2.0.0").summary("Returns the index of a member in a sorted set ordered by ascending scores."),
+    zset_cmd("zrevrank", -3, READONLY | FAST | SCANS, zrevrank).syntax("key member [WITHSCORE]").keys(1, 1, 1).since("2.0.0").summary("Returns the index of a member in a sorted set ordered by descending scores."),
+    zset_cmd("zrange", -4, READONLY | SCANS, zrange).syntax("key start stop [sortby: BYSCORE | BYLEX] [REV] [LIMIT offset:integer count:integer] [WITHSCORES]").keys(1, 1, 1).since("1.2.0").summary("Returns members in a sorted set within a range of indexes."),
+    zset_cmd("zrangestore", -5, WRITE | DENYOOM | SCANS, zrangestore).syntax("dst:key src:key min max [sortby: BYSCORE | BYLEX] [REV] [LIMIT offset:integer count:integer]").keys(1, 2, 1).key_flags(&[OW | UPDATE, RO | ACCESS]).since("6.2.0").summary("Stores a range of members from sorted set in a key."),
+    zset_cmd("zrevrange", -4, READONLY | SCANS, zrevrange).syntax("key start:integer stop:integer [WITHSCORES]").keys(1, 1, 1).since("1.2.0").summary("Returns members in a sorted set within a range of indexes in reverse order."),
+    zset_cmd("zrangebyscore", -4, READONLY | SCANS, zrangebyscore).syntax("key min:double max:double [WITHSCORES] [LIMIT offset:integer count:integer]").keys(1, 1, 1).since("1.0.5").summary("Returns members in a sorted set within a range of scores."),
+    zset_cmd("zrevrangebyscore", -4, READONLY | SCANS, zrevrangebyscore).syntax("key max:double min:double [WITHSCORES] [LIMIT offset:integer count:integer]").keys(1, 1, 1).since("2.2.0").summary("Returns members in a sorted set within a range of scores in reverse order."),
+    zset_cmd("zrangebylex", -4, READONLY | SCANS, zrangebylex).syntax("key min max [LIMIT offset:integer count:integer]").keys(1, 1, 1).since("2.8.9").summary("Returns members in a sorted set within a lexicographical range."),
+    zset_cmd("zrevrangebylex", -4, READONLY | SCANS, zrevrangebylex).syntax("key max min [LIMIT offset:integer count:integer]").keys(1, 1, 1).since("2.8.9").summary("Returns members in a sorted set within a lexicographical range in reverse order."),
+    zset_cmd("zpopmin", -2, WRITE | FAST, zpopmin).syntax("key [count:integer]").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).since("5.0.0").summary("Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    zset_cmd("zpopmax", -2, WRITE | FAST, zpopmax).syntax("key [count:integer]").keys(1, 1, 1).key_flags(&[RW | ACCESS | DELETE]).since("5.0.0").summary("Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    zset_cmd("zremrangebyrank", 4, WRITE | SCANS, zremrangebyrank).syntax("key start:integer stop:integer").keys(1, 1, 1).key_flags(&[RW | DELETE]).since("2.0.0").summary("Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
+    zset_cmd("zremrangebyscore", 4, WRITE | SCANS, zremrangebyscore).syntax("key min:double max:double").keys(1, 1, 1).key_flags(&[RW | DELETE]).since("1.2.0").summary("Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
+    zset_cmd("zremrangebylex", 4, WRITE | SCANS, zremrangebylex).syntax("key min max").keys(1, 1, 1).key_flags(&[RW | DELETE]).since("2.8.9").summary("Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
+    zset_cmd("zscan", -3, READONLY, zscan).syntax("key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]").keys(1, 1, 1).since("2.8.0").summary("Iterates over members and scores of a sorted set."),
+    zset_cmd("zrandmember", -2, READONLY | SCANS, zrandmember).syntax("key [options: count:integer [WITHSCORES]]").keys(1, 1, 1).since("6.2.0").summary("Returns one or more random members from a sorted set."),
+    zset_cmd("zunion", -3, READONLY | SCANS, zunion).syntax("numkeys:integer key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [aggregate: AGGREGATE (SUM | MIN | MAX)] [WITHSCORES]").movable(super::key_finder::NUMKEYS_AT_1).since("6.2.0").summary("Returns the union of multiple sorted sets."),
+    zset_cmd("zinter", -3, READONLY | SCANS, zinter).syntax("numkeys:integer key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [aggregate: AGGREGATE (SUM | MIN | MAX)] [WITHSCORES]").movable(super::key_finder::NUMKEYS_AT_1).since("6.2.0").summary("Returns the intersect of multiple sorted sets."),
+    zset_cmd("zdiff", -3, READONLY | SCANS, zdiff).syntax("numkeys:integer key [key ...] [WITHSCORES]").movable(super::key_finder::NUMKEYS_AT_1).since("6.2.0").summary("Returns the difference between multiple sorted sets."),
+    zset_cmd("zunionstore", -4, WRITE | DENYOOM | SCANS, zunionstore).syntax("destination:key numkeys:integer key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [aggregate: AGGREGATE (SUM | MIN | MAX)]").keys(1, 1, 1).key_flags(&[OW | UPDATE, RO | ACCESS]).movable(super::key_finder::DEST_THEN_NUMKEYS).since("2.0.0").summary("Stores the union of multiple sorted sets in a key."),
+    zset_cmd("zinterstore", -4, WRITE | DENYOOM | SCANS, zinterstore).syntax("destination:key numkeys:integer key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [aggregate: AGGREGATE (SUM | MIN | MAX)]").keys(1, 1, 1).key_flags(&[OW | UPDATE, RO | ACCESS]).movable(super::key_finder::DEST_THEN_NUMKEYS).since("2.0.0").summary("Stores the intersect of multiple sorted sets in a key."),
+    zset_cmd("zdiffstore", -4, WRITE | DENYOOM | SCANS, zdiffstore).syntax("destination:key numkeys:integer key [key ...]").keys(1, 1, 1).key_flags(&[OW | UPDATE, RO | ACCESS]).movable(super::key_finder::DEST_THEN_NUMKEYS).since("6.2.0").summary("Stores the difference of multiple sorted sets in a key."),
+    zset_cmd("zintercard", -3, READONLY | SCANS, zintercard).syntax("numkeys:integer key [key ...] [LIMIT limit:integer]").movable(super::key_finder::NUMKEYS_AT_1).since("7.0.0").summary("Returns the number of members of the intersect of multiple sorted sets."),
+    zset_cmd("zmpop", -4, WRITE, zmpop).syntax("numkeys:integer key [key ...] (where: MIN | MAX) [COUNT count:integer]").movable(super::key_finder::NUMKEYS_AT_1).key_flags(&[RW | ACCESS | DELETE]).since("7.0.0").summary("Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
 ];
 
 const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";

@@ -5,6 +5,9 @@
 //! is a flag here, never a list of names elsewhere.
 
 pub use crate::key_finder::KeyFinder;
+pub use crate::key_spec::{key_flags, BeginSearch, FindKeys, KeySpec, Shape};
+
+use crate::key_spec::{legacy_range, Found};
 
 use crate::context::Ctx;
 use crate::error::CommandResult;
@@ -107,6 +110,11 @@ pub struct SubCommand {
     /// Its own key positions (OBJECT ENCODING key), which replace the
     /// parent's when this subcommand is called.
     pub keys: KeyRange,
+    /// Its keys' spec flags (`key_flags`), as for a command.
+    pub key_flags: &'static [u32],
+    /// Its arguments after the subcommand name, in the syntax of
+    /// `crate::syntax`.
+    pub syntax: &'static str,
 }
 
 impl SubCommand {
@@ -118,12 +126,33 @@ impl SubCommand {
             flags,
             summary,
             keys: KeyRange::NONE,
+            key_flags: &[],
+            syntax: "",
         }
     }
 
     pub const fn keys(mut self, keys: KeyRange) -> Self {
         self.keys = keys;
         self
+    }
+
+    pub const fn key_flags(mut self, flags: &'static [u32]) -> Self {
+        self.key_flags = flags;
+        self
+    }
+
+    pub const fn syntax(mut self, syntax: &'static str) -> Self {
+        self.syntax = syntax;
+        self
+    }
+
+    /// Its key specs, from its key range and key flags.
+    pub fn key_specs(&self) -> Vec<KeySpec> {
+        with_flags(
+            range_shapes(self.keys, self.key_flags.len()),
+            self.key_flags,
+            self.flags,
+        )
     }
 }
 
@@ -151,44 +180,43 @@ impl KeyRange {
             step: 1,
         }
     }
-
-    fn indices(self, argc: usize) -> Vec<usize> {
-        if self.first <= 0 {
-            return Vec::new();
-        }
-        let last = if self.last < 0 {
-            argc as i32 + self.last
-        } else {
-            self.last.min(argc as i32 - 1)
-        };
-        let step = self.step.max(1) as usize;
-        (self.first as usize..=last.max(0) as usize)
-            .step_by(step)
-            .filter(|&i| i < argc && i as i32 >= self.first)
-            .collect()
-    }
 }
 
 /// How a command uses one of its keys, as ACL key permissions (`%R~`,
-/// `%W~`) and Redis 7's key specs (RO, RW, OW) distinguish them.
+/// `%W~`) need it: read when its spec has `access`, written when it has
+/// `insert`, `delete` or `update` (Redis's `ACLSelectorCheckKey`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyAccess {
+    /// Its value is returned or copied (GET, a STORE command's sources);
+    /// also a key only looked at (EXISTS, TYPE: neither permission in
+    /// Redis), which needs no more than read.
     Read,
-    /// Written without its old value mattering (a STORE destination).
+    /// Changed without its value being returned: overwritten (SET, a
+    /// STORE destination), added to (LPUSH) or deleted (DEL).
     Write,
+    /// Both (INCR, LPOP, GETDEL).
     ReadWrite,
 }
 
-/// Which of a write command's keys it writes; the others it only reads.
+impl KeyAccess {
+    /// From a key spec's flags.
+    pub fn of(flags: u32) -> KeyAccess {
+        use key_flags::*;
+        let read = flags & ACCESS != 0;
+        let write = flags & (INSERT | DELETE | UPDATE) != 0;
+        match (read, write) {
+            (true, true) => KeyAccess::ReadWrite,
+            (false, true) => KeyAccess::Write,
+            _ => KeyAccess::Read,
+        }
+    }
+}
+
+/// One key of a call: its argument index and its spec's flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Written {
-    /// Every key is read and written (INCR, LMOVE's both keys, RENAME).
-    All,
-    /// Only the key at this argument index, overwritten; the rest are read
-    /// (SUNIONSTORE dst, COPY's destination, ZRANGESTORE dst).
-    Destination(usize),
-    /// Only the keys the key finder adds (SORT ... STORE dst).
-    Found,
+pub struct KeyRef {
+    pub index: usize,
+    pub flags: u32,
 }
 
 pub struct Command {
@@ -200,14 +228,21 @@ pub struct Command {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
-    /// For keys found through the arguments (movablekeys).
+    /// For keys found through the arguments (movablekeys), or whose flags
+    /// depend on them.
     pub key_finder: Option<KeyFinder>,
+    /// One set of key spec flags (`key_flags::*`) per key spec: the specs
+    /// are the key finder's shapes, or the key range split so that each
+    /// flag set but the last covers one key and the last the rest. Empty
+    /// for a read-only command means RO + access.
+    pub key_flags: &'static [u32],
+    /// The arguments after the name, in the syntax of `crate::syntax`
+    /// (COMMAND DOCS). Empty for a command with subcommands.
+    pub syntax: &'static str,
     pub group: &'static str,
     pub since: &'static str,
     pub summary: &'static str,
     pub subcommands: &'static [SubCommand],
-    /// For write commands: which keys are written.
-    pub written: Written,
     /// ACL categories beyond those that follow from the flags and group
     /// (`dangerous` for KEYS, FLUSHALL, SORT, ...).
     pub acl_extra: &'static [&'static str],
@@ -228,14 +263,20 @@ impl Command {
             since: "1.0.0",
             summary: "",
             subcommands: &[],
-            written: Written::All,
+            key_flags: &[],
+            syntax: "",
             acl_extra: &[],
             handler,
         }
     }
 
-    pub const fn writes(mut self, written: Written) -> Command {
-        self.written = written;
+    pub const fn key_flags(mut self, flags: &'static [u32]) -> Command {
+        self.key_flags = flags;
+        self
+    }
+
+    pub const fn syntax(mut self, syntax: &'static str) -> Command {
+        self.syntax = syntax;
         self
     }
 
@@ -291,27 +332,69 @@ impl Command {
             .position(|s| name.eq_ignore_ascii_case(s.name.as_bytes()))
     }
 
-    /// Indices into argv of this command's keys: those its key finder
-    /// finds, else its subcommand's when that has its own, else its own.
-    pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
-        let argc = args.len();
-        let sub_keys = args
-            .get(1)
-            .and_then(|name| self.find_subcommand(name))
-            .map(|i| self.subcommands[i].keys)
-            .filter(|k| *k != KeyRange::NONE);
-        match self.key_finder {
-            // A finder reads the whole form of the arguments, so it names
-            // the fixed keys too, or leaves one out in a form that has none
-            // (MIGRATE's empty key argument with KEYS).
-            Some(find) => {
-                let mut keys: Vec<usize> = find(args).into_iter().filter(|&i| i < argc).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                keys
-            }
-            None => sub_keys.unwrap_or(self.key_range()).indices(argc),
+    /// Its key specs, as COMMAND INFO shows them.
+    pub fn key_specs(&self) -> Vec<KeySpec> {
+        let shapes = match self.key_finder.and_then(|f| f.shapes()) {
+            Some(shapes) => shapes.to_vec(),
+            None => range_shapes(self.key_range(), self.key_flags.len()),
+        };
+        with_flags(shapes, self.key_flags, self.flags)
+    }
+
+    /// Redis's legacy first/last/step triple and `movablekeys`, derived
+    /// from the key specs (the declared triple must agree).
+    pub fn legacy_keys(&self) -> ((i32, i32, i32), bool) {
+        let (range, movable) = legacy_range(&self.key_specs());
+        let by_proc = matches!(self.key_finder, Some(KeyFinder::Proc(..)));
+        (range, movable || by_proc)
+    }
+
+    /// The keys of a call with their spec flags, in spec order, as
+    /// COMMAND GETKEYSANDFLAGS reports them: those of the subcommand named
+    /// by `args[1]` when there is one, shard channels (NOT_KEY) included.
+    /// Empty when the arguments are malformed where the keys are (a bad
+    /// count): the command then fails without touching a key.
+    pub fn key_refs(&self, args: &[Bytes]) -> Vec<KeyRef> {
+        if let Some(sub) = args.get(1).and_then(|n| self.find_subcommand(n)) {
+            return search(&self.subcommands[sub].key_specs(), args);
         }
+        match self.key_finder {
+            Some(KeyFinder::Proc(_, find)) => {
+                let specs = self.key_specs();
+                find(args)
+                    .into_iter()
+                    .filter(|&(i, _)| i < args.len())
+                    // The procedure finds every key its spec may miss.
+                    .map(|(index, spec)| KeyRef {
+                        index,
+                        flags: specs.get(spec).map_or(0, |s| s.flags) & !key_flags::INCOMPLETE,
+                    })
+                    .collect()
+            }
+            Some(KeyFinder::VariableFlags(flags_of)) => {
+                let flags = flags_of(args);
+                search(&self.key_specs(), args)
+                    .into_iter()
+                    .map(|k| KeyRef { flags, ..k })
+                    .collect()
+            }
+            _ => search(&self.key_specs(), args),
+        }
+    }
+
+    /// Indices into argv of this command's keys (shard channels too, which
+    /// route and lock like keys): in argument order without repeats when
+    /// a key finder finds them.
+    pub fn key_indices(&self, args: &[Bytes]) -> Vec<usize> {
+        let mut keys: Vec<usize> = self.key_refs(args).into_iter().map(|k| k.index).collect();
+        if matches!(
+            self.key_finder,
+            Some(KeyFinder::Specs(_) | KeyFinder::Proc(..))
+        ) {
+            keys.sort_unstable();
+            keys.dedup();
+        }
+        keys
     }
 
     fn key_range(&self) -> KeyRange {
@@ -322,25 +405,13 @@ impl Command {
         }
     }
 
-    /// Each key's index and how the command uses it.
+    /// Each key's index and how the command uses it (shard channels are
+    /// not keys here).
     pub fn key_access(&self, args: &[Bytes]) -> Vec<(usize, KeyAccess)> {
-        let fixed = self.key_range().indices(args.len());
-        self.key_indices(args)
+        self.key_refs(args)
             .into_iter()
-            .map(|i| {
-                let access = if !self.has(flags::WRITE) {
-                    KeyAccess::Read
-                } else {
-                    match self.written {
-                        Written::All => KeyAccess::ReadWrite,
-                        Written::Destination(d) if d == i => KeyAccess::Write,
-                        Written::Destination(_) => KeyAccess::Read,
-                        Written::Found if fixed.contains(&i) => KeyAccess::Read,
-                        Written::Found => KeyAccess::Write,
-                    }
-                };
-                (i, access)
-            })
+            .filter(|k| k.flags & key_flags::NOT_KEY == 0)
+            .map(|k| (k.index, KeyAccess::of(k.flags)))
             .collect()
     }
 
@@ -361,12 +432,14 @@ impl Command {
         self.has(flags::NO_MANDATORY_KEYS)
     }
 
-    /// Whether any form of the command takes keys (Redis's
-    /// `doesCommandHaveKeys`).
+    /// Whether the command itself (not its subcommands) takes keys that
+    /// are keys (Redis's `doesCommandHaveKeys`).
     pub fn has_keys(&self) -> bool {
-        self.first_key > 0
-            || self.key_finder.is_some()
-            || self.subcommands.iter().any(|s| s.keys != KeyRange::NONE)
+        matches!(self.key_finder, Some(KeyFinder::Proc(..)))
+            || self
+                .key_specs()
+                .iter()
+                .any(|s| s.flags & key_flags::NOT_KEY == 0)
     }
 
     /// The keys it writes (read-write or write-only), as client-side
@@ -389,6 +462,73 @@ impl Command {
             .map(|i| args[i].clone())
             .collect()
     }
+}
+
+/// Shapes for a key range: with `n` > 1 flag sets, the first n-1 specs
+/// take one key each and the last the rest (SMOVE's source and
+/// destination, SUNIONSTORE's destination and sources).
+fn range_shapes(range: KeyRange, n: usize) -> Vec<Shape> {
+    if range.first <= 0 {
+        return Vec::new();
+    }
+    let step = range.step.max(1);
+    let mut shapes = Vec::new();
+    let mut at = range.first;
+    for _ in 1..n.max(1) {
+        shapes.push(Shape::key_at(at as usize));
+        at += step;
+    }
+    shapes.push(Shape {
+        begin: BeginSearch::Index(at as usize),
+        find: FindKeys::Range {
+            last: if range.last >= 0 {
+                range.last - at
+            } else {
+                range.last
+            },
+            step: step as usize,
+            limit: 0,
+        },
+    });
+    shapes
+}
+
+/// Pairs shapes with declared flags: one set for all, or one per shape;
+/// a read-only command's undeclared flags are RO + access.
+fn with_flags(shapes: Vec<Shape>, declared: &[u32], command_flags: u32) -> Vec<KeySpec> {
+    let default = if command_flags & flags::WRITE != 0 {
+        key_flags::RW | key_flags::ACCESS | key_flags::UPDATE
+    } else {
+        key_flags::RO | key_flags::ACCESS
+    };
+    shapes
+        .into_iter()
+        .enumerate()
+        .map(|(i, shape)| KeySpec {
+            shape,
+            flags: declared
+                .get(i)
+                .or(declared.last())
+                .copied()
+                .unwrap_or(default),
+        })
+        .collect()
+}
+
+/// Redis's key-spec search over all specs: any spec that cannot tell
+/// (a bad count) leaves the call with no keys, as the command will fail.
+fn search(specs: &[KeySpec], args: &[Bytes]) -> Vec<KeyRef> {
+    let mut keys = Vec::new();
+    for spec in specs {
+        match spec.find(args) {
+            Found::Keys(found) => keys.extend(found.into_iter().map(|index| KeyRef {
+                index,
+                flags: spec.flags,
+            })),
+            Found::Invalid => return Vec::new(),
+        }
+    }
+    keys
 }
 
 fn categories(flags: u32, group: &str, acl_extra: &[&'static str]) -> Vec<&'static str> {

@@ -54,10 +54,15 @@ fn command_count_list_and_all() {
     let all = c.val(&["COMMAND"]);
     assert_eq!(all.arr().len() as i64, count, "COMMAND vs COUNT");
     assert_eq!(c.cmd(&["COMMAND", "COUNT", "x"]), wrong("command|count"));
-    assert_eq!(
-        c.cmd(&["COMMAND", "GETKEYS", "get"]),
-        wrong("command|getkeys")
-    );
+    assert_eq!(c.cmd(&["COMMAND", "GETKEYS"]), wrong("command|getkeys"));
+    // Redis 7.2 takes the command alone (arity -3) and finds it lacks
+    // arguments; 7.0 refused the call itself.
+    if !against_redis() {
+        assert_eq!(
+            c.cmd(&["COMMAND", "GETKEYS", "get"]),
+            "-ERR Invalid number of arguments specified for command\r\n"
+        );
+    }
 }
 
 fn wrong(cmd: &str) -> String {
@@ -528,6 +533,314 @@ fn movablekeys_and_sort_store() {
         c.cmd(&["COMMAND", "GETKEYS", "sort", "abc", "store", "a", "store", "b", "store", "c"]),
         "*2\r\n$3\r\nabc\r\n$1\r\nc\r\n"
     );
+}
+
+/// Each key with its key spec's flags, as Redis's own introspection tests
+/// and ACL read them.
+#[test]
+fn command_getkeysandflags() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let keys_and_flags = |c: &mut Raw, args: &[&str]| -> Vec<(String, Vec<String>)> {
+        let mut full = vec!["COMMAND", "GETKEYSANDFLAGS"];
+        full.extend_from_slice(args);
+        c.val(&full)
+            .arr()
+            .iter()
+            .map(|e| (e.arr()[0].text(), names(&e.arr()[1])))
+            .collect()
+    };
+    let kf = |pairs: &[(&str, &str)]| -> Vec<(String, Vec<String>)> {
+        pairs
+            .iter()
+            .map(|(k, f)| (k.to_string(), f.split(' ').map(String::from).collect()))
+            .collect()
+    };
+    for (args, expected) in [
+        (&["set", "k1", "v1"][..], kf(&[("k1", "OW update")])),
+        (
+            &["set", "k1", "v1", "get"],
+            kf(&[("k1", "RW access update")]),
+        ),
+        (
+            &["mset", "k1", "v1", "k2", "v2"],
+            kf(&[("k1", "OW update"), ("k2", "OW update")]),
+        ),
+        (
+            &["LMOVE", "k1", "k2", "left", "right"],
+            kf(&[("k1", "RW access delete"), ("k2", "RW insert")]),
+        ),
+        (
+            &["sort", "k1", "store", "k2"],
+            kf(&[("k1", "RO access"), ("k2", "OW update")]),
+        ),
+        (
+            &["zunionstore", "d", "2", "a", "b"],
+            kf(&[("d", "OW update"), ("a", "RO access"), ("b", "RO access")]),
+        ),
+        (&["exists", "a", "b"], kf(&[("a", "RO"), ("b", "RO")])),
+        (&["del", "a"], kf(&[("a", "RM delete")])),
+        (&["object", "encoding", "k"], kf(&[("k", "RO")])),
+        (&["memory", "usage", "k"], kf(&[("k", "RO")])),
+        (
+            &["migrate", "h", "1", "k", "0", "5"],
+            kf(&[("k", "RW access delete")]),
+        ),
+        (
+            &["migrate", "h", "1", "", "0", "5", "KEYS", "a", "b"],
+            kf(&[("a", "RW access delete"), ("b", "RW access delete")]),
+        ),
+        (
+            &["eval", "return 1", "1", "k"],
+            kf(&[("k", "RW access update")]),
+        ),
+        (&["eval", "return 1", "0"], vec![]),
+    ] {
+        assert_eq!(keys_and_flags(&mut c, args), expected, "{args:?}");
+    }
+    for (args, error) in [
+        (&["nosuch", "a"][..], "Invalid command specified"),
+        (&["object", "nosuch", "k"], "Invalid command specified"),
+        (&["ping", "x"], "The command has no key arguments"),
+        (&["object", "help"], "The command has no key arguments"),
+        (&["spublish", "ch", "m"], "The command has no key arguments"),
+        (
+            &["get", "a", "b"],
+            "Invalid number of arguments specified for command",
+        ),
+        (
+            &["zunion", "5", "a"],
+            "Invalid arguments specified for command",
+        ),
+        (
+            &["zunionstore", "d", "x", "a"],
+            "Invalid arguments specified for command",
+        ),
+        (
+            &["migrate", "h", "1", "k", "0", "5", "KEYS", "a"],
+            "Invalid arguments specified for command",
+        ),
+    ] {
+        let mut full = vec!["COMMAND", "GETKEYSANDFLAGS"];
+        full.extend_from_slice(args);
+        assert_eq!(c.cmd(&full), format!("-ERR {error}\r\n"), "{args:?}");
+        full[1] = "GETKEYS";
+        assert_eq!(c.cmd(&full), format!("-ERR {error}\r\n"), "{args:?}");
+    }
+    // GETKEYS names the same keys.
+    assert_eq!(
+        names(&c.val(&["COMMAND", "GETKEYS", "LMOVE", "k1", "k2", "left", "right"])),
+        ["k1", "k2"]
+    );
+    assert_eq!(
+        names(&c.val(&["COMMAND", "GETKEYS", "lcs", "key1", "key2"])),
+        ["key1", "key2"]
+    );
+    let many: Vec<String> = (1..=260).map(|i| format!("key{i}")).collect();
+    let mut args = vec!["COMMAND", "GETKEYS", "ZUNIONSTORE", "target", "260"];
+    args.extend(many.iter().map(String::as_str));
+    let mut expected = vec!["target".to_string()];
+    expected.extend(many.iter().cloned());
+    assert_eq!(names(&c.val(&args)), expected);
+}
+
+/// A key spec as a (flags, begin search, find keys) rendering, e.g.
+/// `RW access delete|index 1|range 0 1 0`.
+fn key_spec(spec: &R) -> String {
+    let part = |r: R| {
+        let kind = r.get("type").text();
+        let values: Vec<String> = r
+            .get("spec")
+            .pairs()
+            .into_iter()
+            .map(|(_, v)| match v {
+                R::Int(i) => i.to_string(),
+                other => other.text(),
+            })
+            .collect();
+        std::iter::once(kind)
+            .chain(values)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "{}|{}|{}",
+        names(&spec.get("flags")).join(" "),
+        part(spec.get("begin_search")),
+        part(spec.get("find_keys"))
+    )
+}
+
+#[test]
+fn command_info_key_specs_and_subcommands() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let specs = |c: &mut Raw, cmd: &str| -> Vec<String> {
+        let info = c.val(&["COMMAND", "INFO", cmd]);
+        info.arr()[0].arr()[8].arr().iter().map(key_spec).collect()
+    };
+    assert_eq!(specs(&mut c, "get"), ["RO access|index 1|range 0 1 0"]);
+    assert_eq!(specs(&mut c, "mset"), ["OW update|index 1|range -1 2 0"]);
+    assert_eq!(
+        specs(&mut c, "smove"),
+        [
+            "RW access delete|index 1|range 0 1 0",
+            "RW insert|index 2|range 0 1 0"
+        ]
+    );
+    assert_eq!(
+        specs(&mut c, "sunionstore"),
+        [
+            "OW update|index 1|range 0 1 0",
+            "RO access|index 2|range -1 1 0"
+        ]
+    );
+    assert_eq!(
+        specs(&mut c, "zunionstore"),
+        [
+            "OW update|index 1|range 0 1 0",
+            "RO access|index 2|keynum 0 1 1"
+        ]
+    );
+    assert_eq!(
+        specs(&mut c, "blmpop"),
+        ["RW access delete|index 2|keynum 0 1 1"]
+    );
+    assert_eq!(
+        specs(&mut c, "migrate"),
+        [
+            "RW access delete|index 3|range 0 1 0",
+            "RW access delete incomplete|keyword KEYS -2|range -1 1 0"
+        ]
+    );
+    assert_eq!(
+        specs(&mut c, "ssubscribe"),
+        ["not_key|index 1|range -1 1 0"]
+    );
+    assert!(specs(&mut c, "ping").is_empty());
+    // Redis keeps explanatory notes in some specs; compare the rest.
+    let sort: Vec<String> = specs(&mut c, "sort");
+    assert_eq!(sort.len(), 3);
+    assert_eq!(sort[0], "RO access|index 1|range 0 1 0");
+    assert_eq!(sort[2], "OW update|unknown|unknown");
+
+    // Subcommands by their full names; nothing deeper.
+    let info = c.val(&[
+        "COMMAND",
+        "INFO",
+        "config|get",
+        "get|key",
+        "config|get|key",
+        "object|encoding",
+    ]);
+    let info = info.arr();
+    assert_eq!(info[0].arr()[0].text(), "config|get");
+    assert_eq!(info[0].arr()[1].int(), -3);
+    assert_eq!(info[1], R::Nil);
+    assert_eq!(info[2], R::Nil);
+    let encoding = info[3].arr();
+    assert_eq!(encoding[0].text(), "object|encoding");
+    assert_eq!(
+        (encoding[3].int(), encoding[4].int(), encoding[5].int()),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        encoding[8].arr().iter().map(key_spec).collect::<Vec<_>>(),
+        ["RO|index 2|range 0 1 0"]
+    );
+    // A container lists its subcommands as full entries.
+    let config = c.val(&["COMMAND", "INFO", "config"]);
+    let subs: Vec<String> = config.arr()[0].arr()[9]
+        .arr()
+        .iter()
+        .map(|s| s.arr()[0].text())
+        .collect();
+    assert!(subs.iter().any(|s| s == "config|set"), "{subs:?}");
+}
+
+/// The argument tree of COMMAND DOCS, field by field for a few commands.
+#[test]
+fn command_docs_arguments() {
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    let args_of = |c: &mut Raw, name: &str| -> Vec<R> {
+        let docs = c.val(&["COMMAND", "DOCS", name]);
+        docs.get(name).get("arguments").arr().to_vec()
+    };
+    let field = |a: &R, f: &str| a.pairs().into_iter().find(|(k, _)| k == f).map(|(_, v)| v);
+    let set = args_of(&mut c, "set");
+    assert_eq!(set[0].get("name").text(), "key");
+    assert_eq!(set[0].get("type").text(), "key");
+    assert_eq!(set[0].get("key_spec_index").int(), 0);
+    assert_eq!(set[1].get("type").text(), "string");
+    let condition = &set[2];
+    assert_eq!(condition.get("name").text(), "condition");
+    assert_eq!(condition.get("type").text(), "oneof");
+    assert_eq!(names(&condition.get("flags")), ["optional"]);
+    let choices = condition.get("arguments");
+    let tokens: Vec<String> = choices
+        .arr()
+        .iter()
+        .map(|a| a.get("token").text())
+        .collect();
+    assert_eq!(tokens, ["NX", "XX"]);
+    assert_eq!(choices.arr()[0].get("type").text(), "pure-token");
+    // A oneof has no display text; its choices do (since Redis 7.2).
+    assert!(field(condition, "display_text").is_none());
+    if !against_redis() {
+        assert_eq!(choices.arr()[0].get("display_text").text(), "nx");
+    }
+    let expiration = set
+        .iter()
+        .find(|a| a.get("name").text() == "expiration")
+        .unwrap();
+    let choices = expiration.get("arguments");
+    let seconds = &choices.arr()[0];
+    assert_eq!(seconds.get("type").text(), "integer");
+    assert_eq!(seconds.get("token").text(), "EX");
+
+    let lmove = args_of(&mut c, "lmove");
+    assert_eq!(lmove[0].get("key_spec_index").int(), 0);
+    assert_eq!(lmove[1].get("key_spec_index").int(), 1);
+
+    let sort = args_of(&mut c, "sort");
+    let get = sort
+        .iter()
+        .find(|a| field(a, "token").is_some_and(|t| t.text() == "GET"))
+        .unwrap();
+    assert_eq!(
+        names(&get.get("flags")),
+        ["optional", "multiple", "multiple_token"]
+    );
+    let store = sort
+        .iter()
+        .find(|a| field(a, "token").is_some_and(|t| t.text() == "STORE"))
+        .unwrap();
+    assert_eq!(store.get("type").text(), "key");
+    assert_eq!(store.get("key_spec_index").int(), 2);
+
+    let mset = args_of(&mut c, "mset");
+    assert_eq!(mset.len(), 1);
+    assert_eq!(mset[0].get("type").text(), "block");
+    assert_eq!(names(&mset[0].get("flags")), ["multiple"]);
+
+    // Subcommands: by full name, and inside their container's docs.
+    let docs = c.val(&["COMMAND", "DOCS", "config|get"]);
+    let get = docs.get("config|get");
+    assert_eq!(
+        get.get("arguments").arr()[0].get("name").text(),
+        "parameter"
+    );
+    let config = c.val(&["COMMAND", "DOCS", "config"]);
+    let subs = config.get("config").get("subcommands");
+    assert!(subs.pairs().iter().any(|(name, _)| name == "config|set"));
+    // Commands without arguments have no `arguments` field.
+    let ping_free = c.val(&["COMMAND", "DOCS", "dbsize"]);
+    assert!(ping_free
+        .get("dbsize")
+        .pairs()
+        .iter()
+        .all(|(k, _)| k != "arguments"));
 }
 
 /// keyspace_hits / keyspace_misses count every key a read command looks up,
