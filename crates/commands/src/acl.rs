@@ -74,7 +74,7 @@ pub static COMMANDS: &[Command] = &[Command::new("acl", -2, 0, acl)
             ADMIN_SUB,
             "Lists recent security events generated due to ACL rules.",
         )
-        .syntax("[count:integer | RESET]"),
+        .syntax("[operation: count:integer | RESET]"),
         SubCommand::new(
             "save",
             2,
