@@ -287,7 +287,7 @@ impl Config {
                 }
                 continue;
             }
-            for def in options::all() {
+            for def in options::all().filter(|d| !d.hidden) {
                 for name in def.names() {
                     if basalt_glob::glob_match(pattern, name.as_bytes(), true)
                         && seen.insert(name.to_string())

@@ -94,6 +94,8 @@ pub struct OptionDef {
     pub(crate) kind: Kind,
     pub(crate) default: &'static str,
     pub(crate) live: bool,
+    /// Not matched by CONFIG GET patterns, only by its name.
+    pub(crate) hidden: bool,
     pub(crate) doc: &'static str,
 }
 
@@ -101,6 +103,11 @@ impl OptionDef {
     /// The canonical name (lower case).
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Left out of `CONFIG GET` patterns (Redis's debugging options).
+    pub fn is_hidden(&self) -> bool {
+        self.hidden
     }
 
     /// Other names accepted everywhere (Redis's old `*-ziplist-*` names, ...).

@@ -20,6 +20,7 @@ const fn opt(
         kind,
         default,
         live: false,
+        hidden: false,
         doc,
     }
 }
@@ -28,6 +29,13 @@ impl OptionDef {
     /// `CONFIG SET` may change it at run time.
     const fn live(mut self) -> Self {
         self.live = true;
+        self
+    }
+
+    /// Left out of `CONFIG GET` patterns, returned only when named (as
+    /// Redis's debugging options).
+    const fn hidden(mut self) -> Self {
+        self.hidden = true;
         self
     }
 
@@ -565,6 +573,30 @@ pub(crate) static TABLE: &[Section] = &[
                 bytes(0, I64_MAX, Access::RedisNoOp),
                 "Redis AOF tuning; no effect.",
             ),
+            opt(
+                "key-load-delay",
+                "0",
+                int(i32::MIN as i64, INT_MAX, Access::RedisNoOp),
+                "Redis debugging option (slows loading down); no effect. Hidden: \
+                 CONFIG GET returns it only when named.",
+            )
+            .hidden(),
+            opt(
+                "rdb-key-save-delay",
+                "0",
+                int(i32::MIN as i64, INT_MAX, Access::RedisNoOp),
+                "Redis debugging option (slows RDB saving down); no effect. Hidden: \
+                 CONFIG GET returns it only when named.",
+            )
+            .hidden(),
+            opt(
+                "loading-process-events-interval-bytes",
+                "2097152",
+                int(1024, INT_MAX, Access::RedisNoOp),
+                "Redis debugging option (event processing while loading); no effect. \
+                 Hidden: CONFIG GET returns it only when named.",
+            )
+            .hidden(),
             opt(
                 "save",
                 "",

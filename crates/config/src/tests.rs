@@ -443,7 +443,10 @@ fn config_get_globs() {
     assert_eq!(all.len(), all_names.len(), "a name twice");
     assert_eq!(
         all.len(),
-        options().map(|d| d.names().count()).sum::<usize>()
+        options()
+            .filter(|d| !d.is_hidden())
+            .map(|d| d.names().count())
+            .sum::<usize>()
     );
 
     let max = cfg.get(&[b"*max*"]);
@@ -890,5 +893,20 @@ fn client_output_buffer_limit_is_a_typed_field() {
     assert_eq!(
         get1(&cfg, "client-output-buffer-limit"),
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 0 0"
+    );
+}
+
+#[test]
+fn hidden_options_are_returned_only_when_named() {
+    let cfg = Config::default();
+    let all = cfg.get(&[b"*"]);
+    assert!(!all.iter().any(|(k, _)| k == "key-load-delay"));
+    assert!(!cfg
+        .get(&[b"key-*"])
+        .iter()
+        .any(|(k, _)| k == "key-load-delay"));
+    assert_eq!(
+        cfg.get(&[b"key-load-delay"]),
+        vec![("key-load-delay".to_string(), "0".to_string())]
     );
 }
