@@ -21,6 +21,7 @@ mod list;
 mod memory;
 mod migrate;
 mod pubsub;
+mod replication;
 mod scripting;
 mod server;
 mod set;
@@ -65,6 +66,7 @@ pub fn table() -> &'static CommandTable {
             memory::COMMANDS,
             pubsub::COMMANDS,
             scripting::COMMANDS,
+            replication::COMMANDS,
         ])
     })
 }

@@ -70,6 +70,17 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     /// `requirepass`; `None` disables AUTH.
     pub requirepass: Option<String>,
+    /// `slaveof` / `replicaof`: `<host> <port>` of the master to follow at
+    /// startup; empty for a master.
+    pub slaveof: String,
+    /// `masterauth`: the password sent to the master; `None` sends none.
+    pub masterauth: Option<String>,
+    /// `replica-announce-ip`: the address a replica gives its master;
+    /// empty gives none (the master sees the connection's address).
+    pub replica_announce_ip: String,
+    /// `replica-announce-port`: the port a replica gives its master; 0
+    /// gives `port`.
+    pub replica_announce_port: u16,
     /// `proto-max-bulk-len`: largest bulk string accepted, bytes.
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: largest unparsed input per client, bytes.
@@ -192,6 +203,10 @@ impl Config {
             log_level: LogLevel::Info,
             log_dir: None,
             requirepass: None,
+            slaveof: String::new(),
+            masterauth: None,
+            replica_announce_ip: String::new(),
+            replica_announce_port: 0,
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,

@@ -124,6 +124,22 @@ macro_rules! enum_field {
     };
 }
 
+/// `slaveof`: empty, or `<host> <port>` with a port in 1..=65535.
+fn check_master_address(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    let mut parts = v.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().map(str::parse::<u16>),
+        parts.next(),
+    ) {
+        (Some(_), Some(Ok(port)), None) if port > 0 => Ok(()),
+        _ => Err("expected '<host> <port>' of the master".into()),
+    }
+}
+
 fn non_empty(s: String) -> Result<String, String> {
     if s.is_empty() {
         Err("argument must not be empty".into())
@@ -402,9 +418,17 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "masterauth",
                 "",
-                IGNORED_TEXT,
-                "Password for authenticating to a master; replication is not supported yet.",
-            ),
+                text(Access::Field(Accessor {
+                    get: |c| c.masterauth.clone().unwrap_or_default(),
+                    set: |c, v| {
+                        c.masterauth = (!v.is_empty()).then_some(v);
+                        Ok(())
+                    },
+                })),
+                "Password a replica sends (AUTH) to its master before syncing; \
+                 empty sends none.",
+            )
+            .live(),
             opt(
                 "repl-namespace-enabled",
                 "no",
@@ -932,15 +956,54 @@ pub(crate) static TABLE: &[Section] = &[
         ],
     },
     Section {
-        title: "KVROCKS OPTIONS NOT SUPPORTED YET (accepted so kvrocks.conf loads; no effect)",
+        title: "REPLICATION",
         options: &[
             opt(
                 "slaveof",
                 "",
-                text(Access::Fixed("replication is not supported yet")),
-                "Replicate from '<host> <port>'; replication is not supported yet.",
+                checked_text(
+                    check_master_address,
+                    Access::Field(Accessor {
+                        get: |c| c.slaveof.clone(),
+                        set: |c, v| {
+                            c.slaveof = v;
+                            Ok(())
+                        },
+                    }),
+                ),
+                "Follow the master at '<host> <port>' from startup (Kvrocks' \
+                 protocol: partial sync from the RocksDB WAL, full sync by \
+                 checkpoint). Empty: this node is a master. REPLICAOF changes \
+                 it at runtime. See docs/replication.md.",
             )
             .alias(&["replicaof"]),
+            opt(
+                "replica-announce-ip",
+                "",
+                text(Access::Field(Accessor {
+                    get: |c| c.replica_announce_ip.clone(),
+                    set: |c, v| {
+                        c.replica_announce_ip = v;
+                        Ok(())
+                    },
+                })),
+                "Address a replica reports to its master (REPLCONF ip-address), \
+                 for NAT or port forwarding; empty reports none.",
+            )
+            .live(),
+            opt(
+                "replica-announce-port",
+                "0",
+                int(0, 65535, int_field!(replica_announce_port)),
+                "Port a replica reports to its master (REPLCONF listening-port); \
+                 0 reports 'port'.",
+            )
+            .live(),
+        ],
+    },
+    Section {
+        title: "KVROCKS OPTIONS NOT SUPPORTED YET (accepted so kvrocks.conf loads; no effect)",
+        options: &[
             opt(
                 "repl-backlog-size",
                 "1048576",

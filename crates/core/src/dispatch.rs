@@ -123,6 +123,15 @@ pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) 
     if args.is_empty() {
         return Outcome::reply(Reply::Null);
     }
+    // While the dataset is replaced, a command that may not see it loading
+    // is answered now instead of waiting for the replacement to finish.
+    if shared.dataset.is_loading() {
+        if let Ok(call) = lookup(shared.commands, &args) {
+            if !call.command.has(flags::LOADING) {
+                return refuse(shared, CommandError::Loading);
+            }
+        }
+    }
     // Held for the whole command, so the dataset cannot be replaced under it.
     let _access = shared.dataset.access();
     let call = match lookup(shared.commands, &args).and_then(|call| {

@@ -13,7 +13,7 @@ use rocksdb::{
     DBPinnableSlice, Options, ReadOptions, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub struct Storage {
@@ -24,6 +24,11 @@ pub struct Storage {
     write_async: WriteOptions,
     write_sync: WriteOptions,
     dir: PathBuf,
+    /// What it was opened with, to open a replacement the same way.
+    options: EngineOptions,
+    /// Set on a replica: only the master's batches may change the data
+    /// (see `replication.rs`).
+    pub(crate) fenced: AtomicBool,
     _block_cache: Cache,
 }
 
@@ -104,12 +109,18 @@ impl Storage {
             write_async: WriteOptions::default(),
             write_sync,
             dir: opts.dir.clone(),
+            options: opts.clone(),
+            fenced: AtomicBool::new(false),
             _block_cache: cache,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
     }
 
     pub fn prefix(&self) -> &KeyPrefix {
@@ -206,6 +217,13 @@ impl Storage {
     }
 
     fn write_raw(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
+        if self.fenced.load(Ordering::Acquire) {
+            return Err(EngineError::ReplicaReadOnly);
+        }
+        self.write_unfenced(batch)
+    }
+
+    pub(crate) fn write_unfenced(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
         let opts = if self.sync_policy() == SyncPolicy::Always {
             &self.write_sync
         } else {

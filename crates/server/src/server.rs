@@ -98,7 +98,11 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let shared = Arc::new(Shared::new(config, storage, basalt_commands::table()));
+    let replication = basalt_replication::Replication::new();
+    let mut shared = Shared::new(config, storage, basalt_commands::table());
+    shared.gates.role = Some(replication.gate());
+    let shared = Arc::new(shared);
+    basalt_replication::install(&shared, replication);
     let code = runtime.block_on(serve(shared.clone()));
     // Let connection tasks finish the command they are in (they stop at the
     // next read: the shutdown signal is set) before RocksDB is closed.
