@@ -1,0 +1,359 @@
+//! Replication (Basalt only): real master and replica processes on
+//! 127.0.0.1. Every wait is bounded and waits for a condition; every test
+//! ends by comparing both sides key by key (type, expiry, value) and, under
+//! a write load, by checking that every acknowledged write is there.
+
+use basalt_tests::client::{err, q, reply};
+use basalt_tests::nodes::{
+    assert_acked_present, assert_same_data, connect, info_field, info_int, start_replica,
+    wait_in_sync, wait_until, WriteLoad,
+};
+use basalt_tests::{skip_on_redis, Server};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+const SYNC: Duration = Duration::from_secs(30);
+
+/// A dataset with every type, expiry times, scripts and a function.
+fn fill_every_type(c: &mut redis::Connection) {
+    let _: () = q(c, &["SET", "str", "hello"]);
+    let _: () = q(c, &["SET", "str:ttl", "x", "EX", "1000"]);
+    let _: () = q(c, &["SET", "bin", "\u{0}\r\n\u{ff}"]);
+    let _: i64 = q(c, &["HSET", "hash", "a", "1", "b", "2"]);
+    let _: i64 = q(c, &["RPUSH", "list", "1", "2", "3"]);
+    let _: i64 = q(c, &["SADD", "set", "x", "y", "z"]);
+    let _: i64 = q(c, &["ZADD", "zset", "1.5", "a", "-2", "b"]);
+    let _: i64 = q(c, &["SETBIT", "bits", "100", "1"]);
+    let _: i64 = q(c, &["GEOADD", "geo", "13.36", "38.11", "palermo"]);
+    let _: i64 = q(c, &["PEXPIRE", "hash", "5000000"]);
+    for i in 0..300 {
+        let _: i64 = q(c, &["HSET", "bighash", &format!("f{i}"), &"v".repeat(100)]);
+    }
+    let _: String = q(c, &["SCRIPT", "LOAD", "return 'from the master'"]);
+    let _: String = q(
+        c,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=replicated\nredis.register_function('hi', function() return 'hi' end)",
+        ],
+    );
+}
+
+#[test]
+fn a_full_sync_copies_every_type_and_replaces_the_replicas_own_data() {
+    skip_on_redis!();
+    let master = Server::start();
+    let mut m = master.client();
+    fill_every_type(&mut m);
+    // The replica starts as a master with data of its own and a longer
+    // history than the master's: no partial sync can fit, it must take
+    // the master's checkpoint and lose its own keys.
+    let replica = Server::start();
+    let mut r = replica.client();
+    let mut own = redis::pipe();
+    for i in 0..5000 {
+        own.cmd("SET").arg(format!("own:{i}")).arg("x").ignore();
+    }
+    let _: () = own.query(&mut r).unwrap();
+    assert!(
+        info_int(&mut r, "replication", "master_repl_offset")
+            > info_int(&mut m, "replication", "master_repl_offset") + 1000
+    );
+    let full_before = info_int(&mut m, "stats", "sync_full");
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), full_before + 1);
+    let mut r = connect(&replica, SYNC);
+    let keys = assert_same_data(&mut m, &mut r);
+    assert_eq!(keys, 10, "every key compared");
+    assert_eq!(reply(&mut r, &["GET", "own:1"]), "nil");
+
+    // What a full sync brings beyond keys: scripts and functions.
+    assert_eq!(
+        reply(&mut r, &["EVALSHA", &sha1_of_script(&mut m), "0"]),
+        "from the master"
+    );
+    assert_eq!(reply(&mut r, &["FCALL", "hi", "0"]), "hi");
+
+    // The stream goes on after the full sync.
+    let _: () = q(&mut m, &["SET", "after", "1"]);
+    let _: i64 = q(&mut m, &["DEL", "list"]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+    assert_eq!(reply(&mut r, &["GET", "after"]), "1");
+
+    assert_eq!(
+        err(&mut r, &["SET", "k", "v"]),
+        "READONLY You can't write against a read only replica."
+    );
+    assert!(
+        err(&mut r, &["EVAL", "return redis.call('SET', 'k', 'v')", "0"])
+            .contains("READONLY You can't write against a read only replica.")
+    );
+}
+
+fn sha1_of_script(c: &mut redis::Connection) -> String {
+    q(c, &["SCRIPT", "LOAD", "return 'from the master'"])
+}
+
+#[test]
+fn live_replication_under_a_concurrent_write_load() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    let load = WriteLoad::start(&master, 4);
+    load.wait_for_writes(3000, SYNC);
+    // Reads on the replica meanwhile see a prefix of the master's history.
+    let mut r = connect(&replica, SYNC);
+    wait_until(SYNC, "writes to reach the replica", || {
+        match info_int(&mut r, "replication", "slave_repl_offset") {
+            n if n > 1000 => Ok(()),
+            n => Err(format!("replica at {n}")),
+        }
+    });
+    let acked = load.stop();
+    wait_in_sync(&master, &replica, SYNC);
+    let mut m = master.client();
+    assert_same_data(&mut m, &mut r);
+    assert_acked_present(&mut r, &acked);
+    assert_acked_present(&mut m, &acked);
+    let role: Vec<redis::Value> = q(&mut m, &["ROLE"]);
+    assert_eq!(basalt_tests::client::show(&role[0]), "master");
+    let slave0 = info_field(&mut m, "replication", "slave0").expect("slave0");
+    assert!(
+        slave0.starts_with(&format!("ip=127.0.0.1,port={},state=online,", replica.port)),
+        "{slave0}"
+    );
+}
+
+#[test]
+fn a_replica_killed_under_load_resumes_with_a_partial_sync() {
+    skip_on_redis!();
+    let master = Server::start();
+    let mut replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    let mut m = master.client();
+    let (full, partial) = (
+        info_int(&mut m, "stats", "sync_full"),
+        info_int(&mut m, "stats", "sync_partial_ok"),
+    );
+    let load = WriteLoad::start(&master, 4);
+    load.wait_for_writes(2000, SYNC);
+    replica.kill9();
+    load.wait_for_writes(2000, SYNC);
+    replica.restart();
+    load.wait_for_writes(2000, SYNC);
+    let acked = load.stop();
+    wait_in_sync(&master, &replica, SYNC);
+    // Resumed from the WAL, inside its window: a partial sync, no full one.
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), full);
+    assert_eq!(info_int(&mut m, "stats", "sync_partial_ok"), partial + 1);
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+    assert_acked_present(&mut r, &acked);
+}
+
+#[test]
+fn replicaof_no_one_promotes_the_replica() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = Server::start();
+    let (mut m, mut r) = (master.client(), replica.client());
+    let _: () = q(&mut m, &["SET", "before", "1"]);
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut r, &["SLAVEOF", "127.0.0.1", &to]), "OK");
+    assert_eq!(
+        reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]),
+        "OK Already connected to specified master"
+    );
+    wait_in_sync(&master, &replica, SYNC);
+    let role = reply(&mut r, &["ROLE"]);
+    assert_eq!(
+        role,
+        format!(
+            "[slave,127.0.0.1,{to},connected,{}]",
+            info_int(&mut m, "replication", "master_repl_offset")
+        )
+    );
+    assert_eq!(
+        info_field(&mut r, "replication", "master_host").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        info_field(&mut r, "replication", "master_port"),
+        Some(to.clone())
+    );
+    assert_eq!(
+        info_field(&mut r, "replication", "master_sync_in_progress").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        reply(&mut r, &["CONFIG", "GET", "slaveof"]),
+        format!("[slaveof,127.0.0.1 {to}]")
+    );
+
+    assert_eq!(reply(&mut r, &["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(
+        info_field(&mut r, "replication", "role").as_deref(),
+        Some("master")
+    );
+    assert_eq!(reply(&mut r, &["SET", "mine", "2"]), "OK");
+    assert_eq!(reply(&mut r, &["GET", "before"]), "1");
+    // The old master's writes no longer arrive.
+    let _: () = q(&mut m, &["SET", "later", "3"]);
+    wait_until(
+        SYNC,
+        "the old master to see its replica go",
+        || match info_int(&mut m, "replication", "connected_slaves") {
+            0 => Ok(()),
+            n => Err(format!("{n} replicas")),
+        },
+    );
+    assert_eq!(reply(&mut r, &["GET", "later"]), "nil");
+    assert_eq!(reply(&mut r, &["CONFIG", "GET", "slaveof"]), "[slaveof,]");
+
+    assert_eq!(
+        err(&mut r, &["REPLICAOF", "127.0.0.1", "0"]),
+        "ERR Invalid master port"
+    );
+    let own = replica.port.to_string();
+    assert_eq!(
+        err(&mut r, &["REPLICAOF", "127.0.0.1", &own]),
+        "ERR can't replicate itself"
+    );
+    assert!(err(&mut r, &["REPLICAOF", "127.0.0.1"]).starts_with("ERR wrong number of arguments"));
+}
+
+/// Reads one CRLF line from a raw socket.
+fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while !out.ends_with(b"\r\n") {
+        assert_eq!(s.read(&mut byte).expect("read"), 1, "closed after {out:?}");
+        out.push(byte[0]);
+    }
+    out.truncate(out.len() - 2);
+    out
+}
+
+fn exact(s: &mut std::net::TcpStream, n: usize) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    s.read_exact(&mut out).expect("read");
+    out
+}
+
+fn send(s: &mut std::net::TcpStream, args: &[&[u8]]) {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    s.write_all(&out).unwrap();
+}
+
+/// The master's side of the protocol, byte for byte as a Kvrocks replica
+/// reads it.
+#[test]
+fn the_master_speaks_kvrocks_replication_protocol() {
+    skip_on_redis!();
+    let master = Server::start_with(&["--db-name", "orders"]);
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+
+    let mut s = master.raw();
+    send(&mut s, &[b"_db_name"]);
+    assert_eq!(line(&mut s), b"orders");
+    send(
+        &mut s,
+        &[
+            b"REPLCONF",
+            b"listening-port",
+            b"7777",
+            b"ip-address",
+            b"10.1.2.3",
+        ],
+    );
+    assert_eq!(line(&mut s), b"+OK");
+    send(&mut s, &[b"REPLCONF", b"no-such-option", b"1"]);
+    assert_eq!(line(&mut s), b"-ERR unknown option");
+    send(&mut s, &[b"PSYNC", b"abc", b"1"]);
+    assert_eq!(line(&mut s), b"-ERR Wrong replication id length");
+    send(&mut s, &[b"PSYNC", b"x"]);
+    assert_eq!(
+        line(&mut s),
+        b"-ERR value is not an unsigned long long or out of range"
+    );
+    let latest = info_int(&mut m, "replication", "master_repl_offset") as u64;
+    let errors = info_int(&mut m, "stats", "sync_partial_err");
+    send(&mut s, &[b"PSYNC", (latest + 5).to_string().as_bytes()]);
+    assert_eq!(
+        line(&mut s),
+        b"-ERR sequence out of range, please use fullsync"
+    );
+    assert_eq!(info_int(&mut m, "stats", "sync_partial_err"), errors + 1);
+
+    // A partial sync from the next sequence: each write arrives as a bulk
+    // string holding RocksDB's batch (8-byte sequence, 4-byte count, ...).
+    send(&mut s, &[b"PSYNC", (latest + 1).to_string().as_bytes()]);
+    assert_eq!(line(&mut s), b"+OK");
+    let _: () = q(&mut m, &["MSET", "a", "1", "b", "2"]);
+    let batch = loop {
+        let header = line(&mut s);
+        let len: usize = std::str::from_utf8(&header[1..]).unwrap().parse().unwrap();
+        let data = exact(&mut s, len + 2);
+        if &data[..len] != b"ping" {
+            break data[..len].to_vec();
+        }
+    };
+    assert_eq!(
+        u64::from_le_bytes(batch[..8].try_into().unwrap()),
+        latest + 1
+    );
+    assert_eq!(
+        u32::from_le_bytes(batch[8..12].try_into().unwrap()),
+        2,
+        "MSET of two keys is one batch of two records"
+    );
+    let slave0 = wait_until(SYNC, "the replica in INFO", || {
+        info_field(&mut m, "replication", "slave0").ok_or_else(|| "none".to_string())
+    });
+    assert!(
+        slave0.starts_with("ip=10.1.2.3,port=7777,state=online,"),
+        "{slave0}"
+    );
+    // REPLCONF ACK on the stream moves the replica's offset.
+    send(
+        &mut s,
+        &[b"REPLCONF", b"ACK", (latest + 2).to_string().as_bytes()],
+    );
+    wait_until(SYNC, "the acknowledgement", || {
+        let slave0 = info_field(&mut m, "replication", "slave0").unwrap_or_default();
+        if slave0.contains(&format!(",offset={},", latest + 2)) {
+            Ok(())
+        } else {
+            Err(slave0)
+        }
+    });
+    drop(s);
+
+    // A full sync's two commands: the checkpoint's file list, then files.
+    let mut s = master.raw();
+    send(&mut s, &[b"_fetch_meta"]);
+    let files = String::from_utf8(line(&mut s)).unwrap();
+    let files: Vec<&str> = files.split(',').collect();
+    assert!(files.contains(&"CURRENT"), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.starts_with("MANIFEST-")),
+        "{files:?}"
+    );
+    let mut s = master.raw();
+    send(&mut s, &[b"_fetch_file", b"CURRENT,../db/CURRENT"]);
+    let size: usize = String::from_utf8(line(&mut s)).unwrap().parse().unwrap();
+    let current = exact(&mut s, size);
+    assert!(current.starts_with(b"MANIFEST-"), "{current:?}");
+    assert!(line(&mut s).starts_with(b"-ERR cannot send ../db/CURRENT"));
+}
