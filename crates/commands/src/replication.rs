@@ -90,7 +90,7 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
 /// its stream (read there), accepted here as Redis does.
 fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let repl = layer(ctx)?;
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("replconf".into()));
     }
     let mut update = Announce::default();

@@ -1014,9 +1014,13 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "slave-read-only",
                 "yes",
-                IGNORED_BOOL,
-                "Replication setting.",
-            ),
+                boolean(Access::Fixed(
+                    "a replica applies only its master's WAL batches, so that its \
+                     sequence numbers stay the master's",
+                )),
+                "A replica refuses writes (READONLY).",
+            )
+            .alias(&["replica-read-only"]),
             opt(
                 "slave-priority",
                 "100",
@@ -1027,13 +1031,15 @@ pub(crate) static TABLE: &[Section] = &[
                 "slave-serve-stale-data",
                 "yes",
                 IGNORED_BOOL,
-                "Replication setting.",
+                "Kvrocks/Redis: answer MASTERDOWN while the link is down when \
+                 'no'. Not supported yet: a replica always serves its data.",
             ),
             opt(
                 "slave-empty-db-before-fullsync",
                 "no",
                 IGNORED_BOOL,
-                "Replication setting.",
+                "Kvrocks: empty the replica before fetching a checkpoint. Not \
+                 supported yet: the old data stays until the new is loaded.",
             ),
             opt(
                 "master-use-repl-port",
@@ -1041,7 +1047,12 @@ pub(crate) static TABLE: &[Section] = &[
                 IGNORED_BOOL,
                 "Replication setting.",
             ),
-            opt("use-rsid-psync", "no", IGNORED_BOOL, "Replication setting."),
+            opt(
+                "use-rsid-psync",
+                "no",
+                IGNORED_BOOL,
+                "Kvrocks: send the replication id with PSYNC. Not supported yet.",
+            ),
             opt(
                 "purge-backup-on-fullsync",
                 "no",
@@ -1052,7 +1063,8 @@ pub(crate) static TABLE: &[Section] = &[
                 "max-replication-mb",
                 "0",
                 int(0, INT_MAX, Access::KvrocksIgnored),
-                "Replication rate limit in MB/s.",
+                "Kvrocks: full-sync transfer rate limit in MB/s. Not supported \
+                 yet: transfers are not limited.",
             ),
             opt(
                 "persist-cluster-nodes-enabled",

@@ -273,11 +273,7 @@ fn feed(
 /// Reads the replica's `REPLCONF ACK <seq>` commands; ignores anything else.
 fn read_acks(mut wire: Wire, peer: &Peer) {
     let forever = Duration::from_secs(u64::MAX / 4);
-    loop {
-        let header = match wire.line(&peer.stop, forever) {
-            Ok(h) => h,
-            Err(_) => break,
-        };
+    while let Ok(header) = wire.line(&peer.stop, forever) {
         let Some(count) = header
             .strip_prefix(b"*")
             .and_then(|n| std::str::from_utf8(n).ok())

@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(wire.line(&stop, Duration::from_secs(5)).unwrap(), b"+OK");
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while got.len() < 1 && Instant::now() < deadline {
+        while got.is_empty() && Instant::now() < deadline {
             if let Some(b) = wire.poll_bulk(&stop, 100).unwrap() {
                 got.push(b);
             }
