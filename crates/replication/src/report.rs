@@ -63,10 +63,24 @@ pub fn info_section(shared: &Shared, out: &mut String) {
     }
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{latest}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:0\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-        shared.run_id
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{latest}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+        shared.run_id,
+        backlog_size(shared),
     );
     out.push_str(&stats_lines(shared));
+}
+
+/// `repl-backlog-size` as configured (Basalt's backlog is the WAL, but
+/// clients read the field).
+fn backlog_size(shared: &Shared) -> String {
+    shared
+        .config
+        .read()
+        .get(&[b"repl-backlog-size".as_slice()])
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }
 
 /// Kvrocks' sync counters (INFO stats and replication).
