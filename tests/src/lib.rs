@@ -6,6 +6,7 @@
 //! the reference. Tests of Basalt-only behaviour call [`skip_on_redis`].
 
 pub mod nodes;
+pub mod proxy;
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};

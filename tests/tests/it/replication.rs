@@ -8,6 +8,7 @@ use basalt_tests::nodes::{
     assert_acked_present, assert_same_data, connect, info_field, info_int, start_replica,
     wait_in_sync, wait_until, WriteLoad,
 };
+use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -225,6 +226,65 @@ fn replicaof_no_one_promotes_the_replica() {
         "ERR can't replicate itself"
     );
     assert!(err(&mut r, &["REPLICAOF", "127.0.0.1"]).starts_with("ERR wrong number of arguments"));
+}
+
+#[test]
+fn a_cut_or_slow_link_resumes_with_partial_syncs() {
+    skip_on_redis!();
+    let master = Server::start();
+    let proxy = Proxy::start(master.port);
+    let to = format!("127.0.0.1 {}", proxy.port);
+    let replica = Server::start_with(&["--slaveof", &to]);
+    let mut m = master.client();
+    wait_until(SYNC, "the replica to link", || {
+        match info_int(&mut m, "replication", "connected_slaves") {
+            1 => Ok(()),
+            n => Err(format!("{n} replicas")),
+        }
+    });
+    let (full, partial) = (
+        info_int(&mut m, "stats", "sync_full"),
+        info_int(&mut m, "stats", "sync_partial_ok"),
+    );
+    let load = WriteLoad::start(&master, 3);
+    load.wait_for_writes(1000, SYNC);
+
+    // Cut, and keep the master unreachable until the replica says so.
+    proxy.refuse(true);
+    proxy.cut();
+    let mut r = connect(&replica, SYNC);
+    wait_until(
+        SYNC,
+        "the replica to see its link down",
+        || match info_field(&mut r, "replication", "master_link_status").as_deref() {
+            Some("down") => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    load.wait_for_writes(1000, SYNC);
+    proxy.refuse(false);
+    wait_until(SYNC, "the link to come back", || {
+        match info_field(&mut r, "replication", "master_link_status").as_deref() {
+            Some("up") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+
+    // A slow link, then a cut in the middle of the stream.
+    proxy.delay(Duration::from_millis(20));
+    load.wait_for_writes(1000, SYNC);
+    proxy.cut();
+    proxy.delay(Duration::ZERO);
+    load.wait_for_writes(1000, SYNC);
+    let acked = load.stop();
+    wait_in_sync(&master, &replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+    assert_acked_present(&mut r, &acked);
+    // Every reconnection resumed from the WAL.
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), full);
+    let resumed = info_int(&mut m, "stats", "sync_partial_ok") - partial;
+    assert!(resumed >= 2, "{resumed} partial syncs");
+    assert!(proxy.accepted() >= 3, "{} connections", proxy.accepted());
 }
 
 /// Reads one CRLF line from a raw socket.
