@@ -94,8 +94,26 @@ impl Replication {
     }
 
     /// REPLICAOF host port: follow that master (from now on this node's
-    /// data changes only through it). `Ok(true)` when it already did.
+    /// data changes only through it). `true` when it already did.
+    ///
+    /// Until replication ids exist, sequence numbers alone cannot tell
+    /// whether this node's history is a prefix of the master's: a node
+    /// that was a master (or followed another one) may hold the same
+    /// sequence numbers with different writes, and a partial sync would
+    /// keep them (Kvrocks #462). So a node told to follow a master at
+    /// runtime starts with a full sync; at startup (`slaveof` in the
+    /// configuration: a replica restarting) it resumes with a partial one.
     pub fn follow(self: &Arc<Self>, shared: &Arc<Shared>, host: String, port: u16) -> bool {
+        self.follow_master(shared, host, port, true)
+    }
+
+    fn follow_master(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        host: String,
+        port: u16,
+        full_sync_first: bool,
+    ) -> bool {
         let mut role = self.role.lock();
         if let Some(link) = role.as_ref() {
             if link.host == host && link.port == port {
@@ -112,7 +130,7 @@ impl Replication {
         self.replica.store(true, Ordering::Release);
         shared.data().storage.set_fenced(true);
         shared.config.write().slaveof = format!("{host} {port}");
-        let link = Arc::new(Link::new(host, port));
+        let link = Arc::new(Link::new(host, port, full_sync_first));
         *role = Some(link.clone());
         drop(role);
         link::start(shared.clone(), self.clone(), link);
@@ -172,7 +190,7 @@ pub fn install(shared: &Arc<Shared>, replication: Arc<Replication>) {
     full_sync::remove_placeholders(shared.data().storage.dir());
     let master = shared.config.read().slaveof.clone();
     if let Some((host, port)) = parse_master(&master) {
-        replication.follow(shared, host, port);
+        replication.follow_master(shared, host, port, false);
     }
     let s = shared.clone();
     let spawned = std::thread::Builder::new()

@@ -73,10 +73,13 @@ pub struct Link {
     pub sync_read: AtomicU64,
     /// The connection now, to cut it when the link stops.
     socket: Mutex<Option<TcpStream>>,
+    /// Start with a full sync, whatever the sequence numbers say (see
+    /// `Replication::follow`); cleared once one succeeded.
+    full_sync_first: AtomicBool,
 }
 
 impl Link {
-    pub fn new(host: String, port: u16) -> Link {
+    pub fn new(host: String, port: u16, full_sync_first: bool) -> Link {
         Link {
             host,
             port,
@@ -87,6 +90,7 @@ impl Link {
             sync_total: AtomicU64::new(0),
             sync_read: AtomicU64::new(0),
             socket: Mutex::new(None),
+            full_sync_first: AtomicBool::new(full_sync_first),
         }
     }
 
@@ -205,6 +209,17 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
     link.keep_socket(&wire);
     link.set_state(LinkState::Handshake);
     handshake(shared, link, &mut wire)?;
+    if link.full_sync_first.load(Ordering::Acquire) {
+        tracing::info!(
+            "replication: full sync from {}:{} (this node's history may differ from the master's)",
+            link.host,
+            link.port
+        );
+        link.set_state(LinkState::Sync);
+        crate::full_sync::run(shared, repl, link, wire)?;
+        link.full_sync_first.store(false, Ordering::Release);
+        return Ok(());
+    }
     let next = shared.data().storage.latest_sequence_number() + 1;
     let line = ask(&mut wire, link, &[b"PSYNC", next.to_string().as_bytes()])?;
     if wire::is_ok(&line) {

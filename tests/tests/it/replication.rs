@@ -158,6 +158,39 @@ fn a_replica_killed_under_load_resumes_with_a_partial_sync() {
 }
 
 #[test]
+fn a_master_killed_under_load_comes_back_and_the_replica_resumes() {
+    skip_on_redis!();
+    let mut master = Server::start();
+    let replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    let load = WriteLoad::start(&master, 4);
+    load.wait_for_writes(2000, SYNC);
+    master.kill9();
+    let mut r = connect(&replica, SYNC);
+    wait_until(
+        SYNC,
+        "the replica to see its link down",
+        || match info_field(&mut r, "replication", "master_link_status").as_deref() {
+            Some("down") => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    master.restart();
+    // The writers reconnect by themselves.
+    load.wait_for_writes(2000, SYNC);
+    let acked = load.stop();
+    wait_in_sync(&master, &replica, SYNC);
+    let mut m = connect(&master, SYNC);
+    // The replica never gets ahead of what the master wrote to its WAL, so
+    // it resumes where it was.
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), 0);
+    assert_eq!(info_int(&mut m, "stats", "sync_partial_ok"), 1);
+    assert_same_data(&mut m, &mut r);
+    assert_acked_present(&mut m, &acked);
+    assert_acked_present(&mut r, &acked);
+}
+
+#[test]
 fn replicaof_no_one_promotes_the_replica() {
     skip_on_redis!();
     let master = Server::start();
@@ -285,6 +318,45 @@ fn a_cut_or_slow_link_resumes_with_partial_syncs() {
     let resumed = info_int(&mut m, "stats", "sync_partial_ok") - partial;
     assert!(resumed >= 2, "{resumed} partial syncs");
     assert!(proxy.accepted() >= 3, "{} connections", proxy.accepted());
+}
+
+/// Kvrocks #462: a promoted replica and its old master both take writes,
+/// ending at the same sequence number with different data; attached again,
+/// the replica must not keep its own writes.
+#[test]
+fn a_replica_attached_again_after_diverging_takes_the_masters_data() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    let (mut m, mut r) = (master.client(), connect(&replica, SYNC));
+    let _: () = q(&mut m, &["SET", "shared", "0"]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(reply(&mut r, &["REPLICAOF", "NO", "ONE"]), "OK");
+    for i in 0..10 {
+        let _: () = q(&mut m, &["SET", "k", &format!("master-{i}")]);
+        let _: () = q(&mut r, &["SET", "k", &format!("replica-{i}")]);
+    }
+    let _: () = q(&mut r, &["SET", "only-on-the-replica", "1"]);
+    let _: () = q(&mut m, &["SET", "only-on-the-master", "1"]);
+    assert_eq!(
+        info_int(&mut m, "replication", "master_repl_offset"),
+        info_int(&mut r, "replication", "master_repl_offset"),
+        "both histories are as long"
+    );
+    let full = info_int(&mut m, "stats", "sync_full");
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_until(SYNC, "a full sync", || {
+        match info_int(&mut m, "stats", "sync_full") {
+            n if n == full + 1 => Ok(()),
+            n => Err(format!("sync_full {n}")),
+        }
+    });
+    wait_in_sync(&master, &replica, SYNC);
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+    assert_eq!(reply(&mut r, &["GET", "k"]), "master-9");
+    assert_eq!(reply(&mut r, &["GET", "only-on-the-replica"]), "nil");
 }
 
 /// Reads one CRLF line from a raw socket.
