@@ -81,6 +81,9 @@ pub struct Config {
     /// `replica-announce-port`: the port a replica gives its master; 0
     /// gives `port`.
     pub replica_announce_port: u16,
+    /// `slave-serve-stale-data`: a replica whose link is down still
+    /// answers (yes) or answers MASTERDOWN (no).
+    pub slave_serve_stale_data: bool,
     /// `proto-max-bulk-len`: largest bulk string accepted, bytes.
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: largest unparsed input per client, bytes.
@@ -207,6 +210,7 @@ impl Config {
             masterauth: None,
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
+            slave_serve_stale_data: true,
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,

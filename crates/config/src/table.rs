@@ -978,6 +978,16 @@ pub(crate) static TABLE: &[Section] = &[
             )
             .alias(&["replicaof"]),
             opt(
+                "slave-serve-stale-data",
+                "yes",
+                bool_field!(slave_serve_stale_data),
+                "While its link to the master is down, a replica answers with \
+                 the data it has (yes) or refuses commands that need data with \
+                 MASTERDOWN (no).",
+            )
+            .alias(&["replica-serve-stale-data"])
+            .live(),
+            opt(
                 "replica-announce-ip",
                 "",
                 text(Access::Field(Accessor {
@@ -1026,13 +1036,6 @@ pub(crate) static TABLE: &[Section] = &[
                 "100",
                 int(0, INT_MAX, Access::KvrocksIgnored),
                 "Replication setting.",
-            ),
-            opt(
-                "slave-serve-stale-data",
-                "yes",
-                IGNORED_BOOL,
-                "Kvrocks/Redis: answer MASTERDOWN while the link is down when \
-                 'no'. Not supported yet: a replica always serves its data.",
             ),
             opt(
                 "slave-empty-db-before-fullsync",

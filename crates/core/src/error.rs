@@ -54,6 +54,9 @@ pub enum CommandError {
     /// A write sent to a replica.
     #[error("read-only replica")]
     ReadOnlyReplica,
+    /// A replica without its master, set not to serve stale data.
+    #[error("master down")]
+    MasterDown,
     /// The dataset is being replaced (a replica's full sync).
     #[error("loading")]
     Loading,
@@ -135,6 +138,7 @@ impl CommandError {
                 "READONLY You can't write against a read only replica.".into()
             }
             CommandError::Loading => "LOADING Basalt is loading the dataset".into(),
+            CommandError::MasterDown => "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
             CommandError::UndeclaredKeyBusy => "ERR this command touches a key the transaction did not declare (not in the script's KEYS) and another transaction holds it; declare it to get atomicity".into(),
             CommandError::NotInteger | CommandError::Data(D::NotInteger) => {
                 "ERR value is not an integer or out of range".into()

@@ -35,6 +35,8 @@ pub struct Replication {
     role: Mutex<Option<Arc<Link>>>,
     /// Mirrors `role.is_some()` for the gate, read on every command.
     replica: Arc<AtomicBool>,
+    /// Whether the link streams from the master now (for the gate).
+    link_up: Arc<AtomicBool>,
     /// Held by the link while it applies a batch, and by a role change
     /// while it stops the link: once REPLICAOF returns, the old link
     /// applies nothing more.
@@ -66,6 +68,7 @@ impl Replication {
         Arc::new(Replication {
             role: Mutex::new(None),
             replica: Arc::new(AtomicBool::new(false)),
+            link_up: Arc::new(AtomicBool::new(false)),
             apply: Mutex::new(()),
             feed: Default::default(),
             checkpoint: Default::default(),
@@ -78,6 +81,7 @@ impl Replication {
     pub fn gate(&self) -> Box<dyn basalt_core::dispatch::Gate> {
         Box::new(gate::RoleGate {
             replica: self.replica.clone(),
+            link_up: self.link_up.clone(),
         })
     }
 
@@ -130,7 +134,7 @@ impl Replication {
         self.replica.store(true, Ordering::Release);
         shared.data().storage.set_fenced(true);
         shared.config.write().slaveof = format!("{host} {port}");
-        let link = Arc::new(Link::new(host, port, full_sync_first));
+        let link = Arc::new(Link::new(host, port, full_sync_first, self.link_up.clone()));
         *role = Some(link.clone());
         drop(role);
         link::start(shared.clone(), self.clone(), link);

@@ -76,10 +76,13 @@ pub struct Link {
     /// Start with a full sync, whatever the sequence numbers say (see
     /// `Replication::follow`); cleared once one succeeded.
     full_sync_first: AtomicBool,
+    /// Shared with the role gate: the state is `Connected`.
+    up: Arc<AtomicBool>,
 }
 
 impl Link {
-    pub fn new(host: String, port: u16, full_sync_first: bool) -> Link {
+    pub fn new(host: String, port: u16, full_sync_first: bool, up: Arc<AtomicBool>) -> Link {
+        up.store(false, Ordering::Release);
         Link {
             host,
             port,
@@ -91,6 +94,7 @@ impl Link {
             sync_read: AtomicU64::new(0),
             socket: Mutex::new(None),
             full_sync_first: AtomicBool::new(full_sync_first),
+            up,
         }
     }
 
@@ -114,7 +118,15 @@ impl Link {
     }
 
     pub(crate) fn set_state(&self, state: LinkState) {
+        // A stopped link no longer speaks for the node's role.
+        if self.stopped() && state == LinkState::Connected {
+            return;
+        }
         self.state.store(state as u8, Ordering::Release);
+        if !self.stopped() {
+            self.up
+                .store(state == LinkState::Connected, Ordering::Release);
+        }
         let mut down = self.down_since.lock();
         if state == LinkState::Connected {
             *down = None;

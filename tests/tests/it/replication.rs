@@ -320,6 +320,57 @@ fn a_cut_or_slow_link_resumes_with_partial_syncs() {
     assert!(proxy.accepted() >= 3, "{} connections", proxy.accepted());
 }
 
+/// Whether the master would still resume a replica at `next` (a PSYNC
+/// probe; an accepted one is hung up at once).
+fn psync_accepted(master: &Server, next: i64) -> bool {
+    let mut s = master.raw();
+    send(&mut s, &[b"PSYNC", next.to_string().as_bytes()]);
+    line(&mut s) == b"+OK"
+}
+
+#[test]
+fn a_replica_out_of_the_wal_window_gets_a_full_sync() {
+    skip_on_redis!();
+    // No archived WAL at all: once flushed, a WAL file is deleted.
+    let master = Server::start_with(&[
+        "--rocksdb.wal_ttl_seconds",
+        "0",
+        "--rocksdb.wal_size_limit_mb",
+        "0",
+    ]);
+    let mut replica = start_replica(&master, &[]);
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "first", "1"]);
+    wait_in_sync(&master, &replica, SYNC);
+    let mut r = connect(&replica, SYNC);
+    let resume_at = info_int(&mut r, "replication", "slave_repl_offset") + 1;
+    drop(r);
+    assert!(replica.terminate().is_some_and(|s| s.success()));
+    let mut writes = redis::pipe();
+    for i in 0..2000 {
+        writes.cmd("SET").arg(format!("later:{i}")).arg(i).ignore();
+    }
+    let _: () = writes.query(&mut m).unwrap();
+    wait_until(SYNC, "the WAL to drop the replica's position", || {
+        if !psync_accepted(&master, resume_at) {
+            return Ok(());
+        }
+        let _: String = q(&mut m, &["BGREWRITEAOF"]);
+        Err(format!("sequence {resume_at} still in the WAL"))
+    });
+    let full = info_int(&mut m, "stats", "sync_full");
+    replica.restart();
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), full + 1);
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+    // And from the checkpoint on, a partial sync carries the stream.
+    let _: () = q(&mut m, &["SET", "after", "1"]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(reply(&mut r, &["GET", "after"]), "1");
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), full + 1);
+}
+
 /// Kvrocks #462: a promoted replica and its old master both take writes,
 /// ending at the same sequence number with different data; attached again,
 /// the replica must not keep its own writes.
@@ -357,6 +408,47 @@ fn a_replica_attached_again_after_diverging_takes_the_masters_data() {
     assert_same_data(&mut m, &mut r);
     assert_eq!(reply(&mut r, &["GET", "k"]), "master-9");
     assert_eq!(reply(&mut r, &["GET", "only-on-the-replica"]), "nil");
+}
+
+#[test]
+fn a_replica_without_its_master_can_refuse_stale_reads() {
+    skip_on_redis!();
+    let master = Server::start();
+    let proxy = Proxy::start(master.port);
+    let to = format!("127.0.0.1 {}", proxy.port);
+    let replica = Server::start_with(&["--slaveof", &to, "--slave-serve-stale-data", "no"]);
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    wait_in_sync(&master, &replica, SYNC);
+    let mut r = connect(&replica, SYNC);
+    assert_eq!(reply(&mut r, &["GET", "k"]), "v");
+    proxy.refuse(true);
+    proxy.cut();
+    wait_until(SYNC, "MASTERDOWN", || match reply(&mut r, &["GET", "k"]) {
+        e if e.starts_with("MASTERDOWN") => Ok(e),
+        other => Err(other),
+    });
+    assert_eq!(
+        err(&mut r, &["GET", "k"]),
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    );
+    // Commands flagged stale still answer.
+    assert_eq!(
+        info_field(&mut r, "replication", "master_link_status").as_deref(),
+        Some("down")
+    );
+    assert_eq!(
+        reply(
+            &mut r,
+            &["CONFIG", "SET", "replica-serve-stale-data", "yes"]
+        ),
+        "OK"
+    );
+    assert_eq!(reply(&mut r, &["GET", "k"]), "v");
+    proxy.refuse(false);
+    let _: () = q(&mut m, &["SET", "k", "w"]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(reply(&mut r, &["GET", "k"]), "w");
 }
 
 /// Reads one CRLF line from a raw socket.
