@@ -174,6 +174,7 @@ pub fn fetch_file(
 
 fn send_files(mut stream: TcpStream, dir: &Path, files: &[String]) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
+    stream.set_write_timeout(Some(crate::feed::WRITE_TIMEOUT))?;
     for name in files {
         let file = if valid_name(name) {
             std::fs::File::open(dir.join(name))

@@ -26,6 +26,8 @@ const PACK_BYTES: usize = 256 * 1024;
 const IDLE_NAP: Duration = Duration::from_millis(2);
 /// A bulk `ping` after this long without sending anything.
 const PING_EVERY: Duration = Duration::from_secs(1);
+/// How long a write to a replica may block.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A sequence the WAL should hold but does not show even after flushing
 /// RocksDB's WAL buffer, for this long, means it is gone.
 const MISSING_FOR: Duration = Duration::from_secs(5);
@@ -211,6 +213,8 @@ fn feed(
 ) -> Result<(), WireError> {
     stream.set_nonblocking(false)?;
     stream.set_nodelay(true)?;
+    // A replica that stops reading is dropped, as Redis's repl-timeout does.
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut out = Vec::with_capacity(PACK_BYTES);
     let mut last_send = Instant::now();
     let mut missing_since: Option<Instant> = None;

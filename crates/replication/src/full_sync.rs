@@ -245,6 +245,32 @@ fn io_error(path: &Path, text: &str) -> EngineError {
     }
 }
 
+/// Repairs what a crash in the middle of a swap left, before the
+/// database opens: `db` moved to `db_old` but the checkpoint not yet in
+/// its place (the old database comes back), or both moved (the old one
+/// goes).
+pub fn recover_interrupted_swap(data_dir: &Path) {
+    let (db, old) = (data_dir.join("db"), data_dir.join("db_old"));
+    if !old.exists() {
+        return;
+    }
+    if db.join("CURRENT").exists() {
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        let _ = std::fs::remove_dir_all(&db);
+        if let Err(e) = std::fs::rename(&old, &db) {
+            tracing::error!(
+                "cannot restore {} after an interrupted full sync: {e}",
+                db.display()
+            );
+        } else {
+            tracing::warn!(
+                "restored the database a full sync had moved away when it was interrupted"
+            );
+        }
+    }
+}
+
 /// Placeholders left by a crash in the middle of a swap.
 pub fn remove_placeholders(data_dir: &Path) {
     let Ok(entries) = std::fs::read_dir(data_dir) else {
@@ -264,6 +290,26 @@ pub fn remove_placeholders(data_dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_swap_cut_short_is_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, old) = (dir.path().join("db"), dir.path().join("db_old"));
+        // Cut between the two renames: the old database comes back.
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("CURRENT"), b"MANIFEST-000001\n").unwrap();
+        recover_interrupted_swap(dir.path());
+        assert!(db.join("CURRENT").exists() && !old.exists());
+        // Cut after both: the new one stays, the old one goes.
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("CURRENT"), b"old").unwrap();
+        recover_interrupted_swap(dir.path());
+        assert!(db.join("CURRENT").exists() && !old.exists());
+        assert_eq!(
+            std::fs::read(db.join("CURRENT")).unwrap(),
+            b"MANIFEST-000001\n"
+        );
+    }
 
     #[test]
     fn an_interrupted_transfer_keeps_its_whole_files() {

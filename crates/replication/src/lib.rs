@@ -230,3 +230,4 @@ fn parse_master(text: &str) -> Option<(String, u16)> {
 
 pub use checkpoint::{fetch_file, fetch_meta};
 pub use feed::psync;
+pub use full_sync::recover_interrupted_swap;

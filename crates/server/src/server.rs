@@ -70,6 +70,7 @@ pub fn run(args: Vec<String>) -> i32 {
         eprintln!("basalt-server: {e}");
         return 1;
     }
+    basalt_replication::recover_interrupted_swap(&config.dir);
     let storage = match Storage::open(&engine_options(&config)) {
         Ok(s) => Arc::new(s),
         Err(e) => {
