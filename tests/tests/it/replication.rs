@@ -371,6 +371,77 @@ fn a_replica_out_of_the_wal_window_gets_a_full_sync() {
     assert_eq!(info_int(&mut m, "stats", "sync_full"), full + 1);
 }
 
+#[test]
+fn a_replica_of_a_replica_follows_the_chain() {
+    skip_on_redis!();
+    let a = Server::start();
+    let b = start_replica(&a, &[]);
+    wait_in_sync(&a, &b, SYNC);
+    let c = start_replica(&b, &[]);
+    let load = WriteLoad::start(&a, 3);
+    load.wait_for_writes(2000, SYNC);
+    let acked = load.stop();
+    wait_in_sync(&a, &b, SYNC);
+    wait_in_sync(&b, &c, SYNC);
+    let (mut ma, mut mc) = (a.client(), connect(&c, SYNC));
+    assert_same_data(&mut ma, &mut mc);
+    assert_acked_present(&mut mc, &acked);
+    assert_eq!(
+        err(&mut mc, &["SET", "k", "v"]),
+        "READONLY You can't write against a read only replica."
+    );
+}
+
+/// Reads during a full sync see the old data, the new data, or LOADING
+/// while the new data is swapped in; never anything else.
+#[test]
+fn reads_during_a_full_sync_see_old_or_new_data() {
+    skip_on_redis!();
+    let master = Server::start();
+    let mut m = master.client();
+    let mut fill = redis::pipe();
+    for i in 0..3000 {
+        fill.cmd("SET")
+            .arg(format!("m:{i}"))
+            .arg("x".repeat(1000))
+            .ignore();
+    }
+    fill.cmd("SET").arg("k").arg("new").ignore();
+    let _: () = fill.query(&mut m).unwrap();
+    let replica = Server::start();
+    let mut r = replica.client();
+    let _: () = q(&mut r, &["SET", "k", "old"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (url, stop) = (replica.url(), stop.clone());
+        std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut seen = std::collections::BTreeMap::<String, u64>::new();
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                let got = match redis::cmd("GET").arg("k").query::<Option<String>>(&mut c) {
+                    Ok(v) => format!("{v:?}"),
+                    Err(e) => e.code().unwrap_or("io").to_string(),
+                };
+                *seen.entry(got).or_default() += 1;
+            }
+            seen
+        })
+    };
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_in_sync(&master, &replica, SYNC);
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let seen = reader.join().unwrap();
+    let allowed = ["Some(\"old\")", "Some(\"new\")", "LOADING"];
+    assert!(
+        seen.keys().all(|k| allowed.contains(&k.as_str())),
+        "{seen:?}"
+    );
+    assert!(seen.contains_key("Some(\"new\")"), "{seen:?}");
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+}
+
 /// Kvrocks #462: a promoted replica and its old master both take writes,
 /// ending at the same sequence number with different data; attached again,
 /// the replica must not keep its own writes.
