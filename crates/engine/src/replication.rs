@@ -51,20 +51,80 @@ impl Iterator for WalBatches {
     }
 }
 
-/// A batch received from a master that is not one (too short for the
-/// header, or empty).
+/// A batch received from a master that is not one RocksDB would take
+/// safely: RocksDB writes a batch to the WAL before it parses it into the
+/// memtables, so a malformed one could poison the WAL or put the database
+/// in its read-only error state. Hence the check before it is written.
 #[derive(Debug, thiserror::Error)]
-#[error("malformed write batch of {0} bytes")]
-pub struct MalformedBatch(pub usize);
+#[error("malformed write batch: {0}")]
+pub struct MalformedBatch(pub String);
 
-/// The record count in a batch's header, if it has one.
-pub fn batch_count(data: &[u8]) -> Result<u64, MalformedBatch> {
-    let count = data
-        .get(8..BATCH_HEADER)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64)
-        .ok_or(MalformedBatch(data.len()))?;
+fn malformed(why: impl Into<String>) -> MalformedBatch {
+    MalformedBatch(why.into())
+}
+
+/// Reads RocksDB's varint32.
+fn varint32(data: &[u8], at: &mut usize) -> Result<u32, MalformedBatch> {
+    let mut value: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *data.get(*at).ok_or_else(|| malformed("truncated varint"))?;
+        *at += 1;
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(malformed("varint too long"))
+}
+
+fn length_prefixed(data: &[u8], at: &mut usize) -> Result<(), MalformedBatch> {
+    let len = varint32(data, at)? as usize;
+    if data.len() - *at < len {
+        return Err(malformed("truncated key or value"));
+    }
+    *at += len;
+    Ok(())
+}
+
+/// Checks a batch's records (the kinds Kvrocks and Basalt write: puts,
+/// deletes, range deletes, merges, log data) and that they name only
+/// column families `0..families`; returns its record count.
+pub fn check_batch(data: &[u8], families: u32) -> Result<u64, MalformedBatch> {
+    let header = data
+        .get(..BATCH_HEADER)
+        .ok_or_else(|| malformed("no header"))?;
+    let count = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as u64;
     if count == 0 {
-        return Err(MalformedBatch(data.len()));
+        return Err(malformed("no records"));
+    }
+    let mut at = BATCH_HEADER;
+    let mut found = 0u64;
+    while at < data.len() {
+        let tag = data[at];
+        at += 1;
+        // (has a column family id, has a value, counts as a record)
+        let (with_cf, with_value, counted) = match tag {
+            0x0 | 0x7 => (false, false, true),      // delete, single delete
+            0x1 | 0x2 | 0xF => (false, true, true), // put, merge, range delete
+            0x4 | 0x8 => (true, false, true),       // the same in a family
+            0x5 | 0x6 | 0xE => (true, true, true),
+            0x3 => (false, false, false), // log data
+            0xD => {
+                continue; // no-op
+            }
+            other => return Err(malformed(format!("record type {other:#x}"))),
+        };
+        if with_cf && varint32(data, &mut at)? >= families {
+            return Err(malformed("unknown column family"));
+        }
+        length_prefixed(data, &mut at)?;
+        if with_value {
+            length_prefixed(data, &mut at)?;
+        }
+        found += u64::from(counted);
+    }
+    if found != count {
+        return Err(malformed(format!("{found} records, header says {count}")));
     }
     Ok(count)
 }
@@ -103,7 +163,7 @@ impl Storage {
     /// RocksDB gives it the next sequence numbers, which are the master's
     /// as long as the replica applies every batch in order.
     pub fn apply_replicated(&self, data: &[u8]) -> Result<u64, EngineError> {
-        let count = batch_count(data).map_err(|e| EngineError::Io {
+        let count = check_batch(data, self.families).map_err(|e| EngineError::Io {
             path: "replication stream".into(),
             source: std::io::Error::other(e),
         })?;
@@ -118,5 +178,63 @@ impl Storage {
 
     pub fn is_fenced(&self) -> bool {
         self.fenced.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cf_batch(families: usize) -> (tempfile::TempDir, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let names: Vec<String> = (1..families).map(|i| format!("cf{i}")).collect();
+        let db = rocksdb::DB::open_cf(&opts, dir.path(), &names).unwrap();
+        let cf = db.cf_handle("cf1").unwrap();
+        let mut b = rocksdb::WriteBatch::default();
+        b.put_cf(&cf, b"k", b"v");
+        b.delete_cf(&cf, b"gone");
+        b.delete_range_cf(&cf, b"a", b"b");
+        b.put_log_data(b"replid");
+        b.put(b"plain", b"1");
+        b.merge_cf(&cf, b"m", b"1");
+        let data = b.data().to_vec();
+        drop(b);
+        drop(cf);
+        drop(db);
+        (dir, data)
+    }
+
+    #[test]
+    fn real_batches_pass_and_damaged_ones_do_not() {
+        let (_dir, data) = cf_batch(3);
+        assert_eq!(check_batch(&data, 3).unwrap(), 5, "log data is no record");
+        assert!(check_batch(&data, 1).is_err(), "family 1 unknown there");
+        for cut in 1..data.len() {
+            assert!(check_batch(&data[..cut], 3).is_err(), "cut at {cut}");
+        }
+        let mut wrong_count = data.clone();
+        wrong_count[8] = 9;
+        assert!(check_batch(&wrong_count, 3).is_err());
+        let mut bad_tag = data.clone();
+        bad_tag[12] = 0x16;
+        assert!(check_batch(&bad_tag, 3).is_err());
+        assert!(check_batch(b"", 3).is_err());
+        assert!(check_batch(&[0u8; 12], 3).is_err());
+        // Arbitrary bytes never panic.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for len in 12..400 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            let _ = check_batch(&bytes, 7);
+        }
     }
 }

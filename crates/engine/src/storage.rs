@@ -29,6 +29,9 @@ pub struct Storage {
     /// Set on a replica: only the master's batches may change the data
     /// (see `replication.rs`).
     pub(crate) fenced: AtomicBool,
+    /// How many column families the database has (Basalt's and any extra
+    /// ones found on disk): their ids are `0..families`.
+    pub(crate) families: u32,
     _block_cache: Cache,
 }
 
@@ -85,6 +88,7 @@ impl Storage {
                 }
             }
         }
+        let families = descriptors.len() as u32;
         let db = DB::open_cf_descriptors(&db_opts, &db_path, descriptors).map_err(|e| {
             let text = e.to_string();
             if text.contains("lock") || text.contains("LOCK") {
@@ -111,6 +115,7 @@ impl Storage {
             dir: opts.dir.clone(),
             options: opts.clone(),
             fenced: AtomicBool::new(false),
+            families,
             _block_cache: cache,
         })
     }

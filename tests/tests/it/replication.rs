@@ -522,6 +522,84 @@ fn a_replica_without_its_master_can_refuse_stale_reads() {
     assert_eq!(reply(&mut r, &["GET", "k"]), "w");
 }
 
+/// A master that answers the handshake, then sends one piece of garbage
+/// per connection: the replica must refuse each, stay up, write nothing,
+/// and still sync from a real master afterwards.
+#[test]
+fn garbage_from_a_master_never_harms_the_replica() {
+    skip_on_redis!();
+    let batch = |records: &[u8], count: u32| {
+        let mut b = 1u64.to_le_bytes().to_vec();
+        b.extend_from_slice(&count.to_le_bytes());
+        b.extend_from_slice(records);
+        b
+    };
+    let bulk = |data: &[u8]| {
+        let mut out = format!("${}\r\n", data.len()).into_bytes();
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+        out
+    };
+    let garbage: Vec<Vec<u8>> = vec![
+        bulk(b"hello"),
+        // An unknown record type.
+        bulk(&batch(&[0x16, 1, b'k', 1, b'v'], 1)),
+        // A put into column family 200, which does not exist.
+        bulk(&batch(&[0x5, 200, 1, 1, b'k', 1, b'v'], 1)),
+        // A record count that does not match.
+        bulk(&batch(&[0x1, 1, b'k', 1, b'v'], 3)),
+        b":1\r\n".to_vec(),
+        b"$99999999999999999999\r\n".to_vec(),
+    ];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let fake = {
+        let served = served.clone();
+        std::thread::spawn(move || {
+            for piece in garbage {
+                let (mut s, _) = listener.accept().unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                for (asked, answer) in [
+                    (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
+                    (b"listening-port", b"+OK\r\n"),
+                    (b"PSYNC", b"+OK\r\n"),
+                ] {
+                    while !seen.windows(asked.len()).any(|w| w == asked) {
+                        let n = s.read(&mut buf).unwrap();
+                        assert!(n > 0, "the replica hung up in the handshake");
+                        seen.extend_from_slice(&buf[..n]);
+                    }
+                    seen.clear();
+                    s.write_all(answer).unwrap();
+                }
+                s.write_all(&piece).unwrap();
+                // The replica drops the link once it sees the garbage.
+                let _ = s.read(&mut buf);
+                served.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        })
+    };
+    let to = format!("127.0.0.1 {fake_port}");
+    let replica = Server::start_with(&["--slaveof", &to]);
+    fake.join().expect("fake master");
+    assert_eq!(served.load(std::sync::atomic::Ordering::Acquire), 6);
+    let mut r = connect(&replica, SYNC);
+    assert_eq!(reply(&mut r, &["PING"]), "PONG");
+    assert_eq!(reply(&mut r, &["DBSIZE"]), "0");
+    assert_eq!(info_int(&mut r, "replication", "slave_repl_offset"), 0);
+    assert!(!replica.log().contains("panicked"), "{}", replica.log());
+    let master = Server::start();
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(reply(&mut r, &["GET", "k"]), "v");
+}
+
 /// Reads one CRLF line from a raw socket.
 fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
