@@ -7,6 +7,7 @@
 //! little-endian sequence, a 4-byte count of the records, then the
 //! records. Kvrocks ships exactly these bytes, so Basalt does too.
 
+use crate::column_family::ColumnFamily;
 use crate::error::EngineError;
 use crate::storage::Storage;
 use std::sync::atomic::Ordering;
@@ -77,19 +78,31 @@ fn varint32(data: &[u8], at: &mut usize) -> Result<u32, MalformedBatch> {
     Err(malformed("varint too long"))
 }
 
-fn length_prefixed(data: &[u8], at: &mut usize) -> Result<(), MalformedBatch> {
+/// A length-prefixed slice.
+fn length_prefixed<'a>(data: &'a [u8], at: &mut usize) -> Result<&'a [u8], MalformedBatch> {
     let len = varint32(data, at)? as usize;
     if data.len() - *at < len {
         return Err(malformed("truncated key or value"));
     }
+    let slice = &data[*at..*at + len];
     *at += len;
-    Ok(())
+    Ok(slice)
 }
 
 /// Checks a batch's records (the kinds Kvrocks and Basalt write: puts,
 /// deletes, range deletes, merges, log data) and that they name only
 /// column families `0..families`; returns its record count.
 pub fn check_batch(data: &[u8], families: u32) -> Result<u64, MalformedBatch> {
+    walk_batch(data, families, |_, _| {})
+}
+
+/// `check_batch`, calling `key` with the column family id and key of each
+/// put, delete and merge (not range deletes).
+fn walk_batch(
+    data: &[u8],
+    families: u32,
+    mut key: impl FnMut(u32, &[u8]),
+) -> Result<u64, MalformedBatch> {
     let header = data
         .get(..BATCH_HEADER)
         .ok_or_else(|| malformed("no header"))?;
@@ -109,17 +122,19 @@ pub fn check_batch(data: &[u8], families: u32) -> Result<u64, MalformedBatch> {
             0x4 | 0x8 => (true, false, true),       // the same in a family
             0x5 | 0x6 | 0xE => (true, true, true),
             0x3 => (false, false, false), // log data
-            0xD => {
-                continue; // no-op
-            }
+            0xD => continue,              // no-op
             other => return Err(malformed(format!("record type {other:#x}"))),
         };
-        if with_cf && varint32(data, &mut at)? >= families {
+        let cf = if with_cf { varint32(data, &mut at)? } else { 0 };
+        if cf >= families {
             return Err(malformed("unknown column family"));
         }
-        length_prefixed(data, &mut at)?;
+        let k = length_prefixed(data, &mut at)?;
         if with_value {
             length_prefixed(data, &mut at)?;
+        }
+        if counted && tag != 0xF && tag != 0xE {
+            key(cf, k);
         }
         found += u64::from(counted);
     }
@@ -169,6 +184,24 @@ impl Storage {
         })?;
         self.write_unfenced(rocksdb::WriteBatch::from_data(data))?;
         Ok(count)
+    }
+
+    /// The user keys a batch changes (from its metadata and subkey
+    /// records), each once, for the caches built on reads: WATCH and
+    /// client-side caching on a replica.
+    pub fn batch_user_keys(&self, data: &[u8]) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        let _ = walk_batch(data, self.families, |cf, key| {
+            let Some(cf) = ColumnFamily::ALL.get(cf as usize) else {
+                return;
+            };
+            if let Some(Some(user_key)) = self.user_key_of(*cf, key) {
+                if !keys.contains(&user_key) {
+                    keys.push(user_key);
+                }
+            }
+        });
+        keys
     }
 
     /// On a replica: refuse every write but `apply_replicated`.

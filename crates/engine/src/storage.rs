@@ -251,7 +251,7 @@ impl Storage {
 
     /// The user key a RocksDB key of `cf` belongs to, for
     /// [`crate::written`]: `None` when the column family holds no user keys.
-    fn user_key_of(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
+    pub(crate) fn user_key_of(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
         match cf {
             ColumnFamily::Propagate | ColumnFamily::PubSub => None,
             ColumnFamily::Metadata => Some(self.prefix.user_key_of(key).map(<[u8]>::to_vec)),

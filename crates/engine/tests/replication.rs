@@ -53,6 +53,15 @@ fn batches_read_from_the_wal_rebuild_the_same_database() {
         assert_eq!(replica.apply_replicated(&batch.data).unwrap(), batch.count);
     }
     assert_eq!(replica.latest_sequence_number(), 4);
+    // Metadata keys of the default namespace name their user keys.
+    let mut batch = WriteBatch::default();
+    let meta = master.prefix().metadata_key(b"user");
+    master.put(&mut batch, ColumnFamily::Metadata, &meta, b"x");
+    master.delete(&mut batch, ColumnFamily::Metadata, &meta);
+    master.write(batch).unwrap();
+    master.flush_wal_buffer().unwrap();
+    let last = master.wal_since(5).unwrap().next().unwrap().unwrap();
+    assert_eq!(replica.batch_user_keys(&last.data), vec![b"user".to_vec()]);
     for k in [b"k1", b"k2", b"k3", b"k4"] {
         assert_eq!(
             replica.get(ColumnFamily::Metadata, k).unwrap().as_deref(),

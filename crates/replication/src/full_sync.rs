@@ -1,7 +1,9 @@
 //! The replica's full sync: `_fetch_meta` gives the files of the master's
 //! checkpoint; they are fetched into `<dir>/sync_checkpoint` (files
-//! already there from an interrupted transfer are kept, except `CURRENT`,
-//! which names the others and is always fetched again), over one
+//! already there from a transfer this link started and lost are kept,
+//! except `CURRENT`, which names the others and is always fetched again:
+//! Kvrocks' resumption, limited to one link because files are known by
+//! name only and SST numbers repeat across databases), over one
 //! connection, or four when there are more than twenty files, each sending
 //! `_fetch_file f1,f2,...`. Every file is written as `<name>.tmp` and
 //! renamed when whole. Then the checkpoint takes the place of `<dir>/db`
@@ -58,6 +60,11 @@ pub fn run(
     }
     let data_dir = shared.data().storage.dir().to_path_buf();
     let target = data_dir.join("sync_checkpoint");
+    // Files are known by name only, and SST numbers repeat across
+    // databases: only what this link fetched from this master is kept.
+    if !link.fetched_before.swap(true, Ordering::AcqRel) && target.exists() {
+        std::fs::remove_dir_all(&target)?;
+    }
     let todo = keep_fetched(&target, &files)?;
     tracing::info!(
         "replication: full sync from {}:{}: {} files, {} to fetch",

@@ -78,6 +78,9 @@ pub struct Link {
     full_sync_first: AtomicBool,
     /// Shared with the role gate: the state is `Connected`.
     up: Arc<AtomicBool>,
+    /// Files in `sync_checkpoint` were fetched by this link from this
+    /// master (see `full_sync::keep_fetched`).
+    pub(crate) fetched_before: AtomicBool,
 }
 
 impl Link {
@@ -95,6 +98,7 @@ impl Link {
             socket: Mutex::new(None),
             full_sync_first: AtomicBool::new(full_sync_first),
             up,
+            fetched_before: AtomicBool::new(false),
         }
     }
 
@@ -352,10 +356,22 @@ fn apply(shared: &Shared, repl: &Replication, link: &Link, batch: &[u8]) -> Wire
     if link.stopped() {
         return Err(WireError::Stopped);
     }
-    shared
-        .data()
-        .storage
+    let data = shared.data();
+    data.storage
         .apply_replicated(batch)
         .map_err(|e| WireError::Protocol(format!("cannot apply a batch from the master: {e}")))?;
+    // What clients built on reads of the changed keys: WATCHes and
+    // client-side caches. (Keyspace notifications would need the
+    // commands, which the stream does not carry.)
+    if shared.watches.active() || shared.tracking.active() {
+        let keys: Vec<bytes::Bytes> = data
+            .storage
+            .batch_user_keys(batch)
+            .into_iter()
+            .map(bytes::Bytes::from)
+            .collect();
+        shared.watches.touch(&keys);
+        shared.tracking.invalidate(shared, &keys, None);
+    }
     Ok(())
 }

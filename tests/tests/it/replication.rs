@@ -600,6 +600,45 @@ fn garbage_from_a_master_never_harms_the_replica() {
     assert_eq!(reply(&mut r, &["GET", "k"]), "v");
 }
 
+/// WATCH and client-side caching on a replica see the master's writes.
+#[test]
+fn replicated_writes_reach_watch_and_tracking_on_the_replica() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "k", "1"]);
+    let _: i64 = q(&mut m, &["HSET", "h", "f", "1"]);
+    wait_in_sync(&master, &replica, SYNC);
+
+    let mut t = replica.raw();
+    send(&mut t, &[b"HELLO", b"3"]);
+    send(&mut t, &[b"PING"]);
+    while line(&mut t) != b"+PONG" {}
+    send(&mut t, &[b"CLIENT", b"TRACKING", b"ON"]);
+    assert_eq!(line(&mut t), b"+OK");
+    send(&mut t, &[b"HGET", b"h", b"f"]);
+    assert_eq!(line(&mut t), b"$1");
+    assert_eq!(line(&mut t), b"1");
+
+    let mut r = connect(&replica, SYNC);
+    let _: () = q(&mut r, &["WATCH", "k"]);
+    // An element of an existing field: only a subkey record changes.
+    let _: i64 = q(&mut m, &["HSET", "h", "f", "2"]);
+    let _: () = q(&mut m, &["SET", "k", "2"]);
+    wait_in_sync(&master, &replica, SYNC);
+    let _: () = q(&mut r, &["MULTI"]);
+    let _: () = q(&mut r, &["GET", "k"]);
+    let exec: redis::Value = q(&mut r, &["EXEC"]);
+    assert_eq!(exec, redis::Value::Nil, "the WATCH saw the replicated SET");
+    assert_eq!(line(&mut t), b">2");
+    assert_eq!(line(&mut t), b"$10");
+    assert_eq!(line(&mut t), b"invalidate");
+    assert_eq!(line(&mut t), b"*1");
+    assert_eq!(line(&mut t), b"$1");
+    assert_eq!(line(&mut t), b"h");
+}
+
 /// Reads one CRLF line from a raw socket.
 fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
