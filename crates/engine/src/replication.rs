@@ -235,7 +235,6 @@ mod tests {
         b.merge_cf(&cf, b"m", b"1");
         let data = b.data().to_vec();
         drop(b);
-        drop(cf);
         drop(db);
         (dir, data)
     }
