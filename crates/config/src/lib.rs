@@ -84,6 +84,9 @@ pub struct Config {
     /// `slave-serve-stale-data`: a replica whose link is down still
     /// answers (yes) or answers MASTERDOWN (no).
     pub slave_serve_stale_data: bool,
+    /// `max-replication-mb`: full-sync transfer rate limit in MB/s on a
+    /// master; 0 means none.
+    pub max_replication_mb: u64,
     /// `proto-max-bulk-len`: largest bulk string accepted, bytes.
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: largest unparsed input per client, bytes.
@@ -211,6 +214,7 @@ impl Config {
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
             slave_serve_stale_data: true,
+            max_replication_mb: 0,
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,

@@ -988,6 +988,15 @@ pub(crate) static TABLE: &[Section] = &[
             .alias(&["replica-serve-stale-data"])
             .live(),
             opt(
+                "max-replication-mb",
+                "0",
+                int(0, INT_MAX, int_field!(max_replication_mb)),
+                "On a master: the most MB per second all full-sync file \
+                 transfers together may send (shared among them); 0 means no \
+                 limit.",
+            )
+            .live(),
+            opt(
                 "replica-announce-ip",
                 "",
                 text(Access::Field(Accessor {
@@ -1061,13 +1070,6 @@ pub(crate) static TABLE: &[Section] = &[
                 "no",
                 IGNORED_BOOL,
                 "Replication setting.",
-            ),
-            opt(
-                "max-replication-mb",
-                "0",
-                int(0, INT_MAX, Access::KvrocksIgnored),
-                "Kvrocks: full-sync transfer rate limit in MB/s. Not supported \
-                 yet: transfers are not limited.",
             ),
             opt(
                 "persist-cluster-nodes-enabled",

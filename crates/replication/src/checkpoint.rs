@@ -21,6 +21,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Files are sent in pieces of this size, paced by `max-replication-mb`.
+const PACE_CHUNK: u64 = 256 * 1024;
 /// A checkpoint nobody fetched from for this long is deleted.
 const UNUSED_FOR: Duration = Duration::from_secs(30);
 
@@ -148,7 +150,7 @@ pub fn fetch_file(
         .map(str::to_string)
         .collect();
     let dir = checkpoint_dir(&shared.data().storage);
-    let repl = repl.clone();
+    let (shared, repl) = (shared.clone(), repl.clone());
     let take_over = TakeOver(Box::new(move |stream, _| {
         let Ok(stream) = stream.into_std() else {
             return;
@@ -157,7 +159,12 @@ pub fn fetch_file(
         let spawned = std::thread::Builder::new().name("repl-file".into()).spawn({
             let repl = repl.clone();
             move || {
-                if let Err(e) = send_files(stream, &dir, &files) {
+                let limit = || {
+                    let mb = shared.config.read().max_replication_mb;
+                    let fetchers = repl.checkpoint.state.lock().fetchers.max(1) as u64;
+                    mb * (1 << 20) / fetchers
+                };
+                if let Err(e) = send_files(stream, &dir, &files, limit) {
                     tracing::info!("replication: file transfer ended: {e}");
                 }
                 let mut state = repl.checkpoint.state.lock();
@@ -172,7 +179,15 @@ pub fn fetch_file(
     (Reply::Raw(Bytes::new()), Some(Action::TakeOver(take_over)))
 }
 
-fn send_files(mut stream: TcpStream, dir: &Path, files: &[String]) -> std::io::Result<()> {
+/// Sends the files; `limit` gives this transfer's share of
+/// `max-replication-mb` in bytes per second (0: none), read as it goes so
+/// that CONFIG SET and other transfers starting or ending count.
+fn send_files(
+    mut stream: TcpStream,
+    dir: &Path,
+    files: &[String],
+    limit: impl Fn() -> u64,
+) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_write_timeout(Some(crate::feed::WRITE_TIMEOUT))?;
     for name in files {
@@ -191,9 +206,22 @@ fn send_files(mut stream: TcpStream, dir: &Path, files: &[String]) -> std::io::R
         let size = file.metadata()?.len();
         stream.write_all(format!("{size}\r\n").as_bytes())?;
         // Never more than the size announced, even if the file grew.
-        let sent = std::io::copy(&mut std::io::Read::take(&mut file, size), &mut stream)?;
-        if sent != size {
-            return Err(std::io::Error::other(format!("{name} shrank while sent")));
+        let mut file = std::io::Read::take(&mut file, size);
+        let mut sent = 0u64;
+        let started = Instant::now();
+        while sent < size {
+            let n = std::io::copy(&mut std::io::Read::take(&mut file, PACE_CHUNK), &mut stream)?;
+            if n == 0 {
+                return Err(std::io::Error::other(format!("{name} shrank while sent")));
+            }
+            sent += n;
+            let rate = limit();
+            if rate > 0 {
+                let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+                if let Some(early) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(early);
+                }
+            }
         }
     }
     Ok(())

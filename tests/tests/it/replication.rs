@@ -600,6 +600,46 @@ fn garbage_from_a_master_never_harms_the_replica() {
     assert_eq!(reply(&mut r, &["GET", "k"]), "v");
 }
 
+#[test]
+fn max_replication_mb_paces_a_full_sync() {
+    skip_on_redis!();
+    let master = Server::start_with(&["--max-replication-mb", "1"]);
+    let mut m = master.client();
+    // About 3 MB that compression cannot shrink.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut fill = redis::pipe();
+    for i in 0..750 {
+        let value: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
+    }
+    let _: () = fill.query(&mut m).unwrap();
+    let replica = Server::start();
+    let mut r = replica.client();
+    let started = std::time::Instant::now();
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_in_sync(&master, &replica, SYNC);
+    let took = started.elapsed();
+    let sent: u64 = std::fs::read_dir(master.data_dir().join("checkpoint"))
+        .expect("the checkpoint is kept a while")
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(sent > 2 << 20, "{sent} bytes");
+    // At 1 MB/s the transfer cannot take less than half its size in
+    // seconds, whatever else is slow.
+    let floor = Duration::from_secs_f64(sent as f64 / (1 << 20) as f64 / 2.0);
+    assert!(took >= floor, "{sent} bytes in {took:?}");
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+}
+
 /// WATCH and client-side caching on a replica see the master's writes.
 #[test]
 fn replicated_writes_reach_watch_and_tracking_on_the_replica() {
