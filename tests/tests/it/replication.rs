@@ -679,6 +679,67 @@ fn replicated_writes_reach_watch_and_tracking_on_the_replica() {
     assert_eq!(line(&mut t), b"h");
 }
 
+/// Reads from `s` until `what` arrives (within the socket's timeout).
+fn expect_request(s: &mut std::net::TcpStream, what: &[u8]) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.windows(what.len()).any(|w| w == what) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the replica hung up before sending {what:?}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// A master whose checkpoint does not open: the replica must roll back to
+/// the data it had.
+#[test]
+fn a_checkpoint_that_does_not_open_leaves_the_old_data() {
+    skip_on_redis!();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        expect_request(&mut s, b"_db_name");
+        s.write_all(b"change.me.db\r\n").unwrap();
+        expect_request(&mut s, b"listening-port");
+        s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"_fetch_meta");
+        s.write_all(b"CURRENT\r\n").unwrap();
+        drop(s);
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        expect_request(&mut s, b"CURRENT");
+        // Names a MANIFEST that is not there.
+        s.write_all(b"16\r\nMANIFEST-999999\n").unwrap();
+        let _ = s.read(&mut [0u8; 16]);
+    });
+    let replica = Server::start();
+    let mut r = replica.client();
+    let _: () = q(&mut r, &["SET", "own", "1"]);
+    let to = fake_port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    fake.join().expect("fake master");
+    wait_until(SYNC, "the rollback", || {
+        if replica.log().contains("rolling back") {
+            Ok(())
+        } else {
+            Err("not yet".to_string())
+        }
+    });
+    let mut r = connect(&replica, SYNC);
+    wait_until(SYNC, "the old data", || {
+        match reply(&mut r, &["GET", "own"]) {
+            v if v == "1" => Ok(()),
+            other => Err(other),
+        }
+    });
+    assert_eq!(reply(&mut r, &["DBSIZE"]), "1");
+    assert_eq!(reply(&mut r, &["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(reply(&mut r, &["SET", "after", "2"]), "OK");
+    assert!(!replica.log().contains("panicked"));
+}
+
 /// Reads one CRLF line from a raw socket.
 fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
