@@ -5,6 +5,9 @@
 //! `redis-server` instead; that is how expected replies are checked against
 //! the reference. Tests of Basalt-only behaviour call [`skip_on_redis`].
 
+pub mod nodes;
+pub mod proxy;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -45,6 +45,10 @@ fn timeout_arg(arg: &[u8]) -> Result<Option<Duration>, CommandError> {
     if secs < 0.0 {
         return Err(CommandError::other("ERR timeout is negative"));
     }
+    // Redis's bound: the timeout in milliseconds must fit a long long.
+    if secs * 1000.0 > i64::MAX as f64 {
+        return Err(CommandError::other("ERR timeout is out of range"));
+    }
     Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 

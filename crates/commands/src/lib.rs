@@ -22,6 +22,7 @@ mod list;
 mod memory;
 mod migrate;
 mod pubsub;
+mod replication;
 mod scripting;
 mod server;
 mod set;
@@ -69,6 +70,7 @@ pub fn table() -> &'static CommandTable {
             memory::COMMANDS,
             pubsub::COMMANDS,
             scripting::COMMANDS,
+            replication::COMMANDS,
         ])
     })
 }

@@ -79,6 +79,23 @@ pub struct Config {
     /// `acl-pubsub-default`: whether new users and selectors start with
     /// every channel allowed (`allchannels`) or none (`resetchannels`).
     pub acl_pubsub_allchannels: bool,
+    /// `slaveof` / `replicaof`: `<host> <port>` of the master to follow at
+    /// startup; empty for a master.
+    pub slaveof: String,
+    /// `masterauth`: the password sent to the master; `None` sends none.
+    pub masterauth: Option<String>,
+    /// `replica-announce-ip`: the address a replica gives its master;
+    /// empty gives none (the master sees the connection's address).
+    pub replica_announce_ip: String,
+    /// `replica-announce-port`: the port a replica gives its master; 0
+    /// gives `port`.
+    pub replica_announce_port: u16,
+    /// `slave-serve-stale-data`: a replica whose link is down still
+    /// answers (yes) or answers MASTERDOWN (no).
+    pub slave_serve_stale_data: bool,
+    /// `max-replication-mb`: full-sync transfer rate limit in MB/s on a
+    /// master; 0 means none.
+    pub max_replication_mb: u64,
     /// `proto-max-bulk-len`: largest bulk string accepted, bytes.
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: largest unparsed input per client, bytes.
@@ -204,6 +221,12 @@ impl Config {
             aclfile: None,
             acllog_max_len: 0,
             acl_pubsub_allchannels: false,
+            slaveof: String::new(),
+            masterauth: None,
+            replica_announce_ip: String::new(),
+            replica_announce_port: 0,
+            slave_serve_stale_data: true,
+            max_replication_mb: 0,
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,

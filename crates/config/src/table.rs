@@ -132,6 +132,22 @@ macro_rules! enum_field {
     };
 }
 
+/// `slaveof`: empty, or `<host> <port>` with a port in 1..=65535.
+fn check_master_address(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    let mut parts = v.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().map(str::parse::<u16>),
+        parts.next(),
+    ) {
+        (Some(_), Some(Ok(port)), None) if port > 0 => Ok(()),
+        _ => Err("expected '<host> <port>' of the master".into()),
+    }
+}
+
 fn non_empty(s: String) -> Result<String, String> {
     if s.is_empty() {
         Err("argument must not be empty".into())
@@ -458,9 +474,17 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "masterauth",
                 "",
-                IGNORED_TEXT,
-                "Password for authenticating to a master; replication is not supported yet.",
-            ),
+                text(Access::Field(Accessor {
+                    get: |c| c.masterauth.clone().unwrap_or_default(),
+                    set: |c, v| {
+                        c.masterauth = (!v.is_empty()).then_some(v);
+                        Ok(())
+                    },
+                })),
+                "Password a replica sends (AUTH) to its master before syncing; \
+                 empty sends none.",
+            )
+            .live(),
             opt(
                 "repl-namespace-enabled",
                 "no",
@@ -1012,15 +1036,73 @@ pub(crate) static TABLE: &[Section] = &[
         ],
     },
     Section {
-        title: "KVROCKS OPTIONS NOT SUPPORTED YET (accepted so kvrocks.conf loads; no effect)",
+        title: "REPLICATION",
         options: &[
             opt(
                 "slaveof",
                 "",
-                text(Access::Fixed("replication is not supported yet")),
-                "Replicate from '<host> <port>'; replication is not supported yet.",
+                checked_text(
+                    check_master_address,
+                    Access::Field(Accessor {
+                        get: |c| c.slaveof.clone(),
+                        set: |c, v| {
+                            c.slaveof = v;
+                            Ok(())
+                        },
+                    }),
+                ),
+                "Follow the master at '<host> <port>' from startup (Kvrocks' \
+                 protocol: partial sync from the RocksDB WAL, full sync by \
+                 checkpoint). Empty: this node is a master. REPLICAOF changes \
+                 it at runtime. See docs/replication.md.",
             )
             .alias(&["replicaof"]),
+            opt(
+                "slave-serve-stale-data",
+                "yes",
+                bool_field!(slave_serve_stale_data),
+                "While its link to the master is down, a replica answers with \
+                 the data it has (yes) or refuses commands that need data with \
+                 MASTERDOWN (no).",
+            )
+            .alias(&["replica-serve-stale-data"])
+            .live(),
+            opt(
+                "max-replication-mb",
+                "0",
+                int(0, INT_MAX, int_field!(max_replication_mb)),
+                "On a master: the most MB per second all full-sync file \
+                 transfers together may send (shared among them); 0 means no \
+                 limit.",
+            )
+            .live(),
+            opt(
+                "replica-announce-ip",
+                "",
+                text(Access::Field(Accessor {
+                    get: |c| c.replica_announce_ip.clone(),
+                    set: |c, v| {
+                        c.replica_announce_ip = v;
+                        Ok(())
+                    },
+                })),
+                "Address a replica reports to its master (REPLCONF ip-address), \
+                 for NAT or port forwarding; empty reports none.",
+            )
+            .live(),
+            opt(
+                "replica-announce-port",
+                "0",
+                int(0, 65535, int_field!(replica_announce_port)),
+                "Port a replica reports to its master (REPLCONF listening-port); \
+                 0 reports 'port'.",
+            )
+            .live(),
+        ],
+    },
+    Section {
+        title: "KVROCKS OPTIONS NOT SUPPORTED YET (accepted so kvrocks.conf loads; no effect)",
+        options: &[
             opt(
                 "repl-backlog-size",
                 "1048576",
@@ -1031,9 +1113,13 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "slave-read-only",
                 "yes",
-                IGNORED_BOOL,
-                "Replication setting.",
-            ),
+                boolean(Access::Fixed(
+                    "a replica applies only its master's WAL batches, so that its \
+                     sequence numbers stay the master's",
+                )),
+                "A replica refuses writes (READONLY).",
+            )
+            .alias(&["replica-read-only"]),
             opt(
                 "slave-priority",
                 "100",
@@ -1041,16 +1127,11 @@ pub(crate) static TABLE: &[Section] = &[
                 "Replication setting.",
             ),
             opt(
-                "slave-serve-stale-data",
-                "yes",
-                IGNORED_BOOL,
-                "Replication setting.",
-            ),
-            opt(
                 "slave-empty-db-before-fullsync",
                 "no",
                 IGNORED_BOOL,
-                "Replication setting.",
+                "Kvrocks: empty the replica before fetching a checkpoint. Not \
+                 supported yet: the old data stays until the new is loaded.",
             ),
             opt(
                 "master-use-repl-port",
@@ -1058,18 +1139,17 @@ pub(crate) static TABLE: &[Section] = &[
                 IGNORED_BOOL,
                 "Replication setting.",
             ),
-            opt("use-rsid-psync", "no", IGNORED_BOOL, "Replication setting."),
+            opt(
+                "use-rsid-psync",
+                "no",
+                IGNORED_BOOL,
+                "Kvrocks: send the replication id with PSYNC. Not supported yet.",
+            ),
             opt(
                 "purge-backup-on-fullsync",
                 "no",
                 IGNORED_BOOL,
                 "Replication setting.",
-            ),
-            opt(
-                "max-replication-mb",
-                "0",
-                int(0, INT_MAX, Access::KvrocksIgnored),
-                "Replication rate limit in MB/s.",
             ),
             opt(
                 "persist-cluster-nodes-enabled",

@@ -143,6 +143,7 @@ fn other_value(def: &OptionDef) -> Option<(String, String)> {
         ("maxmemory-clients", _) => pair("10%"),
         ("notify-keyspace-events", _) => Some(("KEA".into(), "AKE".into())),
         ("log-dir", _) => pair("/var/log/basalt"),
+        ("slaveof", _) => pair("10.0.0.1 6666"),
         ("client-output-buffer-limit", _) => Some((
             "pubsub 1mb 0 0".into(),
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 0 0".into(),
@@ -314,7 +315,9 @@ fn unsupported_values_are_refused_with_a_reason() {
     );
     assert!(parse_err("daemonize yes").contains("not supported"));
     assert!(parse_err("databases 16").contains("single database"));
-    assert!(parse_err("slaveof 10.0.0.1 6666").contains("replication is not supported yet"));
+    assert!(parse_err("slaveof 10.0.0.1").contains("'<host> <port>'"));
+    assert!(parse_err("slaveof 10.0.0.1 0").contains("'<host> <port>'"));
+    assert_eq!(parse("replicaof 10.0.0.1 6666\n").slaveof, "10.0.0.1 6666");
     assert!(parse_err("max-db-size 10").contains("only '0' is accepted"));
     assert!(parse_err("rocksdb.write_options.sync yes").contains("appendfsync"));
     assert!(parse_err("namespace.ns1 token").contains("namespaces are not supported yet"));

@@ -87,6 +87,11 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
             if !enabled || shared.pause.active() {
                 continue;
             }
+            // A replica hides expired keys but leaves deleting them to its
+            // master, whose deletions reach it through the stream.
+            if shared.data().storage.is_fenced() {
+                continue;
+            }
             let _access = shared.dataset.access();
             for _ in 0..10 {
                 match cycle.step(&shared.data().db, budget) {

@@ -133,6 +133,19 @@ pub enum Action {
     /// Wait for a key to change, then answer (BLPOP & co.); the handler's
     /// reply is ignored.
     Block(BlockRequest),
+    /// Send the reply, then give the socket away and end the connection's
+    /// loop (a replica's PSYNC stream, a checkpoint transfer).
+    TakeOver(TakeOver),
+}
+
+/// What gets the socket of a connection that `Action::TakeOver` ends: the
+/// stream, and the bytes the client sent that were read but not parsed.
+pub struct TakeOver(pub Box<dyn FnOnce(tokio::net::TcpStream, bytes::BytesMut) + Send>);
+
+impl std::fmt::Debug for TakeOver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TakeOver")
+    }
 }
 
 pub struct Ctx<'a> {

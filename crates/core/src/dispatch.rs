@@ -3,6 +3,8 @@
 //! served blocked client, comes through `execute`, so every rule that
 //! applies to a command is applied once, here, in this order:
 //!
+//! 0. while the dataset is being replaced (a replica's full sync),
+//!    commands without the `loading` flag answer LOADING at once;
 //! 1. lookup: the command, its arity and its subcommand;
 //! 2. gates, each named, each free to refuse: auth, ACL (`crate::acl`),
 //!    pub/sub mode, MULTI (which may queue instead of run), busy script,
@@ -121,6 +123,17 @@ impl Gates {
 pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) -> Outcome {
     if args.is_empty() {
         return Outcome::reply(Reply::Null);
+    }
+    // While the dataset is replaced, a command that may not see it loading
+    // is answered now instead of waiting for the replacement to finish.
+    // Not inside EXEC or a script: they hold the dataset already, and the
+    // replacement waits for them to end.
+    if shared.dataset.is_loading() && !basalt_engine::in_txn() {
+        if let Ok(call) = lookup(shared.commands, &args) {
+            if !call.command.has(flags::LOADING) {
+                return refuse(shared, CommandError::Loading);
+            }
+        }
     }
     // Held for the whole command, so the dataset cannot be replaced under it.
     let _access = shared.dataset.access();

@@ -51,6 +51,15 @@ pub enum CommandError {
     /// stayed locked by another transaction.
     #[error("undeclared key busy")]
     UndeclaredKeyBusy,
+    /// A write sent to a replica.
+    #[error("read-only replica")]
+    ReadOnlyReplica,
+    /// A replica without its master, set not to serve stale data.
+    #[error("master down")]
+    MasterDown,
+    /// The dataset is being replaced (a replica's full sync).
+    #[error("loading")]
+    Loading,
     /// A served BLMOVE/BRPOPLPUSH found its destination holding another
     /// type. Unlike a wrong-typed source, which keeps the client waiting,
     /// this ends the wait with WRONGTYPE, as in Redis.
@@ -125,6 +134,11 @@ impl CommandError {
                 format!("ERR wrong number of arguments for '{name}' command").into()
             }
             CommandError::Syntax => "ERR syntax error".into(),
+            CommandError::ReadOnlyReplica => {
+                "READONLY You can't write against a read only replica.".into()
+            }
+            CommandError::Loading => "LOADING Basalt is loading the dataset".into(),
+            CommandError::MasterDown => "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
             CommandError::UndeclaredKeyBusy => "ERR this command touches a key the transaction did not declare (not in the script's KEYS) and another transaction holds it; declare it to get atomicity".into(),
             CommandError::NotInteger | CommandError::Data(D::NotInteger) => {
                 "ERR value is not an integer or out of range".into()
@@ -194,6 +208,9 @@ impl CommandError {
                     .into()
             }
             CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
+            CommandError::Data(D::Engine(basalt_engine::EngineError::ReplicaReadOnly)) => {
+                "READONLY You can't write against a read only replica.".into()
+            }
             CommandError::Data(D::Engine(e)) => {
                 tracing::error!("storage error: {e}");
                 format!("ERR storage error: {e}").into()

@@ -333,7 +333,14 @@ fn delete_prefix(storage: &Storage, prefixes: &[&[u8]]) -> Result<(), EngineErro
 /// Writes and hands the WAL record to the OS at once: SCRIPT and FUNCTION
 /// are not write commands, so the connection would not flush the WAL
 /// buffer before replying.
+///
+/// On a replica the script cache stays in memory: its data (scripts
+/// included) changes only through the master's stream, which the
+/// master's own SCRIPT LOAD reaches it by.
 fn write_now(storage: &Storage, batch: WriteBatch) -> Result<(), EngineError> {
+    if storage.is_fenced() {
+        return Ok(());
+    }
     storage.write(batch)?;
     storage.flush_wal_buffer()
 }

@@ -56,6 +56,9 @@ pub struct Shared {
     pub pause: crate::pause::Pause,
     /// The listening sockets (CONFIG SET port/bind replaces them).
     pub listeners: crate::listeners::Listeners,
+    /// The replication layer, set once at assembly by the crate that owns
+    /// it (the core does not know its type).
+    pub replication: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -99,6 +102,7 @@ impl Shared {
             wal: Default::default(),
             pause: Default::default(),
             listeners: Default::default(),
+            replication: std::sync::OnceLock::new(),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),
             dataset,
@@ -143,6 +147,28 @@ impl Shared {
         }
         *self.keyspace.lock() = None;
         Ok(())
+    }
+
+    /// Replaces the dataset with one whose files take the old one's place
+    /// on disk (see `DatasetSlot::swap_files`), then resets the caches as
+    /// `replace_dataset` does.
+    pub fn swap_dataset_files(
+        &self,
+        placeholder: Arc<Storage>,
+        swap: impl FnOnce() -> (Arc<Storage>, Result<(), EngineError>),
+    ) -> Result<(), EngineError> {
+        let result = self.dataset.swap_files(placeholder, swap);
+        let data = self.data();
+        let config = self.config.read();
+        data.db.set_max_string_len(config.proto_max_bulk_len);
+        data.storage
+            .set_sync_policy(sync_policy(config.appendfsync));
+        drop(config);
+        if let Err(e) = self.scripting.reload(&data.storage) {
+            tracing::error!("cannot read the scripts and functions of the new dataset: {e}");
+        }
+        *self.keyspace.lock() = None;
+        result
     }
 
     pub fn limits(&self) -> ConnectionLimits {

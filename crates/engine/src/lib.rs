@@ -14,6 +14,7 @@ pub mod key;
 mod lock;
 pub mod metadata;
 mod options;
+pub mod replication;
 mod storage;
 mod txn;
 pub mod version;

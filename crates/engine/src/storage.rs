@@ -13,7 +13,7 @@ use rocksdb::{
     DBPinnableSlice, Options, ReadOptions, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub struct Storage {
@@ -24,6 +24,14 @@ pub struct Storage {
     write_async: WriteOptions,
     write_sync: WriteOptions,
     dir: PathBuf,
+    /// What it was opened with, to open a replacement the same way.
+    options: EngineOptions,
+    /// Set on a replica: only the master's batches may change the data
+    /// (see `replication.rs`).
+    pub(crate) fenced: AtomicBool,
+    /// How many column families the database has (Basalt's and any extra
+    /// ones found on disk): their ids are `0..families`.
+    pub(crate) families: u32,
     _block_cache: Cache,
 }
 
@@ -80,6 +88,7 @@ impl Storage {
                 }
             }
         }
+        let families = descriptors.len() as u32;
         let db = DB::open_cf_descriptors(&db_opts, &db_path, descriptors).map_err(|e| {
             let text = e.to_string();
             if text.contains("lock") || text.contains("LOCK") {
@@ -104,12 +113,19 @@ impl Storage {
             write_async: WriteOptions::default(),
             write_sync,
             dir: opts.dir.clone(),
+            options: opts.clone(),
+            fenced: AtomicBool::new(false),
+            families,
             _block_cache: cache,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
     }
 
     pub fn prefix(&self) -> &KeyPrefix {
@@ -206,6 +222,13 @@ impl Storage {
     }
 
     fn write_raw(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
+        if self.fenced.load(Ordering::Acquire) {
+            return Err(EngineError::ReplicaReadOnly);
+        }
+        self.write_unfenced(batch)
+    }
+
+    pub(crate) fn write_unfenced(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
         let opts = if self.sync_policy() == SyncPolicy::Always {
             &self.write_sync
         } else {
@@ -228,7 +251,7 @@ impl Storage {
 
     /// The user key a RocksDB key of `cf` belongs to, for
     /// [`crate::written`]: `None` when the column family holds no user keys.
-    fn user_key_of(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
+    pub(crate) fn user_key_of(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
         match cf {
             ColumnFamily::Propagate | ColumnFamily::PubSub => None,
             ColumnFamily::Metadata => Some(self.prefix.user_key_of(key).map(<[u8]>::to_vec)),

@@ -3,7 +3,7 @@
 //! replies go out in a single write, which is what makes pipelining cheap.
 
 use basalt_core::clients::ClientHandle;
-use basalt_core::context::{Action, BlockRequest, ClientState};
+use basalt_core::context::{Action, BlockRequest, ClientState, TakeOver};
 use basalt_core::dispatch::{execute, Outcome};
 use basalt_core::shared::Shared;
 use basalt_resp::{Reply, RequestParser};
@@ -29,8 +29,13 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, handle: Arc<Clien
         shared,
     };
     let shared = session.shared.clone();
-    if let Err(e) = run(&shared, &mut stream, &mut session.state).await {
-        tracing::debug!("client {addr}: {e}");
+    match run(&shared, &mut stream, &mut session.state).await {
+        Ok(Some((take_over, unparsed))) => {
+            drop(session);
+            (take_over.0)(stream, unparsed);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!("client {addr}: {e}"),
     }
 }
 
@@ -56,11 +61,13 @@ impl Drop for Session {
     }
 }
 
+/// Serves requests until the client leaves (`None`) or a command takes
+/// the socket over.
 async fn run(
     shared: &Arc<Shared>,
     stream: &mut TcpStream,
     state: &mut ClientState,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<(TakeOver, BytesMut)>> {
     let mut parser = RequestParser::new();
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output = BytesMut::with_capacity(READ_CHUNK);
@@ -85,7 +92,7 @@ async fn run(
                     // the rest of the stream cannot be trusted.
                     e.to_reply().encode(state.protocol, &mut output);
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
-                    return Ok(());
+                    return Ok(None);
                 }
             };
             handle.query_buffer.store(unparsed as i64, Relaxed);
@@ -96,8 +103,8 @@ async fn run(
                 write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                 tokio::select! {
                     _ = shared.pause.wait() => {}
-                    _ = handle.killed() => return Ok(()),
-                    _ = shutdown.changed() => return Ok(()),
+                    _ = handle.killed() => return Ok(None),
+                    _ = shutdown.changed() => return Ok(None),
                 }
             }
             let Outcome {
@@ -123,12 +130,19 @@ async fn run(
                     // must learn at once that its redirect is broken.
                     shared.clients.unregister(handle.id);
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
-                    return Ok(());
+                    return Ok(None);
+                }
+                Some(Action::TakeOver(take_over)) => {
+                    if !silent {
+                        reply.encode(state.protocol, &mut output);
+                    }
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
+                    return Ok(Some((take_over, input.split())));
                 }
                 Some(Action::Shutdown) => {
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     shared.request_shutdown();
-                    return Ok(());
+                    return Ok(None);
                 }
                 Some(Action::Block(block)) => {
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
@@ -143,7 +157,7 @@ async fn run(
                             after_reply(shared, state, &mut output);
                             continue;
                         }
-                        None => return Ok(()),
+                        None => return Ok(None),
                     }
                 }
             }
@@ -167,7 +181,7 @@ async fn run(
                 "closing client {}: query buffer of {query_buffer} bytes exceeds client-query-buffer-limit",
                 handle.addr,
             );
-            return Ok(());
+            return Ok(None);
         }
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
@@ -185,12 +199,12 @@ async fn run(
         let n = tokio::select! {
             r = stream.read_buf(&mut input) => r?,
             _ = handle.pushes_ready() => continue,
-            _ = handle.killed() => return Ok(()),
-            _ = shutdown.changed() => return Ok(()),
-            _ = idle => return Ok(()),
+            _ = handle.killed() => return Ok(None),
+            _ = shutdown.changed() => return Ok(None),
+            _ = idle => return Ok(None),
         };
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
     }

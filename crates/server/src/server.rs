@@ -70,6 +70,7 @@ pub fn run(args: Vec<String>) -> i32 {
         eprintln!("basalt-server: {e}");
         return 1;
     }
+    basalt_replication::recover_interrupted_swap(&config.dir);
     let storage = match Storage::open(&engine_options(&config)) {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -99,7 +100,11 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     let aclfile = config.aclfile.clone();
-    let shared = Arc::new(Shared::new(config, storage, basalt_commands::table()));
+    let replication = basalt_replication::Replication::new();
+    let mut shared = Shared::new(config, storage, basalt_commands::table());
+    shared.gates.role = Some(replication.gate());
+    let shared = Arc::new(shared);
+    basalt_replication::install(&shared, replication);
     // The ACL file's users replace the default one, as Redis loads them at
     // startup; any error in it stops the server.
     if let Some(path) = aclfile {

@@ -1286,7 +1286,13 @@ fn a_blocked_command_is_checked_again_when_served() {
     let mut c = login(server.port, "psuser", "x");
     c.send(&crate::protocol::encode(&["BLPOP", "list1", "0"]));
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !admin.val(&["CLIENT", "LIST"]).text().contains("cmd=blpop") {
+    // Blocked, not just started (`cmd=blpop` shows before the handler
+    // runs, and a push then would be taken at once).
+    while !admin
+        .val(&["INFO", "clients"])
+        .text()
+        .contains("blocked_clients:1")
+    {
         assert!(std::time::Instant::now() < deadline, "BLPOP never blocked");
         std::thread::sleep(Duration::from_millis(10));
     }

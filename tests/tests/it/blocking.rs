@@ -149,6 +149,8 @@ fn immediate_answers_and_errors() {
             "timeout is not a float or out of range",
         ),
         (&["BLPOP", "k", "-1"], "timeout is negative"),
+        // Too large for a Duration once: it used to panic the worker.
+        (&["BZPOPMAX", "k", "1e308"], "timeout is out of range"),
         (
             &["BLMPOP", "0", "0", "k", "LEFT"],
             "numkeys should be greater than 0",

@@ -19,6 +19,7 @@ mod notifications;
 mod pause;
 mod protocol;
 mod pubsub;
+mod replication;
 mod request_path;
 mod robustness;
 mod scripting;

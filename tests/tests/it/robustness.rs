@@ -22,6 +22,11 @@ const SKIP: &[&str] = &[
     "monitor",
     "sync",
     "psync",
+    // Kvrocks' replication protocol: a bare line, or the connection
+    // handed over to a file transfer.
+    "_db_name",
+    "_fetch_meta",
+    "_fetch_file",
     "replicaof",
     "slaveof",
     "shutdown",

@@ -1,0 +1,153 @@
+//! Replication: REPLICAOF/SLAVEOF and ROLE for people, and the commands of
+//! Kvrocks' replication protocol (`_db_name`, REPLCONF, PSYNC,
+//! `_fetch_meta`, `_fetch_file`) for replicas. The work is done by
+//! `basalt-replication`; these declare the commands and parse arguments.
+
+use super::flags::*;
+use super::{is, lower, text, Command};
+use crate::context::Ctx;
+use crate::error::{CommandError, CommandResult};
+use basalt_replication::{Announce, Replication};
+use basalt_resp::Reply;
+use bytes::Bytes;
+use std::sync::Arc;
+
+const fn repl_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+    Command::new(name, arity, flags, handler).group("server")
+}
+
+pub static COMMANDS: &[Command] = &[
+    repl_cmd("replicaof", 3, ADMIN | NOSCRIPT | STALE, replicaof)
+        .syntax("(args: (host-port: host port:integer) | (no-one: NO ONE))")
+        .since("5.0.0")
+        .summary("Configures a server as replica of another, or promotes it to a master."),
+    repl_cmd("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof)
+        .syntax("(args: (host-port: host port:integer) | (no-one: NO ONE))")
+        .since("1.0.0")
+        .summary("Sets a Redis server as a replica of another, or promotes it to being a master."),
+    repl_cmd("role", 1, NOSCRIPT | LOADING | STALE | FAST, role)
+        .since("2.8.12")
+        .summary("Returns the replication role."),
+    repl_cmd("replconf", -3, ADMIN | NOSCRIPT | LOADING | STALE, replconf)
+        .syntax("option value [option value ...]")
+        .since("3.0.0")
+        .summary("An internal command for configuring the replication stream."),
+    repl_cmd("psync", -2, ADMIN | NOSCRIPT | NO_MULTI, psync)
+        .syntax("[replicationid] offset:integer")
+        .since("2.8.0")
+        .summary("An internal command used in replication."),
+    repl_cmd("_fetch_meta", 1, ADMIN | NOSCRIPT | NO_MULTI, fetch_meta)
+        .since("2.0.0")
+        .summary("Kvrocks replication: makes a checkpoint and lists its files."),
+    repl_cmd("_fetch_file", 2, ADMIN | NOSCRIPT | NO_MULTI, fetch_file)
+        .syntax("files")
+        .since("2.0.0")
+        .summary("Kvrocks replication: sends checkpoint files."),
+    repl_cmd(
+        "_db_name",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI | LOADING | STALE,
+        db_name,
+    )
+    .since("2.0.0")
+    .summary("Kvrocks replication: the name of this data set."),
+];
+
+fn layer(ctx: &Ctx) -> Result<Arc<Replication>, CommandError> {
+    basalt_replication::of(ctx.shared)
+        .ok_or_else(|| CommandError::other("ERR replication is not enabled on this server"))
+}
+
+fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    if is(&args[1], "no") && is(&args[2], "one") {
+        repl.promote(ctx.shared);
+        return Ok(Reply::ok());
+    }
+    let port = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|&p| p > 0)
+        .ok_or_else(|| CommandError::other("ERR Invalid master port"))?;
+    let host = text(&args[1]);
+    let (own_port, binds) = {
+        let c = ctx.shared.config.read();
+        (c.port, c.bind.clone())
+    };
+    let local = ["127.0.0.1", "localhost", "::1", "0.0.0.0"];
+    if port == own_port && (local.contains(&host.as_str()) || binds.contains(&host)) {
+        return Err(CommandError::other("ERR can't replicate itself"));
+    }
+    if repl.follow(ctx.shared, host, port) {
+        return Ok(Reply::Simple(
+            "OK Already connected to specified master".into(),
+        ));
+    }
+    Ok(Reply::ok())
+}
+
+fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    Ok(basalt_replication::role_reply(ctx.shared))
+}
+
+/// `REPLCONF option value [option value ...]`: Kvrocks takes
+/// `listening-port` and `ip-address`; `ack` is what a replica sends on
+/// its stream (read there), accepted here as Redis does.
+fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    if args.len().is_multiple_of(2) {
+        return Err(CommandError::WrongArity("replconf".into()));
+    }
+    let mut update = Announce::default();
+    for pair in args[1..].chunks(2) {
+        match lower(&pair[0]).as_str() {
+            "listening-port" => {
+                let port = std::str::from_utf8(&pair[1])
+                    .ok()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .filter(|&p| p > 0)
+                    .ok_or_else(|| {
+                        CommandError::other("ERR listening-port should be number or out of range")
+                    })?;
+                update.port = Some(port);
+            }
+            "ip-address" => {
+                if pair[1].is_empty() {
+                    return Err(CommandError::other("ERR ip-address should not be empty"));
+                }
+                update.ip = Some(text(&pair[1]));
+            }
+            "ack" | "capa" | "getack" => {}
+            _ => return Err(CommandError::other("ERR unknown option")),
+        }
+    }
+    repl.announce(ctx.shared, ctx.client.handle.id, update);
+    Ok(Reply::ok())
+}
+
+fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    let (reply, action) = basalt_replication::psync(ctx.shared, &repl, ctx.client, args)?;
+    ctx.action = action;
+    Ok(reply)
+}
+
+fn fetch_meta(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    let (reply, action) = basalt_replication::fetch_meta(ctx.shared, &repl);
+    ctx.action = action;
+    Ok(reply)
+}
+
+fn fetch_file(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    let (reply, action) = basalt_replication::fetch_file(ctx.shared, &repl, &args[1]);
+    ctx.action = action;
+    Ok(reply)
+}
+
+/// The data set's name and CRLF, bare (not RESP), as Kvrocks answers it.
+fn db_name(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    let name = ctx.shared.config.read().db_name.clone();
+    Ok(Reply::Raw(Bytes::from(format!("{name}\r\n"))))
+}

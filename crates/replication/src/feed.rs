@@ -1,0 +1,314 @@
+//! The master's side of a partial sync: `PSYNC [replid] <next-seq>` is
+//! accepted when the WAL still holds a batch starting at exactly that
+//! sequence (or it is the next one to be written); the connection is then
+//! taken over by a feed thread that sends every WAL batch from there on as
+//! a RESP bulk string of RocksDB's raw batch bytes, and a bulk `ping` when
+//! idle. A second thread reads what the replica sends back on the same
+//! socket: `REPLCONF ACK <seq>`, the newest sequence it applied.
+
+use crate::wire::{Wire, WireError};
+use crate::{Announce, Replication};
+use basalt_core::context::{Action, ClientState, TakeOver};
+use basalt_core::error::CommandError;
+use basalt_core::shared::Shared;
+use basalt_resp::Reply;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Batches are packed into one socket write up to about this much.
+const PACK_BYTES: usize = 256 * 1024;
+/// Nothing new: look again after this long.
+const IDLE_NAP: Duration = Duration::from_millis(2);
+/// A bulk `ping` after this long without sending anything.
+const PING_EVERY: Duration = Duration::from_secs(1);
+/// How long a write to a replica may block.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A sequence the WAL should hold but does not show even after flushing
+/// RocksDB's WAL buffer, for this long, means it is gone.
+const MISSING_FOR: Duration = Duration::from_secs(5);
+
+/// One replica being fed.
+pub struct Peer {
+    pub ip: String,
+    pub port: u16,
+    /// The newest sequence sent.
+    pub sent: AtomicU64,
+    /// The newest sequence the replica acknowledged (0: none yet).
+    pub acked: AtomicU64,
+    pub last_ack: Mutex<Option<Instant>>,
+    pub since: Instant,
+    stop: AtomicBool,
+    socket: TcpStream,
+}
+
+impl Peer {
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+
+    /// Seconds since the replica last acknowledged (since the feed
+    /// started when it never did: a Kvrocks replica does not).
+    pub fn lag_secs(&self) -> u64 {
+        self.last_ack
+            .lock()
+            .unwrap_or(self.since)
+            .elapsed()
+            .as_secs()
+    }
+
+    /// What the replica is known to have: its acknowledgement, or what was
+    /// sent when it does not acknowledge.
+    pub fn offset(&self) -> u64 {
+        match self.acked.load(Ordering::Acquire) {
+            0 => self.sent.load(Ordering::Acquire),
+            n => n,
+        }
+    }
+}
+
+/// The replicas this node feeds.
+#[derive(Default)]
+pub struct Replicas {
+    peers: Mutex<Vec<Arc<Peer>>>,
+}
+
+impl Replicas {
+    pub fn list(&self) -> Vec<Arc<Peer>> {
+        self.peers.lock().clone()
+    }
+
+    pub fn disconnect_all(&self) {
+        for peer in self.peers.lock().drain(..) {
+            peer.stop();
+        }
+    }
+
+    fn remove(&self, peer: &Arc<Peer>) {
+        self.peers.lock().retain(|p| !Arc::ptr_eq(p, peer));
+    }
+}
+
+/// PSYNC: see the module comment. Kvrocks' errors, so that a Kvrocks
+/// replica falls back to a full sync as it does with a Kvrocks master.
+pub fn psync(
+    shared: &Arc<Shared>,
+    repl: &Arc<Replication>,
+    client: &ClientState,
+    args: &[Bytes],
+) -> Result<(Reply, Option<Action>), CommandError> {
+    if args.len() > 3 {
+        return Err(CommandError::WrongArity("psync".into()));
+    }
+    let seq_arg = &args[args.len() - 1];
+    let next: u64 = std::str::from_utf8(seq_arg)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            CommandError::other("ERR value is not an unsigned long long or out of range")
+        })?;
+    if args.len() == 3 && args[1].len() != 16 {
+        return Err(CommandError::other("ERR Wrong replication id length"));
+    }
+    let storage = shared.data().storage.clone();
+    // Batches still in RocksDB's WAL buffer are not in the file that
+    // `get_updates_since` reads.
+    let _ = storage.flush_wal_buffer();
+    if !storage.wal_starts_at(next) {
+        repl.counters
+            .sync_partial_err
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "replication: replica {} asked for sequence {next}, outside the WAL (latest {}): full sync",
+            client.handle.addr,
+            storage.latest_sequence_number()
+        );
+        return Err(CommandError::other(
+            "ERR sequence out of range, please use fullsync",
+        ));
+    }
+    repl.counters
+        .sync_partial_ok
+        .fetch_add(1, Ordering::Relaxed);
+    let announce = repl.take_announce(client.handle.id);
+    let (shared, repl) = (shared.clone(), repl.clone());
+    let addr = client.handle.addr;
+    let take_over = TakeOver(Box::new(move |stream, unread| {
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("replication: cannot take over {addr}: {e}");
+                return;
+            }
+        };
+        start(shared, repl, stream, &unread, next, announce, addr);
+    }));
+    Ok((Reply::ok(), Some(Action::TakeOver(take_over))))
+}
+
+fn start(
+    shared: Arc<Shared>,
+    repl: Arc<Replication>,
+    stream: TcpStream,
+    unread: &[u8],
+    next: u64,
+    announce: Announce,
+    addr: std::net::SocketAddr,
+) {
+    let (socket, reader) = match (stream.try_clone(), stream.try_clone()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return,
+    };
+    let peer = Arc::new(Peer {
+        ip: announce.ip.unwrap_or_else(|| addr.ip().to_string()),
+        port: announce.port.unwrap_or(0),
+        sent: AtomicU64::new(next.saturating_sub(1)),
+        acked: AtomicU64::new(0),
+        last_ack: Mutex::new(None),
+        since: Instant::now(),
+        stop: AtomicBool::new(false),
+        socket,
+    });
+    repl.feed.peers.lock().push(peer.clone());
+    tracing::info!(
+        "replication: feeding replica {}:{} ({addr}) from sequence {next}",
+        peer.ip,
+        peer.port
+    );
+    let acks = match Wire::new(reader, unread) {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let p = peer.clone();
+    let _ = std::thread::Builder::new()
+        .name("repl-acks".into())
+        .spawn(move || read_acks(acks, &p));
+    let p = peer.clone();
+    let spawned = std::thread::Builder::new()
+        .name("repl-feed".into())
+        .spawn(move || {
+            if let Err(e) = feed(&shared, stream, next, &p) {
+                tracing::info!("replication: stopped feeding {}:{}: {e}", p.ip, p.port);
+            }
+            p.stop();
+            repl.feed.remove(&p);
+        });
+    if spawned.is_err() {
+        peer.stop();
+    }
+}
+
+/// Sends the WAL from `next` on until the replica goes away or the feed
+/// is stopped.
+fn feed(
+    shared: &Shared,
+    mut stream: TcpStream,
+    mut next: u64,
+    peer: &Peer,
+) -> Result<(), WireError> {
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    // A replica that stops reading is dropped, as Redis's repl-timeout does.
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let mut out = Vec::with_capacity(PACK_BYTES);
+    let mut last_send = Instant::now();
+    let mut missing_since: Option<Instant> = None;
+    while !peer.stop.load(Ordering::Acquire) && !shared.is_shutting_down() {
+        let storage = shared.data().storage.clone();
+        if next > storage.latest_sequence_number() {
+            drop(storage);
+            if last_send.elapsed() >= PING_EVERY {
+                stream.write_all(b"$4\r\nping\r\n")?;
+                last_send = Instant::now();
+            }
+            std::thread::sleep(IDLE_NAP);
+            continue;
+        }
+        out.clear();
+        if let Ok(batches) = storage.wal_since(next) {
+            for batch in batches {
+                let batch =
+                    batch.map_err(|e| WireError::Protocol(format!("reading the WAL: {e}")))?;
+                if batch.next_sequence() <= next {
+                    continue;
+                }
+                if batch.sequence != next {
+                    return Err(WireError::Protocol(format!(
+                        "the WAL skips from sequence {next} to {}",
+                        batch.sequence
+                    )));
+                }
+                out.extend_from_slice(format!("${}\r\n", batch.data.len()).as_bytes());
+                out.extend_from_slice(&batch.data);
+                out.extend_from_slice(b"\r\n");
+                next = batch.next_sequence();
+                if out.len() >= PACK_BYTES {
+                    break;
+                }
+            }
+        }
+        if out.is_empty() {
+            // Written but still in RocksDB's WAL buffer, or gone.
+            let _ = storage.flush_wal_buffer();
+            drop(storage);
+            let since = *missing_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > MISSING_FOR {
+                return Err(WireError::Protocol(format!(
+                    "sequence {next} is no longer in the WAL"
+                )));
+            }
+            std::thread::sleep(IDLE_NAP);
+            continue;
+        }
+        drop(storage);
+        missing_since = None;
+        stream.write_all(&out)?;
+        peer.sent.store(next - 1, Ordering::Release);
+        last_send = Instant::now();
+    }
+    Ok(())
+}
+
+/// Reads the replica's `REPLCONF ACK <seq>` commands; ignores anything else.
+fn read_acks(mut wire: Wire, peer: &Peer) {
+    let forever = Duration::from_secs(u64::MAX / 4);
+    while let Ok(header) = wire.line(&peer.stop, forever) {
+        let Some(count) = header
+            .strip_prefix(b"*")
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n <= 16)
+        else {
+            break;
+        };
+        let mut args = Vec::with_capacity(count);
+        while args.len() < count {
+            match wire.poll_bulk(&peer.stop, 1024) {
+                Ok(Some(arg)) => args.push(arg),
+                Ok(None) => {}
+                Err(_) => {
+                    peer.stop();
+                    return;
+                }
+            }
+        }
+        if args.len() == 3
+            && args[0].eq_ignore_ascii_case(b"replconf")
+            && args[1].eq_ignore_ascii_case(b"ack")
+        {
+            if let Some(seq) = std::str::from_utf8(&args[2])
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                peer.acked.fetch_max(seq, Ordering::AcqRel);
+                *peer.last_ack.lock() = Some(Instant::now());
+            }
+        }
+    }
+    peer.stop();
+}

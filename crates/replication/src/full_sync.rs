@@ -1,0 +1,343 @@
+//! The replica's full sync: `_fetch_meta` gives the files of the master's
+//! checkpoint; they are fetched into `<dir>/sync_checkpoint` (files
+//! already there from a transfer this link started and lost are kept,
+//! except `CURRENT`, which names the others and is always fetched again:
+//! Kvrocks' resumption, limited to one link because files are known by
+//! name only and SST numbers repeat across databases), over one
+//! connection, or four when there are more than twenty files, each sending
+//! `_fetch_file f1,f2,...`. Every file is written as `<name>.tmp` and
+//! renamed when whole. Then the checkpoint takes the place of `<dir>/db`
+//! under the dataset's exclusive lock (commands answer LOADING meanwhile);
+//! if it does not open, the old database comes back.
+
+use crate::link::{self, Link};
+use crate::wire::{Wire, WireError, WireResult};
+use crate::Replication;
+use basalt_core::shared::Shared;
+use basalt_engine::{EngineError, Storage};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Making a checkpoint of a large database takes a while.
+const META_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a file transfer may stall.
+const FILE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Kvrocks' rule: four connections for more than twenty files.
+const PARALLEL_ABOVE: usize = 20;
+const CONNECTIONS: usize = 4;
+
+static PLACEHOLDERS: AtomicU64 = AtomicU64::new(0);
+
+pub fn run(
+    shared: &Arc<Shared>,
+    repl: &Arc<Replication>,
+    link: &Arc<Link>,
+    mut wire: Wire,
+) -> WireResult<()> {
+    link.sync_total.store(0, Ordering::Release);
+    link.sync_read.store(0, Ordering::Release);
+    wire.send(&[b"_fetch_meta"])?;
+    let line = wire.line(link.stop_flag(), META_TIMEOUT)?;
+    link.touch();
+    drop(wire);
+    if line.first() == Some(&b'-') || line.is_empty() {
+        return Err(WireError::Protocol(format!(
+            "the master cannot serve a full sync: {}",
+            String::from_utf8_lossy(&line)
+        )));
+    }
+    let files: Vec<String> = String::from_utf8_lossy(&line)
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = files.iter().find(|f| !plain_name(f)) {
+        return Err(WireError::Protocol(format!(
+            "bad file name {bad:?} from the master"
+        )));
+    }
+    let data_dir = shared.data().storage.dir().to_path_buf();
+    let target = data_dir.join("sync_checkpoint");
+    // Files are known by name only, and SST numbers repeat across
+    // databases: only what this link fetched from this master is kept.
+    if !link.fetched_before.swap(true, Ordering::AcqRel) && target.exists() {
+        std::fs::remove_dir_all(&target)?;
+    }
+    let todo = keep_fetched(&target, &files)?;
+    tracing::info!(
+        "replication: full sync from {}:{}: {} files, {} to fetch",
+        link.host,
+        link.port,
+        files.len(),
+        todo.len()
+    );
+    fetch_all(shared, link, &target, &todo)?;
+    tracing::info!(
+        "replication: fetched {} bytes; loading the checkpoint",
+        link.sync_read.load(Ordering::Acquire)
+    );
+    restore(shared, repl, link, &target)
+        .map_err(|e| WireError::Protocol(format!("cannot load the master's checkpoint: {e}")))?;
+    tracing::info!(
+        "replication: full sync done at sequence {}",
+        shared.data().storage.latest_sequence_number()
+    );
+    Ok(())
+}
+
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+}
+
+/// Deletes what `target` holds that the master's list does not name (and
+/// `CURRENT`, and unfinished `.tmp` files); returns the files to fetch.
+fn keep_fetched(target: &Path, files: &[String]) -> WireResult<Vec<String>> {
+    std::fs::create_dir_all(target)?;
+    let wanted: HashSet<&str> = files.iter().map(String::as_str).collect();
+    let mut have = HashSet::new();
+    for entry in std::fs::read_dir(target)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "CURRENT" || !wanted.contains(name.as_str()) {
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+        } else {
+            have.insert(name);
+        }
+    }
+    Ok(files
+        .iter()
+        .filter(|f| !have.contains(f.as_str()))
+        .cloned()
+        .collect())
+}
+
+fn fetch_all(shared: &Shared, link: &Link, target: &Path, todo: &[String]) -> WireResult<()> {
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let connections = if todo.len() > PARALLEL_ABOVE {
+        CONNECTIONS
+    } else {
+        1
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..connections)
+            .map(|i| {
+                let mine: Vec<&String> = todo.iter().skip(i).step_by(connections).collect();
+                scope.spawn(move || fetch_files(shared, link, target, &mine))
+            })
+            .collect();
+        let mut result = Ok(());
+        for worker in workers {
+            let r = worker
+                .join()
+                .unwrap_or_else(|_| Err(WireError::Protocol("a fetch thread panicked".into())));
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    })
+}
+
+/// One connection's share of the files.
+fn fetch_files(shared: &Shared, link: &Link, target: &Path, files: &[&String]) -> WireResult<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut wire = link::connect(shared, link)?;
+    let list = files
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    wire.send(&[b"_fetch_file", list.as_bytes()])?;
+    for name in files {
+        let line = wire.line(link.stop_flag(), FILE_TIMEOUT)?;
+        let size: u64 = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                WireError::Protocol(format!(
+                    "cannot fetch {name}: {}",
+                    String::from_utf8_lossy(&line)
+                ))
+            })?;
+        link.sync_total.fetch_add(size, Ordering::AcqRel);
+        let tmp = target.join(format!("{name}.tmp"));
+        let mut file = std::fs::File::create(&tmp)?;
+        wire.copy_exact(size, &mut file, link.stop_flag(), FILE_TIMEOUT, |n| {
+            link.sync_read.fetch_add(n, Ordering::AcqRel);
+            link.touch();
+        })?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, target.join(name.as_str()))?;
+    }
+    Ok(())
+}
+
+/// Puts the fetched checkpoint in the place of `<dir>/db`.
+fn restore(
+    shared: &Shared,
+    repl: &Replication,
+    link: &Link,
+    checkpoint: &Path,
+) -> Result<(), EngineError> {
+    let options = shared.data().storage.options().clone();
+    let data_dir = options.dir.clone();
+    let db = data_dir.join("db");
+    let old = data_dir.join("db_old");
+    // Serves whoever looks at the dataset while the old one is closed and
+    // the files move (commands wait or answer LOADING). A new name each
+    // time: RocksDB locks a path for as long as anyone holds it open.
+    let n = PLACEHOLDERS.fetch_add(1, Ordering::Relaxed);
+    let placeholder_dir = data_dir.join(format!("sync_placeholder-{}-{n}", std::process::id()));
+    let mut placeholder_options = options.clone();
+    placeholder_options.dir = placeholder_dir.clone();
+    placeholder_options.block_cache_bytes = 1 << 20;
+    let placeholder = Arc::new(Storage::open(&placeholder_options)?);
+    placeholder.set_fenced(true);
+    let fenced = |s: Storage| {
+        let s = Arc::new(s);
+        s.set_fenced(repl.is_replica());
+        s
+    };
+    let result = shared.swap_dataset_files(placeholder.clone(), || {
+        let reopen_old = |error: EngineError| match Storage::open(&options) {
+            Ok(s) => (fenced(s), Err(error)),
+            Err(e) => {
+                tracing::error!("replication: cannot reopen the old database: {e}");
+                (placeholder.clone(), Err(error))
+            }
+        };
+        if link.stopped() {
+            return reopen_old(io_error(&db, "the link was stopped before the swap"));
+        }
+        let _ = std::fs::remove_dir_all(&old);
+        if let Err(e) = std::fs::rename(&db, &old) {
+            return reopen_old(io_error(&db, &e.to_string()));
+        }
+        if let Err(e) = std::fs::rename(checkpoint, &db) {
+            let _ = std::fs::rename(&old, &db);
+            return reopen_old(io_error(checkpoint, &e.to_string()));
+        }
+        match Storage::open(&options) {
+            Ok(s) => (fenced(s), Ok(())),
+            Err(e) => {
+                tracing::error!("replication: the checkpoint does not open ({e}); rolling back");
+                let _ = std::fs::remove_dir_all(&db);
+                let _ = std::fs::rename(&old, &db);
+                reopen_old(e)
+            }
+        }
+    });
+    drop(placeholder);
+    let _ = std::fs::remove_dir_all(&old);
+    let _ = std::fs::remove_dir_all(&placeholder_dir);
+    result
+}
+
+fn io_error(path: &Path, text: &str) -> EngineError {
+    EngineError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(text.to_string()),
+    }
+}
+
+/// Repairs what a crash in the middle of a swap left, before the
+/// database opens: `db` moved to `db_old` but the checkpoint not yet in
+/// its place (the old database comes back), or both moved (the old one
+/// goes).
+pub fn recover_interrupted_swap(data_dir: &Path) {
+    let (db, old) = (data_dir.join("db"), data_dir.join("db_old"));
+    if !old.exists() {
+        return;
+    }
+    if db.join("CURRENT").exists() {
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        let _ = std::fs::remove_dir_all(&db);
+        if let Err(e) = std::fs::rename(&old, &db) {
+            tracing::error!(
+                "cannot restore {} after an interrupted full sync: {e}",
+                db.display()
+            );
+        } else {
+            tracing::warn!(
+                "restored the database a full sync had moved away when it was interrupted"
+            );
+        }
+    }
+}
+
+/// Placeholders left by a crash in the middle of a swap.
+pub fn remove_placeholders(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("sync_placeholder-")
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_swap_cut_short_is_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, old) = (dir.path().join("db"), dir.path().join("db_old"));
+        // Cut between the two renames: the old database comes back.
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("CURRENT"), b"MANIFEST-000001\n").unwrap();
+        recover_interrupted_swap(dir.path());
+        assert!(db.join("CURRENT").exists() && !old.exists());
+        // Cut after both: the new one stays, the old one goes.
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("CURRENT"), b"old").unwrap();
+        recover_interrupted_swap(dir.path());
+        assert!(db.join("CURRENT").exists() && !old.exists());
+        assert_eq!(
+            std::fs::read(db.join("CURRENT")).unwrap(),
+            b"MANIFEST-000001\n"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_transfer_keeps_its_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sync_checkpoint");
+        std::fs::create_dir_all(&target).unwrap();
+        for f in ["000010.sst", "000011.sst.tmp", "CURRENT", "000009.sst"] {
+            std::fs::write(target.join(f), b"x").unwrap();
+        }
+        let files: Vec<String> = ["000010.sst", "000011.sst", "CURRENT", "MANIFEST-000005"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut todo = keep_fetched(&target, &files).unwrap();
+        todo.sort();
+        assert_eq!(todo, vec!["000011.sst", "CURRENT", "MANIFEST-000005"]);
+        let mut left: Vec<String> = std::fs::read_dir(&target)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["000010.sst"]);
+    }
+}

@@ -1,0 +1,233 @@
+//! Master→replica replication, speaking Kvrocks' protocol (see
+//! docs/replication.md and docs/architecture.md).
+//!
+//! Owns the master's side (the PSYNC feed of RocksDB WAL batches, the
+//! checkpoint a full sync fetches, the replicas it feeds), the replica's
+//! side (the link to its master: handshake, partial or full sync, the
+//! stream of batches applied as they are) and the role gate that keeps a
+//! replica read-only. It reaches the data only through the engine's small
+//! replication interface (`basalt_engine::replication`) and the dataset
+//! slot of `basalt-core`; it knows no command but its own protocol's, and
+//! never touches a client's socket except those handed to it by
+//! `Action::TakeOver`.
+
+mod checkpoint;
+mod feed;
+mod full_sync;
+mod gate;
+mod link;
+mod report;
+mod wire;
+
+pub use report::{info_section, role_reply, stats_lines};
+
+use basalt_core::shared::Shared;
+use link::Link;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The replication state of this node.
+pub struct Replication {
+    /// `Some` while this node follows a master.
+    role: Mutex<Option<Arc<Link>>>,
+    /// Mirrors `role.is_some()` for the gate, read on every command.
+    replica: Arc<AtomicBool>,
+    /// Whether the link streams from the master now (for the gate).
+    link_up: Arc<AtomicBool>,
+    /// Held by the link while it applies a batch, and by a role change
+    /// while it stops the link: once REPLICAOF returns, the old link
+    /// applies nothing more.
+    apply: Mutex<()>,
+    feed: feed::Replicas,
+    checkpoint: checkpoint::Checkpoint,
+    counters: Counters,
+    /// What replicas said in REPLCONF, by client id, until their PSYNC.
+    announced: Mutex<HashMap<u64, Announce>>,
+}
+
+/// Kvrocks' INFO counters.
+#[derive(Default)]
+pub struct Counters {
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
+}
+
+/// A replica's REPLCONF: the port it serves on and the address to show.
+#[derive(Clone, Default)]
+pub struct Announce {
+    pub port: Option<u16>,
+    pub ip: Option<String>,
+}
+
+impl Replication {
+    pub fn new() -> Arc<Replication> {
+        Arc::new(Replication {
+            role: Mutex::new(None),
+            replica: Arc::new(AtomicBool::new(false)),
+            link_up: Arc::new(AtomicBool::new(false)),
+            apply: Mutex::new(()),
+            feed: Default::default(),
+            checkpoint: Default::default(),
+            counters: Default::default(),
+            announced: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The gate for `Gates.role`.
+    pub fn gate(&self) -> Box<dyn basalt_core::dispatch::Gate> {
+        Box::new(gate::RoleGate {
+            replica: self.replica.clone(),
+            link_up: self.link_up.clone(),
+        })
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.replica.load(Ordering::Acquire)
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    fn link(&self) -> Option<Arc<Link>> {
+        self.role.lock().clone()
+    }
+
+    /// REPLICAOF host port: follow that master (from now on this node's
+    /// data changes only through it). `true` when it already did.
+    ///
+    /// Until replication ids exist, sequence numbers alone cannot tell
+    /// whether this node's history is a prefix of the master's: a node
+    /// that was a master (or followed another one) may hold the same
+    /// sequence numbers with different writes, and a partial sync would
+    /// keep them (Kvrocks #462). So a node told to follow a master at
+    /// runtime starts with a full sync; at startup (`slaveof` in the
+    /// configuration: a replica restarting) it resumes with a partial one.
+    pub fn follow(self: &Arc<Self>, shared: &Arc<Shared>, host: String, port: u16) -> bool {
+        self.follow_master(shared, host, port, true)
+    }
+
+    fn follow_master(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        host: String,
+        port: u16,
+        full_sync_first: bool,
+    ) -> bool {
+        let mut role = self.role.lock();
+        if let Some(link) = role.as_ref() {
+            if link.host == host && link.port == port {
+                return true;
+            }
+        }
+        if let Some(old) = role.take() {
+            let _applying = self.apply.lock();
+            old.stop();
+        }
+        // Replicas of this node would follow a history that is about to
+        // change: they reconnect and sync again.
+        self.feed.disconnect_all();
+        self.replica.store(true, Ordering::Release);
+        shared.data().storage.set_fenced(true);
+        shared.config.write().slaveof = format!("{host} {port}");
+        let link = Arc::new(Link::new(host, port, full_sync_first, self.link_up.clone()));
+        *role = Some(link.clone());
+        drop(role);
+        link::start(shared.clone(), self.clone(), link);
+        false
+    }
+
+    /// REPLICAOF NO ONE: stop following and accept writes again.
+    pub fn promote(&self, shared: &Shared) {
+        let mut role = self.role.lock();
+        if let Some(old) = role.take() {
+            let _applying = self.apply.lock();
+            old.stop();
+            tracing::info!(
+                "replication: stopped following {}:{}, this node is a master now",
+                old.host,
+                old.port
+            );
+        }
+        self.replica.store(false, Ordering::Release);
+        shared.data().storage.set_fenced(false);
+        shared.config.write().slaveof.clear();
+    }
+
+    /// REPLCONF listening-port / ip-address from the client `client_id`.
+    pub fn announce(&self, shared: &Shared, client_id: u64, update: Announce) {
+        let mut announced = self.announced.lock();
+        // Connections that left without PSYNC leave nothing behind.
+        announced.retain(|id, _| shared.clients.get(*id).is_some());
+        let entry = announced.entry(client_id).or_default();
+        if update.port.is_some() {
+            entry.port = update.port;
+        }
+        if update.ip.is_some() {
+            entry.ip = update.ip;
+        }
+    }
+
+    fn take_announce(&self, client_id: u64) -> Announce {
+        self.announced.lock().remove(&client_id).unwrap_or_default()
+    }
+
+    /// Stops every replication thread (at shutdown).
+    fn stop_all(&self) {
+        if let Some(link) = self.role.lock().as_ref() {
+            link.stop();
+        }
+        self.feed.disconnect_all();
+    }
+}
+
+/// Plugs replication into a server: the role gate must already be in
+/// `shared.gates` (it is set before `Shared` is shared). Starts the
+/// housekeeping thread and, with `slaveof` configured, the link.
+pub fn install(shared: &Arc<Shared>, replication: Arc<Replication>) {
+    let _ = shared.replication.set(replication.clone());
+    checkpoint::remove_leftovers(&shared.data().storage);
+    full_sync::remove_placeholders(shared.data().storage.dir());
+    let master = shared.config.read().slaveof.clone();
+    if let Some((host, port)) = parse_master(&master) {
+        replication.follow_master(shared, host, port, false);
+    }
+    let s = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("repl-cron".into())
+        .spawn(move || {
+            while !s.is_shutting_down() {
+                replication.checkpoint.expire(&s.data().storage);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            replication.stop_all();
+        });
+    match spawned {
+        Ok(t) => shared.background_threads.lock().push(t),
+        Err(e) => tracing::error!("cannot start the replication housekeeping thread: {e}"),
+    }
+}
+
+/// The replication layer of a server assembled with `install`.
+pub fn of(shared: &Shared) -> Option<Arc<Replication>> {
+    shared
+        .replication
+        .get()
+        .and_then(|r| r.clone().downcast::<Replication>().ok())
+}
+
+/// `<host> <port>` as the `slaveof` option holds it.
+fn parse_master(text: &str) -> Option<(String, u16)> {
+    let mut parts = text.split_whitespace();
+    let host = parts.next()?;
+    let port = parts.next()?.parse().ok().filter(|&p| p > 0)?;
+    Some((host.to_string(), port))
+}
+
+pub use checkpoint::{fetch_file, fetch_meta};
+pub use feed::psync;
+pub use full_sync::recover_interrupted_swap;

@@ -1,0 +1,337 @@
+//! Support for tests with several server processes (replication now,
+//! cluster later): bounded waits for a condition, INFO fields, a replica
+//! started against a master, a write load that remembers every write the
+//! server acknowledged, and a checker that compares two servers key by key
+//! (type, expiry time and value, the value as DUMP serializes it).
+
+use crate::Server;
+use redis::{Connection, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Polls `cond` every 20 ms until it holds; panics naming `what` (and the
+/// last value `cond` reported) when `timeout` passes first.
+pub fn wait_until<T>(
+    timeout: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match cond() {
+            Ok(v) => return v,
+            Err(e) => e,
+        };
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}; last seen: {last}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One field of `INFO <section>`, if present.
+pub fn info_field(c: &mut Connection, section: &str, field: &str) -> Option<String> {
+    let text: String = redis::cmd("INFO").arg(section).query(c).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// An INFO field that is a number (0 when missing).
+pub fn info_int(c: &mut Connection, section: &str, field: &str) -> i64 {
+    info_field(c, section, field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A connection that reconnects until the server answers (after a
+/// restart), within `timeout`.
+pub fn connect(server: &Server, timeout: Duration) -> Connection {
+    wait_until(timeout, "a connection", || {
+        redis::Client::open(server.url())
+            .and_then(|c| c.get_connection())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Starts a server that follows `master` from startup.
+pub fn start_replica(master: &Server, extra: &[&str]) -> Server {
+    let to = format!("127.0.0.1 {}", master.port);
+    let mut args = vec!["--slaveof", to.as_str()];
+    args.extend_from_slice(extra);
+    Server::start_with(&args)
+}
+
+/// Waits until `replica` is linked to its master and has applied all the
+/// master has written (its sequence equals the master's).
+pub fn wait_in_sync(master: &Server, replica: &Server, timeout: Duration) {
+    let mut m = connect(master, timeout);
+    let mut r = connect(replica, timeout);
+    wait_until(timeout, "the replica to catch up", || {
+        let link = info_field(&mut r, "replication", "master_link_status");
+        let theirs = info_int(&mut r, "replication", "slave_repl_offset");
+        let ours = info_int(&mut m, "replication", "master_repl_offset");
+        if link.as_deref() == Some("up") && theirs == ours {
+            Ok(())
+        } else {
+            Err(format!(
+                "link {link:?}, replica at {theirs}, master at {ours}"
+            ))
+        }
+    });
+}
+
+/// One key as the checker compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub kind: String,
+    /// PEXPIRETIME: the absolute expiry (the same bytes on both sides), or
+    /// -1.
+    pub expire_at_ms: i64,
+    /// DUMP's serialization of the value.
+    pub value: Vec<u8>,
+}
+
+/// Every key of a server with its type, expiry and value.
+pub fn snapshot(c: &mut Connection) -> BTreeMap<Vec<u8>, KeyState> {
+    let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(c).expect("KEYS");
+    let mut out = BTreeMap::new();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE").arg(&key).query(c).expect("TYPE");
+        if kind == "none" {
+            continue;
+        }
+        let expire_at_ms: i64 = redis::cmd("PEXPIRETIME")
+            .arg(&key)
+            .query(c)
+            .expect("PEXPIRETIME");
+        let value = match redis::cmd("DUMP")
+            .arg(&key)
+            .query::<Value>(c)
+            .expect("DUMP")
+        {
+            Value::BulkString(b) => b,
+            Value::Nil => continue,
+            other => panic!("DUMP {key:?}: {other:?}"),
+        };
+        out.insert(
+            key,
+            KeyState {
+                kind,
+                expire_at_ms,
+                value,
+            },
+        );
+    }
+    out
+}
+
+/// Panics with the first differences when the two servers do not hold
+/// exactly the same keys, types, expiry times and values.
+pub fn assert_same_data(a: &mut Connection, b: &mut Connection) -> usize {
+    let (left, right) = (snapshot(a), snapshot(b));
+    let mut diffs = Vec::new();
+    for (k, v) in &left {
+        match right.get(k) {
+            None => diffs.push(format!("{} only on the first", String::from_utf8_lossy(k))),
+            Some(w) if w != v => diffs.push(format!(
+                "{} differs: {}/{} vs {}/{}",
+                String::from_utf8_lossy(k),
+                v.kind,
+                v.expire_at_ms,
+                w.kind,
+                w.expire_at_ms
+            )),
+            _ => {}
+        }
+    }
+    for k in right.keys().filter(|k| !left.contains_key(*k)) {
+        diffs.push(format!("{} only on the second", String::from_utf8_lossy(k)));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences (of {} and {} keys), first ones: {:#?}",
+        diffs.len(),
+        left.len(),
+        right.len(),
+        &diffs[..diffs.len().min(10)]
+    );
+    left.len()
+}
+
+/// Writers running against a server until stopped. Each writer owns its
+/// keys: `load:<w>:<i>` strings, a list `loadlist:<w>` it appends to and a
+/// hash `loadhash:<w>`; every write the server acknowledged is remembered.
+/// A writer whose connection fails (its server was killed) reconnects.
+pub struct WriteLoad {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    acked: Arc<Mutex<Vec<Acked>>>,
+    pub count: Arc<AtomicU64>,
+}
+
+/// A write the server acknowledged.
+#[derive(Clone, Debug)]
+pub enum Acked {
+    Set(String, String),
+    Push(String, u64),
+    HSet(String, String, String),
+}
+
+impl WriteLoad {
+    pub fn start(server: &Server, writers: usize) -> WriteLoad {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicU64::new(0));
+        let url = server.url();
+        let threads = (0..writers)
+            .map(|w| {
+                let (stop, acked, count, url) =
+                    (stop.clone(), acked.clone(), count.clone(), url.clone());
+                std::thread::spawn(move || write_loop(w, &url, &stop, &acked, &count))
+            })
+            .collect();
+        WriteLoad {
+            stop,
+            threads,
+            acked,
+            count,
+        }
+    }
+
+    /// Waits until at least `n` more writes were acknowledged.
+    pub fn wait_for_writes(&self, n: u64, timeout: Duration) {
+        let target = self.count.load(Ordering::Acquire) + n;
+        wait_until(timeout, "the load to write", || {
+            let now = self.count.load(Ordering::Acquire);
+            if now >= target {
+                Ok(())
+            } else {
+                Err(format!("{now} of {target} writes"))
+            }
+        });
+    }
+
+    /// Stops the writers; returns every acknowledged write.
+    pub fn stop(mut self) -> Vec<Acked> {
+        self.stop.store(true, Ordering::Release);
+        for t in self.threads.drain(..) {
+            t.join().expect("writer thread panicked");
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        acked
+    }
+}
+
+impl Drop for WriteLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+fn write_loop(
+    w: usize,
+    url: &str,
+    stop: &AtomicBool,
+    acked: &Mutex<Vec<Acked>>,
+    count: &AtomicU64,
+) {
+    let mut conn: Option<Connection> = None;
+    let mut i: u64 = 0;
+    while !stop.load(Ordering::Acquire) {
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => {
+                match redis::Client::open(url).and_then(|c| c.get_connection()) {
+                    Ok(c) => conn = Some(c),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+                continue;
+            }
+        };
+        i += 1;
+        let (cmd, record) = match i % 3 {
+            0 => {
+                let (k, v) = (format!("load:{w}:{i}"), format!("v{i}"));
+                let mut c = redis::cmd("SET");
+                c.arg(&k).arg(&v);
+                (c, Acked::Set(k, v))
+            }
+            1 => {
+                let k = format!("loadlist:{w}");
+                let mut c = redis::cmd("RPUSH");
+                c.arg(&k).arg(i);
+                (c, Acked::Push(k, i))
+            }
+            _ => {
+                let (k, f, v) = (
+                    format!("loadhash:{w}"),
+                    format!("f{}", i % 50),
+                    format!("{i}"),
+                );
+                let mut c = redis::cmd("HSET");
+                c.arg(&k).arg(&f).arg(&v);
+                (c, Acked::HSet(k, f, v))
+            }
+        };
+        match cmd.query::<Value>(c) {
+            Ok(_) => {
+                acked.lock().unwrap().push(record);
+                count.fetch_add(1, Ordering::AcqRel);
+            }
+            Err(_) => conn = None,
+        }
+    }
+}
+
+/// Panics unless every acknowledged write is visible on `c`: each SET key
+/// holds its value, each pushed element is in its list, each hash field
+/// holds the last value acknowledged for it.
+pub fn assert_acked_present(c: &mut Connection, acked: &[Acked]) {
+    let mut fields: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut lists: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for a in acked {
+        match a {
+            Acked::Set(k, v) => {
+                let got: Option<String> = redis::cmd("GET").arg(k).query(c).expect("GET");
+                if got.as_deref() != Some(v.as_str()) {
+                    missing.push(format!("{k}={v} (got {got:?})"));
+                }
+            }
+            Acked::Push(k, i) => lists.entry(k.clone()).or_default().push(*i),
+            Acked::HSet(k, f, v) => {
+                fields.insert((k.clone(), f.clone()), v.clone());
+            }
+        }
+    }
+    for (k, pushed) in lists {
+        let got: Vec<u64> = redis::cmd("LRANGE")
+            .arg(&k)
+            .arg(0)
+            .arg(-1)
+            .query(c)
+            .expect("LRANGE");
+        let got: std::collections::HashSet<u64> = got.into_iter().collect();
+        for i in pushed.iter().filter(|i| !got.contains(i)) {
+            missing.push(format!("{k} lacks {i}"));
+        }
+    }
+    for ((k, f), v) in fields {
+        let got: Option<String> = redis::cmd("HGET").arg(&k).arg(&f).query(c).expect("HGET");
+        if got.as_deref() != Some(v.as_str()) {
+            missing.push(format!("{k}.{f}={v} (got {got:?})"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes missing, first ones: {:#?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+}
