@@ -233,7 +233,7 @@ fn info_entry(c: &Command) -> Reply {
     info_reply(
         c.name.to_string(),
         c.arity,
-        c.flags,
+        c.shown_flags(),
         &c.key_specs(),
         matches!(c.key_finder, Some(KeyFinder::Proc(..))),
         c.acl_categories(),

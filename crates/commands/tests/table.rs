@@ -79,7 +79,7 @@ fn acl_categories_follow_flags_and_groups() {
         ("hset", &["write", "hash", "fast"]),
         ("keys", &["read", "keyspace", "slow", "dangerous"]),
         ("flushall", &["write", "keyspace", "slow", "dangerous"]),
-        ("config", &["admin", "dangerous", "slow"]),
+        ("config", &["slow"]),
         ("blpop", &["write", "blocking", "list", "slow"]),
         ("multi", &["transaction", "fast"]),
     ] {
@@ -89,6 +89,15 @@ fn acl_categories_follow_flags_and_groups() {
         }
     }
     assert!(!cats("get").contains(&"slow"));
+    // A container is only @slow, as in Redis; its subcommands carry the
+    // categories of what they do.
+    assert_eq!(cats("config"), vec!["slow"]);
+    let (_, config) = table().lookup(b"config").unwrap();
+    let set = config.subcommands.iter().find(|s| s.name == "set").unwrap();
+    let sub = config.sub_acl_categories(set);
+    for cat in ["admin", "dangerous", "slow"] {
+        assert!(sub.contains(&cat), "config|set: {sub:?} lacks {cat}");
+    }
 }
 
 #[test]

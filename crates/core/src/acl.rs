@@ -82,16 +82,7 @@ fn catalog(table: &CommandTable) -> Catalog {
         .iter()
         .map(|c| CommandInfo {
             name: c.name,
-            // A container (CONFIG, CLIENT, ...) is no command of its own:
-            // in Redis it has no flags and so only @slow, and a category
-            // rule reaches its subcommands by their own categories.
-            categories: if c.subcommands.is_empty() {
-                c.acl_categories()
-            } else {
-                std::iter::once("slow")
-                    .chain(c.acl_extra.iter().copied())
-                    .collect()
-            },
+            categories: c.acl_categories(),
             no_auth: c.has(flags::NO_AUTH),
             subcommands: c
                 .subcommands

@@ -419,7 +419,24 @@ impl Command {
     /// (write, read, admin + dangerous, pubsub, blocking, fast or slow) and
     /// from the group (string, list, keyspace, ...), plus `acl_extra`.
     pub fn acl_categories(&self) -> Vec<&'static str> {
+        // A container (CONFIG, CLIENT, ...) is no command of its own: in
+        // Redis it has no flags and so only @slow; a category rule reaches
+        // its subcommands by their own categories (`sub_acl_categories`).
+        if !self.subcommands.is_empty() {
+            return vec!["slow"];
+        }
         categories(self.flags, self.group, self.acl_extra)
+    }
+
+    /// The flags COMMAND INFO shows: none for a container, as in Redis
+    /// (the dispatcher still reads the container's own flags until a
+    /// subcommand is found).
+    pub fn shown_flags(&self) -> u32 {
+        if self.subcommands.is_empty() {
+            self.flags
+        } else {
+            0
+        }
     }
 
     /// A subcommand's categories: from its own flags and its parent's group.

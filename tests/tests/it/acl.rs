@@ -810,6 +810,31 @@ fn dryrun() {
         ]),
         "+OK\r\n"
     );
+    // Write-only keys take the writes Redis's key specs mark write-only
+    // (SET without GET, LPUSH, DEL, EXPIRE) and refuse what reads them.
+    for words in [
+        &["SET", "write1", "v"][..],
+        &["LPUSH", "write1", "v"],
+        &["DEL", "write1"],
+        &["EXPIRE", "write1", "10"],
+    ] {
+        let mut args = vec!["ACL", "DRYRUN", "command-test"];
+        args.extend_from_slice(words);
+        assert_eq!(c.cmd(&args), "+OK\r\n", "{words:?}");
+    }
+    for words in [
+        &["SET", "write1", "v", "GET"][..],
+        &["INCR", "write1"],
+        &["LPOP", "write1"],
+    ] {
+        let mut args = vec!["ACL", "DRYRUN", "command-test"];
+        args.extend_from_slice(words);
+        let e = c.val(&args).text();
+        assert!(
+            e.ends_with("has no permissions to access the 'write1' key"),
+            "{words:?}: {e}"
+        );
+    }
     assert_eq!(
         error(&mut c, &["ACL", "DRYRUN", "nobody", "GET", "k"]),
         "ERR User 'nobody' not found"
