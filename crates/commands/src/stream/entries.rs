@@ -169,7 +169,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     let id = add_id(&args[id_at])?;
     let fields = &args[id_at + 1..];
-    if fields.len() < 2 || fields.len() % 2 == 1 {
+    if fields.len() < 2 || !fields.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("xadd".into()));
     }
     let fields: Vec<&[u8]> = fields.iter().map(|f| f.as_ref()).collect();

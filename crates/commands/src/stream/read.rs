@@ -28,6 +28,10 @@ pub static COMMANDS: &[Command] = &[
 /// stream, as Redis's XREAD_BLOCKED_DEFAULT_COUNT.
 const BLOCKED_DEFAULT_COUNT: u64 = 1000;
 
+/// Timeouts from here on block forever: a deadline this far ahead would
+/// overflow the timer's arithmetic (about 100 years).
+const MAX_TIMER_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+
 /// Redis's `xreadGetKeys`: the keys follow the first STREAMS that is an
 /// option, half of what follows it.
 fn read_keys(args: &[Bytes]) -> Vec<usize> {
@@ -52,7 +56,7 @@ fn read_keys(args: &[Bytes]) -> Vec<usize> {
         return Vec::new();
     };
     let rest = args.len() - at - 1;
-    if rest == 0 || rest % 2 != 0 {
+    if rest == 0 || !rest.is_multiple_of(2) {
         return Vec::new();
     }
     (at + 1..at + 1 + rest / 2).collect()
@@ -96,7 +100,13 @@ fn parse(args: &[Bytes], xreadgroup: bool) -> Result<ReadArgs, CommandError> {
             if ms < 0 {
                 return Err(CommandError::other("ERR timeout is negative"));
             }
-            out.block = Some((ms > 0).then(|| Duration::from_millis(ms as u64)));
+            let now = basalt_engine::version::now_ms() as i64;
+            if ms > i64::MAX - now {
+                return Err(CommandError::other("ERR timeout is out of range"));
+            }
+            // Timers cannot reach centuries ahead; no client waits that long.
+            out.block =
+                Some((ms > 0 && ms < MAX_TIMER_MS).then(|| Duration::from_millis(ms as u64)));
             i += 2;
         } else if is(a, "count") && more > 0 {
             let n = super::super::int(&args[i + 1])?;
@@ -104,7 +114,7 @@ fn parse(args: &[Bytes], xreadgroup: bool) -> Result<ReadArgs, CommandError> {
             i += 2;
         } else if is(a, "streams") && more > 0 {
             let rest = args.len() - i - 1;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return Err(CommandError::other(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));

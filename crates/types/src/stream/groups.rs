@@ -94,13 +94,17 @@ pub struct AutoClaimed {
     pub deleted: Vec<StreamId>,
 }
 
+/// One group in XINFO STREAM FULL: the group, its pending entries, and
+/// each consumer with its own.
+pub type GroupFull = (GroupInfo, Vec<Pending>, Vec<(ConsumerInfo, Vec<Pending>)>);
+
 /// XINFO STREAM FULL.
 #[derive(Clone, Debug)]
 pub struct StreamFull {
     pub length: u64,
     pub meta: StreamMeta,
     pub entries: Vec<Entry>,
-    pub groups: Vec<(GroupInfo, Vec<Pending>, Vec<(ConsumerInfo, Vec<Pending>)>)>,
+    pub groups: Vec<GroupFull>,
 }
 
 /// The result of XREADGROUP on one stream.
