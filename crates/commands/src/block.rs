@@ -45,11 +45,15 @@ fn timeout_arg(arg: &[u8]) -> Result<Option<Duration>, CommandError> {
     if secs < 0.0 {
         return Err(CommandError::other("ERR timeout is negative"));
     }
-    // Redis's bound: the timeout in milliseconds must fit a long long.
-    if secs * 1000.0 > i64::MAX as f64 {
+    // Redis's bound: the deadline in ms must fit in a signed 64-bit value.
+    let now = basalt_engine::version::now_ms() as f64;
+    if secs * 1000.0 > i64::MAX as f64 - now {
         return Err(CommandError::other("ERR timeout is out of range"));
     }
-    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+    // Timers cannot reach centuries ahead (and Duration::from_secs_f64
+    // panics near its limit): such a wait is a wait forever.
+    const MAX_TIMER_SECS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
+    Ok((secs > 0.0 && secs < MAX_TIMER_SECS).then(|| Duration::from_secs_f64(secs)))
 }
 
 /// Runs `attempt` once; blocks the connection with `attempt` as the retry

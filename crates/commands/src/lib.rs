@@ -27,6 +27,7 @@ mod scripting;
 mod server;
 mod set;
 mod sort;
+mod stream;
 mod string;
 mod transaction;
 mod zset;
@@ -37,7 +38,7 @@ pub use basalt_core::command::*;
 // The handlers name the core's modules as `crate::...`, as they did when
 // all of it was one crate.
 use basalt_core::{
-    blocking, clients, context, error, key_finder, notify, shared, syntax, tracking,
+    blocking, clients, context, error, key_finder, monitor, notify, shared, syntax, tracking,
 };
 
 use std::sync::OnceLock;
@@ -56,6 +57,10 @@ pub fn table() -> &'static CommandTable {
             set::COMMANDS,
             sort::COMMANDS,
             zset::COMMANDS,
+            stream::ENTRY_COMMANDS,
+            stream::READ_COMMANDS,
+            stream::GROUP_COMMANDS,
+            stream::INFO_COMMANDS,
             geo::COMMANDS,
             keys::COMMANDS,
             dump::COMMANDS,

@@ -25,6 +25,26 @@ use crate::shared::Shared;
 pub type Retry = fn(&Arc<Shared>, &[Bytes]) -> RetryResult;
 pub type RetryResult = Result<Option<(Reply, Vec<Bytes>)>, CommandError>;
 
+thread_local! {
+    /// The RESP version of the blocked client whose command is being
+    /// retried on this thread, for retries whose reply shape differs by
+    /// protocol (XREAD: a map in RESP3, pairs in RESP2).
+    static SERVED_RESP: std::cell::Cell<Option<u8>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` as the retry of `client`'s blocked command.
+pub fn as_served<T>(client: &ClientHandle, f: impl FnOnce() -> T) -> T {
+    let before = SERVED_RESP.with(|c| c.replace(Some(client.resp.load(Ordering::Relaxed))));
+    let out = f();
+    SERVED_RESP.with(|c| c.set(before));
+    out
+}
+
+/// Whether the blocked client being served speaks RESP3.
+pub fn served_resp3() -> bool {
+    SERVED_RESP.with(|c| c.get()) == Some(3)
+}
+
 const WAITING: u8 = 0;
 const SERVING: u8 = 1;
 const DONE: u8 = 2;
@@ -110,6 +130,11 @@ impl BlockingRegistry {
 
     pub fn has_waiters(&self) -> bool {
         self.waiting.load(Ordering::Acquire) > 0
+    }
+
+    /// Every key some client waits on.
+    pub fn waited_keys(&self) -> Vec<Bytes> {
+        self.by_key.lock().keys().cloned().collect()
     }
 
     /// Whether a client already waits on one of `keys`: a newcomer then

@@ -578,6 +578,8 @@ fn categories(flags: u32, group: &str, acl_extra: &[&'static str]) -> Vec<&'stat
         "scripting" => Some("scripting"),
         "geo" => Some("geo"),
         "bitmap" => Some("bitmap"),
+        "stream" => Some("stream"),
+        "hyperloglog" => Some("hyperloglog"),
         _ => None,
     };
     cats.extend(by_group);

@@ -521,6 +521,9 @@ pub fn retry_blocked(
     // Also called from a connection that has just blocked, outside any
     // command: the dataset must not be replaced under the retry.
     let _access = shared.dataset.access();
+    let retry = |shared: &Arc<Shared>, args: &[Bytes]| {
+        crate::blocking::as_served(client, || retry(shared, args))
+    };
     let Some((index, command)) = shared.commands.lookup(&args[0]) else {
         return retry(shared, args);
     };
@@ -640,7 +643,13 @@ fn call_handler(
 /// Serves clients blocked on the written keys once the write is visible:
 /// at once, or when the enclosing transaction commits.
 fn serve_waiters(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
-    let keys = command.keys_of(args);
+    // FLUSHALL changes every key: each waiter retries (a blocked
+    // XREADGROUP then learns its stream is gone).
+    let keys = if command.has(flags::ALL_KEYS) {
+        shared.blocking.waited_keys()
+    } else {
+        command.keys_of(args)
+    };
     let s = shared.clone();
     shared
         .data()

@@ -207,6 +207,7 @@ impl CommandError {
                 "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
                     .into()
             }
+            CommandError::Data(D::Stream(e)) => e.to_string().into(),
             CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
             CommandError::Data(D::Engine(basalt_engine::EngineError::ReplicaReadOnly)) => {
                 "READONLY You can't write against a read only replica.".into()

@@ -20,6 +20,7 @@ pub const LIST: u32 = KeyspaceEvents::LIST;
 pub const SET: u32 = KeyspaceEvents::SET;
 pub const HASH: u32 = KeyspaceEvents::HASH;
 pub const ZSET: u32 = KeyspaceEvents::ZSET;
+pub const STREAM: u32 = KeyspaceEvents::STREAM;
 pub const EXPIRED: u32 = KeyspaceEvents::EXPIRED;
 pub const NEW: u32 = KeyspaceEvents::NEW;
 pub const KEY_MISS: u32 = KeyspaceEvents::KEY_MISS;

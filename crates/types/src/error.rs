@@ -29,6 +29,8 @@ pub enum Error {
     #[error("resulting score is not a number")]
     ScoreNan,
     #[error(transparent)]
+    Stream(crate::stream::StreamError),
+    #[error(transparent)]
     Engine(#[from] EngineError),
 }
 

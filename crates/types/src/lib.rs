@@ -19,6 +19,7 @@ pub mod number;
 pub mod rdb;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod value;
 pub mod zset;

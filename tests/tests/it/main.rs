@@ -27,6 +27,7 @@ mod server_cmds;
 mod set;
 mod smoke;
 mod sort;
+mod stream;
 mod strings;
 mod tracking;
 mod transactions;
