@@ -30,4 +30,5 @@ mod sort;
 mod strings;
 mod tracking;
 mod transactions;
+mod wait;
 mod zset;
