@@ -146,7 +146,9 @@ pub enum Action {
 }
 
 /// What `Action::Await` waits for.
-pub struct Await(pub std::pin::Pin<Box<dyn std::future::Future<Output = basalt_resp::Reply> + Send>>);
+pub struct Await(
+    pub std::pin::Pin<Box<dyn std::future::Future<Output = basalt_resp::Reply> + Send>>,
+);
 
 impl std::fmt::Debug for Await {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

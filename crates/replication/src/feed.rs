@@ -114,7 +114,11 @@ impl Replicas {
         self.peers
             .lock()
             .iter()
-            .filter(|p| p.last_ack.lock().is_some_and(|t| t.elapsed().as_secs() <= max_lag))
+            .filter(|p| {
+                p.last_ack
+                    .lock()
+                    .is_some_and(|t| t.elapsed().as_secs() <= max_lag)
+            })
             .count()
     }
 }

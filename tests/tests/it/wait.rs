@@ -26,10 +26,7 @@ fn wait_without_replicas_answers_0_and_checks_its_arguments() {
         err(&mut m, &["WAIT", "x", "0"]),
         "ERR value is not an integer or out of range"
     );
-    assert_eq!(
-        err(&mut m, &["WAIT", "1", "-1"]),
-        "ERR timeout is negative"
-    );
+    assert_eq!(err(&mut m, &["WAIT", "1", "-1"]), "ERR timeout is negative");
     assert_eq!(
         err(&mut m, &["WAIT", "1", "1.5"]),
         "ERR timeout is not an integer or out of range"
@@ -66,11 +63,20 @@ fn wait_counts_a_replica_that_acknowledged_the_write() {
     assert_eq!(int(&mut m, &["WAIT", "2", "100"]), 1);
     // A script's write is the client's write too.
     assert_eq!(
-        reply(&mut m, &["EVAL", "return redis.call('set', KEYS[1], 'x')", "1", "s"]),
+        reply(
+            &mut m,
+            &["EVAL", "return redis.call('set', KEYS[1], 'x')", "1", "s"]
+        ),
         "OK"
     );
     assert_eq!(int(&mut m, &["WAIT", "1", "0"]), 1);
     assert_eq!(reply(&mut r, &["GET", "s"]), "x");
+    // So is a transaction's.
+    assert_eq!(reply(&mut m, &["MULTI"]), "OK");
+    assert_eq!(reply(&mut m, &["SET", "t", "y"]), "QUEUED");
+    assert_eq!(reply(&mut m, &["EXEC"]), "[OK]");
+    assert_eq!(int(&mut m, &["WAIT", "1", "0"]), 1);
+    assert_eq!(reply(&mut r, &["GET", "t"]), "y");
     assert!(err(&mut r, &["WAIT", "0", "0"])
         .starts_with("ERR WAIT cannot be used with replica instances."));
 }
@@ -95,7 +101,10 @@ fn wait_blocks_until_a_slowed_replica_has_the_write() {
     let blocked = std::thread::spawn(move || int(&mut m, &["WAIT", "1", "0"]));
     wait_until(SYNC, "WAIT to show as a blocked client", || {
         let list = reply(&mut other, &["CLIENT", "LIST"]);
-        match list.lines().any(|l| l.contains("flags=b") && l.contains("cmd=wait")) {
+        match list
+            .lines()
+            .any(|l| l.contains("flags=b") && l.contains("cmd=wait"))
+        {
             true => Ok(()),
             false => Err(list),
         }
@@ -110,7 +119,11 @@ fn wait_blocks_until_a_slowed_replica_has_the_write() {
 fn guarded_writers(
     master: &Server,
     writers: usize,
-) -> (Arc<AtomicBool>, Arc<Mutex<Vec<Acked>>>, Vec<std::thread::JoinHandle<()>>) {
+) -> (
+    Arc<AtomicBool>,
+    Arc<Mutex<Vec<Acked>>>,
+    Vec<std::thread::JoinHandle<()>>,
+) {
     let stop = Arc::new(AtomicBool::new(false));
     let safe = Arc::new(Mutex::new(Vec::new()));
     let threads = (0..writers)
@@ -124,7 +137,12 @@ fn guarded_writers(
                 while !stop.load(Ordering::Acquire) {
                     i += 1;
                     let (k, v) = (format!("guarded:{w}:{i}"), format!("v{i}"));
-                    if redis::cmd("SET").arg(&k).arg(&v).query::<()>(&mut c).is_err() {
+                    if redis::cmd("SET")
+                        .arg(&k)
+                        .arg(&v)
+                        .query::<()>(&mut c)
+                        .is_err()
+                    {
                         return;
                     }
                     match redis::cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut c) {
@@ -146,9 +164,11 @@ fn wait_guarded_writes_survive_killing_the_master_and_promoting_the_replica() {
     let replica = start_replica(&master, &[]);
     wait_in_sync(&master, &replica, SYNC);
     let (stop, safe, threads) = guarded_writers(&master, 4);
-    wait_until(SYNC, "guarded writes", || match safe.lock().unwrap().len() {
-        n if n >= 500 => Ok(()),
-        n => Err(format!("{n} guarded writes")),
+    wait_until(SYNC, "guarded writes", || {
+        match safe.lock().unwrap().len() {
+            n if n >= 500 => Ok(()),
+            n => Err(format!("{n} guarded writes")),
+        }
     });
     master.kill9();
     stop.store(true, Ordering::Release);
@@ -168,7 +188,10 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
     let master = Server::start();
     let mut m = master.client();
     assert_eq!(reply(&mut m, &["SET", "x", "some value"]), "OK");
-    assert_eq!(reply(&mut m, &["CONFIG", "SET", "min-slaves-to-write", "1"]), "OK");
+    assert_eq!(
+        reply(&mut m, &["CONFIG", "SET", "min-slaves-to-write", "1"]),
+        "OK"
+    );
     assert_eq!(
         reply(&mut m, &["CONFIG", "GET", "min-replicas-to-write"]),
         "[min-replicas-to-write,1]"
@@ -186,13 +209,29 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
     assert_eq!(reply(&mut m, &["GET", "x"]), "some value");
     let get = "return redis.call('get','x')";
     assert_eq!(
-        reply(&mut m, &["EVAL", &format!("#!lua flags=no-writes\n{get}"), "1", "x"]),
+        reply(
+            &mut m,
+            &["EVAL", &format!("#!lua flags=no-writes\n{get}"), "1", "x"]
+        ),
         "some value"
     );
     assert_eq!(reply(&mut m, &["EVAL", get, "1", "x"]), "some value");
-    assert_eq!(err(&mut m, &["EVAL", &format!("#!lua\n{get}"), "1", "x"]), refused);
-    assert!(err(&mut m, &["EVAL", "return redis.call('set','x',1)", "1", "x"])
-        .starts_with("NOREPLICAS"));
+    assert_eq!(
+        err(&mut m, &["EVAL", &format!("#!lua\n{get}"), "1", "x"]),
+        refused
+    );
+    assert!(err(
+        &mut m,
+        &["EVAL", "return redis.call('set','x',1)", "1", "x"]
+    )
+    .starts_with("NOREPLICAS"));
+    // In a transaction, each write is refused when EXEC runs it.
+    assert_eq!(reply(&mut m, &["MULTI"]), "OK");
+    assert_eq!(reply(&mut m, &["SET", "x", "1"]), "QUEUED");
+    assert_eq!(reply(&mut m, &["GET", "x"]), "QUEUED");
+    // (The client library reports an array holding an error as that error.)
+    assert_eq!(reply(&mut m, &["EXEC"]), refused);
+    assert_eq!(reply(&mut m, &["GET", "x"]), "some value");
 
     // A replica that acknowledges makes writes possible.
     let mut replica = start_replica(&master, &[]);
@@ -207,7 +246,10 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
     assert_eq!(reply(&mut replica.client(), &["GET", "x"]), "2");
 
     // Without it, writes are refused again once max-lag has passed.
-    assert_eq!(reply(&mut m, &["CONFIG", "SET", "min-slaves-max-lag", "1"]), "OK");
+    assert_eq!(
+        reply(&mut m, &["CONFIG", "SET", "min-slaves-max-lag", "1"]),
+        "OK"
+    );
     replica.kill9();
     wait_until(SYNC, "writes refused again", || {
         match err_or_ok(&mut m, &["SET", "x", "3"]) {
@@ -217,7 +259,10 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
     });
     assert_eq!(info_int(&mut m, "replication", "min_slaves_good_slaves"), 0);
     // 0 turns the check off.
-    assert_eq!(reply(&mut m, &["CONFIG", "SET", "min-replicas-to-write", "0"]), "OK");
+    assert_eq!(
+        reply(&mut m, &["CONFIG", "SET", "min-replicas-to-write", "0"]),
+        "OK"
+    );
     assert_eq!(reply(&mut m, &["SET", "x", "4"]), "OK");
     assert_eq!(info_int(&mut m, "replication", "min_slaves_good_slaves"), 0);
 }
