@@ -116,14 +116,13 @@ fn wait_blocks_until_a_slowed_replica_has_the_write() {
 }
 
 /// Writers that count a SET as safe only once WAIT says a replica has it.
-fn guarded_writers(
-    master: &Server,
-    writers: usize,
-) -> (
-    Arc<AtomicBool>,
-    Arc<Mutex<Vec<Acked>>>,
-    Vec<std::thread::JoinHandle<()>>,
-) {
+struct GuardedWriters {
+    stop: Arc<AtomicBool>,
+    safe: Arc<Mutex<Vec<Acked>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+fn guarded_writers(master: &Server, writers: usize) -> GuardedWriters {
     let stop = Arc::new(AtomicBool::new(false));
     let safe = Arc::new(Mutex::new(Vec::new()));
     let threads = (0..writers)
@@ -154,7 +153,11 @@ fn guarded_writers(
             })
         })
         .collect();
-    (stop, safe, threads)
+    GuardedWriters {
+        stop,
+        safe,
+        threads,
+    }
 }
 
 #[test]
@@ -163,7 +166,11 @@ fn wait_guarded_writes_survive_killing_the_master_and_promoting_the_replica() {
     let mut master = Server::start();
     let replica = start_replica(&master, &[]);
     wait_in_sync(&master, &replica, SYNC);
-    let (stop, safe, threads) = guarded_writers(&master, 4);
+    let GuardedWriters {
+        stop,
+        safe,
+        threads,
+    } = guarded_writers(&master, 4);
     wait_until(SYNC, "guarded writes", || {
         match safe.lock().unwrap().len() {
             n if n >= 500 => Ok(()),
