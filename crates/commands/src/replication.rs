@@ -1,11 +1,11 @@
-//! Replication: REPLICAOF/SLAVEOF and ROLE for people, and the commands of
+//! Replication: REPLICAOF/SLAVEOF, ROLE and WAIT for people, and the commands of
 //! Kvrocks' replication protocol (`_db_name`, REPLCONF, PSYNC,
 //! `_fetch_meta`, `_fetch_file`) for replicas. The work is done by
 //! `basalt-replication`; these declare the commands and parse arguments.
 
 use super::flags::*;
 use super::{is, lower, text, Command};
-use crate::context::Ctx;
+use crate::context::{Action, Await, Ctx};
 use crate::error::{CommandError, CommandResult};
 use basalt_replication::{Announce, Replication};
 use basalt_resp::Reply;
@@ -43,6 +43,12 @@ pub static COMMANDS: &[Command] = &[
         .syntax("files")
         .since("2.0.0")
         .summary("Kvrocks replication: sends checkpoint files."),
+    Command::new("wait", 3, BLOCKING, wait)
+        .group("generic")
+        .acl(&["connection"])
+        .syntax("numreplicas:integer timeout:integer")
+        .since("3.0.0")
+        .summary("Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed."),
     repl_cmd(
         "_db_name",
         1,
@@ -150,4 +156,36 @@ fn fetch_file(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn db_name(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     let name = ctx.shared.config.read().db_name.clone();
     Ok(Reply::Raw(Bytes::from(format!("{name}\r\n"))))
+}
+
+/// WAIT numreplicas timeout, as Redis 7: how many replicas acknowledged
+/// this client's last write, once `numreplicas` did or `timeout` ms (0:
+/// forever) passed. Inside MULTI or a script it answers at once.
+fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    if repl.is_replica() {
+        return Err(CommandError::other(
+            "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
+        ));
+    }
+    let want: i64 = std::str::from_utf8(&args[1])
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| CommandError::other("ERR value is not an integer or out of range"))?;
+    let timeout: i64 = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| CommandError::other("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CommandError::other("ERR timeout is negative"));
+    }
+    let seq = ctx.client.last_write_seq;
+    let acked = repl.count_acked(seq);
+    if acked as i64 >= want || basalt_engine::in_txn() {
+        return Ok(Reply::Integer(acked as i64));
+    }
+    let timeout = (timeout > 0).then(|| std::time::Duration::from_millis(timeout as u64));
+    let waiting = repl.wait_for_acks(seq, want as usize, timeout);
+    ctx.action = Some(Action::Await(Await(Box::pin(waiting))));
+    Ok(Reply::Null)
 }

@@ -393,6 +393,7 @@ fn run(
             watch: None,
             reply_mode: Default::default(),
             reply_is_push: false,
+            last_write_seq: 0,
         },
         running: running.clone(),
         no_writes: spec.no_writes,

@@ -96,6 +96,12 @@ pub struct Config {
     /// `max-replication-mb`: full-sync transfer rate limit in MB/s on a
     /// master; 0 means none.
     pub max_replication_mb: u64,
+    /// `min-replicas-to-write`: a master refuses writes (NOREPLICAS) with
+    /// fewer replicas in sync than this; 0 turns the check off.
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag`: seconds since its last acknowledgement for
+    /// a replica to count as in sync; 0 turns the check off, as in Redis.
+    pub min_replicas_max_lag: u64,
     /// `proto-max-bulk-len`: largest bulk string accepted, bytes.
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: largest unparsed input per client, bytes.
@@ -227,6 +233,8 @@ impl Config {
             replica_announce_port: 0,
             slave_serve_stale_data: true,
             max_replication_mb: 0,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,

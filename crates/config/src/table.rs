@@ -1068,6 +1068,26 @@ pub(crate) static TABLE: &[Section] = &[
             .alias(&["replica-serve-stale-data"])
             .live(),
             opt(
+                "min-replicas-to-write",
+                "0",
+                int(0, INT_MAX, int_field!(min_replicas_to_write)),
+                "On a master: refuse write commands with NOREPLICAS while fewer \
+                 than this many replicas have acknowledged within \
+                 min-replicas-max-lag seconds; 0 turns the check off.",
+            )
+            .alias(&["min-slaves-to-write"])
+            .live(),
+            opt(
+                "min-replicas-max-lag",
+                "10",
+                int(0, INT_MAX, int_field!(min_replicas_max_lag)),
+                "Seconds since its last acknowledgement (REPLCONF ACK) for a \
+                 replica to count toward min-replicas-to-write; 0 turns the \
+                 check off.",
+            )
+            .alias(&["min-slaves-max-lag"])
+            .live(),
+            opt(
                 "max-replication-mb",
                 "0",
                 int(0, INT_MAX, int_field!(max_replication_mb)),

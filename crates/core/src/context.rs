@@ -30,6 +30,9 @@ pub struct ClientState {
     /// Set by a command whose reply is a push (subscribe and unsubscribe
     /// confirmations): sent even under CLIENT REPLY OFF, as in Redis.
     pub reply_is_push: bool,
+    /// The storage's latest sequence after this client's last command
+    /// that wrote: what WAIT waits for replicas to acknowledge.
+    pub last_write_seq: u64,
 }
 
 /// CLIENT REPLY ON | OFF | SKIP.
@@ -60,6 +63,7 @@ impl ClientState {
             watch: None,
             reply_mode: Default::default(),
             reply_is_push: false,
+            last_write_seq: 0,
         };
         state.reset_user(shared);
         state
@@ -133,9 +137,23 @@ pub enum Action {
     /// Wait for a key to change, then answer (BLPOP & co.); the handler's
     /// reply is ignored.
     Block(BlockRequest),
+    /// Wait for the future without holding a worker thread, then answer
+    /// with what it yields (WAIT); the handler's reply is ignored.
+    Await(Await),
     /// Send the reply, then give the socket away and end the connection's
     /// loop (a replica's PSYNC stream, a checkpoint transfer).
     TakeOver(TakeOver),
+}
+
+/// What `Action::Await` waits for.
+pub struct Await(
+    pub std::pin::Pin<Box<dyn std::future::Future<Output = basalt_resp::Reply> + Send>>,
+);
+
+impl std::fmt::Debug for Await {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Await")
+    }
 }
 
 /// What gets the socket of a connection that `Action::TakeOver` ends: the

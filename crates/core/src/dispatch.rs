@@ -422,11 +422,17 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
             reply = block.timeout_reply;
         }
     }
+    let wrote =
+        wrote || sequence_before.is_some_and(|before| storage.latest_sequence_number() > before);
+    // What WAIT waits for: the latest sequence, which covers this
+    // command's own write (and perhaps others', which only waits longer).
+    if wrote && !nested {
+        state.last_write_seq = storage.latest_sequence_number();
+    }
     Outcome {
         reply,
         action,
-        wrote: wrote
-            || sequence_before.is_some_and(|before| storage.latest_sequence_number() > before),
+        wrote,
     }
 }
 

@@ -57,6 +57,10 @@ pub enum CommandError {
     /// A replica without its master, set not to serve stale data.
     #[error("master down")]
     MasterDown,
+    /// A write on a master with fewer replicas in sync than
+    /// `min-replicas-to-write`.
+    #[error("not enough good replicas")]
+    NoReplicas,
     /// The dataset is being replaced (a replica's full sync).
     #[error("loading")]
     Loading,
@@ -138,6 +142,7 @@ impl CommandError {
                 "READONLY You can't write against a read only replica.".into()
             }
             CommandError::Loading => "LOADING Basalt is loading the dataset".into(),
+            CommandError::NoReplicas => "NOREPLICAS Not enough good replicas to write.".into(),
             CommandError::MasterDown => "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
             CommandError::UndeclaredKeyBusy => "ERR this command touches a key the transaction did not declare (not in the script's KEYS) and another transaction holds it; declare it to get atomicity".into(),
             CommandError::NotInteger | CommandError::Data(D::NotInteger) => {

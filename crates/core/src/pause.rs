@@ -149,6 +149,31 @@ fn may_replicate(shared: &Shared, state: &ClientState, command: &Command, args: 
     true
 }
 
+/// Whether a script command says before it runs that it writes: an EVAL
+/// or EVALSHA script with a shebang and without `no-writes`, an FCALL of a
+/// function without it. Redis refuses those up front where writes are
+/// refused (`min-replicas-to-write`); a script without a shebang runs and
+/// has its writes refused.
+pub fn script_declares_writes(shared: &Shared, command: &Command, args: &[Bytes]) -> bool {
+    let Some(target) = args.get(1) else {
+        return false;
+    };
+    match command.name {
+        "eval" => basalt_scripting::shebang::parse_script(target)
+            .map(|(flags, _)| flags.shebang && !flags.no_writes)
+            .unwrap_or(false),
+        "evalsha" => shared
+            .scripting
+            .script(&String::from_utf8_lossy(target).to_ascii_lowercase())
+            .is_some_and(|s| s.flags.shebang && !s.flags.no_writes),
+        "fcall" => shared
+            .scripting
+            .function(&String::from_utf8_lossy(target))
+            .is_some_and(|(_, f)| !f.flags.no_writes),
+        _ => false,
+    }
+}
+
 /// EVAL by its shebang, EVALSHA by the cached script, FCALL by the
 /// function's flags. Unknown scripts count as writing (they fail anyway).
 fn script_declares_no_writes(shared: &Shared, command: &Command, args: &[Bytes]) -> bool {

@@ -144,6 +144,35 @@ async fn run(
                     shared.request_shutdown();
                     return Ok(None);
                 }
+                Some(Action::Await(wait)) => {
+                    write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
+                    handle.blocked.store(true, Relaxed);
+                    let mut waiting = wait.0;
+                    // Input that arrives meanwhile stays buffered for after
+                    // the wait, as in Redis; a client that leaves ends it.
+                    let reply = loop {
+                        tokio::select! {
+                            reply = &mut waiting => break Some(reply),
+                            _ = handle.killed() => break None,
+                            _ = shutdown.changed() => break None,
+                            read = stream.read_buf(&mut input) => match read {
+                                Ok(n) if n > 0 => continue,
+                                _ => break None,
+                            },
+                        }
+                    };
+                    handle.blocked.store(false, Relaxed);
+                    match reply {
+                        Some(reply) => {
+                            if !silent {
+                                reply.encode(state.protocol, &mut output);
+                            }
+                            after_reply(shared, state, &mut output);
+                            continue;
+                        }
+                        None => return Ok(None),
+                    }
+                }
                 Some(Action::Block(block)) => {
                     write(shared, &handle, stream, &mut output, &mut unflushed_writes).await?;
                     match wait_blocked(shared, stream, &mut input, state, block).await {

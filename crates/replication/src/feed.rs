@@ -76,6 +76,8 @@ impl Peer {
 #[derive(Default)]
 pub struct Replicas {
     peers: Mutex<Vec<Arc<Peer>>>,
+    /// Told each time a replica acknowledges (WAIT listens).
+    pub acked: Arc<tokio::sync::Notify>,
 }
 
 impl Replicas {
@@ -91,6 +93,33 @@ impl Replicas {
 
     fn remove(&self, peer: &Arc<Peer>) {
         self.peers.lock().retain(|p| !Arc::ptr_eq(p, peer));
+        // A WAIT counting this replica must count again.
+        self.acked.notify_waiters();
+    }
+
+    /// How many replicas acknowledged `seq` or later (Redis's
+    /// `replicationCountAcksByOffset`). A replica that never acknowledges
+    /// (a Kvrocks replica) counts only for `seq` 0.
+    pub fn count_acked(&self, seq: u64) -> usize {
+        self.peers
+            .lock()
+            .iter()
+            .filter(|p| p.acked.load(Ordering::Acquire) >= seq)
+            .count()
+    }
+
+    /// How many replicas acknowledged within the last `max_lag` seconds
+    /// (Redis's good replicas, for `min-replicas-to-write`).
+    pub fn good(&self, max_lag: u64) -> usize {
+        self.peers
+            .lock()
+            .iter()
+            .filter(|p| {
+                p.last_ack
+                    .lock()
+                    .is_some_and(|t| t.elapsed().as_secs() <= max_lag)
+            })
+            .count()
     }
 }
 
@@ -185,9 +214,10 @@ fn start(
         Err(_) => return,
     };
     let p = peer.clone();
+    let acked = repl.feed.acked.clone();
     let _ = std::thread::Builder::new()
         .name("repl-acks".into())
-        .spawn(move || read_acks(acks, &p));
+        .spawn(move || read_acks(acks, &p, &acked));
     let p = peer.clone();
     let spawned = std::thread::Builder::new()
         .name("repl-feed".into())
@@ -275,7 +305,7 @@ fn feed(
 }
 
 /// Reads the replica's `REPLCONF ACK <seq>` commands; ignores anything else.
-fn read_acks(mut wire: Wire, peer: &Peer) {
+fn read_acks(mut wire: Wire, peer: &Peer, acked: &tokio::sync::Notify) {
     let forever = Duration::from_secs(u64::MAX / 4);
     while let Ok(header) = wire.line(&peer.stop, forever) {
         let Some(count) = header
@@ -307,6 +337,7 @@ fn read_acks(mut wire: Wire, peer: &Peer) {
             {
                 peer.acked.fetch_max(seq, Ordering::AcqRel);
                 *peer.last_ack.lock() = Some(Instant::now());
+                acked.notify_waiters();
             }
         }
     }

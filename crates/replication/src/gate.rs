@@ -4,6 +4,13 @@
 //! that would get past this, from a script or a background task). With
 //! `slave-serve-stale-data no`, while the link is down, commands without
 //! the `stale` flag answer MASTERDOWN.
+//!
+//! On a master with `min-replicas-to-write` (and `min-replicas-max-lag`
+//! not 0), a write is refused with NOREPLICAS while fewer replicas than
+//! that acknowledged within the lag, as Redis's `checkGoodReplicasStatus`;
+//! so is a script that declares writes in its shebang (one without a
+//! shebang runs, and its writes are refused here as they reach the
+//! dispatcher).
 
 use basalt_core::command::flags;
 use basalt_core::context::ClientState;
@@ -16,6 +23,7 @@ use std::sync::Arc;
 pub struct RoleGate {
     pub replica: Arc<AtomicBool>,
     pub link_up: Arc<AtomicBool>,
+    pub feed: Arc<crate::feed::Replicas>,
 }
 
 impl Gate for RoleGate {
@@ -26,7 +34,7 @@ impl Gate for RoleGate {
         call: &Call<'_>,
     ) -> Result<(), CommandError> {
         if !self.replica.load(Ordering::Acquire) {
-            return Ok(());
+            return self.enough_replicas(shared, call);
         }
         let flags = call.flags();
         if flags & flags::STALE == 0
@@ -37,6 +45,25 @@ impl Gate for RoleGate {
         }
         if flags & flags::WRITE != 0 {
             return Err(CommandError::ReadOnlyReplica);
+        }
+        Ok(())
+    }
+}
+
+impl RoleGate {
+    fn enough_replicas(&self, shared: &Shared, call: &Call<'_>) -> Result<(), CommandError> {
+        let (min, max_lag) = {
+            let c = shared.config.read();
+            (c.min_replicas_to_write, c.min_replicas_max_lag)
+        };
+        if min == 0 || max_lag == 0 {
+            return Ok(());
+        }
+        let writes = call.flags() & flags::WRITE != 0
+            || (call.command.group == "scripting"
+                && basalt_core::pause::script_declares_writes(shared, call.command, call.args));
+        if writes && (self.feed.good(max_lag) as u64) < min {
+            return Err(CommandError::NoReplicas);
         }
         Ok(())
     }

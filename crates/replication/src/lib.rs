@@ -17,6 +17,7 @@ mod full_sync;
 mod gate;
 mod link;
 mod report;
+mod wait;
 mod wire;
 
 pub use report::{info_section, role_reply, stats_lines};
@@ -41,7 +42,7 @@ pub struct Replication {
     /// while it stops the link: once REPLICAOF returns, the old link
     /// applies nothing more.
     apply: Mutex<()>,
-    feed: feed::Replicas,
+    feed: Arc<feed::Replicas>,
     checkpoint: checkpoint::Checkpoint,
     counters: Counters,
     /// What replicas said in REPLCONF, by client id, until their PSYNC.
@@ -82,6 +83,7 @@ impl Replication {
         Box::new(gate::RoleGate {
             replica: self.replica.clone(),
             link_up: self.link_up.clone(),
+            feed: self.feed.clone(),
         })
     }
 

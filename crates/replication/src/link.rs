@@ -2,7 +2,8 @@
 //! handshake (`AUTH <masterauth>`, `_db_name`, `REPLCONF listening-port
 //! [ip-address]`), then `PSYNC <latest-seq + 1>`. `+OK` starts the
 //! stream: every bulk string but `ping` is a WAL batch, applied as it is,
-//! and every second the replica answers `REPLCONF ACK <latest-seq>`. Any
+//! and the replica answers `REPLCONF ACK <latest-seq>` once it applied all
+//! it received, and every second. Any
 //! other answer means a full sync (`full_sync.rs`), after which the link
 //! connects again and resumes with PSYNC. Any failure: wait a second,
 //! start over.
@@ -298,6 +299,8 @@ fn stream(shared: &Shared, repl: &Replication, link: &Link, mut wire: Wire) -> W
     let mut last_ack = Instant::now();
     let mut unflushed = false;
     let mut pending_ack: Vec<u8> = Vec::new();
+    // The newest sequence put in an acknowledgement.
+    let mut acked = 0;
     loop {
         match wire.poll_bulk(link.stop_flag(), MAX_BATCH)? {
             Some(bulk) => {
@@ -320,10 +323,14 @@ fn stream(shared: &Shared, repl: &Replication, link: &Link, mut wire: Wire) -> W
             let _ = shared.data().storage.flush_wal_buffer();
             unflushed = false;
         }
-        if last_ack.elapsed() >= ACK_EVERY {
-            let latest = shared.data().storage.latest_sequence_number();
+        // Besides every second, as soon as everything received is
+        // applied: a client's WAIT on the master returns that much sooner.
+        let latest = shared.data().storage.latest_sequence_number();
+        let news = latest > acked && wire.buffered() == 0 && pending_ack.is_empty();
+        if news || last_ack.elapsed() >= ACK_EVERY {
             if pending_ack.is_empty() {
                 pending_ack = wire::command(&[b"REPLCONF", b"ACK", latest.to_string().as_bytes()]);
+                acked = latest;
             }
             send_without_waiting(&wire.stream, &mut pending_ack)?;
             last_ack = Instant::now();

@@ -51,6 +51,14 @@ pub fn info_section(shared: &Shared, out: &mut String) {
     }
     let peers = repl.as_ref().map(|r| r.feed.list()).unwrap_or_default();
     let _ = write!(out, "connected_slaves:{}\r\n", peers.len());
+    let (min, max_lag) = {
+        let c = shared.config.read();
+        (c.min_replicas_to_write, c.min_replicas_max_lag)
+    };
+    if min > 0 && max_lag > 0 {
+        let good = repl.as_ref().map_or(0, |r| r.good_replicas(max_lag));
+        let _ = write!(out, "min_slaves_good_slaves:{good}\r\n");
+    }
     for (i, p) in peers.iter().enumerate() {
         let _ = write!(
             out,

@@ -31,4 +31,5 @@ mod stream;
 mod strings;
 mod tracking;
 mod transactions;
+mod wait;
 mod zset;
