@@ -163,21 +163,37 @@ impl Server {
             .stderr(log);
         let child = cmd.spawn().expect("spawn server");
         self.child = Some(child);
-        self.wait_ready();
+        if !self.wait_ready() {
+            // Another test's server got the port between `free_port` and
+            // our bind (ours then exits): start again on another port.
+            self.kill9();
+            self.port = free_port();
+            self.spawn();
+        }
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the server listens; false when what listens on the
+    /// port is another process (tests pick ports concurrently).
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(mut probe) = TcpStream::connect(("127.0.0.1", self.port)) {
-                // QUIT and read to EOF: the server has then forgotten this
-                // probe, so it does not count against `maxclients`.
+                // INFO tells whose server this is (a server that wants
+                // AUTH cannot say: it is taken as ours); then QUIT and
+                // read to EOF, so the probe does not count against
+                // `maxclients`.
                 use std::io::Write;
                 let _ = probe.set_read_timeout(Some(Duration::from_secs(10)));
-                let _ = probe.write_all(b"QUIT\r\n");
-                let mut sink = Vec::new();
-                let _ = probe.read_to_end(&mut sink);
-                return;
+                let _ = probe.write_all(b"INFO server\r\nQUIT\r\n");
+                let mut answer = Vec::new();
+                let _ = probe.read_to_end(&mut answer);
+                let answer = String::from_utf8_lossy(&answer);
+                let pid = answer
+                    .lines()
+                    .find_map(|l| l.strip_prefix("process_id:"))
+                    .and_then(|p| p.trim().parse::<u32>().ok());
+                let ours = self.child.as_ref().map(|c| c.id());
+                return pid.is_none() || pid == ours;
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
