@@ -265,27 +265,29 @@ impl Search {
             centre = cell_of(self.longitude, self.latitude, step);
         }
         let area = centre.area();
-        let (mut north, mut south, mut east, mut west) = (true, true, true, true);
+        // A side is dropped when the centre cell already reaches past the
+        // bounding box there (Redis's GZERO of those neighbours).
+        let (mut no_north, mut no_south, mut no_east, mut no_west) = (false, false, false, false);
         if step >= 2 {
-            south = !(area.lat_min < min_lat);
-            north = !(area.lat_max > max_lat);
-            west = !(area.lon_min < min_lon);
-            east = !(area.lon_max > max_lon);
+            no_south = area.lat_min < min_lat;
+            no_north = area.lat_max > max_lat;
+            no_west = area.lon_min < min_lon;
+            no_east = area.lon_max > max_lon;
         }
         let candidates = [
-            (true, 0, 0),
-            (north, 0, 1),
-            (south, 0, -1),
-            (east, 1, 0),
-            (west, -1, 0),
-            (north && east, 1, 1),
-            (north && west, -1, 1),
-            (south && east, 1, -1),
-            (south && west, -1, -1),
+            (false, 0, 0),
+            (no_north, 0, 1),
+            (no_south, 0, -1),
+            (no_east, 1, 0),
+            (no_west, -1, 0),
+            (no_north || no_east, 1, 1),
+            (no_north || no_west, -1, 1),
+            (no_south || no_east, 1, -1),
+            (no_south || no_west, -1, -1),
         ];
         let mut out: Vec<Cell> = Vec::with_capacity(9);
-        for (keep, dx, dy) in candidates {
-            if !keep {
+        for (dropped, dx, dy) in candidates {
+            if dropped {
                 continue;
             }
             let cell = centre.moved(dx, dy);
@@ -363,5 +365,54 @@ mod tests {
         assert!(valid(180.0, 85.05112878));
         assert!(!valid(180.1, 0.0));
         assert!(!valid(0.0, 85.06));
+    }
+
+    #[test]
+    fn geohash_strings_match_redis() {
+        // GEOHASH on redis-server 7.0.15.
+        assert_eq!(geohash_string(3479099956230698.0), "sqc8b49rny0");
+        assert_eq!(geohash_string(3479447370796909.0), "sqdtr74hyu0");
+    }
+
+    #[test]
+    fn distance_is_redis_haversine() {
+        let (a, b) = (decode(3479099956230698), decode(3479447370796909));
+        // GEODIST Sicily Palermo Catania: 166274.1516.
+        assert!((distance(a.0, a.1, b.0, b.1) - 166274.1516).abs() < 5e-5);
+        // Same meridian: the latitude shortcut.
+        assert_eq!(distance(1.0, 0.0, 1.0, 1.0), lat_distance(0.0, 1.0));
+    }
+
+    #[test]
+    fn step_estimate_follows_redis() {
+        assert_eq!(estimate_step(0.0, 0.0), 26);
+        assert_eq!(estimate_step(1.0e7, 0.0), 1);
+        assert_eq!(estimate_step(100.0, 0.0), 16);
+        assert_eq!(estimate_step(100.0, 70.0), 15);
+        assert_eq!(estimate_step(100.0, 85.0), 14);
+        assert_eq!(estimate_step(f64::INFINITY, 0.0), 1);
+        assert_eq!(estimate_step(1e-300, 0.0), 26);
+    }
+
+    #[test]
+    fn cells_start_at_the_centre_and_never_repeat_in_a_row() {
+        let search = Search {
+            longitude: 15.0,
+            latitude: 37.0,
+            shape: Shape::Radius(200.0),
+            unit: 1000.0,
+        };
+        let cells = search.cells();
+        assert_eq!(cells[0], cell_of(15.0, 37.0, cells[0].step));
+        assert!(cells.len() <= 9);
+        assert!(cells.windows(2).all(|w| w[0] != w[1]));
+        // The whole world at step 1: four distinct cells.
+        let world = Search {
+            longitude: 0.0,
+            latitude: 0.0,
+            shape: Shape::Radius(f64::INFINITY),
+            unit: 1.0,
+        };
+        assert_eq!(world.cells().len(), 4);
     }
 }
