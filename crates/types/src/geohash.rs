@@ -387,9 +387,9 @@ mod tests {
     fn step_estimate_follows_redis() {
         assert_eq!(estimate_step(0.0, 0.0), 26);
         assert_eq!(estimate_step(1.0e7, 0.0), 1);
-        assert_eq!(estimate_step(100.0, 0.0), 16);
-        assert_eq!(estimate_step(100.0, 70.0), 15);
-        assert_eq!(estimate_step(100.0, 85.0), 14);
+        assert_eq!(estimate_step(100.0, 0.0), 17);
+        assert_eq!(estimate_step(100.0, 70.0), 16);
+        assert_eq!(estimate_step(100.0, 85.0), 15);
         assert_eq!(estimate_step(f64::INFINITY, 0.0), 1);
         assert_eq!(estimate_step(1e-300, 0.0), 26);
     }

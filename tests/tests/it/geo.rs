@@ -588,7 +588,7 @@ fn store_and_storedist_replace_the_destination() {
     // Scores compared as numbers: how a score is printed is ZRANGE's business.
     assert_eq!(
         q::<f64>(&mut c, &["ZSCORE", "dst", "Catania"]),
-        56.441257870158204
+        56.4412578701582
     );
     assert_eq!(
         q::<f64>(&mut c, &["ZSCORE", "dst", "Palermo"]),
@@ -660,7 +660,7 @@ fn store_and_storedist_replace_the_destination() {
     );
     assert_eq!(
         q::<f64>(&mut c, &["ZSCORE", "dst", "edge1"]),
-        91.400658605814272
+        91.40065860581427
     );
     assert_eq!(q::<f64>(&mut c, &["ZSCORE", "dst", "Palermo"]), 0.0);
     assert_eq!(
