@@ -8,6 +8,7 @@ mod cursor;
 mod database;
 mod error;
 pub mod expire;
+mod geo_store;
 pub mod geohash;
 pub mod hash;
 pub mod keys;
