@@ -262,6 +262,16 @@ fn keys_and_flags_match_redis() {
         ("HSETNX h f v", &[("h", "RW insert")]),
         ("GETEX k", &[("k", "RW access update")]),
         ("EXPIRE k 1", &[("k", "RW update")]),
+        ("PFADD h a b", &[("h", "RW insert")]),
+        ("PFCOUNT a b", &[("a", "RW access"), ("b", "RW access")]),
+        (
+            "PFMERGE d a b",
+            &[
+                ("d", "RW access insert"),
+                ("a", "RO access"),
+                ("b", "RO access"),
+            ],
+        ),
     ];
     for (line, expected) in cases {
         // A word may be empty (MIGRATE's key with KEYS).

@@ -561,6 +561,7 @@ fn categories(flags: u32, group: &str, acl_extra: &[&'static str]) -> Vec<&'stat
         "scripting" => Some("scripting"),
         "geo" => Some("geo"),
         "bitmap" => Some("bitmap"),
+        "hyperloglog" => Some("hyperloglog"),
         _ => None,
     };
     cats.extend(by_group);

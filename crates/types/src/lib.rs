@@ -10,6 +10,7 @@ mod error;
 pub mod expire;
 pub mod geohash;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;
 pub mod list;
