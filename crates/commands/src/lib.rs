@@ -15,6 +15,7 @@ mod connection;
 mod dump;
 mod geo;
 mod hash;
+mod hyperloglog;
 mod info;
 mod introspection;
 mod keys;
@@ -53,6 +54,7 @@ pub fn table() -> &'static CommandTable {
             string::COMMANDS,
             bitmap::COMMANDS,
             hash::COMMANDS,
+            hyperloglog::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,
             sort::COMMANDS,

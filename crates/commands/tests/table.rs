@@ -274,6 +274,18 @@ fn keys_and_flags_match_redis() {
         ("HSETNX h f v", &[("h", "RW insert")]),
         ("GETEX k", &[("k", "RW access update")]),
         ("EXPIRE k 1", &[("k", "RW update")]),
+        ("PFADD h a b", &[("h", "RW insert")]),
+        // Redis says RW (it caches the count in the value); Basalt's
+        // PFCOUNT writes nothing, so its keys are RO.
+        ("PFCOUNT a b", &[("a", "RO access"), ("b", "RO access")]),
+        (
+            "PFMERGE d a b",
+            &[
+                ("d", "RW access insert"),
+                ("a", "RO access"),
+                ("b", "RO access"),
+            ],
+        ),
     ];
     for (line, expected) in cases {
         // A word may be empty (MIGRATE's key with KEYS).

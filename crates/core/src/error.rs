@@ -214,6 +214,9 @@ impl CommandError {
             }
             CommandError::Data(D::Stream(e)) => e.to_string().into(),
             CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
+            CommandError::Data(D::CorruptHyperLogLog) => {
+                "INVALIDOBJ Corrupted HLL object detected".into()
+            }
             CommandError::Data(D::Engine(basalt_engine::EngineError::ReplicaReadOnly)) => {
                 "READONLY You can't write against a read only replica.".into()
             }

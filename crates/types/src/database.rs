@@ -288,7 +288,9 @@ impl Database {
     /// or replaced (its metadata write is already durable) for background
     /// reclamation. Strings have no elements.
     pub fn reclaim(&self, key: &[u8], metadata: &Metadata) {
-        if !metadata.kind.is_single_kv() && metadata.size > 0 {
+        // A HyperLogLog keeps size 0 (as Kvrocks) but has segments.
+        let has_elements = metadata.size > 0 || metadata.kind == RedisType::HyperLogLog;
+        if !metadata.kind.is_single_kv() && has_elements {
             if let Some(r) = self.reclaim.lock().as_ref() {
                 // Inside a transaction the deletion is not durable yet.
                 let queue = r.queue.clone();

@@ -28,6 +28,9 @@ pub enum Error {
     LcsTooLarge,
     #[error("resulting score is not a number")]
     ScoreNan,
+    /// A HyperLogLog whose stored registers are not Kvrocks' dense layout.
+    #[error("corrupted HyperLogLog")]
+    CorruptHyperLogLog,
     #[error(transparent)]
     Stream(crate::stream::StreamError),
     #[error(transparent)]

@@ -11,6 +11,7 @@ pub mod expire;
 mod geo_store;
 pub mod geohash;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;
 pub mod list;

@@ -31,13 +31,17 @@ impl Database {
         for &cf in families {
             let mut it = self.iter_subkeys(cf, key, meta.version);
             let (mut seen, mut bytes) = (0u64, 0u64);
-            while it.valid() && (samples == 0 || seen < samples) {
+            let all = samples == 0 || meta.kind == RedisType::HyperLogLog;
+            while it.valid() && (all || seen < samples) {
                 bytes +=
                     (it.key().map_or(0, <[u8]>::len) + it.value().map_or(0, <[u8]>::len)) as u64;
                 seen += 1;
                 it.next();
             }
-            if seen > 0 {
+            if meta.kind == RedisType::HyperLogLog {
+                // At most 16 segments and no element count: all of them.
+                elements += bytes;
+            } else if seen > 0 {
                 elements += (bytes as f64 / seen as f64 * meta.size as f64).round() as u64;
             }
         }

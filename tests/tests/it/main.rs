@@ -10,6 +10,7 @@ mod expire;
 mod functions;
 mod geo;
 mod hash;
+mod hyperloglog;
 mod keys;
 mod list;
 mod long_commands;
