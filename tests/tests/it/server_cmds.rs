@@ -613,6 +613,10 @@ fn command_getkeysandflags() {
             "Invalid arguments specified for command",
         ),
         (
+            &["zunion", "9223372036854775807", "a"],
+            "Invalid arguments specified for command",
+        ),
+        (
             &["zunionstore", "d", "x", "a"],
             "Invalid arguments specified for command",
         ),
