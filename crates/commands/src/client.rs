@@ -19,6 +19,7 @@ pub static COMMANDS: &[Command] = &[Command::new(
     client,
 )
 .group("connection")
+.since("2.4.0")
 .summary("A container for client connection commands.")
 .subcommands(&[
     SubCommand::new(
@@ -26,109 +27,109 @@ pub static COMMANDS: &[Command] = &[Command::new(
         2,
         NOSCRIPT | LOADING | STALE,
         "Returns the unique client ID of the connection.",
-    ),
+    ).since("5.0.0"),
     SubCommand::new(
         "setname",
         3,
         NOSCRIPT | LOADING | STALE,
         "Sets the connection name.",
-    ).syntax("connection-name"),
+    ).since("2.6.9").syntax("connection-name"),
     SubCommand::new(
         "getname",
         2,
         NOSCRIPT | LOADING | STALE,
         "Returns the name of the connection.",
-    ),
+    ).since("2.6.9"),
     SubCommand::new(
         "list",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE,
         "Lists open connections.",
-    ).syntax("[TYPE (client-type: NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:integer [client-id:integer ...]]"),
+    ).since("2.4.0").syntax("[TYPE (client-type: NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id:integer [client-id:integer ...]]"),
     SubCommand::new(
         "info",
         2,
         NOSCRIPT | LOADING | STALE,
         "Returns information about the connection.",
-    ),
+    ).since("6.2.0"),
     SubCommand::new(
         "kill",
         -3,
         ADMIN | NOSCRIPT | LOADING | STALE,
         "Terminates open connections.",
-    ).syntax("(filter: (old-format: ip:port) | (new-format: ID client-id:integer | TYPE (client-type: NORMAL | MASTER | SLAVE | REPLICA | PUBSUB) | USER username | ADDR addr | LADDR laddr | SKIPME (skipme: YES | NO) | MAXAGE maxage:integer) ...)"),
+    ).since("2.4.0").syntax("(filter: (old-format: ip:port) | (new-format: ID client-id:integer | TYPE (client-type: NORMAL | MASTER | SLAVE | REPLICA | PUBSUB) | USER username | ADDR addr | LADDR laddr | SKIPME (skipme: YES | NO) | MAXAGE maxage:integer) ...)"),
     SubCommand::new(
         "pause",
         -3,
         ADMIN | NOSCRIPT | LOADING | STALE,
         "Suspends commands processing.",
-    ).syntax("timeout:integer [mode: WRITE | ALL]"),
+    ).since("3.0.0").syntax("timeout:integer [mode: WRITE | ALL]"),
     SubCommand::new(
         "unpause",
         2,
         ADMIN | NOSCRIPT | LOADING | STALE,
         "Resumes processing commands from paused clients.",
-    ),
+    ).since("6.2.0"),
     SubCommand::new(
         "reply",
         3,
         NOSCRIPT | LOADING | STALE,
         "Instructs the server whether to reply to commands.",
-    ).syntax("(action: ON | OFF | SKIP)"),
+    ).since("3.2.0").syntax("(action: ON | OFF | SKIP)"),
     SubCommand::new(
         "unblock",
         -3,
         ADMIN | NOSCRIPT | LOADING | STALE,
         "Unblocks a client blocked by a blocking command from a different connection.",
-    ).syntax("client-id:integer [unblock-type: TIMEOUT | ERROR]"),
+    ).since("5.0.0").syntax("client-id:integer [unblock-type: TIMEOUT | ERROR]"),
     SubCommand::new(
         "setinfo",
         4,
         NOSCRIPT | LOADING | STALE,
         "Sets information specific to the client or connection.",
-    ).syntax("(attr: LIB-NAME libname | LIB-VER libver)"),
+    ).since("7.2.0").syntax("(attr: LIB-NAME libname | LIB-VER libver)"),
     SubCommand::new(
         "tracking",
         -3,
         NOSCRIPT | LOADING | STALE,
         "Controls server-assisted client-side caching for the connection.",
-    ).syntax("(status: ON | OFF) [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
+    ).since("6.0.0").syntax("(status: ON | OFF) [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
     SubCommand::new(
         "caching",
         3,
         NOSCRIPT | LOADING | STALE,
         "Instructs the server whether to track the keys in the next request.",
-    ).syntax("(mode: YES | NO)"),
+    ).since("6.0.0").syntax("(mode: YES | NO)"),
     SubCommand::new(
         "getredir",
         2,
         NOSCRIPT | LOADING | STALE,
         "Returns the client ID to which the connection's tracking notifications are redirected.",
-    ),
+    ).since("6.0.0"),
     SubCommand::new(
         "trackinginfo",
         2,
         NOSCRIPT | LOADING | STALE,
         "Returns information about server-assisted client-side caching for the connection.",
-    ),
+    ).since("6.2.0"),
     SubCommand::new(
         "no-evict",
         3,
         ADMIN | NOSCRIPT | LOADING | STALE,
         "Sets the client eviction mode of the connection.",
-    ).syntax("(enabled: ON | OFF)"),
+    ).since("7.0.0").syntax("(enabled: ON | OFF)"),
     SubCommand::new(
         "no-touch",
         3,
         NOSCRIPT | LOADING | STALE,
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
-    ).syntax("(enabled: ON | OFF)"),
+    ).since("7.2.0").syntax("(enabled: ON | OFF)"),
     SubCommand::new(
         "help",
         2,
         LOADING | STALE,
         "Returns helpful text about the different subcommands.",
-    ),
+    ).since("5.0.0"),
 ])];
 
 const HELP: &[&str] = &[

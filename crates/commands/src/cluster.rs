@@ -39,7 +39,7 @@ pub static COMMANDS: &[Command] = &[
                 -4,
                 ADMIN | STALE,
                 "Assigns new hash slot ranges to a node.",
-            ).syntax("(range: start-slot:integer end-slot:integer) ..."),
+            ).since("7.0.0").syntax("(range: start-slot:integer end-slot:integer) ..."),
             sub(
                 "bumpepoch",
                 2,
@@ -69,7 +69,7 @@ pub static COMMANDS: &[Command] = &[
                 -4,
                 ADMIN | STALE,
                 "Sets hash slot ranges as unbound for a node.",
-            ).syntax("(range: start-slot:integer end-slot:integer) ..."),
+            ).since("7.0.0").syntax("(range: start-slot:integer end-slot:integer) ..."),
             sub(
                 "failover",
                 -2,
@@ -99,7 +99,7 @@ pub static COMMANDS: &[Command] = &[
                 2,
                 LOADING | STALE,
                 "Returns helpful text about the different subcommands.",
-            ),
+            ).since("5.0.0"),
             sub(
                 "info",
                 2,
@@ -112,7 +112,7 @@ pub static COMMANDS: &[Command] = &[
                 2,
                 STALE,
                 "Returns a list of all TCP links to and from peer nodes.",
-            ),
+            ).since("7.0.0"),
             sub(
                 "meet",
                 -4,
@@ -120,7 +120,7 @@ pub static COMMANDS: &[Command] = &[
                 "Forces a node to handshake with another node.",
             ).syntax("ip port:integer [cluster-bus-port:integer]"),
             sub("myid", 2, STALE, "Returns the ID of a node."),
-            sub("myshardid", 2, STALE, "Returns the shard ID of a node."),
+            sub("myshardid", 2, STALE, "Returns the shard ID of a node.").since("7.2.0"),
             sub(
                 "nodes",
                 2,
@@ -132,7 +132,7 @@ pub static COMMANDS: &[Command] = &[
                 3,
                 ADMIN | STALE,
                 "Lists the replica nodes of a master node.",
-            ).syntax("node-id"),
+            ).since("5.0.0").syntax("node-id"),
             sub(
                 "replicate",
                 3,
@@ -158,7 +158,7 @@ pub static COMMANDS: &[Command] = &[
                 2,
                 STALE,
                 "Returns the mapping of cluster slots to shards.",
-            ),
+            ).since("7.0.0"),
             sub(
                 "slaves",
                 3,

@@ -34,7 +34,8 @@ pub static COMMANDS: &[Command] =
                     2,
                     ADMIN | NOSCRIPT | LOADING | STALE,
                     "Persists the effective configuration to file.",
-                ),
+                )
+                .since("2.8.0"),
                 SubCommand::new(
                     "resetstat",
                     2,
@@ -46,7 +47,8 @@ pub static COMMANDS: &[Command] =
                     2,
                     LOADING | STALE,
                     "Returns helpful text about the different subcommands.",
-                ),
+                )
+                .since("5.0.0"),
             ]),
     ];
 

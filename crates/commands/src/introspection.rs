@@ -30,6 +30,7 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
             LOADING | STALE,
             "Returns documentary information about one, multiple or all commands.",
         )
+        .since("7.0.0")
         .syntax("[command-name [command-name ...]]"),
         SubCommand::new(
             "list",
@@ -37,6 +38,7 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
             LOADING | STALE,
             "Returns a list of command names.",
         )
+        .since("7.0.0")
         .syntax(
             "[FILTERBY (filterby: MODULE module-name | ACLCAT category | PATTERN pattern:pattern)]",
         ),
@@ -53,13 +55,15 @@ pub static COMMANDS: &[Command] = &[Command::new("command", -1, LOADING | STALE,
             LOADING | STALE,
             "Extracts the key names and access flags for an arbitrary command.",
         )
+        .since("7.0.0")
         .syntax("command [arg [arg ...]]"),
         SubCommand::new(
             "help",
             2,
             LOADING | STALE,
             "Returns helpful text about the different subcommands.",
-        ),
+        )
+        .since("5.0.0"),
     ])];
 
 /// COMMAND LIST FILTERBY: judges a (full name, categories) entry.
@@ -270,9 +274,10 @@ fn docs_fields(
 }
 
 fn sub_docs(c: &Command, s: &SubCommand) -> Reply {
+    let since = if s.since.is_empty() { c.since } else { s.since };
     Reply::Map(docs_fields(
         s.summary,
-        c.since,
+        since,
         c.group,
         s.syntax,
         s.key_specs().len(),

@@ -43,10 +43,10 @@ pub static COMMANDS: &[Command] = &[
     key_cmd("flushall", -1, WRITE | WHOLE_KEYSPACE | ALL_KEYS, flush).syntax("[flush-type: ASYNC | SYNC]").acl(&["keyspace", "dangerous"]).group("server").summary("Removes all keys from all databases."),
     key_cmd("object", -2, READONLY | NO_KEYMISS, object).since("2.2.3").summary("A container for object introspection commands.").subcommands(&[
         SubCommand::new("encoding", 3, READONLY, "Returns the internal encoding of a Redis object.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
-        SubCommand::new("freq", 3, READONLY, "Returns the logarithmic access frequency counter of a Redis object.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
+        SubCommand::new("freq", 3, READONLY, "Returns the logarithmic access frequency counter of a Redis object.").since("4.0.0").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
         SubCommand::new("idletime", 3, READONLY, "Returns the time since the last access to a Redis object.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
         SubCommand::new("refcount", 3, READONLY, "Returns the reference count of a value of a key.").syntax("key").keys(super::KeyRange::at(2)).key_flags(&[super::key_flags::RO]),
-        SubCommand::new("help", 2, LOADING | STALE, "Returns helpful text about the different subcommands."),
+        SubCommand::new("help", 2, LOADING | STALE, "Returns helpful text about the different subcommands.").since("6.2.0"),
     ]),
 ];
 

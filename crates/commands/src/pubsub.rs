@@ -131,6 +131,7 @@ pub static COMMANDS: &[Command] = &[
                 PUBSUB | LOADING | STALE,
                 "Returns the active shard channels.",
             )
+            .since("7.0.0")
             .syntax("[pattern:pattern]"),
             SubCommand::new(
                 "shardnumsub",
@@ -138,13 +139,15 @@ pub static COMMANDS: &[Command] = &[
                 PUBSUB | LOADING | STALE,
                 "Returns the count of subscribers of shard channels.",
             )
+            .since("7.0.0")
             .syntax("[shardchannel [shardchannel ...]]"),
             SubCommand::new(
                 "help",
                 2,
                 LOADING | STALE,
                 "Returns helpful text about the different subcommands.",
-            ),
+            )
+            .since("6.2.0"),
         ]),
 ];
 

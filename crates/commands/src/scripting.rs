@@ -133,7 +133,8 @@ pub static COMMANDS: &[Command] = &[
                 2,
                 LOADING | STALE,
                 "Returns helpful text about the different subcommands.",
-            ),
+            )
+            .since("5.0.0"),
         ]),
     script_cmd("function", -2, 0, function)
         .summary("A container for function commands.")

@@ -78,7 +78,8 @@ pub static COMMANDS: &[Command] = &[
                 2,
                 LOADING | STALE,
                 "Show helpful text about the different subcommands.",
-            ),
+            )
+            .since("6.2.0"),
         ]),
 ];
 

@@ -42,6 +42,7 @@ pub static COMMANDS: &[Command] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TXN_CONTROL,
         discard,
     )
+    .since("2.0.0")
     .summary("Discards a transaction."),
     txn_cmd(
         "watch",

@@ -115,6 +115,8 @@ pub struct SubCommand {
     /// Its arguments after the subcommand name, in the syntax of
     /// `crate::syntax`.
     pub syntax: &'static str,
+    /// The Redis version that added it; empty: its parent's.
+    pub since: &'static str,
 }
 
 impl SubCommand {
@@ -128,7 +130,13 @@ impl SubCommand {
             keys: KeyRange::NONE,
             key_flags: &[],
             syntax: "",
+            since: "",
         }
+    }
+
+    pub const fn since(mut self, since: &'static str) -> Self {
+        self.since = since;
+        self
     }
 
     pub const fn keys(mut self, keys: KeyRange) -> Self {

@@ -198,7 +198,8 @@ impl KeySpec {
                     return Found::Invalid;
                 };
                 let start = first + from;
-                (start, start as i64 + count - 1, step)
+                // A client's count may be as large as i64 allows.
+                (start, (start as i64).saturating_add(count) - 1, step)
             }
             FindKeys::Unknown => return Found::Invalid,
         };
@@ -326,6 +327,7 @@ mod tests {
         assert_eq!(keys(zunion, "zunion 5 a"), None);
         assert_eq!(keys(zunion, "zunion x a"), None);
         assert_eq!(keys(zunion, "zunion -1 a"), None);
+        assert_eq!(keys(zunion, "zunion 9223372036854775807 a"), None);
         assert_eq!(keys(ro(Shape::numkeys_at(2)), "eval s 0"), None);
         assert_eq!(
             keys(ro(Shape::numkeys_at(1)), "lmpop 2 a b left"),

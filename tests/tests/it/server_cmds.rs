@@ -613,6 +613,10 @@ fn command_getkeysandflags() {
             "Invalid arguments specified for command",
         ),
         (
+            &["zunion", "9223372036854775807", "a"],
+            "Invalid arguments specified for command",
+        ),
+        (
             &["zunionstore", "d", "x", "a"],
             "Invalid arguments specified for command",
         ),
@@ -831,6 +835,9 @@ fn command_docs_arguments() {
         get.get("arguments").arr()[0].get("name").text(),
         "parameter"
     );
+    // A subcommand has its own version.
+    let tracking = c.val(&["COMMAND", "DOCS", "client|tracking"]);
+    assert_eq!(tracking.get("client|tracking").get("since").text(), "6.0.0");
     let config = c.val(&["COMMAND", "DOCS", "config"]);
     let subs = config.get("config").get("subcommands");
     assert!(subs.pairs().iter().any(|(name, _)| name == "config|set"));
