@@ -19,7 +19,7 @@ const fn hll_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
 
 pub static COMMANDS: &[Command] = &[
     hll_cmd("pfadd", -2, WRITE | DENYOOM | FAST, pfadd).syntax("key [element [element ...]]").keys(1, 1, 1).key_flags(&[RW | INSERT]).since("2.8.9").summary("Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
-    hll_cmd("pfcount", -2, READONLY, pfcount).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RO | ACCESS]).since("2.8.9").summary("Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
+    hll_cmd("pfcount", -2, READONLY | MAY_REPLICATE, pfcount).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RO | ACCESS]).since("2.8.9").summary("Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
     hll_cmd("pfmerge", -2, WRITE | DENYOOM, pfmerge).syntax("destkey [sourcekey [sourcekey ...]]").keys(1, -1, 1).key_flags(&[RW | ACCESS | INSERT, RO | ACCESS]).since("2.8.9").summary("Merges one or more HyperLogLog values into a single key."),
 ];
 
