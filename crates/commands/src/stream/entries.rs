@@ -80,35 +80,26 @@ fn parse_add_trim(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<AddTrimArgs, 
         let opt = &args[i];
         if xadd && opt.as_ref() == b"*" {
             break;
-        } else if is(opt, "maxlen") && more > 0 {
+        } else if (is(opt, "maxlen") || is(opt, "minid")) && more > 0 {
             if rule.is_some() {
                 return Err(incompatible());
             }
-            approx = false;
-            if more >= 2 && args[i + 1].as_ref() == b"~" {
-                approx = true;
-                i += 1;
-            } else if more >= 2 && args[i + 1].as_ref() == b"=" {
-                i += 1;
-            }
-            let n = int_of(&args[i + 1])?;
-            if n < 0 {
-                return Err(CommandError::other("ERR The MAXLEN argument must be >= 0."));
-            }
-            rule = Some(TrimRule::MaxLen(n as u64));
-            i += 1;
-        } else if is(opt, "minid") && more > 0 {
-            if rule.is_some() {
-                return Err(incompatible());
-            }
-            approx = false;
-            if more >= 2 && args[i + 1].as_ref() == b"~" {
-                approx = true;
-                i += 1;
-            } else if more >= 2 && args[i + 1].as_ref() == b"=" {
+            // An optional `~` (approximate) or `=` before the threshold.
+            let operator = (more >= 2).then(|| args[i + 1].as_ref());
+            approx = operator == Some(b"~");
+            if approx || operator == Some(b"=") {
                 i += 1;
             }
-            rule = Some(TrimRule::MinId(strict_id(&args[i + 1], 0)?));
+            let threshold = &args[i + 1];
+            rule = Some(if is(opt, "maxlen") {
+                let n = int_of(threshold)?;
+                if n < 0 {
+                    return Err(CommandError::other("ERR The MAXLEN argument must be >= 0."));
+                }
+                TrimRule::MaxLen(n as u64)
+            } else {
+                TrimRule::MinId(strict_id(threshold, 0)?)
+            });
             i += 1;
         } else if is(opt, "limit") && more > 0 {
             let n = int_of(&args[i + 1])?;
