@@ -1,14 +1,22 @@
-//! The Redis Cluster commands. Until cluster mode exists (`cluster-enabled`
-//! is `no`, the only value accepted), they answer as a Redis started without
-//! cluster support does, so clients that probe for a cluster (CLUSTER INFO,
-//! READONLY) learn they talk to a standalone server. The subcommand table is
-//! already Redis's: COMMAND lists it, scripts are refused CLUSTER RESET.
+//! The Redis Cluster commands (CLUSTER, READONLY, READWRITE, ASKING) and
+//! Kvrocks' CLUSTERX, over the cluster layer (`basalt-cluster`). Without
+//! `cluster-enabled yes` they answer as a Redis started without cluster
+//! support does (CLUSTERX as Kvrocks does), so clients that probe for a
+//! cluster learn they talk to a standalone server.
+//!
+//! The topology comes only from CLUSTERX (Kvrocks' model, no gossip): the
+//! CLUSTER subcommands that would change it in Redis (ADDSLOTS, MEET,
+//! SETSLOT, FAILOVER, ...) are refused with a pointer to CLUSTERX.
 
+use super::args::{int, is, lower, text};
 use super::flags::*;
 use super::{Command, SubCommand};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
+use basalt_cluster::{views, Cluster, ClusterError};
+use basalt_resp::Reply;
 use bytes::Bytes;
+use std::sync::Arc;
 
 const fn cluster_cmd(
     name: &'static str,
@@ -24,7 +32,7 @@ const fn sub(name: &'static str, arity: i32, flags: u32, summary: &'static str) 
 }
 
 pub static COMMANDS: &[Command] = &[
-    cluster_cmd("cluster", -2, 0, disabled)
+    cluster_cmd("cluster", -2, 0, cluster)
         .since("3.0.0")
         .summary("A container for Redis Cluster commands.")
         .subcommands(&[
@@ -172,17 +180,235 @@ pub static COMMANDS: &[Command] = &[
                 "Returns the mapping of cluster slots to nodes.",
             ),
         ]),
-    cluster_cmd("readonly", 1, FAST | LOADING | STALE, disabled)
+    cluster_cmd("readonly", 1, FAST | LOADING | STALE, readonly)
         .since("3.0.0")
         .summary("Enables read-only queries for a connection to a Redis Cluster replica node."),
-    cluster_cmd("readwrite", 1, FAST | LOADING | STALE, disabled)
+    cluster_cmd("readwrite", 1, FAST | LOADING | STALE, readwrite)
         .since("3.0.0")
         .summary("Enables read-write queries for a connection to a Redis Cluster replica node."),
-    cluster_cmd("asking", 1, FAST, disabled)
+    cluster_cmd("asking", 1, FAST, asking)
         .since("3.0.0")
         .summary("Signals that a cluster client is following an -ASK redirect."),
+    cluster_cmd("clusterx", -2, 0, clusterx)
+        .since("2.0.0")
+        .summary("Kvrocks' cluster topology commands: the topology is pushed to every node.")
+        .subcommands(&[
+            sub("version", 2, ADMIN | STALE, "Returns the version of the cluster topology."),
+            sub("myid", 2, ADMIN | STALE, "Returns this node's id."),
+            sub("setnodeid", 3, ADMIN | STALE | NOSCRIPT, "Sets this node's id.")
+                .syntax("node-id"),
+            sub(
+                "setnodes",
+                -4,
+                ADMIN | STALE | NOSCRIPT,
+                "Replaces the whole cluster topology.",
+            )
+            .syntax("nodes version:integer [FORCE]"),
+            sub(
+                "setslot",
+                6,
+                ADMIN | STALE | NOSCRIPT,
+                "Gives slots to a master, as the next topology version.",
+            )
+            .syntax("slots NODE node-id version:integer"),
+            sub(
+                "migrate",
+                -4,
+                ADMIN | STALE | NOSCRIPT,
+                "Migrates slots to another master (not supported yet).",
+            )
+            .syntax("slots node-id [ASYNC | SYNC [timeout:integer]]"),
+        ]),
 ];
 
-fn disabled(_ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
-    Err(CommandError::ClusterDisabled)
+/// The cluster layer, or the error of a server without cluster mode.
+fn layer(ctx: &Ctx, disabled: CommandError) -> Result<Arc<Cluster>, CommandError> {
+    basalt_cluster::of(ctx.shared).ok_or(disabled)
+}
+
+fn initialized(cluster: &Cluster) -> Result<(), ClusterError> {
+    if cluster.topology().is_initialized() {
+        Ok(())
+    } else {
+        Err(ClusterError::NotInitialized)
+    }
+}
+
+const HELP: &[&str] = &[
+    "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "COUNTKEYSINSLOT <slot>",
+    "    Return the number of keys in <slot>.",
+    "GETKEYSINSLOT <slot> <count>",
+    "    Return key names stored by current node in a slot.",
+    "INFO",
+    "    Return information about the cluster.",
+    "KEYSLOT <key>",
+    "    Return the hash slot for <key>.",
+    "MYID",
+    "    Return the node id.",
+    "MYSHARDID",
+    "    Return the node's shard id.",
+    "NODES",
+    "    Return cluster configuration seen by node.",
+    "REPLICAS <node-id>",
+    "    Return <node-id> replicas.",
+    "RESET [HARD|SOFT]",
+    "    Forget the topology (only with an empty database).",
+    "SHARDS",
+    "    Return information about slot range mappings and the nodes associated with them.",
+    "SLOTS",
+    "    Return information about slots range mappings.",
+    "The topology is set with CLUSTERX SETNODEID, SETNODES and SETSLOT.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let sub = lower(&args[1]);
+    if sub == "help" {
+        return Ok(Reply::Array(
+            HELP.iter().map(|l| Reply::Simple((*l).into())).collect(),
+        ));
+    }
+    let cluster = layer(ctx, CommandError::ClusterDisabled)?;
+    Ok(match sub.as_str() {
+        "info" => {
+            initialized(&cluster)?;
+            views::info(&cluster.topology())
+        }
+        "nodes" => {
+            initialized(&cluster)?;
+            views::nodes(&cluster.topology())
+        }
+        "slots" => {
+            initialized(&cluster)?;
+            views::slots(&cluster.topology())
+        }
+        "shards" => {
+            initialized(&cluster)?;
+            let offset = ctx.data.storage.latest_sequence_number();
+            views::shards(&cluster.topology(), offset)
+        }
+        "myid" => Reply::bulk(cluster.topology().myid.clone()),
+        "myshardid" => {
+            let t = cluster.topology();
+            let me = t.myself().ok_or(ClusterError::NotInitialized)?;
+            let master = t.master_of(me).unwrap_or(me);
+            Reply::bulk(master.id.clone())
+        }
+        "keyslot" => Reply::Integer(basalt_cluster::key_slot(&args[2]).into()),
+        "countkeysinslot" => {
+            let slot = int(&args[2])?;
+            if !(0..basalt_cluster::SLOTS as i64).contains(&slot) {
+                return Err(ClusterError::BadSlot.into());
+            }
+            Reply::Integer(ctx.data.db.count_keys_in_slot(slot as u16)? as i64)
+        }
+        "getkeysinslot" => {
+            let slot = int(&args[2])?;
+            let count = int(&args[3])?;
+            if !(0..basalt_cluster::SLOTS as i64).contains(&slot) || count < 0 {
+                return Err(ClusterError::BadSlotOrCount.into());
+            }
+            let keys = ctx.data.db.keys_in_slot(slot as u16, count as usize)?;
+            Reply::Array(keys.into_iter().map(Reply::bulk).collect())
+        }
+        "replicas" | "slaves" => {
+            let t = cluster.topology();
+            let id = text(&args[2]);
+            let node = t.node(&id).ok_or(ClusterError::UnknownNode(id.clone()))?;
+            if !node.is_master() {
+                return Err(CommandError::other(
+                    "ERR The specified node is not a master",
+                ));
+            }
+            views::replicas(&t, &id)
+        }
+        "reset" => {
+            if args.len() > 3 || (args.len() == 3 && !is(&args[2], "hard") && !is(&args[2], "soft"))
+            {
+                return Err(CommandError::Syntax);
+            }
+            cluster.reset(ctx.shared)?;
+            Reply::ok()
+        }
+        other => {
+            return Err(CommandError::other(format!(
+                "ERR CLUSTER {} is not supported: the topology is set with CLUSTERX \
+                 SETNODES and SETSLOT (see docs/cluster.md)",
+                other.to_ascii_uppercase()
+            )))
+        }
+    })
+}
+
+fn clusterx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let sub = lower(&args[1]);
+    let cluster = layer(ctx, ClusterError::NotEnabled.into())?;
+    let usage = || {
+        CommandError::other(
+            "ERR CLUSTERX command, CLUSTERX VERSION|MYID|SETNODEID|SETNODES|SETSLOT|MIGRATE",
+        )
+    };
+    match sub.as_str() {
+        "version" => Ok(Reply::bulk(cluster.topology().version.to_string())),
+        "myid" => Ok(Reply::bulk(cluster.topology().myid.clone())),
+        "setnodeid" => {
+            if args[2].len() != basalt_cluster::NODE_ID_LEN {
+                return Err(usage());
+            }
+            cluster.set_node_id(ctx.shared, &text(&args[2]))?;
+            Ok(Reply::ok())
+        }
+        "setnodes" => {
+            let version = std::str::from_utf8(&args[3])
+                .ok()
+                .and_then(|v| v.parse::<i64>().ok())
+                .ok_or(ClusterError::VersionNotInteger)?;
+            let force = match args.len() {
+                4 => false,
+                5 if is(&args[4], "force") => true,
+                5 => return Err(ClusterError::SetNodesOptions.into()),
+                _ => return Err(usage()),
+            };
+            cluster.set_nodes(ctx.shared, &text(&args[2]), version, force)?;
+            Ok(Reply::ok())
+        }
+        "setslot" => {
+            let ranges = basalt_cluster::parse_slot_ranges(&text(&args[2]))?;
+            if !is(&args[3], "node") {
+                return Err(ClusterError::SetSlotOptions.into());
+            }
+            if args[4].len() != basalt_cluster::NODE_ID_LEN {
+                return Err(ClusterError::SetSlotNodeId.into());
+            }
+            let version = int(&args[5])?;
+            if version < 0 {
+                return Err(ClusterError::VersionNotInteger.into());
+            }
+            cluster.set_slots(ctx.shared, &ranges, &text(&args[4]), version)?;
+            Ok(Reply::ok())
+        }
+        "migrate" => Err(ClusterError::NotSupportedYet("CLUSTERX MIGRATE").into()),
+        _ => Err(usage()),
+    }
+}
+
+fn readonly(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    layer(ctx, CommandError::ClusterDisabled)?;
+    ctx.client.readonly = true;
+    Ok(Reply::ok())
+}
+
+fn readwrite(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    layer(ctx, CommandError::ClusterDisabled)?;
+    ctx.client.readonly = false;
+    Ok(Reply::ok())
+}
+
+/// ASKING matters only to a node importing a slot, which Basalt does not
+/// do yet (no migration): it is accepted, as in Kvrocks.
+fn asking(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
+    layer(ctx, CommandError::ClusterDisabled)?;
+    Ok(Reply::ok())
 }

@@ -93,6 +93,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     // The default user again, logged in only if a fresh connection would
     // be: RESET never keeps a user's rights, nor grants any.
     c.reset_user(ctx.shared);
+    c.readonly = false;
     c.multi = None;
     c.handle
         .multi

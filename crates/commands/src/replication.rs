@@ -65,6 +65,11 @@ fn layer(ctx: &Ctx) -> Result<Arc<Replication>, CommandError> {
 }
 
 fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    // In cluster mode the topology says whom a node follows (CLUSTERX
+    // SETNODES), as in Kvrocks.
+    if ctx.shared.config.read().cluster_enabled {
+        return Err(basalt_cluster::ClusterError::ReplicaOfRefused.into());
+    }
     let repl = layer(ctx)?;
     if is(&args[1], "no") && is(&args[2], "one") {
         repl.promote(ctx.shared);

@@ -395,6 +395,9 @@ fn run(
             reply_mode: Default::default(),
             reply_is_push: false,
             last_write_seq: 0,
+            // A script reads from a replica when its caller may, as in
+            // Redis's `scriptVerifyClusterState`.
+            readonly: ctx.client.readonly,
         },
         running: running.clone(),
         no_writes: spec.no_writes,

@@ -79,6 +79,10 @@ pub struct Config {
     /// `acl-pubsub-default`: whether new users and selectors start with
     /// every channel allowed (`allchannels`) or none (`resetchannels`).
     pub acl_pubsub_allchannels: bool,
+    /// `cluster-enabled`: cluster mode (keys carry their slot on disk).
+    pub cluster_enabled: bool,
+    /// `persist-cluster-nodes-enabled`: keep the topology in `nodes.conf`.
+    pub persist_cluster_nodes_enabled: bool,
     /// `slaveof` / `replicaof`: `<host> <port>` of the master to follow at
     /// startup; empty for a master.
     pub slaveof: String,
@@ -227,6 +231,8 @@ impl Config {
             aclfile: None,
             acllog_max_len: 0,
             acl_pubsub_allchannels: false,
+            cluster_enabled: false,
+            persist_cluster_nodes_enabled: true,
             slaveof: String::new(),
             masterauth: None,
             replica_announce_ip: String::new(),

@@ -401,8 +401,17 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "cluster-enabled",
                 "no",
-                boolean(Access::Fixed("cluster mode is not supported yet")),
-                "Redis Cluster mode; not supported yet.",
+                boolean(Access::Field(Accessor {
+                    get: |c| c.cluster_enabled,
+                    set: |c, v| {
+                        c.cluster_enabled = v;
+                        Ok(())
+                    },
+                })),
+                "Cluster mode, Kvrocks' model: the topology is pushed to every node \
+                 with CLUSTERX SETNODES (see docs/cluster.md). Keys carry their hash \
+                 slot in the on-disk encoding, so a data directory is tied to the mode \
+                 it was written in.",
             ),
             opt(
                 "log-retention-days",
@@ -1174,8 +1183,15 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "persist-cluster-nodes-enabled",
                 "yes",
-                IGNORED_BOOL,
-                "Cluster setting.",
+                boolean(Access::Field(Accessor {
+                    get: |c| c.persist_cluster_nodes_enabled,
+                    set: |c, v| {
+                        c.persist_cluster_nodes_enabled = v;
+                        Ok(())
+                    },
+                })),
+                "In cluster mode, write the topology to nodes.conf in the data \
+                 directory after every CLUSTERX change, and load it at startup.",
             ),
             opt(
                 "redis-cursor-compatible",

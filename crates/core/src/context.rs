@@ -33,6 +33,9 @@ pub struct ClientState {
     /// The storage's latest sequence after this client's last command
     /// that wrote: what WAIT waits for replicas to acknowledge.
     pub last_write_seq: u64,
+    /// READONLY: in cluster mode, reads of the slots of this replica's
+    /// master are served here instead of redirected.
+    pub readonly: bool,
 }
 
 /// CLIENT REPLY ON | OFF | SKIP.
@@ -64,6 +67,7 @@ impl ClientState {
             reply_mode: Default::default(),
             reply_is_push: false,
             last_write_seq: 0,
+            readonly: false,
         };
         state.reset_user(shared);
         state

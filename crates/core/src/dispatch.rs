@@ -8,8 +8,10 @@
 //! 1. lookup: the command, its arity and its subcommand;
 //! 2. gates, each named, each free to refuse: auth, ACL (`crate::acl`),
 //!    pub/sub mode, MULTI (which may queue instead of run), busy script,
-//!    then the slots for the layers that plug in from outside: replica
-//!    role, cluster router (`Gates`, empty on a single node);
+//!    with the slots for the layers that plug in from outside: the
+//!    cluster router before MULTI queues a command (as Redis redirects
+//!    before queueing), the replica role after (`Gates`, both empty on a
+//!    single node);
 //! 3. the run: WATCH invalidation, client-side caching (keys read are
 //!    remembered before, keys written invalidated after), keyspace-miss
 //!    events, offloading of long commands, statistics, slowlog, serving
@@ -112,11 +114,38 @@ impl Gates {
         client: &ClientState,
         call: &Call<'_>,
     ) -> Result<(), CommandError> {
-        for gate in [&self.role, &self.router].into_iter().flatten() {
-            gate.check(shared, client, call)?;
+        match &self.role {
+            Some(gate) => gate.check(shared, client, call),
+            None => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// The cluster router, before MULTI queues a command (as Redis redirects
+/// first): a command it refuses dooms the transaction, and EXEC refused
+/// (its queued commands cross slots or are not served here) discards it.
+fn router_gate(
+    shared: &Shared,
+    state: &mut ClientState,
+    call: &Call<'_>,
+) -> Result<(), CommandError> {
+    let Some(router) = &shared.gates.router else {
+        return Ok(());
+    };
+    let Err(err) = router.check(shared, state, call) else {
+        return Ok(());
+    };
+    if call.command.has(flags::TXN_CONTROL) && call.command.name == "exec" {
+        if state.multi.take().is_some() {
+            state.handle.multi.store(-1, Relaxed);
+            if let Some(watch) = state.watch.take() {
+                shared.watches.unwatch(&watch);
+            }
+        }
+    } else if let Some(multi) = &mut state.multi {
+        multi.aborted = true;
+    }
+    Err(err)
 }
 
 /// Looks up, checks and runs one command; see the module comment.
@@ -154,6 +183,9 @@ pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) 
         }
     };
     if let Err(err) = pubsub_gate(state, &call) {
+        return refuse(shared, err);
+    }
+    if let Err(err) = router_gate(shared, state, &call) {
         return refuse(shared, err);
     }
     match multi_gate(state, &call) {

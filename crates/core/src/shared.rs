@@ -59,6 +59,9 @@ pub struct Shared {
     /// The replication layer, set once at assembly by the crate that owns
     /// it (the core does not know its type).
     pub replication: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
+    /// The cluster layer in cluster mode, set once at assembly as
+    /// `replication` is.
+    pub cluster: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -103,6 +106,7 @@ impl Shared {
             pause: Default::default(),
             listeners: Default::default(),
             replication: std::sync::OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
             config: RwLock::new(config),
             config_generation: AtomicU64::new(1),
             dataset,

@@ -90,6 +90,17 @@ impl KeyPrefix {
         out
     }
 
+    /// The prefix shared by every metadata key of one hash slot, in
+    /// cluster mode (where a slot's keys are one contiguous range).
+    pub fn slot_prefix(&self, slot: u16) -> Option<Vec<u8>> {
+        if !self.cluster {
+            return None;
+        }
+        let mut out = self.namespace_prefix();
+        put_u16(&mut out, slot);
+        Some(out)
+    }
+
     /// Splits a metadata-CF key of this namespace back into the user key.
     pub fn user_key_of<'a>(&self, metadata_key: &'a [u8]) -> Option<&'a [u8]> {
         let mut input = metadata_key;

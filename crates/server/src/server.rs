@@ -33,6 +33,7 @@ fn engine_options(config: &Config) -> EngineOptions {
     o.wal_size_limit_mb = r.wal_size_limit_mb;
     o.level_compaction_dynamic_level_bytes = r.level_compaction_dynamic_level_bytes;
     o.partition_filters = r.partition_filters;
+    o.cluster = config.cluster_enabled;
     o
 }
 
@@ -101,10 +102,23 @@ pub fn run(args: Vec<String>) -> i32 {
     };
     let aclfile = config.aclfile.clone();
     let replication = basalt_replication::Replication::new();
+    let cluster = config.cluster_enabled.then(basalt_cluster::Cluster::new);
     let mut shared = Shared::new(config, storage, basalt_commands::table());
     shared.gates.role = Some(replication.gate());
+    shared.gates.router = cluster.as_ref().map(|c| c.gate());
     let shared = Arc::new(shared);
     basalt_replication::install(&shared, replication);
+    if let Some(cluster) = cluster {
+        if let Err(e) = basalt_cluster::install(&shared, cluster) {
+            eprintln!("basalt-server: cannot load the cluster nodes file: {e}");
+            tracing::error!("cannot load the cluster nodes file: {e}");
+            shared.data().storage.close();
+            if let Some(p) = &pidfile {
+                let _ = std::fs::remove_file(p);
+            }
+            return 1;
+        }
+    }
     // The ACL file's users replace the default one, as Redis loads them at
     // startup; any error in it stops the server.
     if let Some(path) = aclfile {

@@ -226,13 +226,32 @@ impl Database {
         start_after: Option<&[u8]>,
         literal_prefix: &[u8],
         limit: usize,
+        visit: impl FnMut(&[u8], &Metadata) -> bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let storage = self.storage();
+        // In cluster mode the slot comes before the key, so keys sharing a
+        // literal prefix are spread over every slot: the whole namespace.
+        let lower = if storage.prefix().cluster() {
+            storage.prefix().namespace_prefix()
+        } else {
+            self.metadata_key(literal_prefix)
+        };
+        let upper = prefix_upper_bound(&lower)
+            .or_else(|| prefix_upper_bound(&storage.prefix().namespace_prefix()));
+        self.walk_range(&lower, upper.as_deref(), start_after, limit, visit)
+    }
+
+    /// `walk` over the metadata keys in `[lower, upper)`.
+    fn walk_range(
+        &self,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+        start_after: Option<&[u8]>,
+        limit: usize,
         mut visit: impl FnMut(&[u8], &Metadata) -> bool,
     ) -> Result<Option<Vec<u8>>> {
         let storage = self.storage();
-        let lower = self.metadata_key(literal_prefix);
-        let upper = prefix_upper_bound(&lower)
-            .or_else(|| prefix_upper_bound(&storage.prefix().namespace_prefix()));
-        let mut it = storage.iter(ColumnFamily::Metadata, Some(&lower), upper.as_deref());
+        let mut it = storage.iter(ColumnFamily::Metadata, Some(lower), upper);
         match start_after {
             Some(after) => {
                 it.seek(after);
@@ -240,7 +259,7 @@ impl Database {
                     it.next();
                 }
             }
-            None => it.seek(&lower),
+            None => it.seek(lower),
         }
         let now = now_ms();
         let mut examined = 0;
@@ -308,6 +327,39 @@ impl Database {
             true
         })?;
         Ok(keys)
+    }
+
+    /// CLUSTER GETKEYSINSLOT: up to `count` live keys of one hash slot,
+    /// read from the slot's contiguous range of the encoding (cluster
+    /// mode only; empty otherwise).
+    pub fn keys_in_slot(&self, slot: u16, count: usize) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        if count == 0 {
+            return Ok(keys);
+        }
+        let Some(lower) = self.storage().prefix().slot_prefix(slot) else {
+            return Ok(keys);
+        };
+        let upper = prefix_upper_bound(&lower);
+        self.walk_range(&lower, upper.as_deref(), None, usize::MAX, |k, _| {
+            keys.push(k.to_vec());
+            keys.len() < count
+        })?;
+        Ok(keys)
+    }
+
+    /// CLUSTER COUNTKEYSINSLOT: live keys of one hash slot.
+    pub fn count_keys_in_slot(&self, slot: u16) -> Result<u64> {
+        let Some(lower) = self.storage().prefix().slot_prefix(slot) else {
+            return Ok(0);
+        };
+        let upper = prefix_upper_bound(&lower);
+        let mut n = 0;
+        self.walk_range(&lower, upper.as_deref(), None, usize::MAX, |_, _| {
+            n += 1;
+            true
+        })?;
+        Ok(n)
     }
 
     /// Exact count of live keys: O(keys), unlike Redis's O(1).

@@ -1,0 +1,233 @@
+//! Cluster mode, Kvrocks' model (see docs/cluster.md and
+//! docs/architecture.md): no gossip; an operator or a controller pushes
+//! the whole topology to every node with `CLUSTERX SETNODES` (or changes
+//! one slot's owner with `CLUSTERX SETSLOT`), and each node
+//!
+//! - keeps it (`topology`), in `nodes.conf` too (`nodes_file`);
+//! - follows its master, or stops following, as the topology says, through
+//!   the replication layer's own REPLICAOF functions;
+//! - routes every command from its key positions in the command table: the
+//!   router gate (`router`) answers MOVED, CROSSSLOT or CLUSTERDOWN for
+//!   what it does not serve;
+//! - describes the cluster in Redis 7's formats (`views`).
+//!
+//! Slot migration (CLUSTERX MIGRATE, CLUSTER IMPORT) is not here yet.
+
+mod error;
+mod nodes_file;
+mod router;
+pub mod slots;
+pub mod topology;
+pub mod views;
+
+pub use error::ClusterError;
+pub use slots::{key_slot, parse_slot_ranges, SlotRange, SLOTS};
+pub use topology::{Node, Role, Topology, NODE_ID_LEN};
+
+use basalt_core::shared::Shared;
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The cluster state of this node.
+pub struct Cluster {
+    topology: RwLock<Topology>,
+    /// Held across a whole change: the topology, the replication role it
+    /// implies and the file, so two changes never interleave.
+    change: Mutex<()>,
+}
+
+impl Cluster {
+    pub fn new() -> Arc<Cluster> {
+        Arc::new(Cluster {
+            topology: RwLock::new(Topology::default()),
+            change: Mutex::new(()),
+        })
+    }
+
+    /// The gate for `Gates.router`.
+    pub fn gate(self: &Arc<Self>) -> Box<dyn basalt_core::dispatch::Gate> {
+        Box::new(router::Router {
+            cluster: self.clone(),
+        })
+    }
+
+    pub fn topology(&self) -> RwLockReadGuard<'_, Topology> {
+        self.topology.read()
+    }
+
+    /// CLUSTERX SETNODES.
+    pub fn set_nodes(
+        &self,
+        shared: &Arc<Shared>,
+        text: &str,
+        version: i64,
+        force: bool,
+    ) -> Result<(), ClusterError> {
+        let _change = self.change.lock();
+        let (port, binds) = {
+            let c = shared.config.read();
+            (c.port, c.bind.clone())
+        };
+        let applied = self.topology.write().set_nodes(text, version, force, |n| {
+            n.port == port && is_listening_address(&binds, &n.host)
+        })?;
+        if applied == topology::Applied::Unchanged {
+            return Ok(());
+        }
+        self.follow_topology(shared)?;
+        self.persist(shared)
+    }
+
+    /// CLUSTERX SETNODEID.
+    pub fn set_node_id(&self, shared: &Arc<Shared>, id: &str) -> Result<(), ClusterError> {
+        let _change = self.change.lock();
+        self.topology.write().set_node_id(id)?;
+        self.follow_topology(shared)?;
+        self.persist(shared)
+    }
+
+    /// CLUSTERX SETSLOT.
+    pub fn set_slots(
+        &self,
+        shared: &Arc<Shared>,
+        ranges: &[SlotRange],
+        node_id: &str,
+        version: i64,
+    ) -> Result<(), ClusterError> {
+        let _change = self.change.lock();
+        self.topology.write().set_slots(ranges, node_id, version)?;
+        self.persist(shared)
+    }
+
+    /// CLUSTER RESET, as Kvrocks: only with an empty database; the node
+    /// stops following its master and forgets the topology, its id and
+    /// nodes.conf.
+    pub fn reset(&self, shared: &Arc<Shared>) -> Result<(), ClusterError> {
+        let _change = self.change.lock();
+        let empty = shared.data().db.dbsize().map(|n| n == 0).unwrap_or(false);
+        if !empty {
+            return Err(ClusterError::ResetNotEmpty);
+        }
+        if let Some(repl) = basalt_replication::of(shared) {
+            if repl.is_replica() {
+                repl.promote(shared);
+            }
+        }
+        *self.topology.write() = Topology::default();
+        let _ = std::fs::remove_file(nodes_path(shared));
+        Ok(())
+    }
+
+    /// Makes the replication role what the topology says: a replica
+    /// follows its master, a master follows no one (Kvrocks'
+    /// `SetMasterSlaveRepl`). A node not in the topology, or a replica
+    /// whose master is not listed, is left as it is.
+    fn follow_topology(&self, shared: &Arc<Shared>) -> Result<(), ClusterError> {
+        enum Want {
+            Master,
+            Follow(String, u16),
+        }
+        let want = {
+            let t = self.topology.read();
+            let Some(me) = t.myself() else {
+                return Ok(());
+            };
+            match me.role {
+                Role::Master => Want::Master,
+                Role::Replica => match t.node(&me.master_id) {
+                    Some(m) => Want::Follow(m.host.clone(), m.port),
+                    None => return Ok(()),
+                },
+            }
+        };
+        let Some(repl) = basalt_replication::of(shared) else {
+            return Ok(());
+        };
+        match want {
+            Want::Master => {
+                if repl.is_replica() {
+                    repl.promote(shared);
+                    tracing::info!("cluster: this node is a master by the cluster topology");
+                }
+            }
+            Want::Follow(host, port) => {
+                if !repl.follow(shared, host.clone(), port) {
+                    tracing::info!("cluster: following {host}:{port} by the cluster topology");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn persist(&self, shared: &Shared) -> Result<(), ClusterError> {
+        if !shared.config.read().persist_cluster_nodes_enabled {
+            return Ok(());
+        }
+        nodes_file::dump(&self.topology.read(), &nodes_path(shared))
+            .map_err(|e| ClusterError::Persist(e.to_string()))
+    }
+}
+
+fn nodes_path(shared: &Shared) -> PathBuf {
+    shared.config.read().dir.join(nodes_file::FILE_NAME)
+}
+
+/// Whether `host` is an address this node listens on: one of the bind
+/// addresses, or any local address when it binds them all (Kvrocks'
+/// `MatchListeningIP`). An address is local when a socket can bind it.
+fn is_listening_address(binds: &[String], host: &str) -> bool {
+    if binds.iter().any(|b| b == host) {
+        return true;
+    }
+    let wildcard = binds
+        .iter()
+        .any(|b| b == "0.0.0.0" || b == "::" || b == "*");
+    wildcard
+        && host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| std::net::UdpSocket::bind((ip, 0)).is_ok())
+}
+
+/// Plugs the cluster layer into a server whose router gate is already
+/// set: loads nodes.conf (when persisting is on) and takes the replication
+/// role it gives. A nodes.conf that cannot be read stops the server.
+pub fn install(shared: &Arc<Shared>, cluster: Arc<Cluster>) -> Result<(), String> {
+    let _ = shared.cluster.set(cluster.clone());
+    if !shared.config.read().persist_cluster_nodes_enabled {
+        return Ok(());
+    }
+    let path = nodes_path(shared);
+    let Some(saved) = nodes_file::load(&path)? else {
+        tracing::info!(
+            "The cluster nodes file {} is not found. Use CLUSTERX subcommands to specify it.",
+            path.display()
+        );
+        return Ok(());
+    };
+    {
+        let mut t = cluster.topology.write();
+        t.myid = saved.myid;
+        if saved.version >= 0 && !saved.nodes.is_empty() {
+            t.set_nodes(&saved.nodes, saved.version, false, |_| false)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        } else {
+            t.version = saved.version;
+        }
+    }
+    cluster.follow_topology(shared).map_err(|e| e.to_string())?;
+    tracing::info!(
+        "cluster: loaded topology version {} from {}",
+        cluster.topology().version,
+        path.display()
+    );
+    Ok(())
+}
+
+/// The cluster layer of a server in cluster mode.
+pub fn of(shared: &Shared) -> Option<Arc<Cluster>> {
+    shared
+        .cluster
+        .get()
+        .and_then(|c| c.clone().downcast::<Cluster>().ok())
+}

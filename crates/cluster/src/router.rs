@@ -1,0 +1,153 @@
+//! The router gate: whether this node serves a command, from the command's
+//! key positions in the command table, as Redis's `getNodeByQuery` and
+//! Kvrocks' `CanExecByMySelf` decide it. Every key of a command (and of
+//! every command queued in a transaction) must hash to one slot
+//! (CROSSSLOT); that slot must be served (CLUSTERDOWN) by this node, or by
+//! its master for a read from a READONLY connection on a replica (else
+//! MOVED to the owner). Commands without keys run anywhere.
+//!
+//! The dispatcher runs this gate before MULTI queues a command, so a
+//! refused command dooms the transaction, and EXEC checks the queued
+//! commands together. Inside a script, each command the script calls must
+//! stay on this node and in the slot of the script's other keys.
+
+use crate::error::ClusterError;
+use crate::topology::{Role, Topology};
+use crate::Cluster;
+use basalt_core::command::flags;
+use basalt_core::context::ClientState;
+use basalt_core::dispatch::{Call, Gate};
+use basalt_core::error::CommandError;
+use basalt_core::shared::Shared;
+use bytes::Bytes;
+use std::cell::Cell;
+use std::sync::Arc;
+
+pub(crate) struct Router {
+    pub(crate) cluster: Arc<Cluster>,
+}
+
+thread_local! {
+    /// The slot the running script has touched so far: its declared keys'
+    /// slot, then that of the first key one of its commands named.
+    static SCRIPT_SLOT: Cell<Option<u16>> = const { Cell::new(None) };
+}
+
+/// The slot all `keys` hash to; `None` without keys.
+fn common_slot<'a>(keys: impl IntoIterator<Item = &'a Bytes>) -> Result<Option<u16>, ClusterError> {
+    let mut slot = None;
+    for key in keys {
+        let s = crate::key_slot(key);
+        match slot {
+            None => slot = Some(s),
+            Some(first) if first != s => return Err(ClusterError::CrossSlot),
+            Some(_) => {}
+        }
+    }
+    Ok(slot)
+}
+
+fn keys<'a>(call: &Call<'a>) -> Vec<&'a Bytes> {
+    call.command
+        .key_indices(call.args)
+        .into_iter()
+        .filter_map(|i| call.args.get(i))
+        .collect()
+}
+
+/// Whether this node serves `slot` for a command that `writes`.
+fn serve(t: &Topology, slot: u16, writes: bool, readonly: bool) -> Result<(), ClusterError> {
+    let Some(owner) = t.owner(slot) else {
+        return Err(ClusterError::SlotNotServed);
+    };
+    if let Some(me) = t.myself() {
+        if me.id == owner.id {
+            return Ok(());
+        }
+        if me.role == Role::Replica && me.master_id == owner.id && readonly && !writes {
+            return Ok(());
+        }
+    }
+    Err(ClusterError::Moved {
+        slot,
+        host: owner.host.clone(),
+        port: owner.port,
+    })
+}
+
+impl Router {
+    fn route(
+        &self,
+        shared: &Shared,
+        client: &ClientState,
+        call: &Call<'_>,
+    ) -> Result<(), ClusterError> {
+        let t = self.cluster.topology();
+        if basalt_engine::in_txn() {
+            // EXEC checked its queued commands as a whole.
+            if !basalt_core::monitor::in_script() {
+                return Ok(());
+            }
+            let Some(slot) = common_slot(keys(call))? else {
+                return Ok(());
+            };
+            let writes = call.flags() & flags::WRITE != 0;
+            if serve(&t, slot, writes, client.readonly).is_err() {
+                return Err(ClusterError::ScriptNonLocalKey);
+            }
+            return SCRIPT_SLOT.with(|s| match s.get() {
+                Some(first) if first != slot => Err(ClusterError::ScriptCrossSlot),
+                _ => {
+                    s.set(Some(slot));
+                    Ok(())
+                }
+            });
+        }
+        let (slot, writes, shard_pubsub) =
+            if call.command.has(flags::TXN_CONTROL) && call.command.name == "exec" {
+                let Some(multi) = &client.multi else {
+                    return Ok(());
+                };
+                let mut slot = None;
+                let mut writes = false;
+                for args in &multi.queued {
+                    let Ok(queued) = basalt_core::dispatch::lookup(shared.commands, args) else {
+                        continue;
+                    };
+                    writes |= queued.flags() & flags::WRITE != 0;
+                    if let Some(s) = common_slot(keys(&queued))? {
+                        if slot.is_some_and(|first| first != s) {
+                            return Err(ClusterError::CrossSlot);
+                        }
+                        slot = Some(s);
+                    }
+                }
+                (slot, writes, false)
+            } else {
+                let slot = common_slot(keys(call))?;
+                (
+                    slot,
+                    call.flags() & flags::WRITE != 0,
+                    call.command.has(flags::PUBSUB),
+                )
+            };
+        SCRIPT_SLOT.with(|s| s.set(slot));
+        let Some(slot) = slot else {
+            return Ok(());
+        };
+        // Shard channels may be read from a replica without READONLY, as
+        // in Redis.
+        serve(&t, slot, writes, client.readonly || shard_pubsub)
+    }
+}
+
+impl Gate for Router {
+    fn check(
+        &self,
+        shared: &Shared,
+        client: &ClientState,
+        call: &Call<'_>,
+    ) -> Result<(), CommandError> {
+        self.route(shared, client, call).map_err(CommandError::from)
+    }
+}

@@ -1,0 +1,173 @@
+//! The topology as CLUSTER INFO, NODES, SLOTS, SHARDS and REPLICAS show it,
+//! in Redis 7's formats (NODES lines as Kvrocks writes them, which are
+//! Redis's).
+
+use crate::slots::SLOTS;
+use crate::topology::{Node, Role, Topology};
+use basalt_resp::Reply;
+use bytes::Bytes;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn bulk(text: impl Into<String>) -> Reply {
+    Reply::Bulk(Bytes::from(text.into()))
+}
+
+fn verbatim(text: String) -> Reply {
+    Reply::Verbatim("txt".into(), Bytes::from(text))
+}
+
+/// CLUSTER INFO: `cluster_state` is `ok` only when every slot is served
+/// (Redis's rule with full coverage required); epochs are the topology
+/// version, as in Kvrocks.
+pub fn info(t: &Topology) -> Reply {
+    let assigned = t.assigned_slots();
+    let state = if assigned == SLOTS { "ok" } else { "fail" };
+    let text = format!(
+        "cluster_state:{state}\r\n\
+         cluster_slots_assigned:{assigned}\r\n\
+         cluster_slots_ok:{assigned}\r\n\
+         cluster_slots_pfail:0\r\n\
+         cluster_slots_fail:0\r\n\
+         cluster_known_nodes:{}\r\n\
+         cluster_size:{}\r\n\
+         cluster_current_epoch:{v}\r\n\
+         cluster_my_epoch:{v}\r\n\
+         cluster_stats_messages_sent:0\r\n\
+         cluster_stats_messages_received:0\r\n\
+         total_cluster_links_buffer_limit_exceeded:0\r\n",
+        t.nodes().len(),
+        t.size(),
+        v = t.version,
+    );
+    verbatim(text)
+}
+
+/// One CLUSTER NODES line (without its newline).
+fn node_line(t: &Topology, n: &Node, now_ms: u128) -> String {
+    let myself = if n.id == t.myid { "myself," } else { "" };
+    let role = match n.role {
+        Role::Master => "master -".to_string(),
+        Role::Replica => format!("slave {}", n.master_id),
+    };
+    let mut line = format!(
+        "{} {}:{}@{} {myself}{role} {} {now_ms} {} connected",
+        n.id,
+        n.host,
+        n.port,
+        u32::from(n.port) + 10000,
+        now_ms.saturating_sub(1),
+        t.version
+    );
+    if n.role == Role::Master {
+        for r in t.slots_of(&n.id) {
+            line.push_str(&format!(" {r}"));
+        }
+    }
+    line
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+pub fn nodes(t: &Topology) -> Reply {
+    let now = now_ms();
+    let mut text = String::new();
+    for n in t.nodes() {
+        text.push_str(&node_line(t, n, now));
+        text.push('\n');
+    }
+    verbatim(text)
+}
+
+/// CLUSTER REPLICAS / SLAVES: the replicas' NODES lines.
+pub fn replicas(t: &Topology, master_id: &str) -> Reply {
+    let now = now_ms();
+    Reply::Array(
+        t.replicas_of(master_id)
+            .into_iter()
+            .map(|n| bulk(node_line(t, n, now)))
+            .collect(),
+    )
+}
+
+/// `[ip, port, id, {}]`: Redis 7's node entry of CLUSTER SLOTS, with an
+/// empty map of further endpoints.
+fn slots_node(n: &Node) -> Reply {
+    Reply::Array(vec![
+        bulk(n.host.clone()),
+        Reply::Integer(n.port.into()),
+        bulk(n.id.clone()),
+        Reply::Map(Vec::new()),
+    ])
+}
+
+pub fn slots(t: &Topology) -> Reply {
+    Reply::Array(
+        t.slot_map()
+            .into_iter()
+            .map(|(range, master)| {
+                let mut entry = vec![
+                    Reply::Integer(range.start.into()),
+                    Reply::Integer(range.end.into()),
+                    slots_node(master),
+                ];
+                entry.extend(t.replicas_of(&master.id).into_iter().map(slots_node));
+                Reply::Array(entry)
+            })
+            .collect(),
+    )
+}
+
+/// A node of CLUSTER SHARDS. Basalt knows other nodes' replication
+/// offsets only through the topology, which has none: `offset` is this
+/// node's own for itself and 0 for the others.
+fn shard_node(n: &Node, offset: u64) -> Reply {
+    let pair = |k: &'static str, v: Reply| (bulk(k), v);
+    Reply::Map(vec![
+        pair("id", bulk(n.id.clone())),
+        pair("port", Reply::Integer(n.port.into())),
+        pair("ip", bulk(n.host.clone())),
+        pair("endpoint", bulk(n.host.clone())),
+        pair(
+            "role",
+            bulk(match n.role {
+                Role::Master => "master",
+                Role::Replica => "replica",
+            }),
+        ),
+        pair("replication-offset", Reply::Integer(offset as i64)),
+        pair("health", bulk("online")),
+    ])
+}
+
+/// CLUSTER SHARDS: one shard per master, with its slots as start/end
+/// pairs and the master then its replicas.
+pub fn shards(t: &Topology, my_offset: u64) -> Reply {
+    let offset = |n: &Node| if n.id == t.myid { my_offset } else { 0 };
+    let shards = t
+        .nodes()
+        .iter()
+        .filter(|n| n.role == Role::Master)
+        .map(|master| {
+            let slots = t
+                .slots_of(&master.id)
+                .into_iter()
+                .flat_map(|r| [Reply::Integer(r.start.into()), Reply::Integer(r.end.into())])
+                .collect();
+            let mut nodes = vec![shard_node(master, offset(master))];
+            nodes.extend(
+                t.replicas_of(&master.id)
+                    .into_iter()
+                    .map(|r| shard_node(r, offset(r))),
+            );
+            Reply::Map(vec![
+                (bulk("slots"), Reply::Array(slots)),
+                (bulk("nodes"), Reply::Array(nodes)),
+            ])
+        })
+        .collect();
+    Reply::Array(shards)
+}
