@@ -2,6 +2,7 @@
 
 mod acl;
 mod blocking;
+mod cluster;
 mod config;
 mod connection;
 mod dump;
