@@ -183,11 +183,11 @@ fn three_masters_three_replicas_serve_a_cluster_client() {
     assert_eq!(count, in_slot.len());
 
     // Each replica follows its master and holds the same data.
-    for m in 0..3 {
+    for (m, expected) in per_master.iter().enumerate() {
         let (master, replica) = (&cluster.nodes[m], &cluster.nodes[3 + m]);
         wait_in_sync(master, replica, WAIT);
         let n = assert_same_data(&mut master.client(), &mut readonly(replica));
-        assert_eq!(n, per_master[m]);
+        assert_eq!(n, *expected);
     }
 
     // A replica redirects to its master, unless READONLY asks it to serve
