@@ -135,9 +135,11 @@ impl Cluster {
             };
             match me.role {
                 Role::Master => Want::Master,
+                // A replica of itself (a bad topology) would replicate
+                // from its own port: leave it as it is.
                 Role::Replica => match t.node(&me.master_id) {
-                    Some(m) => Want::Follow(m.host.clone(), m.port),
-                    None => return Ok(()),
+                    Some(m) if m.id != me.id => Want::Follow(m.host.clone(), m.port),
+                    _ => return Ok(()),
                 },
             }
         };

@@ -76,7 +76,8 @@ fn split(text: &str, sep: char) -> impl Iterator<Item = &str> {
 
 pub(crate) fn parse_nodes(text: &str) -> Result<Parsed, ClusterError> {
     let lines: Vec<&str> = split(text, '\n').collect();
-    if lines.is_empty() {
+    // The slot table indexes nodes with a u16.
+    if lines.is_empty() || lines.len() > usize::from(u16::MAX) {
         return Err(ClusterError::InvalidNodesInfo);
     }
     let mut nodes: Vec<Node> = Vec::new();
