@@ -7,6 +7,30 @@ pub const SLOTS: usize = 16384;
 
 pub use basalt_engine::key::key_slot;
 
+/// The one slot every key a SORT BY/GET pattern can form hashes to, or
+/// `None` when they may be in different slots (Redis's `patternHashSlot`):
+/// a wildcard or an escape before a complete hash tag means any slot.
+pub fn pattern_slot(pattern: &[u8]) -> Option<u16> {
+    let mut open = None;
+    let mut empty_tag = false;
+    for (i, &b) in pattern.iter().enumerate() {
+        match b {
+            b'*' | b'?' | b'[' | b'\\' => return None,
+            b'{' if open.is_none() && !empty_tag => open = Some(i),
+            b'}' if open == Some(i.wrapping_sub(1)) => {
+                open = None;
+                empty_tag = true;
+            }
+            b'}' if open.is_some() => {
+                let start = open.unwrap_or_default() + 1;
+                return Some(key_slot(&pattern[start..i]));
+            }
+            _ => {}
+        }
+    }
+    Some(key_slot(pattern))
+}
+
 /// An inclusive range of slots, `start <= end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlotRange {
@@ -169,6 +193,16 @@ mod tests {
             parse_node_slots("16384").unwrap_err(),
             ClusterError::SlotOutOfRange
         );
+    }
+
+    #[test]
+    fn pattern_slots_as_redis() {
+        assert_eq!(pattern_slot(b"w_*"), None);
+        assert_eq!(pattern_slot(b"{user}w_*"), Some(key_slot(b"user")));
+        assert_eq!(pattern_slot(b"*{user}"), None);
+        assert_eq!(pattern_slot(b"plain"), Some(key_slot(b"plain")));
+        assert_eq!(pattern_slot(b"{}{x}"), Some(key_slot(b"{}{x}")));
+        assert_eq!(pattern_slot(b"a\\*"), None);
     }
 
     #[test]

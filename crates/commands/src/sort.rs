@@ -30,7 +30,18 @@ const BAD_SCORE: &str = "ERR One or more scores can't be converted into double";
 
 /// Parses the options after the key in Redis's order of checks: every
 /// syntax or LIMIT error is reported before the key is even looked at.
-fn parse(args: &[Bytes], readonly: bool) -> Result<(SortOptions, Option<Bytes>), CommandError> {
+fn parse(
+    args: &[Bytes],
+    readonly: bool,
+    cluster: bool,
+) -> Result<(SortOptions, Option<Bytes>), CommandError> {
+    // In cluster mode the keys a pattern forms must be in the sorted
+    // key's slot, as Redis checks.
+    let other_slot = |pattern: &[u8]| {
+        cluster
+            && basalt_cluster::slots::pattern_slot(pattern)
+                != Some(basalt_cluster::key_slot(&args[1]))
+    };
     let mut opts = SortOptions::default();
     let mut store = None;
     let mut i = 2;
@@ -54,12 +65,24 @@ fn parse(args: &[Bytes], readonly: bool) -> Result<(SortOptions, Option<Bytes>),
             // A pattern without `*` can't name per-element keys: Redis
             // takes it as "don't sort", and never undoes that.
             if pattern.contains(&b'*') {
+                if other_slot(pattern) {
+                    return Err(CommandError::other(
+                        "ERR BY option of SORT denied in Cluster mode when keys formed by \
+                         the pattern may be in different slots.",
+                    ));
+                }
                 opts.by = Some(pattern.to_vec());
             } else {
                 opts.nosort = true;
             }
             i += 1;
         } else if is(a, "get") && left >= 1 {
+            if other_slot(&args[i + 1]) {
+                return Err(CommandError::other(
+                    "ERR GET option of SORT denied in Cluster mode when keys formed by \
+                     the pattern may be in different slots.",
+                ));
+            }
             opts.gets.push(args[i + 1].to_vec());
             i += 1;
         } else {
@@ -71,7 +94,8 @@ fn parse(args: &[Bytes], readonly: bool) -> Result<(SortOptions, Option<Bytes>),
 }
 
 fn run(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CommandResult {
-    let (opts, store) = parse(args, readonly)?;
+    let cluster = ctx.shared.config.read().cluster_enabled;
+    let (opts, store) = parse(args, readonly, cluster)?;
     if let Some(dst) = store {
         let existed = crate::notify::dst_existed(ctx, &dst)?;
         return match ctx.db().sort_store(&args[1], &opts, &dst)? {

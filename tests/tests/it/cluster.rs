@@ -371,6 +371,25 @@ fn routing_errors_on_raw_connections() {
     );
     assert!(e.contains("do not hash to the same slot"), "{e}");
 
+    // SORT's BY and GET patterns must form keys of the sorted key's slot.
+    assert_eq!(
+        err(&mut ca, &["SORT", "{hello}.l", "BY", "w_*"]),
+        "ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots."
+    );
+    assert_eq!(
+        err(&mut ca, &["SORT", "{hello}.l", "GET", "w_*"]),
+        "ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots."
+    );
+    let _: () = q(&mut ca, &["RPUSH", "{hello}.l", "2", "1"]);
+    let _: () = q(&mut ca, &["MSET", "{hello}w_1", "9", "{hello}w_2", "3"]);
+    assert_eq!(
+        reply(
+            &mut ca,
+            &["SORT", "{hello}.l", "BY", "{hello}w_*", "GET", "{hello}w_*"]
+        ),
+        "[3,9]"
+    );
+
     // Shard channels are routed by slot.
     assert!(err(&mut ca, &["SPUBLISH", "bar", "m"]).starts_with("MOVED 5061"));
     assert_eq!(reply(&mut ca, &["SPUBLISH", "hello", "m"]), "0");
