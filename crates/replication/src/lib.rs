@@ -12,6 +12,8 @@
 //! `Action::TakeOver`.
 
 mod checkpoint;
+mod effects;
+mod events;
 mod feed;
 mod full_sync;
 mod gate;
