@@ -18,12 +18,14 @@ pub const EXPIRED: &str = "expired";
 
 /// The blob for `name` run on `keys`.
 pub fn encode(name: &str, keys: &[Bytes]) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(16 + name.len() + keys.iter().map(|k| k.len() + 8).sum::<usize>());
+    use std::io::Write;
+    let size = 16 + name.len() + keys.iter().map(|k| k.len() + 8).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(TAG);
-    out.extend_from_slice(format!("*{}\r\n", keys.len() + 1).as_bytes());
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "*{}\r\n", keys.len() + 1);
     for part in std::iter::once(name.as_bytes()).chain(keys.iter().map(|k| &k[..])) {
-        out.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
+        let _ = write!(out, "${}\r\n", part.len());
         out.extend_from_slice(part);
         out.extend_from_slice(b"\r\n");
     }
