@@ -15,11 +15,44 @@
 //! All of it happens after the batch is written, outside the locks that
 //! apply it, so no one hears of a change before it can be read.
 
+use basalt_core::notify::NewKeys;
 use basalt_core::shared::Shared;
 use basalt_engine::replication::{batch_records, BatchRecord};
 use basalt_engine::{ColumnFamily, Storage};
 use bytes::Bytes;
 use std::sync::Arc;
+
+/// With the `n` class on: notes which keys of the batch's commands are
+/// missing before the batch is applied, so that the keys it creates get
+/// their `new` event, before the command's own ones as on the master
+/// (`notify::NewKeys`, which holds the events back until `finish`).
+pub(crate) fn watch_new_keys(shared: &Arc<Shared>, batch: &[u8]) -> Option<NewKeys> {
+    if !shared.notify.wants(basalt_core::notify::NEW) || !shared.pubsub.has_listeners() {
+        return None;
+    }
+    let mut args: Vec<Bytes> = Vec::new();
+    for record in batch_records(batch) {
+        if let BatchRecord::LogData(blob) = record {
+            if let Some((name, keys)) = basalt_core::command_log::decode(blob) {
+                if args.is_empty() {
+                    args.push(Bytes::from(name));
+                }
+                args.extend(keys.into_iter().map(Bytes::from));
+            }
+        }
+    }
+    // NewKeys reads COPY's arguments past its two keys; a record from a
+    // master that names fewer is not worth a look.
+    if args.len() < 3
+        && args
+            .first()
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"copy"))
+    {
+        return None;
+    }
+    let keys = args.get(1..).unwrap_or_default();
+    NewKeys::watch(shared, keys.iter(), &args)
+}
 
 #[derive(Default)]
 pub(crate) struct Effects {
@@ -84,7 +117,8 @@ impl Effects {
         effects
     }
 
-    pub(crate) fn run(self, shared: &Arc<Shared>) {
+    /// `new_keys`: from [`watch_new_keys`] before the batch was applied.
+    pub(crate) fn run(self, shared: &Arc<Shared>, new_keys: Option<NewKeys>) {
         if self.scripts_changed {
             if let Err(e) = shared.scripting.reload(&shared.data().storage) {
                 tracing::error!("replication: cannot reload the scripts and functions: {e}");
@@ -95,6 +129,9 @@ impl Effects {
             for (name, keys) in &self.commands {
                 crate::events::raise(shared, name, keys, &changed);
             }
+        }
+        if let Some(new_keys) = new_keys {
+            new_keys.finish(shared);
         }
         for (channel, message) in &self.messages {
             shared.pubsub.publish(self.shard, channel, message);

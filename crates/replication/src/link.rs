@@ -360,6 +360,9 @@ fn send_without_waiting(mut stream: &TcpStream, pending: &mut Vec<u8>) -> WireRe
 /// role): from then on this node's data is no longer the master's. Then
 /// what the batch does beyond its data (`effects`).
 fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) -> WireResult<()> {
+    // Only this thread writes on a replica: what is missing now is
+    // missing right before the batch.
+    let new_keys = crate::effects::watch_new_keys(shared, batch);
     let effects = {
         let _access = shared.dataset.access();
         let _applying = repl.apply.lock();
@@ -379,6 +382,6 @@ fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) ->
         }
         effects
     };
-    effects.run(shared);
+    effects.run(shared, new_keys);
     Ok(())
 }

@@ -172,9 +172,9 @@ impl Listener {
 #[test]
 fn replicated_writes_raise_keyspace_notifications_on_the_replica() {
     skip_on_redis!();
-    let master = Server::start_with(&["--notify-keyspace-events", "KEA"]);
+    let master = Server::start_with(&["--notify-keyspace-events", "KEAn"]);
     // The replica's own setting decides, as in Redis.
-    let replica = start_replica(&master, &["--notify-keyspace-events", "KEA"]);
+    let replica = start_replica(&master, &["--notify-keyspace-events", "KEAn"]);
     wait_in_sync(&master, &replica, SYNC);
     let mut on_master = Listener::new(master.port);
     let mut on_replica = Listener::new(replica.port);
@@ -216,6 +216,7 @@ fn replicated_writes_raise_keyspace_notifications_on_the_replica() {
     let expected = on_master.events();
     let seen = on_replica.events();
     for event in [
+        "s new",
         "s set",
         "E set s",
         "t expire",
@@ -300,4 +301,146 @@ fn clients_blocked_on_a_replica_wake_on_replicated_writes() {
         err(&mut r, &["BLPOP", "l", "1"]),
         "READONLY You can't write against a read only replica."
     );
+}
+
+/// Reads one RESP line from a raw socket.
+fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while !out.ends_with(b"\r\n") {
+        assert_eq!(s.read(&mut byte).expect("read"), 1, "closed after {out:?}");
+        out.push(byte[0]);
+    }
+    out.truncate(out.len() - 2);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What a Kvrocks replica reads from a Basalt master: a PUBLISH is one
+/// put in the PubSub column family (id 3), key the channel, value the
+/// message, as Kvrocks' own master writes it.
+#[test]
+fn a_publish_reaches_the_stream_as_kvrocks_writes_it() {
+    skip_on_redis!();
+    use std::io::{Read, Write};
+    let master = Server::start();
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    let latest = info_int(&mut m, "replication", "master_repl_offset");
+    let mut s = master.raw();
+    s.write_all(&crate::protocol::encode(&[
+        "PSYNC",
+        &(latest + 1).to_string(),
+    ]))
+    .unwrap();
+    assert_eq!(line(&mut s), b"+OK");
+    assert_eq!(q::<i64>(&mut m, &["PUBLISH", "news", "hello"]), 0);
+    let batch = loop {
+        let header = line(&mut s);
+        let len: usize = std::str::from_utf8(&header[1..]).unwrap().parse().unwrap();
+        let mut data = vec![0u8; len + 2];
+        s.read_exact(&mut data).unwrap();
+        if &data[..len] != b"ping" {
+            break data[..len].to_vec();
+        }
+    };
+    assert_eq!(u32::from_le_bytes(batch[8..12].try_into().unwrap()), 1);
+    // Put in a column family (0x5), family 3, "news", "hello".
+    assert!(
+        contains(&batch[12..], b"\x05\x03\x04news\x05hello"),
+        "{batch:?}"
+    );
+}
+
+/// What a Basalt replica does with a Kvrocks master's batches: a put in
+/// the PubSub column family (no log data of Basalt's) reaches its
+/// subscribers; Kvrocks' SCRIPT FLUSH (a range delete of `lua_f_` and the
+/// `script` record) empties its scripts.
+#[test]
+fn a_replica_of_a_kvrocks_style_master_delivers_its_messages() {
+    skip_on_redis!();
+    use std::io::{Read, Write};
+    let bulk = |records: &[u8], count: u32| {
+        let mut b = 1u64.to_le_bytes().to_vec();
+        b.extend_from_slice(&count.to_le_bytes());
+        b.extend_from_slice(records);
+        let mut out = format!("${}\r\n", b.len()).into_bytes();
+        out.extend_from_slice(&b);
+        out.extend_from_slice(b"\r\n");
+        out
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = listener.local_addr().unwrap().port();
+    let (go, wait_go) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        for (asked, answer) in [
+            (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
+            (b"listening-port", b"+OK\r\n"),
+            (b"PSYNC", b"+OK\r\n"),
+        ] {
+            while !contains(&seen, asked) {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the replica hung up in the handshake");
+                seen.extend_from_slice(&buf[..n]);
+            }
+            seen.clear();
+            s.write_all(answer).unwrap();
+        }
+        while let Ok(piece) = wait_go.recv() {
+            s.write_all(&piece).unwrap();
+        }
+        let _ = wait_done.recv();
+    });
+    let to = format!("127.0.0.1 {fake_port}");
+    let replica = Server::start_with(&["--slaveof", &to]);
+    let mut r = connect(&replica, SYNC);
+    wait_until(SYNC, "the link", || {
+        match basalt_tests::nodes::info_field(&mut r, "replication", "master_link_status") {
+            Some(s) if s == "up" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let mut sub = Raw::connect(replica.port);
+    subscribed(&mut sub, &["SUBSCRIBE", "news"]);
+    // A script body as Kvrocks stores it, then a message.
+    let sha = "0123456789012345678901234567890123456789";
+    let mut script = vec![0x5, 4, 46];
+    script.extend_from_slice(format!("lua_f_{sha}").as_bytes());
+    script.push(12);
+    script.extend_from_slice(b"return 'kvr'");
+    go.send(bulk(&script, 1)).unwrap();
+    go.send(bulk(b"\x05\x03\x04news\x05hello", 1)).unwrap();
+    assert_eq!(message(&mut sub), ["message", "news", "hello"]);
+    assert_eq!(reply(&mut r, &["EVALSHA", sha, "0"]), "kvr");
+    // Kvrocks' SCRIPT FLUSH: range delete of the scripts (0xE: in a
+    // column family), then its propagated command.
+    let mut flush = vec![0xE, 4, 6];
+    flush.extend_from_slice(b"lua_f_");
+    flush.extend_from_slice(&[6]);
+    flush.extend_from_slice(b"lua_f`");
+    flush.extend_from_slice(&[0x5, 4, 6]);
+    flush.extend_from_slice(b"script");
+    let command = b"*2\r\n$6\r\nscript\r\n$5\r\nflush\r\n";
+    flush.push(command.len() as u8);
+    flush.extend_from_slice(command);
+    go.send(bulk(&flush, 2)).unwrap();
+    wait_until(SYNC, "the scripts to go", || {
+        match reply(&mut r, &["EVALSHA", sha, "0"]) {
+            e if e.starts_with("NOSCRIPT") => Ok(()),
+            other => Err(other),
+        }
+    });
+    drop(go);
+    done.send(()).unwrap();
+    drop(replica);
+    fake.join().expect("fake master");
 }
