@@ -544,7 +544,7 @@ pub fn retry_blocked(
     let watched = shared.watches.active() && !basalt_engine::in_txn();
     let txn = watched.then(|| data.storage.begin_txn(&command.keys_of(args)));
     let mut result = if command.has(flags::WRITE) && !data.storage.is_fenced() {
-        let blob = crate::command_log::encode(command.name, &command.keys_of(args));
+        let blob = crate::command_log::encode(command.name, &command.keys_of(args), args);
         basalt_engine::log_data::scoped(blob, false, || retry(shared, args))
     } else {
         retry(shared, args)
@@ -636,7 +636,7 @@ fn call_handler(
     args: &[Bytes],
 ) -> crate::error::CommandResult {
     if command.has(flags::WRITE) && !ctx.data.storage.is_fenced() {
-        let blob = crate::command_log::encode(command.name, &command.keys_of(args));
+        let blob = crate::command_log::encode(command.name, &command.keys_of(args), args);
         return basalt_engine::log_data::scoped(blob, false, || {
             call_unlogged(shared, ctx, command, args)
         });

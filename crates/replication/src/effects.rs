@@ -15,6 +15,7 @@
 //! All of it happens after the batch is written, outside the locks that
 //! apply it, so no one hears of a change before it can be read.
 
+use basalt_core::command_log::CommandRecord;
 use basalt_core::notify::NewKeys;
 use basalt_core::shared::Shared;
 use basalt_engine::replication::{batch_records, BatchRecord};
@@ -33,11 +34,11 @@ pub(crate) fn watch_new_keys(shared: &Arc<Shared>, batch: &[u8]) -> Option<NewKe
     let mut args: Vec<Bytes> = Vec::new();
     for record in batch_records(batch) {
         if let BatchRecord::LogData(blob) = record {
-            if let Some((name, keys)) = basalt_core::command_log::decode(blob) {
+            if let Some(command) = basalt_core::command_log::decode(blob) {
                 if args.is_empty() {
-                    args.push(Bytes::from(name));
+                    args.push(Bytes::from(command.name));
                 }
-                args.extend(keys.into_iter().map(Bytes::from));
+                args.extend(command.keys.into_iter().map(Bytes::from));
             }
         }
     }
@@ -60,8 +61,8 @@ pub(crate) struct Effects {
     messages: Vec<(Vec<u8>, Vec<u8>)>,
     shard: bool,
     scripts_changed: bool,
-    /// `(name, keys)` of the commands whose writes the batch holds.
-    commands: Vec<(String, Vec<Vec<u8>>)>,
+    /// The commands whose writes the batch holds.
+    commands: Vec<CommandRecord>,
     /// The user keys the batch changed.
     pub(crate) keys: Vec<Bytes>,
 }
@@ -88,7 +89,7 @@ impl Effects {
             match record {
                 BatchRecord::LogData(blob) => {
                     if let Some(command) = basalt_core::command_log::decode(blob) {
-                        effects.shard |= command.0 == "spublish";
+                        effects.shard |= command.name == "spublish";
                         effects.commands.push(command);
                     }
                 }
@@ -126,8 +127,8 @@ impl Effects {
         }
         if shared.notify.wants(u32::MAX) && shared.pubsub.has_listeners() {
             let changed: Vec<Vec<u8>> = self.keys.iter().map(|k| k.to_vec()).collect();
-            for (name, keys) in &self.commands {
-                crate::events::raise(shared, name, keys, &changed);
+            for command in &self.commands {
+                crate::events::raise(shared, command, &changed);
             }
         }
         if let Some(new_keys) = new_keys {

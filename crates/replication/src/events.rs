@@ -10,14 +10,16 @@
 //! master. What the table cannot tell without the command's other
 //! arguments is listed in docs/replication.md.
 
+use basalt_core::command_log::CommandRecord;
 use basalt_core::notify::{self, EXPIRED, GENERIC, HASH, LIST, SET, STREAM, STRING, ZSET};
 use basalt_core::shared::Shared;
 use basalt_types::list::End;
 use std::sync::Arc;
 
-/// Raises the events of `name` run on `keys`; `changed` holds the user
-/// keys the batch changed.
-pub(crate) fn raise(shared: &Arc<Shared>, name: &str, keys: &[Vec<u8>], changed: &[Vec<u8>]) {
+/// Raises the events of `command`; `changed` holds the user keys the
+/// batch changed.
+pub(crate) fn raise(shared: &Arc<Shared>, command: &CommandRecord, changed: &[Vec<u8>]) {
+    let (name, keys) = (command.name.as_str(), command.keys.as_slice());
     let touched: Vec<&[u8]> = keys
         .iter()
         .filter(|k| changed.contains(k))
@@ -46,12 +48,31 @@ pub(crate) fn raise(shared: &Arc<Shared>, name: &str, keys: &[Vec<u8>], changed:
     match name {
         "set" | "setnx" | "setex" | "psetex" | "getset" | "mset" | "msetnx" => {
             each(STRING, "set");
-            // SET's EX/PX/EXAT/PXAT are not in the log data: a TTL after
-            // the write says one was given (KEEPTTL is the exception).
             let timed = matches!(name, "setex" | "psetex")
-                || (name == "set" && touched.first().is_some_and(|k| has_ttl(shared, k)));
+                || (name == "set"
+                    && ["ex", "px", "exat", "pxat"]
+                        .iter()
+                        .any(|o| command.has_option(o)));
             if timed {
                 each(GENERIC, "expire");
+            }
+        }
+        "getex" => {
+            for key in &touched {
+                if !exists(shared, key) {
+                    notify::emit(shared, GENERIC, "del", key);
+                } else if command.has_option("persist") {
+                    notify::emit(shared, GENERIC, "persist", key);
+                } else {
+                    notify::emit(shared, GENERIC, "expire", key);
+                }
+            }
+        }
+        "lmove" | "blmove" => {
+            if let ([src, dst], [from, to]) = (keys, command.options.as_slice()) {
+                if changed.contains(src) {
+                    notify::emit_list_move(shared, src, dst, end(from), end(to));
+                }
             }
         }
         "append" => each(STRING, "append"),
@@ -113,6 +134,7 @@ pub(crate) fn raise(shared: &Arc<Shared>, name: &str, keys: &[Vec<u8>], changed:
         "sinterstore" => store(SET, "sinterstore"),
         "sunionstore" => store(SET, "sunionstore"),
         "sdiffstore" => store(SET, "sdiffstore"),
+        "zadd" if command.has_option("incr") => each(ZSET, "zincr"),
         "zadd" | "geoadd" => each(ZSET, "zadd"),
         "zincrby" => each(ZSET, "zincr"),
         "zrem" => removal(ZSET, "zrem"),
@@ -138,11 +160,12 @@ pub(crate) fn raise(shared: &Arc<Shared>, name: &str, keys: &[Vec<u8>], changed:
     }
 }
 
-fn has_ttl(shared: &Shared, key: &[u8]) -> bool {
-    matches!(
-        shared.data().db.ttl(key),
-        Ok(basalt_types::keys::Ttl::ExpiresAt(_))
-    )
+fn end(word: &[u8]) -> End {
+    if word.eq_ignore_ascii_case(b"left") {
+        End::Left
+    } else {
+        End::Right
+    }
 }
 
 fn exists(shared: &Shared, key: &[u8]) -> bool {
