@@ -214,13 +214,16 @@ fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(Reply::Integer(n as i64))
 }
 
-/// On a master, a message is also written to the PubSub column family
-/// (key: channel, value: message; its compaction filter drops them all),
-/// which is how it reaches replicas: Kvrocks' way, so a Kvrocks replica
-/// delivers it too. SPUBLISH's put carries `spublish` in its log data
-/// (`basalt_core::command_log`) so a Basalt replica delivers it to shard
-/// subscribers. A replica cannot write (its sequence numbers are its
-/// master's), so there a message is delivered locally only.
+/// On a master that feeds replicas, a message is also written to the
+/// PubSub column family (key: channel, value: message; its compaction
+/// filter drops them all), which is how it reaches them: Kvrocks' way, so
+/// a Kvrocks replica delivers it too. SPUBLISH's put carries `spublish`
+/// in its log data (`basalt_core::command_log`) so a Basalt replica
+/// delivers it to shard subscribers. Unlike Kvrocks, a master without
+/// replicas writes nothing: a flood of messages would otherwise fill
+/// memtables and the WAL for nobody. A replica cannot write (its sequence
+/// numbers are its master's), so there a message is delivered locally
+/// only.
 fn replicate_message(
     ctx: &Ctx,
     shard: bool,
@@ -228,7 +231,8 @@ fn replicate_message(
     message: &[u8],
 ) -> Result<(), CommandError> {
     let storage = &ctx.data.storage;
-    if storage.is_fenced() {
+    let feeding = basalt_replication::of(ctx.shared).is_some_and(|r| r.feeds_replicas());
+    if storage.is_fenced() || !feeding {
         return Ok(());
     }
     let mut batch = basalt_engine::WriteBatch::default();

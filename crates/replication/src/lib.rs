@@ -93,6 +93,12 @@ impl Replication {
         self.replica.load(Ordering::Acquire)
     }
 
+    /// Whether a replica streams from this node now (PUBLISH writes its
+    /// message for replicas only then).
+    pub fn feeds_replicas(&self) -> bool {
+        !self.feed.list().is_empty()
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.counters
     }

@@ -20,6 +20,18 @@ fn message(sub: &mut Raw) -> Vec<String> {
     }
 }
 
+/// Waits until `master` feeds `n` replicas: it writes messages for them
+/// from then on.
+fn wait_fed(master: &Server, n: i64) {
+    let mut m = connect(master, SYNC);
+    wait_until(SYNC, "the master to feed its replicas", || {
+        match info_int(&mut m, "replication", "connected_slaves") {
+            c if c >= n => Ok(()),
+            c => Err(format!("{c} replicas")),
+        }
+    });
+}
+
 fn subscribed(sub: &mut Raw, args: &[&str]) {
     let reply = sub.val(args);
     assert!(matches!(reply, R::Arr(_)), "{args:?}: {reply:?}");
@@ -33,6 +45,7 @@ fn published_messages_reach_subscribers_on_replicas() {
     let chained = start_replica(&replica, &[]);
     wait_in_sync(&master, &replica, SYNC);
     wait_in_sync(&replica, &chained, SYNC);
+    wait_fed(&master, 1);
 
     let mut sub = Raw::connect(replica.port);
     subscribed(&mut sub, &["SUBSCRIBE", "news"]);
@@ -176,6 +189,7 @@ fn replicated_writes_raise_keyspace_notifications_on_the_replica() {
     // The replica's own setting decides, as in Redis.
     let replica = start_replica(&master, &["--notify-keyspace-events", "KEAn"]);
     wait_in_sync(&master, &replica, SYNC);
+    wait_fed(&master, 1);
     let mut on_master = Listener::new(master.port);
     let mut on_replica = Listener::new(replica.port);
     let mut m = master.client();
@@ -346,6 +360,7 @@ fn a_publish_reaches_the_stream_as_kvrocks_writes_it() {
     ]))
     .unwrap();
     assert_eq!(line(&mut s), b"+OK");
+    wait_fed(&master, 1);
     assert_eq!(q::<i64>(&mut m, &["PUBLISH", "news", "hello"]), 0);
     let batch = loop {
         let header = line(&mut s);
