@@ -203,13 +203,53 @@ fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn publish(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    replicate_message(ctx, false, &args[1], &args[2])?;
     let n = ctx.shared.pubsub.publish(false, &args[1], &args[2]);
     Ok(Reply::Integer(n as i64))
 }
 
 fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    replicate_message(ctx, true, &args[1], &args[2])?;
     let n = ctx.shared.pubsub.publish(true, &args[1], &args[2]);
     Ok(Reply::Integer(n as i64))
+}
+
+/// On a master that feeds replicas, a message is also written to the
+/// PubSub column family (key: channel, value: message; its compaction
+/// filter drops them all), which is how it reaches them: Kvrocks' way, so
+/// a Kvrocks replica delivers it too. SPUBLISH's put carries `spublish`
+/// in its log data (`basalt_core::command_log`) so a Basalt replica
+/// delivers it to shard subscribers. Unlike Kvrocks, a master without
+/// replicas writes nothing: a flood of messages would otherwise fill
+/// memtables and the WAL for nobody. A replica cannot write (its sequence
+/// numbers are its master's), so there a message is delivered locally
+/// only.
+fn replicate_message(
+    ctx: &Ctx,
+    shard: bool,
+    channel: &[u8],
+    message: &[u8],
+) -> Result<(), CommandError> {
+    let storage = &ctx.data.storage;
+    let feeding = basalt_replication::of(ctx.shared).is_some_and(|r| r.feeds_replicas());
+    if storage.is_fenced() || !feeding {
+        return Ok(());
+    }
+    let mut batch = basalt_engine::WriteBatch::default();
+    storage.put(
+        &mut batch,
+        basalt_engine::ColumnFamily::PubSub,
+        channel,
+        message,
+    );
+    let write = || storage.write(batch);
+    let written = if shard {
+        let blob = basalt_core::command_log::encode("spublish", &[], &[]);
+        basalt_engine::log_data::scoped(blob, false, write)
+    } else {
+        write()
+    };
+    written.map_err(|e| basalt_types::Error::from(e).into())
 }
 
 fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {

@@ -94,7 +94,12 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
             }
             let _access = shared.dataset.access();
             for _ in 0..10 {
-                match cycle.step(&shared.data().db, budget) {
+                // Its deletions reach replicas as `expired` ones.
+                let blob = crate::command_log::encode(crate::command_log::EXPIRED, &[], &[]);
+                let step = basalt_engine::log_data::scoped(blob, true, || {
+                    cycle.step(&shared.data().db, budget)
+                });
+                match step {
                     Ok(deleted) => {
                         for key in &deleted {
                             crate::notify::emit(&shared, crate::notify::EXPIRED, "expired", key);

@@ -575,7 +575,12 @@ pub fn retry_blocked(
     let data = shared.data();
     let watched = shared.watches.active() && !basalt_engine::in_txn();
     let txn = watched.then(|| data.storage.begin_txn(&command.keys_of(args)));
-    let mut result = retry(shared, args);
+    let mut result = if command.has(flags::WRITE) && !data.storage.is_fenced() {
+        let blob = crate::command_log::encode(command.name, &command.keys_of(args), args);
+        basalt_engine::log_data::scoped(blob, false, || retry(shared, args))
+    } else {
+        retry(shared, args)
+    };
     if watched && matches!(result, Ok(Some(_))) {
         let s = shared.clone();
         let keys = command.keys_of(args);
@@ -653,8 +658,25 @@ fn invalidate_watches(
         .on_commit(move || s.watches.touch(&keys));
 }
 
-/// The command's handler, counting the keys a read-only one looks up.
+/// The command's handler, counting the keys a read-only one looks up. A
+/// write on a master names itself in its batch's log data, for replicas
+/// (`crate::command_log`).
 fn call_handler(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    command: &Command,
+    args: &[Bytes],
+) -> crate::error::CommandResult {
+    if command.has(flags::WRITE) && !ctx.data.storage.is_fenced() {
+        let blob = crate::command_log::encode(command.name, &command.keys_of(args), args);
+        return basalt_engine::log_data::scoped(blob, false, || {
+            call_unlogged(shared, ctx, command, args)
+        });
+    }
+    call_unlogged(shared, ctx, command, args)
+}
+
+fn call_unlogged(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
     command: &Command,

@@ -13,6 +13,7 @@ pub mod backup;
 pub mod blocking;
 pub mod clients;
 pub mod command;
+pub mod command_log;
 pub mod context;
 pub mod dataset;
 pub mod dispatch;

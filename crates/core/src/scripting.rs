@@ -19,6 +19,15 @@ use std::time::Instant;
 const SCRIPT_PREFIX: &[u8] = b"lua_f_";
 const LIB_CODE_PREFIX: &[u8] = b"lua_lib_code_";
 const FUNC_LIB_PREFIX: &[u8] = b"lua_func_lib_";
+/// Kvrocks' key for a command propagated to replicas.
+const PROPAGATED_COMMAND: &[u8] = b"script";
+
+/// Whether a record of the propagate column family, replicated from a
+/// master, changes the scripts or function libraries (the replica then
+/// reloads them with [`Scripting::reload`]).
+pub fn is_script_record(key: &[u8]) -> bool {
+    key.starts_with(b"lua_") || key == PROPAGATED_COMMAND
+}
 
 /// A cached EVAL script.
 pub struct Script {
@@ -149,7 +158,19 @@ impl Scripting {
 
     pub fn flush_scripts(&self, storage: &Storage) -> Result<(), EngineError> {
         let mut scripts = self.scripts.write();
-        delete_prefix(storage, &[SCRIPT_PREFIX])?;
+        let mut batch = WriteBatch::default();
+        let end = prefix_end(SCRIPT_PREFIX);
+        storage.delete_range(&mut batch, ColumnFamily::Propagate, SCRIPT_PREFIX, &end);
+        // Kvrocks' propagated command: its replicas reset their Lua state
+        // on it (the compaction filter drops it). Basalt's replicas reload
+        // their scripts on any change of the `lua_` records instead.
+        storage.put(
+            &mut batch,
+            ColumnFamily::Propagate,
+            PROPAGATED_COMMAND,
+            b"*2\r\n$6\r\nscript\r\n$5\r\nflush\r\n",
+        );
+        write_now(storage, batch)?;
         scripts.clear();
         self.scripts_generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
@@ -315,19 +336,6 @@ fn scan(storage: &Storage, prefix: &[u8]) -> Result<Vec<Record>, EngineError> {
     }
     it.status()?;
     Ok(out)
-}
-
-fn delete_prefix(storage: &Storage, prefixes: &[&[u8]]) -> Result<(), EngineError> {
-    let mut batch = WriteBatch::default();
-    for prefix in prefixes {
-        storage.delete_range(
-            &mut batch,
-            ColumnFamily::Propagate,
-            prefix,
-            &prefix_end(prefix),
-        );
-    }
-    write_now(storage, batch)
 }
 
 /// Writes and hands the WAL record to the OS at once: SCRIPT and FUNCTION

@@ -12,6 +12,7 @@ mod filter;
 mod iter;
 pub mod key;
 mod lock;
+pub mod log_data;
 pub mod metadata;
 mod options;
 pub mod replication;

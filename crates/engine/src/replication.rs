@@ -93,15 +93,47 @@ fn length_prefixed<'a>(data: &'a [u8], at: &mut usize) -> Result<&'a [u8], Malfo
 /// deletes, range deletes, merges, log data) and that they name only
 /// column families `0..families`; returns its record count.
 pub fn check_batch(data: &[u8], families: u32) -> Result<u64, MalformedBatch> {
-    walk_batch(data, families, |_, _| {})
+    walk_batch(data, families, |_| {})
 }
 
-/// `check_batch`, calling `key` with the column family id and key of each
-/// put, delete and merge (not range deletes).
-fn walk_batch(
-    data: &[u8],
+/// One record of a write batch, as a replica looks at what a batch did
+/// beyond its data (see `basalt-replication`'s `effects`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum BatchRecord<'a> {
+    /// A put or a merge.
+    Put {
+        cf: ColumnFamily,
+        key: &'a [u8],
+        value: &'a [u8],
+    },
+    Delete {
+        cf: ColumnFamily,
+        key: &'a [u8],
+    },
+    DeleteRange {
+        cf: ColumnFamily,
+        from: &'a [u8],
+        to: &'a [u8],
+    },
+    LogData(&'a [u8]),
+}
+
+/// The records of a well-formed batch, in order (nothing for a malformed
+/// one: `apply_replicated` refuses those anyway).
+pub fn batch_records(data: &[u8]) -> Vec<BatchRecord<'_>> {
+    let mut out = Vec::new();
+    let families = ColumnFamily::ALL.len() as u32;
+    if walk_batch(data, families, |r| out.push(r)).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// `check_batch`, calling `record` with each record.
+fn walk_batch<'a>(
+    data: &'a [u8],
     families: u32,
-    mut key: impl FnMut(u32, &[u8]),
+    mut record: impl FnMut(BatchRecord<'a>),
 ) -> Result<u64, MalformedBatch> {
     let header = data
         .get(..BATCH_HEADER)
@@ -130,11 +162,24 @@ fn walk_batch(
             return Err(malformed("unknown column family"));
         }
         let k = length_prefixed(data, &mut at)?;
-        if with_value {
-            length_prefixed(data, &mut at)?;
-        }
-        if counted && tag != 0xF && tag != 0xE {
-            key(cf, k);
+        let v = if with_value {
+            length_prefixed(data, &mut at)?
+        } else {
+            &[]
+        };
+        // Family ids past Basalt's own (a database with more families)
+        // pass the check but name nothing to look at.
+        let family = ColumnFamily::ALL.get(cf as usize).copied();
+        match (tag, family) {
+            (0x3, _) => record(BatchRecord::LogData(k)),
+            (0xF | 0xE, Some(cf)) => record(BatchRecord::DeleteRange { cf, from: k, to: v }),
+            (0x1 | 0x2 | 0x5 | 0x6, Some(cf)) => record(BatchRecord::Put {
+                cf,
+                key: k,
+                value: v,
+            }),
+            (_, Some(cf)) if counted => record(BatchRecord::Delete { cf, key: k }),
+            _ => {}
         }
         found += u64::from(counted);
     }
@@ -191,17 +236,24 @@ impl Storage {
     /// client-side caching on a replica.
     pub fn batch_user_keys(&self, data: &[u8]) -> Vec<Vec<u8>> {
         let mut keys = Vec::new();
-        let _ = walk_batch(data, self.families, |cf, key| {
-            let Some(cf) = ColumnFamily::ALL.get(cf as usize) else {
-                return;
+        let _ = walk_batch(data, self.families, |record| {
+            let (cf, key) = match record {
+                BatchRecord::Put { cf, key, .. } | BatchRecord::Delete { cf, key } => (cf, key),
+                _ => return,
             };
-            if let Some(Some(user_key)) = self.user_key_of(*cf, key) {
+            if let Some(Some(user_key)) = self.user_key_of(cf, key) {
                 if !keys.contains(&user_key) {
                     keys.push(user_key);
                 }
             }
         });
         keys
+    }
+
+    /// The user key a record of `cf` belongs to (none in the pubsub and
+    /// propagate families).
+    pub fn record_user_key(&self, cf: ColumnFamily, key: &[u8]) -> Option<Vec<u8>> {
+        self.user_key_of(cf, key).flatten()
     }
 
     /// On a replica: refuse every write but `apply_replicated`.
@@ -244,6 +296,21 @@ mod tests {
         let (_dir, data) = cf_batch(3);
         assert_eq!(check_batch(&data, 3).unwrap(), 5, "log data is no record");
         assert!(check_batch(&data, 1).is_err(), "family 1 unknown there");
+        let records = batch_records(&data);
+        assert_eq!(records.len(), 6);
+        assert_eq!(
+            records[0],
+            BatchRecord::Put {
+                cf: ColumnFamily::ALL[1],
+                key: b"k",
+                value: b"v"
+            }
+        );
+        assert_eq!(records[3], BatchRecord::LogData(b"replid"));
+        assert!(matches!(
+            records[2],
+            BatchRecord::DeleteRange { from: b"a", .. }
+        ));
         for cut in 1..data.len() {
             assert!(check_batch(&data[..cut], 3).is_err(), "cut at {cut}");
         }

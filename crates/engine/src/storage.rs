@@ -205,9 +205,23 @@ impl Storage {
     /// Inside a transaction the batch joins the transaction instead, and is
     /// written when it commits.
     pub fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
+        // A batch with nothing but log data would be a WAL record without
+        // a sequence number, which a replica could not place.
+        let log = (!batch.is_empty())
+            .then(crate::log_data::for_batch)
+            .flatten();
         let inner = match batch.ops {
-            None => batch.inner,
-            Some(ops) => {
+            None => {
+                let mut inner = batch.inner;
+                if let Some(blob) = log {
+                    inner.put_log_data(&blob);
+                }
+                inner
+            }
+            Some(mut ops) => {
+                if let Some(blob) = log {
+                    ops.insert(0, Op::LogData(blob));
+                }
                 let mut ops = Some(ops);
                 let owner = self.locks.owner();
                 if txn::with_txn(owner, |t| t.apply(ops.take().unwrap_or_default())).is_some() {
@@ -244,6 +258,7 @@ impl Storage {
                 Op::Put(cf, k, v) => batch.put_cf(self.handle(cf), k, v),
                 Op::Delete(cf, k) => batch.delete_cf(self.handle(cf), k),
                 Op::DeleteRange(cf, from, to) => batch.delete_range_cf(self.handle(cf), from, to),
+                Op::LogData(blob) => batch.put_log_data(&blob),
             }
         }
         batch

@@ -22,6 +22,9 @@ pub(crate) enum Op {
     Put(ColumnFamily, Vec<u8>, Vec<u8>),
     Delete(ColumnFamily, Vec<u8>),
     DeleteRange(ColumnFamily, Vec<u8>, Vec<u8>),
+    /// A command's log data (`crate::log_data`): goes into the WAL with
+    /// the transaction's batch, changes nothing.
+    LogData(Vec<u8>),
 }
 
 /// A command's writes. Outside a transaction it is a plain RocksDB batch;
@@ -147,6 +150,7 @@ impl TxnState {
                     }
                     o.tombstones.push((from.clone(), to.clone()));
                 }
+                Op::LogData(_) => {}
             }
         }
         self.ops.extend(ops);

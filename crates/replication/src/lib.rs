@@ -12,6 +12,8 @@
 //! `Action::TakeOver`.
 
 mod checkpoint;
+mod effects;
+mod events;
 mod feed;
 mod full_sync;
 mod gate;
@@ -89,6 +91,12 @@ impl Replication {
 
     pub fn is_replica(&self) -> bool {
         self.replica.load(Ordering::Acquire)
+    }
+
+    /// Whether a replica streams from this node now (PUBLISH writes its
+    /// message for replicas only then).
+    pub fn feeds_replicas(&self) -> bool {
+        !self.feed.list().is_empty()
     }
 
     pub fn counters(&self) -> &Counters {

@@ -8,6 +8,7 @@
 //! connects again and resumes with PSYNC. Any failure: wait a second,
 //! start over.
 
+use crate::effects::Effects;
 use crate::wire::{self, Wire, WireError, WireResult};
 use crate::Replication;
 use basalt_core::shared::Shared;
@@ -294,7 +295,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Applies the master's batches until the link fails or stops.
-fn stream(shared: &Shared, repl: &Replication, link: &Link, mut wire: Wire) -> WireResult<()> {
+fn stream(shared: &Arc<Shared>, repl: &Replication, link: &Link, mut wire: Wire) -> WireResult<()> {
     let mut last_input = Instant::now();
     let mut last_ack = Instant::now();
     let mut unflushed = false;
@@ -356,29 +357,31 @@ fn send_without_waiting(mut stream: &TcpStream, pending: &mut Vec<u8>) -> WireRe
 }
 
 /// Applies one batch, unless the link was stopped (REPLICAOF changed the
-/// role): from then on this node's data is no longer the master's.
-fn apply(shared: &Shared, repl: &Replication, link: &Link, batch: &[u8]) -> WireResult<()> {
-    let _access = shared.dataset.access();
-    let _applying = repl.apply.lock();
-    if link.stopped() {
-        return Err(WireError::Stopped);
-    }
-    let data = shared.data();
-    data.storage
-        .apply_replicated(batch)
-        .map_err(|e| WireError::Protocol(format!("cannot apply a batch from the master: {e}")))?;
-    // What clients built on reads of the changed keys: WATCHes and
-    // client-side caches. (Keyspace notifications would need the
-    // commands, which the stream does not carry.)
-    if shared.watches.active() || shared.tracking.active() {
-        let keys: Vec<bytes::Bytes> = data
-            .storage
-            .batch_user_keys(batch)
-            .into_iter()
-            .map(bytes::Bytes::from)
-            .collect();
-        shared.watches.touch(&keys);
-        shared.tracking.invalidate(shared, &keys, None);
-    }
+/// role): from then on this node's data is no longer the master's. Then
+/// what the batch does beyond its data (`effects`).
+fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) -> WireResult<()> {
+    // Only this thread writes on a replica: what is missing now is
+    // missing right before the batch.
+    let new_keys = crate::effects::watch_new_keys(shared, batch);
+    let effects = {
+        let _access = shared.dataset.access();
+        let _applying = repl.apply.lock();
+        if link.stopped() {
+            return Err(WireError::Stopped);
+        }
+        let data = shared.data();
+        data.storage.apply_replicated(batch).map_err(|e| {
+            WireError::Protocol(format!("cannot apply a batch from the master: {e}"))
+        })?;
+        let effects = Effects::of(shared, &data.storage, batch);
+        // What clients built on reads of the changed keys: WATCHes and
+        // client-side caches.
+        if shared.watches.active() || shared.tracking.active() {
+            shared.watches.touch(&effects.keys);
+            shared.tracking.invalidate(shared, &effects.keys, None);
+        }
+        effects
+    };
+    effects.run(shared, new_keys);
     Ok(())
 }

@@ -22,6 +22,7 @@ mod pause;
 mod protocol;
 mod pubsub;
 mod replication;
+mod replication_extras;
 mod request_path;
 mod robustness;
 mod scripting;

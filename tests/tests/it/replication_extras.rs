@@ -1,0 +1,469 @@
+//! What replicates beyond data (Basalt only, real processes on
+//! 127.0.0.1): messages PUBLISHed on the master reach subscribers on its
+//! replicas, scripts and function libraries loaded on the master run on
+//! them, replicated writes raise keyspace notifications there, and wake
+//! clients blocked there.
+
+use crate::protocol::{Raw, R};
+use basalt_tests::client::{err, q, reply};
+use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_until};
+use basalt_tests::{skip_on_redis, Server};
+use std::time::Duration;
+
+const SYNC: Duration = Duration::from_secs(30);
+
+/// The next pushed message as its parts (`message channel payload`...).
+fn message(sub: &mut Raw) -> Vec<String> {
+    match sub.value() {
+        R::Arr(parts) => parts.iter().map(R::text).collect(),
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// Waits until `master` feeds `n` replicas: it writes messages for them
+/// from then on.
+fn wait_fed(master: &Server, n: i64) {
+    let mut m = connect(master, SYNC);
+    wait_until(SYNC, "the master to feed its replicas", || {
+        match info_int(&mut m, "replication", "connected_slaves") {
+            c if c >= n => Ok(()),
+            c => Err(format!("{c} replicas")),
+        }
+    });
+}
+
+fn subscribed(sub: &mut Raw, args: &[&str]) {
+    let reply = sub.val(args);
+    assert!(matches!(reply, R::Arr(_)), "{args:?}: {reply:?}");
+}
+
+#[test]
+fn published_messages_reach_subscribers_on_replicas() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    let chained = start_replica(&replica, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    wait_in_sync(&replica, &chained, SYNC);
+    wait_fed(&master, 1);
+
+    let mut sub = Raw::connect(replica.port);
+    subscribed(&mut sub, &["SUBSCRIBE", "news"]);
+    subscribed(&mut sub, &["PSUBSCRIBE", "n*"]);
+    subscribed(&mut sub, &["SSUBSCRIBE", "shard"]);
+    let mut far = Raw::connect(chained.port);
+    subscribed(&mut far, &["SUBSCRIBE", "news"]);
+
+    let mut m = master.client();
+    // Nobody listens on the master itself.
+    assert_eq!(q::<i64>(&mut m, &["PUBLISH", "news", "hello"]), 0);
+    assert_eq!(message(&mut sub), ["message", "news", "hello"]);
+    assert_eq!(message(&mut sub), ["pmessage", "n*", "news", "hello"]);
+    // Batches pass down a chain as they are, messages with them.
+    assert_eq!(message(&mut far), ["message", "news", "hello"]);
+
+    assert_eq!(q::<i64>(&mut m, &["SPUBLISH", "shard", "s1"]), 0);
+    assert_eq!(message(&mut sub), ["smessage", "shard", "s1"]);
+
+    // In a transaction too, in order.
+    let _: () = q(&mut m, &["MULTI"]);
+    let _: String = q(&mut m, &["PUBLISH", "news", "one"]);
+    let _: String = q(&mut m, &["PUBLISH", "nope", "two"]);
+    let _: Vec<i64> = q(&mut m, &["EXEC"]);
+    assert_eq!(message(&mut sub), ["message", "news", "one"]);
+    assert_eq!(message(&mut sub), ["pmessage", "n*", "news", "one"]);
+    assert_eq!(message(&mut sub), ["pmessage", "n*", "nope", "two"]);
+    assert_eq!(message(&mut far), ["message", "news", "one"]);
+
+    // PUBLISH on a replica reaches its own subscribers only: it cannot
+    // write (its sequence numbers are its master's).
+    let mut r = replica.client();
+    assert_eq!(q::<i64>(&mut r, &["PUBLISH", "news", "local"]), 2);
+    assert_eq!(message(&mut sub), ["message", "news", "local"]);
+    assert_eq!(message(&mut sub), ["pmessage", "n*", "news", "local"]);
+    assert_eq!(q::<i64>(&mut m, &["PUBLISH", "news", "after"]), 0);
+    assert_eq!(
+        message(&mut far),
+        ["message", "news", "after"],
+        "the chained replica never saw the replica's own message"
+    );
+    assert_eq!(message(&mut sub), ["message", "news", "after"]);
+}
+
+const LIBRARY: &str = "#!lua name=lib\n\
+    redis.register_function{function_name='ro', callback=function(keys, args) \
+    return 'ro ' .. (redis.call('GET', keys[1]) or 'nil') end, flags={'no-writes'}}";
+
+#[test]
+fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    let mut m = master.client();
+    let mut r = connect(&replica, SYNC);
+
+    let loaded: String = q(&mut m, &["SCRIPT", "LOAD", "return 'loaded'"]);
+    assert_eq!(
+        reply(&mut m, &["EVAL", "return 'evaluated'", "0"]),
+        "evaluated"
+    );
+    let evaluated: String = q(&mut m, &["SCRIPT", "LOAD", "return 'evaluated'"]);
+    let _: String = q(&mut m, &["FUNCTION", "LOAD", LIBRARY]);
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(reply(&mut r, &["EVALSHA", &loaded, "0"]), "loaded");
+    assert_eq!(reply(&mut r, &["EVALSHA_RO", &evaluated, "0"]), "evaluated");
+    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "ro v");
+    assert_eq!(reply(&mut r, &["FCALL", "ro", "1", "k"]), "ro v");
+
+    // Replacing, deleting and flushing reach the replica too.
+    let replaced = LIBRARY.replace("'ro '", "'new '");
+    let _: String = q(&mut m, &["FUNCTION", "LOAD", "REPLACE", &replaced]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "new v");
+    let _: () = q(&mut m, &["FUNCTION", "DELETE", "lib"]);
+    let _: () = q(&mut m, &["SCRIPT", "FLUSH"]);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(
+        err(&mut r, &["FCALL_RO", "ro", "1", "k"]),
+        "ERR Function not found"
+    );
+    assert!(err(&mut r, &["EVALSHA", &loaded, "0"]).starts_with("NOSCRIPT"));
+
+    // A replica that joins later gets them with its full sync.
+    let loaded: String = q(&mut m, &["SCRIPT", "LOAD", "return 'loaded'"]);
+    let _: String = q(&mut m, &["FUNCTION", "LOAD", LIBRARY]);
+    let late = Server::start();
+    let mut l = late.client();
+    let full_before = info_int(&mut m, "stats", "sync_full");
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut l, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_in_sync(&master, &late, SYNC);
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), full_before + 1);
+    let mut l = connect(&late, SYNC);
+    assert_eq!(reply(&mut l, &["EVALSHA", &loaded, "0"]), "loaded");
+    assert_eq!(reply(&mut l, &["FCALL_RO", "ro", "1", "k"]), "ro v");
+}
+
+/// A subscriber to every keyspace and keyevent channel and to `marker`,
+/// which tells it where a round of events ends.
+struct Listener {
+    sub: Raw,
+}
+
+impl Listener {
+    fn new(port: u16) -> Listener {
+        let mut sub = Raw::connect(port);
+        subscribed(&mut sub, &["PSUBSCRIBE", "__key*__:*"]);
+        subscribed(&mut sub, &["SUBSCRIBE", "marker"]);
+        Listener { sub }
+    }
+
+    /// The events up to the marker, as `key event` (keyspace channels)
+    /// and `E event key` (keyevent channels).
+    fn events(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let parts = message(&mut self.sub);
+            match parts[0].as_str() {
+                "message" => return out,
+                "pmessage" => {
+                    let (channel, payload) = (&parts[2], &parts[3]);
+                    if let Some(key) = channel.strip_prefix("__keyspace@0__:") {
+                        out.push(format!("{key} {payload}"));
+                    } else if let Some(event) = channel.strip_prefix("__keyevent@0__:") {
+                        out.push(format!("E {event} {payload}"));
+                    }
+                }
+                other => panic!("unexpected frame {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn replicated_writes_raise_keyspace_notifications_on_the_replica() {
+    skip_on_redis!();
+    let master = Server::start_with(&["--notify-keyspace-events", "KEAn"]);
+    // The replica's own setting decides, as in Redis.
+    let replica = start_replica(&master, &["--notify-keyspace-events", "KEAn"]);
+    wait_in_sync(&master, &replica, SYNC);
+    wait_fed(&master, 1);
+    let mut on_master = Listener::new(master.port);
+    let mut on_replica = Listener::new(replica.port);
+    let mut m = master.client();
+    let script: &[&[&str]] = &[
+        &["SET", "s", "v"],
+        &["SETEX", "t", "100", "v"],
+        &["SET", "kt", "v", "EX", "100"],
+        &["SET", "kt", "w", "KEEPTTL"],
+        &["GETEX", "kt", "PERSIST"],
+        &["GETEX", "kt", "PX", "50000"],
+        &["APPEND", "s", "w"],
+        &["INCR", "n"],
+        &["MSET", "a", "1", "b", "2"],
+        &["DEL", "a", "missing", "b"],
+        &["EXPIRE", "s", "100"],
+        &["PERSIST", "s"],
+        &["RENAME", "s", "s2"],
+        &["LPUSH", "l", "x", "y"],
+        &["RPUSH", "l", "z"],
+        &["LMOVE", "l", "l2", "RIGHT", "LEFT"],
+        &["LPOP", "l"],
+        &["RPOP", "l", "2"],
+        &["HSET", "h", "f", "1", "g", "2"],
+        &["HINCRBY", "h", "f", "2"],
+        &["HDEL", "h", "f", "g"],
+        &["SADD", "set", "m1", "m2"],
+        &["SREM", "set", "m1"],
+        &["ZADD", "z", "1", "m"],
+        &["ZINCRBY", "z", "2", "m"],
+        &["ZADD", "z", "INCR", "5", "m"],
+        &["ZREM", "z", "m"],
+        &["XADD", "x", "1-1", "f", "v"],
+        &["PFADD", "hll", "a"],
+        &["EXPIRE", "t", "0"],
+    ];
+    for args in script {
+        let _: redis::Value = q(&mut m, args);
+    }
+    let _: () = q(&mut m, &["MULTI"]);
+    let _: String = q(&mut m, &["SET", "in:multi", "1"]);
+    let _: String = q(&mut m, &["LPUSH", "in:multi:list", "1"]);
+    let _: Vec<redis::Value> = q(&mut m, &["EXEC"]);
+    let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+    let expected = on_master.events();
+    let seen = on_replica.events();
+    for event in [
+        "s new",
+        "s set",
+        "E set s",
+        "t expire",
+        "s append",
+        "n incrby",
+        "a del",
+        "s rename_from",
+        "s2 rename_to",
+        "l lpush",
+        "l2 lpush",
+        "kt persist",
+        "l rpop",
+        "l del",
+        "h hdel",
+        "z zincr",
+        "x xadd",
+        "hll pfadd",
+        "t del",
+        "in:multi set",
+        "in:multi:list lpush",
+    ] {
+        assert!(expected.iter().any(|e| e == event), "{event} on the master");
+    }
+    assert_eq!(seen, expected, "the replica's events are the master's");
+
+    // Keys the master's expire cycle deletes are `expired` on replicas.
+    let _: () = q(&mut m, &["SET", "short", "v", "PX", "30"]);
+    let mut c = connect(&master, SYNC);
+    wait_until(SYNC, "the master to expire the key", || {
+        match info_int(&mut c, "stats", "expired_keys") {
+            0 => Err("not yet".to_string()),
+            _ => Ok(()),
+        }
+    });
+    let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+    let expected = on_master.events();
+    assert!(
+        expected.iter().any(|e| e == "short expired"),
+        "{expected:?}"
+    );
+    assert_eq!(on_replica.events(), expected);
+}
+
+#[test]
+fn clients_blocked_on_a_replica_wake_on_replicated_writes() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    let mut m = master.client();
+    let _: String = q(&mut m, &["XADD", "x", "1-1", "f", "old"]);
+    wait_in_sync(&master, &replica, SYNC);
+
+    let mut reader = Raw::connect(replica.port);
+    reader.send(&crate::protocol::encode(&[
+        "XREAD", "BLOCK", "20000", "STREAMS", "x", "$",
+    ]));
+    let mut r = connect(&replica, SYNC);
+    wait_until(SYNC, "the reader to block", || {
+        match info_int(&mut r, "clients", "blocked_clients") {
+            1 => Ok(()),
+            n => Err(format!("{n} blocked")),
+        }
+    });
+    let _: String = q(&mut m, &["XADD", "x", "2-1", "f", "new"]);
+    let R::Arr(streams) = reader.value() else {
+        panic!("expected the stream's new entry");
+    };
+    let R::Arr(stream) = &streams[0] else {
+        panic!("expected [key, entries]");
+    };
+    assert_eq!(stream[0].text(), "x");
+    let R::Arr(entries) = &stream[1] else {
+        panic!("expected entries");
+    };
+    assert_eq!(entries.len(), 1);
+    let R::Arr(entry) = &entries[0] else {
+        panic!("expected [id, fields]");
+    };
+    assert_eq!(entry[0].text(), "2-1");
+
+    // Popping blocks write, which a replica refuses, as Redis does.
+    assert_eq!(
+        err(&mut r, &["BLPOP", "l", "1"]),
+        "READONLY You can't write against a read only replica."
+    );
+}
+
+/// Reads one RESP line from a raw socket.
+fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while !out.ends_with(b"\r\n") {
+        assert_eq!(s.read(&mut byte).expect("read"), 1, "closed after {out:?}");
+        out.push(byte[0]);
+    }
+    out.truncate(out.len() - 2);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What a Kvrocks replica reads from a Basalt master: a PUBLISH is one
+/// put in the PubSub column family (id 3), key the channel, value the
+/// message, as Kvrocks' own master writes it.
+#[test]
+fn a_publish_reaches_the_stream_as_kvrocks_writes_it() {
+    skip_on_redis!();
+    use std::io::{Read, Write};
+    let master = Server::start();
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    let latest = info_int(&mut m, "replication", "master_repl_offset");
+    let mut s = master.raw();
+    s.write_all(&crate::protocol::encode(&[
+        "PSYNC",
+        &(latest + 1).to_string(),
+    ]))
+    .unwrap();
+    assert_eq!(line(&mut s), b"+OK");
+    wait_fed(&master, 1);
+    assert_eq!(q::<i64>(&mut m, &["PUBLISH", "news", "hello"]), 0);
+    let batch = loop {
+        let header = line(&mut s);
+        let len: usize = std::str::from_utf8(&header[1..]).unwrap().parse().unwrap();
+        let mut data = vec![0u8; len + 2];
+        s.read_exact(&mut data).unwrap();
+        if &data[..len] != b"ping" {
+            break data[..len].to_vec();
+        }
+    };
+    assert_eq!(u32::from_le_bytes(batch[8..12].try_into().unwrap()), 1);
+    // Put in a column family (0x5), family 3, "news", "hello".
+    assert!(
+        contains(&batch[12..], b"\x05\x03\x04news\x05hello"),
+        "{batch:?}"
+    );
+}
+
+/// What a Basalt replica does with a Kvrocks master's batches: a put in
+/// the PubSub column family (no log data of Basalt's) reaches its
+/// subscribers; Kvrocks' SCRIPT FLUSH (a range delete of `lua_f_` and the
+/// `script` record) empties its scripts.
+#[test]
+fn a_replica_of_a_kvrocks_style_master_delivers_its_messages() {
+    skip_on_redis!();
+    use std::io::{Read, Write};
+    let bulk = |records: &[u8], count: u32| {
+        let mut b = 1u64.to_le_bytes().to_vec();
+        b.extend_from_slice(&count.to_le_bytes());
+        b.extend_from_slice(records);
+        let mut out = format!("${}\r\n", b.len()).into_bytes();
+        out.extend_from_slice(&b);
+        out.extend_from_slice(b"\r\n");
+        out
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = listener.local_addr().unwrap().port();
+    let (go, wait_go) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        for (asked, answer) in [
+            (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
+            (b"listening-port", b"+OK\r\n"),
+            (b"PSYNC", b"+OK\r\n"),
+        ] {
+            while !contains(&seen, asked) {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the replica hung up in the handshake");
+                seen.extend_from_slice(&buf[..n]);
+            }
+            seen.clear();
+            s.write_all(answer).unwrap();
+        }
+        while let Ok(piece) = wait_go.recv() {
+            s.write_all(&piece).unwrap();
+        }
+        let _ = wait_done.recv();
+    });
+    let to = format!("127.0.0.1 {fake_port}");
+    let replica = Server::start_with(&["--slaveof", &to]);
+    let mut r = connect(&replica, SYNC);
+    wait_until(SYNC, "the link", || {
+        match basalt_tests::nodes::info_field(&mut r, "replication", "master_link_status") {
+            Some(s) if s == "up" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let mut sub = Raw::connect(replica.port);
+    subscribed(&mut sub, &["SUBSCRIBE", "news"]);
+    // A script body as Kvrocks stores it, then a message.
+    let sha = "0123456789012345678901234567890123456789";
+    let mut script = vec![0x5, 4, 46];
+    script.extend_from_slice(format!("lua_f_{sha}").as_bytes());
+    script.push(12);
+    script.extend_from_slice(b"return 'kvr'");
+    go.send(bulk(&script, 1)).unwrap();
+    go.send(bulk(b"\x05\x03\x04news\x05hello", 1)).unwrap();
+    assert_eq!(message(&mut sub), ["message", "news", "hello"]);
+    assert_eq!(reply(&mut r, &["EVALSHA", sha, "0"]), "kvr");
+    // Kvrocks' SCRIPT FLUSH: range delete of the scripts (0xE: in a
+    // column family), then its propagated command.
+    let mut flush = vec![0xE, 4, 6];
+    flush.extend_from_slice(b"lua_f_");
+    flush.extend_from_slice(&[6]);
+    flush.extend_from_slice(b"lua_f`");
+    flush.extend_from_slice(&[0x5, 4, 6]);
+    flush.extend_from_slice(b"script");
+    let command = b"*2\r\n$6\r\nscript\r\n$5\r\nflush\r\n";
+    flush.push(command.len() as u8);
+    flush.extend_from_slice(command);
+    go.send(bulk(&flush, 2)).unwrap();
+    wait_until(SYNC, "the scripts to go", || {
+        match reply(&mut r, &["EVALSHA", sha, "0"]) {
+            e if e.starts_with("NOSCRIPT") => Ok(()),
+            other => Err(other),
+        }
+    });
+    drop(go);
+    done.send(()).unwrap();
+    drop(replica);
+    fake.join().expect("fake master");
+}
