@@ -148,6 +148,28 @@ pub fn psync(
     // Batches still in RocksDB's WAL buffer are not in the file that
     // `get_updates_since` reads.
     let _ = storage.flush_wal_buffer();
+    // Kvrocks' check of the replication id: the replica's newest batch
+    // and this node's batch at the same sequence must belong to the same
+    // history. Where the WAL no longer holds that batch, or it carries no
+    // id (data written before ids), only the sequence is checked, as in
+    // Kvrocks.
+    if args.len() == 3 {
+        let theirs = String::from_utf8_lossy(&args[1]);
+        if let Some(ours) = storage.replication_id_at(next.saturating_sub(1)) {
+            if ours != theirs {
+                repl.counters
+                    .sync_partial_err
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    "replication: replica {} asked for sequence {next} after a batch of history {theirs}, ours is {ours}: full sync",
+                    client.handle.addr,
+                );
+                return Err(CommandError::other(
+                    "ERR wrong replication id of the last log",
+                ));
+            }
+        }
+    }
     if !storage.wal_starts_at(next) {
         repl.counters
             .sync_partial_err

@@ -8,7 +8,9 @@
 //! `_fetch_file f1,f2,...`. Every file is written as `<name>.tmp` and
 //! renamed when whole. Then the checkpoint takes the place of `<dir>/db`
 //! under the dataset's exclusive lock (commands answer LOADING meanwhile);
-//! if it does not open, the old database comes back.
+//! if it does not open, the old database comes back. With
+//! `slave-empty-db-before-fullsync yes` the old database is replaced by
+//! an empty one before the files are fetched, as Kvrocks does.
 
 use crate::link::{self, Link};
 use crate::wire::{Wire, WireError, WireResult};
@@ -64,6 +66,13 @@ pub fn run(
     // databases: only what this link fetched from this master is kept.
     if !link.fetched_before.swap(true, Ordering::AcqRel) && target.exists() {
         std::fs::remove_dir_all(&target)?;
+    }
+    if shared.config.read().slave_empty_db_before_fullsync {
+        // Kvrocks' `slave-empty-db-before-fullsync`: the old data goes
+        // now, so that it and the master's never fill the disk together.
+        empty_database(shared, repl)
+            .map_err(|e| WireError::Protocol(format!("cannot empty the database: {e}")))?;
+        tracing::info!("replication: emptied the database before the full sync");
     }
     let todo = keep_fetched(&target, &files)?;
     tracing::info!(
@@ -184,6 +193,50 @@ fn fetch_files(shared: &Shared, link: &Link, target: &Path, files: &[&String]) -
     Ok(())
 }
 
+/// Serves whoever looks at the dataset while the old one is closed and
+/// the files move (commands wait or answer LOADING). A new directory each
+/// time: RocksDB locks a path for as long as anyone holds it open.
+fn placeholder(
+    options: &basalt_engine::EngineOptions,
+) -> Result<(Arc<Storage>, std::path::PathBuf), EngineError> {
+    let n = PLACEHOLDERS.fetch_add(1, Ordering::Relaxed);
+    let dir = options
+        .dir
+        .join(format!("sync_placeholder-{}-{n}", std::process::id()));
+    let mut placeholder_options = options.clone();
+    placeholder_options.dir = dir.clone();
+    placeholder_options.block_cache_bytes = 1 << 20;
+    let placeholder = Arc::new(Storage::open(&placeholder_options)?);
+    placeholder.set_fenced(true);
+    Ok((placeholder, dir))
+}
+
+/// Replaces `<dir>/db` with an empty database.
+fn empty_database(shared: &Shared, repl: &Replication) -> Result<(), EngineError> {
+    let options = shared.data().storage.options().clone();
+    let db = options.dir.join("db");
+    let (placeholder, placeholder_dir) = placeholder(&options)?;
+    let result = shared.swap_dataset_files(placeholder.clone(), || {
+        if let Err(e) = std::fs::remove_dir_all(&db) {
+            tracing::warn!("replication: cannot delete {}: {e}", db.display());
+        }
+        match Storage::open(&options) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                s.set_fenced(repl.is_replica());
+                (s, Ok(()))
+            }
+            Err(e) => {
+                tracing::error!("replication: cannot open an empty database: {e}");
+                (placeholder.clone(), Err(e))
+            }
+        }
+    });
+    drop(placeholder);
+    let _ = std::fs::remove_dir_all(&placeholder_dir);
+    result
+}
+
 /// Puts the fetched checkpoint in the place of `<dir>/db`.
 fn restore(
     shared: &Shared,
@@ -195,16 +248,7 @@ fn restore(
     let data_dir = options.dir.clone();
     let db = data_dir.join("db");
     let old = data_dir.join("db_old");
-    // Serves whoever looks at the dataset while the old one is closed and
-    // the files move (commands wait or answer LOADING). A new name each
-    // time: RocksDB locks a path for as long as anyone holds it open.
-    let n = PLACEHOLDERS.fetch_add(1, Ordering::Relaxed);
-    let placeholder_dir = data_dir.join(format!("sync_placeholder-{}-{n}", std::process::id()));
-    let mut placeholder_options = options.clone();
-    placeholder_options.dir = placeholder_dir.clone();
-    placeholder_options.block_cache_bytes = 1 << 20;
-    let placeholder = Arc::new(Storage::open(&placeholder_options)?);
-    placeholder.set_fenced(true);
+    let (placeholder, placeholder_dir) = placeholder(&options)?;
     let fenced = |s: Storage| {
         let s = Arc::new(s);
         s.set_fenced(repl.is_replica());

@@ -36,6 +36,27 @@ impl Gate for RoleGate {
         if !self.replica.load(Ordering::Acquire) {
             return self.enough_replicas(shared, call);
         }
+        self.replica_rules(shared, call)
+    }
+
+    /// On a replica, a write (or, without its link and stale data, any
+    /// data command) queued in MULTI makes EXEC answer EXECABORT, as in
+    /// Redis.
+    fn check_queued(
+        &self,
+        shared: &Shared,
+        _client: &ClientState,
+        call: &Call<'_>,
+    ) -> Result<(), CommandError> {
+        if !self.replica.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.replica_rules(shared, call)
+    }
+}
+
+impl RoleGate {
+    fn replica_rules(&self, shared: &Shared, call: &Call<'_>) -> Result<(), CommandError> {
         let flags = call.flags();
         if flags & flags::STALE == 0
             && !self.link_up.load(Ordering::Acquire)
@@ -48,9 +69,7 @@ impl Gate for RoleGate {
         }
         Ok(())
     }
-}
 
-impl RoleGate {
     fn enough_replicas(&self, shared: &Shared, call: &Call<'_>) -> Result<(), CommandError> {
         let (min, max_lag) = {
             let c = shared.config.read();

@@ -21,6 +21,7 @@ mod pause;
 mod protocol;
 mod pubsub;
 mod replication;
+mod replication_id;
 mod request_path;
 mod robustness;
 mod scripting;
