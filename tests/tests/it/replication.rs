@@ -685,7 +685,7 @@ fn replicated_writes_reach_watch_and_tracking_on_the_replica() {
 }
 
 /// Reads from `s` until `what` arrives (within the socket's timeout).
-fn expect_request(s: &mut std::net::TcpStream, what: &[u8]) {
+pub(crate) fn expect_request(s: &mut std::net::TcpStream, what: &[u8]) {
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
     while !seen.windows(what.len()).any(|w| w == what) {

@@ -4,7 +4,7 @@
 //! Real processes on 127.0.0.1; whether a sync was partial or full is read
 //! from the master's Kvrocks counters.
 
-use super::replication::{exact, line, send};
+use super::replication::{exact, expect_request, line, send};
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
     assert_same_data, connect, info_field, info_int, start_replica, wait_in_sync, wait_until,
@@ -284,11 +284,8 @@ fn slave_empty_db_before_fullsync_empties_the_replica_first() {
     let replica = Server::start_with(&["--slave-empty-db-before-fullsync", "yes"]);
     let mut r = replica.client();
     assert_eq!(
-        reply(
-            &mut r,
-            &["CONFIG", "GET", "replica-empty-db-before-fullsync"]
-        ),
-        "[replica-empty-db-before-fullsync,yes]"
+        reply(&mut r, &["CONFIG", "GET", "slave-empty-db-before-fullsync"]),
+        "[slave-empty-db-before-fullsync,yes]"
     );
     let _: () = q(&mut r, &["SET", "own", "1"]);
     let to = master.port.to_string();
@@ -309,4 +306,41 @@ fn slave_empty_db_before_fullsync_empties_the_replica_first() {
     assert!(replica
         .log()
         .contains("emptied the database before the full sync"));
+}
+
+/// A master that knows no replication ids (PSYNC with two arguments is a
+/// wrong number of arguments there) gets the old `PSYNC <seq>`, on the same
+/// connection, as a Kvrocks replica does.
+#[test]
+fn a_master_without_replication_ids_gets_the_old_psync() {
+    skip_on_redis!();
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        expect_request(&mut s, b"_db_name");
+        s.write_all(b"change.me.db\r\n").unwrap();
+        expect_request(&mut s, b"listening-port");
+        s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"*3\r\n$5\r\nPSYNC\r\n$16\r\n");
+        s.write_all(b"-ERR wrong number of arguments for 'psync' command\r\n")
+            .unwrap();
+        expect_request(&mut s, b"*2\r\n$5\r\nPSYNC\r\n");
+        s.write_all(b"+OK\r\n").unwrap();
+        s
+    });
+    // A master until now: it has an id of its own.
+    let replica = Server::start();
+    let mut r = replica.client();
+    let to = fake_port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    let _stream = fake.join().expect("fake master");
+    wait_until(SYNC, "the link up", || {
+        match info_field(&mut r, "replication", "master_link_status").as_deref() {
+            Some("up") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
 }
