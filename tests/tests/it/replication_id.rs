@@ -344,3 +344,67 @@ fn a_master_without_replication_ids_gets_the_old_psync() {
         }
     });
 }
+
+/// A full sync whose link is cut in the middle of a file (through the
+/// TCP proxy) resumes that file from where it stopped.
+#[test]
+fn a_full_sync_cut_in_the_middle_of_a_file_resumes_it() {
+    skip_on_redis!();
+    let master = Server::start_with(&["--max-replication-mb", "1"]);
+    let mut m = master.client();
+    // About 3 MB that compression cannot shrink, in one SST file.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut fill = redis::pipe();
+    for i in 0..750 {
+        let value: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
+    }
+    let _: () = fill.query(&mut m).unwrap();
+    let _: String = q(&mut m, &["BGREWRITEAOF"]);
+    wait_until(SYNC, "the data in an SST file", || {
+        let biggest = std::fs::read_dir(master.data_dir().join("db"))
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".sst"))
+            .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        if biggest > 2 << 20 {
+            Ok(())
+        } else {
+            Err(format!("largest SST {biggest} bytes"))
+        }
+    });
+    let proxy = basalt_tests::proxy::Proxy::start(master.port);
+    let replica = Server::start();
+    let mut r = replica.client();
+    let to = proxy.port.to_string();
+    assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    wait_until(SYNC, "a megabyte received", || {
+        let read = info_field(&mut r, "replication", "master_sync_read_bytes")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if read > 1 << 20 {
+            Ok(())
+        } else {
+            Err(format!("{read} bytes"))
+        }
+    });
+    proxy.cut();
+    wait_in_sync(&master, &replica, SYNC);
+    let log = replica.log();
+    let resumed = log
+        .lines()
+        .find(|l| l.contains("replication: resuming ") && l.contains(".sst at byte "))
+        .unwrap_or_else(|| panic!("no resumption in the log:\n{log}"));
+    assert!(!resumed.contains("at byte 0 "), "{resumed}");
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+}
