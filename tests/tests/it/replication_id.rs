@@ -382,6 +382,35 @@ fn a_full_sync_cut_in_the_middle_of_a_file_resumes_it() {
             Err(format!("largest SST {biggest} bytes"))
         }
     });
+    // The extension on the wire: one file from a byte on (unpaced).
+    let _: () = q(&mut m, &["CONFIG", "SET", "max-replication-mb", "0"]);
+    let mut s = master.raw();
+    send(&mut s, &[b"_fetch_meta"]);
+    let files = String::from_utf8(line(&mut s)).unwrap();
+    let sst = files
+        .split(',')
+        .find(|f| f.ends_with(".sst"))
+        .expect("an SST file in the checkpoint")
+        .to_string();
+    let mut s = master.raw();
+    send(&mut s, &[b"_fetch_file", sst.as_bytes()]);
+    let size: usize = String::from_utf8(line(&mut s)).unwrap().parse().unwrap();
+    let whole = exact(&mut s, size);
+    let mut s = master.raw();
+    send(&mut s, &[b"_fetch_file", sst.as_bytes(), b"1000"]);
+    let rest: usize = String::from_utf8(line(&mut s)).unwrap().parse().unwrap();
+    assert_eq!(rest, size - 1000);
+    assert_eq!(exact(&mut s, rest), whole[1000..]);
+    let mut s = master.raw();
+    let beyond = (size + 1).to_string();
+    send(&mut s, &[b"_fetch_file", sst.as_bytes(), beyond.as_bytes()]);
+    assert!(line(&mut s).starts_with(b"-ERR offset"));
+    assert_eq!(
+        err(&mut m, &["_fetch_file", "a,b", "10"]),
+        "ERR an offset goes with exactly one file"
+    );
+
+    let _: () = q(&mut m, &["CONFIG", "SET", "max-replication-mb", "1"]);
     let proxy = basalt_tests::proxy::Proxy::start(master.port);
     let replica = Server::start();
     let mut r = replica.client();
