@@ -11,6 +11,10 @@
 //! so is a script that declares writes in its shebang (one without a
 //! shebang runs, and its writes are refused here as they reach the
 //! dispatcher).
+//!
+//! In MULTI each command is checked as it is queued (a refusal dooms the
+//! transaction), and EXEC checks the queue again, discarding the whole
+//! transaction if the node's state changed since (as Redis).
 
 use basalt_core::command::flags;
 use basalt_core::context::ClientState;
@@ -39,19 +43,17 @@ impl Gate for RoleGate {
         self.replica_rules(shared, call)
     }
 
-    /// On a replica, a write (or, without its link and stale data, any
-    /// data command) queued in MULTI makes EXEC answer EXECABORT, as in
-    /// Redis.
+    /// Everything this gate refuses, it refuses when MULTI queues the
+    /// command too, so EXEC answers EXECABORT, as Redis's `rejectCommand`:
+    /// a write on a replica (READONLY), a data command on a stale one
+    /// (MASTERDOWN), a write without enough good replicas (NOREPLICAS).
     fn check_queued(
         &self,
         shared: &Shared,
-        _client: &ClientState,
+        client: &ClientState,
         call: &Call<'_>,
     ) -> Result<(), CommandError> {
-        if !self.replica.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        self.replica_rules(shared, call)
+        self.check(shared, client, call)
     }
 }
 

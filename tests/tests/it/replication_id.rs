@@ -232,6 +232,19 @@ fn a_replica_says_so_in_hello_and_refuses_writes_queued_in_multi() {
     assert_eq!(reply(&mut r, &["MULTI"]), "OK");
     assert_eq!(reply(&mut r, &["GET", "x"]), "QUEUED");
     assert_eq!(reply(&mut r, &["EXEC"]), "[master]");
+
+    // A write queued on a master that becomes a replica before EXEC: the
+    // transaction is discarded whole.
+    let node = Server::start();
+    let (mut a, mut b) = (node.client(), node.client());
+    assert_eq!(reply(&mut a, &["MULTI"]), "OK");
+    assert_eq!(reply(&mut a, &["SET", "y", "1"]), "QUEUED");
+    let to = master.port.to_string();
+    assert_eq!(reply(&mut b, &["REPLICAOF", "127.0.0.1", &to]), "OK");
+    assert_eq!(
+        err(&mut a, &["EXEC"]),
+        "EXECABORT Transaction discarded because of: READONLY You can't write against a read only replica."
+    );
 }
 
 /// A client blocked in WAIT counts in INFO's blocked_clients.
