@@ -201,7 +201,16 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Reply::Integer(ctx.client.handle.id as i64),
         ),
         (Reply::bulk("mode"), Reply::bulk("standalone")),
-        (Reply::bulk("role"), Reply::bulk("master")),
+        (
+            Reply::bulk("role"),
+            Reply::bulk(
+                if basalt_replication::of(ctx.shared).is_some_and(|r| r.is_replica()) {
+                    "replica"
+                } else {
+                    "master"
+                },
+            ),
+        ),
         (Reply::bulk("modules"), Reply::Array(vec![])),
         (
             Reply::bulk("basalt_version"),

@@ -147,7 +147,9 @@ fn render(shared: &Shared, section: &str, out: &mut String) {
             "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\n",
             shared.clients.count(),
             config.maxclients,
-            shared.blocking.waiting() + shared.pause.waiting(),
+            shared.blocking.waiting()
+                + shared.pause.waiting()
+                + basalt_replication::of(shared).map_or(0, |r| r.waiting_clients()),
             shared.tracking.client_count(),
         ),
         "memory" => {

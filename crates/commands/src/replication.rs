@@ -39,8 +39,8 @@ pub static COMMANDS: &[Command] = &[
     repl_cmd("_fetch_meta", 1, ADMIN | NOSCRIPT | NO_MULTI, fetch_meta)
         .since("2.0.0")
         .summary("Kvrocks replication: makes a checkpoint and lists its files."),
-    repl_cmd("_fetch_file", 2, ADMIN | NOSCRIPT | NO_MULTI, fetch_file)
-        .syntax("files")
+    repl_cmd("_fetch_file", -2, ADMIN | NOSCRIPT | NO_MULTI, fetch_file)
+        .syntax("files [offset:integer]")
         .since("2.0.0")
         .summary("Kvrocks replication: sends checkpoint files."),
     Command::new("wait", 3, BLOCKING, wait)
@@ -150,9 +150,28 @@ fn fetch_meta(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     Ok(reply)
 }
 
+/// `_fetch_file files`, Kvrocks' form, or `_fetch_file file offset`,
+/// Basalt's resumption of a file cut in the middle.
 fn fetch_file(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let repl = layer(ctx)?;
-    let (reply, action) = basalt_replication::fetch_file(ctx.shared, &repl, &args[1]);
+    let offset = match args.len() {
+        2 => None,
+        3 => Some(
+            std::str::from_utf8(&args[2])
+                .ok()
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    CommandError::other("ERR value is not an integer or out of range")
+                })?,
+        ),
+        _ => return Err(CommandError::WrongArity("_fetch_file".into())),
+    };
+    if offset.is_some() && args[1].contains(&b',') {
+        return Err(CommandError::other(
+            "ERR an offset goes with exactly one file",
+        ));
+    }
+    let (reply, action) = basalt_replication::fetch_file(ctx.shared, &repl, &args[1], offset);
     ctx.action = action;
     Ok(reply)
 }

@@ -133,6 +133,7 @@ fn run(ctx: &mut Ctx, multi: Multi, watch: Option<&Watch>) -> CommandResult {
         ));
     }
     let table = crate::table();
+    role_check(ctx, &multi)?;
     let mut keys: Vec<Bytes> = multi
         .queued
         .iter()
@@ -161,6 +162,31 @@ fn run(ctx: &mut Ctx, multi: Multi, watch: Option<&Watch>) -> CommandResult {
     ctx.client.in_exec = false;
     txn.commit().map_err(basalt_types::Error::from)?;
     Ok(Reply::Array(replies))
+}
+
+/// What the role gate says of the queued commands now: as in Redis, a
+/// transaction the node's state no longer allows (it became a replica or
+/// lost its master since the commands were queued, or too few replicas
+/// acknowledge for its writes) is discarded whole.
+fn role_check(ctx: &Ctx, multi: &Multi) -> Result<(), CommandError> {
+    let Some(gate) = &ctx.shared.gates.role else {
+        return Ok(());
+    };
+    for args in &multi.queued {
+        let Ok(call) = basalt_core::dispatch::lookup(ctx.shared.commands, args) else {
+            continue;
+        };
+        if let Err(e) = gate.check(ctx.shared, ctx.client, &call) {
+            let text = match e.to_reply() {
+                Reply::Error(text) => text,
+                _ => continue,
+            };
+            return Err(CommandError::other(format!(
+                "EXECABORT Transaction discarded because of: {text}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn watch_broken(ctx: &Ctx, watch: &Watch) -> Result<bool, CommandError> {

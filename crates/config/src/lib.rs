@@ -97,6 +97,7 @@ pub struct Config {
     /// `slave-serve-stale-data`: a replica whose link is down still
     /// answers (yes) or answers MASTERDOWN (no).
     pub slave_serve_stale_data: bool,
+    pub slave_empty_db_before_fullsync: bool,
     /// `max-replication-mb`: full-sync transfer rate limit in MB/s on a
     /// master; 0 means none.
     pub max_replication_mb: u64,
@@ -238,6 +239,7 @@ impl Config {
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
             slave_serve_stale_data: true,
+            slave_empty_db_before_fullsync: false,
             max_replication_mb: 0,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,

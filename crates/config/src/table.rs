@@ -1077,6 +1077,28 @@ pub(crate) static TABLE: &[Section] = &[
             .alias(&["replica-serve-stale-data"])
             .live(),
             opt(
+                "slave-empty-db-before-fullsync",
+                "no",
+                bool_field!(slave_empty_db_before_fullsync),
+                "Before fetching a full sync, a replica deletes its database \
+                 (as Kvrocks), so that the old and the new data never take \
+                 disk space together; until the new data is loaded it serves an \
+                 empty data set. no: the old data is served until the new one \
+                 takes its place.",
+            )
+            .live(),
+            opt(
+                "use-rsid-psync",
+                "yes",
+                IGNORED_BOOL,
+                "Kvrocks' switch for replication ids in PSYNC (Kvrocks #538). \
+                 Basalt's are always on, whatever this says (accepted so that \
+                 kvrocks.conf loads): a master tags every batch with its id, a \
+                 replica sends the id of its newest batch with PSYNC, and a \
+                 master whose batch at that point has another id answers with \
+                 a full sync.",
+            ),
+            opt(
                 "min-replicas-to-write",
                 "0",
                 int(0, INT_MAX, int_field!(min_replicas_to_write)),
@@ -1156,23 +1178,10 @@ pub(crate) static TABLE: &[Section] = &[
                 "Replication setting.",
             ),
             opt(
-                "slave-empty-db-before-fullsync",
-                "no",
-                IGNORED_BOOL,
-                "Kvrocks: empty the replica before fetching a checkpoint. Not \
-                 supported yet: the old data stays until the new is loaded.",
-            ),
-            opt(
                 "master-use-repl-port",
                 "no",
                 IGNORED_BOOL,
                 "Replication setting.",
-            ),
-            opt(
-                "use-rsid-psync",
-                "no",
-                IGNORED_BOOL,
-                "Kvrocks: send the replication id with PSYNC. Not supported yet.",
             ),
             opt(
                 "purge-backup-on-fullsync",

@@ -97,6 +97,19 @@ pub trait Gate: Send + Sync {
         client: &ClientState,
         call: &Call<'_>,
     ) -> Result<(), CommandError>;
+
+    /// What refuses a command already when MULTI queues it, dooming the
+    /// transaction (EXECABORT), as Redis's `rejectCommand` does (a write
+    /// on a read-only replica). Everything else is checked when EXEC runs
+    /// the command.
+    fn check_queued(
+        &self,
+        _shared: &Shared,
+        _client: &ClientState,
+        _call: &Call<'_>,
+    ) -> Result<(), CommandError> {
+        Ok(())
+    }
 }
 
 /// The slots for the gates that plug in from outside, in the order they
@@ -187,6 +200,19 @@ pub fn execute(shared: &Arc<Shared>, state: &mut ClientState, args: Vec<Bytes>) 
     }
     if let Err(err) = router_gate(shared, state, &call) {
         return refuse(shared, err);
+    }
+    if state.multi.is_some() && !call.command.has(flags::TXN_CONTROL) {
+        if let Some(Err(err)) = shared
+            .gates
+            .role
+            .as_ref()
+            .map(|g| g.check_queued(shared, state, &call))
+        {
+            if let Some(multi) = &mut state.multi {
+                multi.aborted = true;
+            }
+            return refuse(shared, err);
+        }
     }
     match multi_gate(state, &call) {
         MultiGate::Run => {}

@@ -6,11 +6,65 @@
 //! A batch in the WAL is RocksDB's `WriteBatch` representation: an 8-byte
 //! little-endian sequence, a 4-byte count of the records, then the
 //! records. Kvrocks ships exactly these bytes, so Basalt does too.
+//!
+//! The replication id (Kvrocks #462/#538): a master tags every batch it
+//! writes with a trailing log-data record `r <16 chars of [0-9A-Z]>` (the
+//! bytes Kvrocks' `ServerLogData` encodes), and keeps the id under
+//! `replication_id_` in the propagate column family. A promotion (and a
+//! master's start) shifts to a new random id, so two nodes whose
+//! histories split carry different ids from the split on, and a replica's
+//! `PSYNC <id of its last batch> <next>` can be checked against the id of
+//! the master's batch at `next - 1`.
 
 use crate::column_family::ColumnFamily;
 use crate::error::EngineError;
 use crate::storage::Storage;
 use std::sync::atomic::Ordering;
+
+/// Where the current id is kept (propagate column family), as Kvrocks.
+pub const REPLICATION_ID_KEY: &[u8] = b"replication_id_";
+/// Kvrocks' `kReplIdLength`.
+pub const REPLICATION_ID_LEN: usize = 16;
+/// Kvrocks' `kReplIdTag`: log data `r <id>`.
+const REPLICATION_ID_TAG: u8 = b'r';
+
+/// The log-data record carrying `id`.
+pub fn replication_id_record(id: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + id.len());
+    out.push(REPLICATION_ID_TAG);
+    out.push(b' ');
+    out.extend_from_slice(id.as_bytes());
+    out
+}
+
+/// The id in a log-data record, if it is one (Kvrocks' `ServerLogData::Decode`).
+fn replication_id_of_record(blob: &[u8]) -> Option<String> {
+    if blob.len() == 2 + REPLICATION_ID_LEN && blob[0] == REPLICATION_ID_TAG {
+        return String::from_utf8(blob[2..].to_vec()).ok();
+    }
+    None
+}
+
+/// A new random id: 16 characters of `[0-9A-Z]`.
+pub fn new_replication_id() -> String {
+    const CHARSET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    (0..REPLICATION_ID_LEN)
+        .map(|_| CHARSET[(rand::random::<u64>() % CHARSET.len() as u64) as usize] as char)
+        .collect()
+}
+
+/// The replication id a batch carries (its last `r` log-data record).
+pub fn replication_id_in_batch(data: &[u8]) -> Option<String> {
+    let mut found = None;
+    let _ = walk_batch(data, u32::MAX, |record| {
+        if let BatchRecord::LogData(blob) = record {
+            if let Some(id) = replication_id_of_record(blob) {
+                found = Some(id);
+            }
+        }
+    });
+    found
+}
 
 /// The header of a WriteBatch: sequence (8 bytes) and count (4 bytes).
 const BATCH_HEADER: usize = 12;
@@ -256,6 +310,102 @@ impl Storage {
         self.user_key_of(cf, key).flatten()
     }
 
+    /// Appends the replication id to a batch this node writes as a master.
+    pub(crate) fn tag_with_replication_id(&self, batch: &mut rocksdb::WriteBatch) {
+        if let Some(id) = self.replid.read().as_deref() {
+            batch.put_log_data(replication_id_record(id));
+        }
+    }
+
+    /// Starts a new replication history: a new random id, stored (in a
+    /// batch that carries it, so it takes a sequence number of its own:
+    /// a node that was promoted and a master that wrote nothing since are
+    /// then told apart) and appended to every batch written from now on.
+    /// For a node that becomes a master (promotion, or a master's start).
+    pub fn shift_replication_id(&self) -> Result<String, EngineError> {
+        let id = new_replication_id();
+        let latest = self.latest_sequence_number();
+        let before = self.last_replication_id();
+        let old = self.replid.write().replace(id.clone());
+        if let Some(prev) = old.or(before) {
+            *self.previous_replid.lock() = Some((prev, latest));
+        }
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(
+            self.handle(ColumnFamily::Propagate),
+            REPLICATION_ID_KEY,
+            id.as_bytes(),
+        );
+        self.write_raw(batch)?;
+        let _ = self.flush_wal_buffer();
+        Ok(id)
+    }
+
+    /// Stops tagging batches (a node that follows a master: its batches
+    /// are the master's, with the master's id).
+    pub fn clear_replication_id(&self) {
+        *self.replid.write() = None;
+    }
+
+    /// The id this master tags its batches with.
+    pub fn replication_id(&self) -> Option<String> {
+        self.replid.read().clone()
+    }
+
+    /// The id before the last shift and the last sequence written under it.
+    pub fn previous_replication_id(&self) -> Option<(String, u64)> {
+        self.previous_replid.lock().clone()
+    }
+
+    /// The id stored in the database (`replication_id_`): the one of the
+    /// newest history this data belongs to.
+    pub fn stored_replication_id(&self) -> Option<String> {
+        let value = self
+            .db()
+            .get_cf(self.handle(ColumnFamily::Propagate), REPLICATION_ID_KEY)
+            .ok()??;
+        (value.len() == REPLICATION_ID_LEN)
+            .then(|| String::from_utf8(value).ok())
+            .flatten()
+    }
+
+    /// The id of the batch holding `sequence`, if the WAL still has it and
+    /// it carries one (Kvrocks' `GetReplIdFromWalBySeq`).
+    pub fn replication_id_at(&self, sequence: u64) -> Option<String> {
+        if sequence == 0 || sequence > self.latest_sequence_number() {
+            return None;
+        }
+        let _ = self.flush_wal_buffer();
+        // `wal_since(n)` yields batches starting at `n` or later: step back
+        // until the batch containing `sequence` is among them.
+        let mut back = 0u64;
+        loop {
+            let from = sequence.saturating_sub(back).max(1);
+            let mut batches = self.wal_since(from).ok()?;
+            match batches.next() {
+                Some(Ok(first)) if first.sequence <= sequence => {
+                    let mut batch = first;
+                    while batch.next_sequence() <= sequence {
+                        batch = batches.next()?.ok()?;
+                    }
+                    if batch.sequence > sequence {
+                        return None;
+                    }
+                    return replication_id_in_batch(&batch.data);
+                }
+                _ if from == 1 => return None,
+                _ => back = if back == 0 { 1 } else { back * 4 },
+            }
+        }
+    }
+
+    /// The id of this node's newest batch, or the stored one when the WAL
+    /// no longer has it (what a replica sends with PSYNC).
+    pub fn last_replication_id(&self) -> Option<String> {
+        self.replication_id_at(self.latest_sequence_number())
+            .or_else(|| self.stored_replication_id())
+    }
+
     /// On a replica: refuse every write but `apply_replicated`.
     pub fn set_fenced(&self, fenced: bool) {
         self.fenced.store(fenced, Ordering::Release);
@@ -289,6 +439,31 @@ mod tests {
         drop(b);
         drop(db);
         (dir, data)
+    }
+
+    #[test]
+    fn the_replication_id_is_kvrocks_trailing_log_data() {
+        let id = new_replication_id();
+        assert_eq!(id.len(), REPLICATION_ID_LEN);
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
+        assert_eq!(
+            replication_id_record("0123456789ABCDEF"),
+            b"r 0123456789ABCDEF"
+        );
+        let mut b = rocksdb::WriteBatch::default();
+        b.put(b"k", b"v");
+        b.put_log_data(b"1 2 some command log");
+        assert_eq!(replication_id_in_batch(b.data()), None);
+        b.put_log_data(replication_id_record(&id));
+        assert_eq!(replication_id_in_batch(b.data()), Some(id.clone()));
+        assert!(b
+            .data()
+            .ends_with(&[&[0x03, 18][..], b"r ", id.as_bytes()].concat()));
+        // Not an id: wrong length or tag.
+        b.put_log_data(b"r 0123");
+        assert_eq!(replication_id_in_batch(b.data()), Some(id));
     }
 
     #[test]

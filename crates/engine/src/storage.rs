@@ -29,6 +29,12 @@ pub struct Storage {
     /// Set on a replica: only the master's batches may change the data
     /// (see `replication.rs`).
     pub(crate) fenced: AtomicBool,
+    /// The replication id a master appends to every batch it writes (see
+    /// `replication.rs`); `None` on a replica.
+    pub(crate) replid: parking_lot::RwLock<Option<String>>,
+    /// The id before the last shift and the last sequence it covered
+    /// (Redis's `master_replid2` / `second_repl_offset - 1`).
+    pub(crate) previous_replid: parking_lot::Mutex<Option<(String, u64)>>,
     /// How many column families the database has (Basalt's and any extra
     /// ones found on disk): their ids are `0..families`.
     pub(crate) families: u32,
@@ -115,6 +121,8 @@ impl Storage {
             dir: opts.dir.clone(),
             options: opts.clone(),
             fenced: AtomicBool::new(false),
+            replid: parking_lot::RwLock::new(None),
+            previous_replid: parking_lot::Mutex::new(None),
             families,
             _block_cache: cache,
         })
@@ -152,7 +160,7 @@ impl Storage {
         self.sync.store(sync_code(policy), Ordering::Relaxed);
     }
 
-    fn handle(&self, cf: ColumnFamily) -> &rocksdb::ColumnFamily {
+    pub(crate) fn handle(&self, cf: ColumnFamily) -> &rocksdb::ColumnFamily {
         // Every family is created at open, so a missing handle is a bug in
         // this crate, not something a client can cause.
         self.db
@@ -235,10 +243,11 @@ impl Storage {
         self.write_raw(inner)
     }
 
-    fn write_raw(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
+    pub(crate) fn write_raw(&self, mut batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
         if self.fenced.load(Ordering::Acquire) {
             return Err(EngineError::ReplicaReadOnly);
         }
+        self.tag_with_replication_id(&mut batch);
         self.write_unfenced(batch)
     }
 

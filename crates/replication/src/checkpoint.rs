@@ -4,7 +4,10 @@
 //! can go on with a partial sync) and answers the comma-separated list of
 //! its files and CRLF. `_fetch_file f1,f2,...` answers, for each file,
 //! `<size>\r\n` and its bytes. Both then close the connection, as Kvrocks
-//! does. The checkpoint is deleted once nobody fetched from it for
+//! does. Basalt's own extension, for a transfer cut in the middle of a
+//! file: `_fetch_file <file> <offset>` answers `<size - offset>\r\n` and
+//! the bytes from `offset` on (a Kvrocks master refuses the extra
+//! argument, and the replica fetches the whole file instead). The checkpoint is deleted once nobody fetched from it for
 //! `UNUSED_FOR`.
 
 use crate::Replication;
@@ -140,15 +143,19 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// `_fetch_file f1,f2,...`: see the module comment.
+/// With `offset`, the first file is sent from that byte on (the command
+/// checks that `list` names one file).
 pub fn fetch_file(
     shared: &Arc<Shared>,
     repl: &Arc<Replication>,
     list: &[u8],
+    offset: Option<u64>,
 ) -> (Reply, Option<Action>) {
     let files: Vec<String> = String::from_utf8_lossy(list)
         .split(',')
         .map(str::to_string)
         .collect();
+
     let dir = checkpoint_dir(&shared.data().storage);
     let (shared, repl) = (shared.clone(), repl.clone());
     let take_over = TakeOver(Box::new(move |stream, _| {
@@ -164,7 +171,7 @@ pub fn fetch_file(
                     let fetchers = repl.checkpoint.state.lock().fetchers.max(1) as u64;
                     mb * (1 << 20) / fetchers
                 };
-                if let Err(e) = send_files(stream, &dir, &files, limit) {
+                if let Err(e) = send_files(stream, &dir, &files, offset.unwrap_or(0), limit) {
                     tracing::info!("replication: file transfer ended: {e}");
                 }
                 let mut state = repl.checkpoint.state.lock();
@@ -179,13 +186,15 @@ pub fn fetch_file(
     (Reply::Raw(Bytes::new()), Some(Action::TakeOver(take_over)))
 }
 
-/// Sends the files; `limit` gives this transfer's share of
-/// `max-replication-mb` in bytes per second (0: none), read as it goes so
-/// that CONFIG SET and other transfers starting or ending count.
+/// Sends the files (the first one from byte `offset` on); `limit` gives
+/// this transfer's share of `max-replication-mb` in bytes per second (0:
+/// none), read as it goes so that CONFIG SET and other transfers starting
+/// or ending count.
 fn send_files(
     mut stream: TcpStream,
     dir: &Path,
     files: &[String],
+    mut offset: u64,
     limit: impl Fn() -> u64,
 ) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
@@ -203,7 +212,16 @@ fn send_files(
                 return Err(e);
             }
         };
-        let size = file.metadata()?.len();
+        let whole = file.metadata()?.len();
+        if offset > whole {
+            stream.write_all(
+                format!("-ERR offset {offset} is beyond the end of {name}\r\n").as_bytes(),
+            )?;
+            return Err(std::io::Error::other("offset beyond the end"));
+        }
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))?;
+        let size = whole - offset;
+        offset = 0;
         stream.write_all(format!("{size}\r\n").as_bytes())?;
         // Never more than the size announced, even if the file grew.
         let mut file = std::io::Read::take(&mut file, size);

@@ -148,6 +148,37 @@ pub fn psync(
     // Batches still in RocksDB's WAL buffer are not in the file that
     // `get_updates_since` reads.
     let _ = storage.flush_wal_buffer();
+    // Kvrocks' check of the replication id: the replica's newest batch
+    // and this node's batch at the same sequence must belong to the same
+    // history. Beyond Kvrocks: at our newest sequence, whose batch a WAL
+    // without retention may have dropped, the stored id stands for it
+    // (the newest batch always carries the stored id: a new id is stored
+    // by a batch that carries it). Where the WAL no longer holds an older
+    // batch, the sequence is out of range below anyway; a batch with no
+    // id (data written before ids) lets only the sequence be checked.
+    if args.len() == 3 {
+        let theirs = String::from_utf8_lossy(&args[1]);
+        let at = next.saturating_sub(1);
+        let ours = storage.replication_id_at(at).or_else(|| {
+            (at > 0 && at == storage.latest_sequence_number())
+                .then(|| storage.stored_replication_id())
+                .flatten()
+        });
+        if let Some(ours) = ours {
+            if ours != theirs {
+                repl.counters
+                    .sync_partial_err
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    "replication: replica {} asked for sequence {next} after a batch of history {theirs}, ours is {ours}: full sync",
+                    client.handle.addr,
+                );
+                return Err(CommandError::other(
+                    "ERR wrong replication id of the last log",
+                ));
+            }
+        }
+    }
     if !storage.wal_starts_at(next) {
         repl.counters
             .sync_partial_err

@@ -1,21 +1,25 @@
 //! The replica's full sync: `_fetch_meta` gives the files of the master's
-//! checkpoint; they are fetched into `<dir>/sync_checkpoint` (files
-//! already there from a transfer this link started and lost are kept,
-//! except `CURRENT`, which names the others and is always fetched again:
-//! Kvrocks' resumption, limited to one link because files are known by
-//! name only and SST numbers repeat across databases), over one
+//! checkpoint; they are fetched into `<dir>/sync_checkpoint` over one
 //! connection, or four when there are more than twenty files, each sending
-//! `_fetch_file f1,f2,...`. Every file is written as `<name>.tmp` and
-//! renamed when whole. Then the checkpoint takes the place of `<dir>/db`
+//! `_fetch_file f1,f2,...`. Every file is written as `<name>.part-<size>`
+//! and renamed when whole. A transfer this link started and lost is
+//! resumed (Kvrocks' resumption, per whole file, extended): SST and blob
+//! files already whole are kept, one cut in the middle is fetched from
+//! where it stopped (`_fetch_file <name> <offset>`), and the rest (CURRENT,
+//! MANIFEST, OPTIONS, WAL copies, which may differ between two checkpoints
+//! under one name) is fetched again. Only within one link: files are known
+//! by name only, and SST numbers repeat across databases. Then the checkpoint takes the place of `<dir>/db`
 //! under the dataset's exclusive lock (commands answer LOADING meanwhile);
-//! if it does not open, the old database comes back.
+//! if it does not open, the old database comes back. With
+//! `slave-empty-db-before-fullsync yes` the old database is replaced by
+//! an empty one before the files are fetched, as Kvrocks does.
 
 use crate::link::{self, Link};
 use crate::wire::{Wire, WireError, WireResult};
 use crate::Replication;
 use basalt_core::shared::Shared;
 use basalt_engine::{EngineError, Storage};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -65,6 +69,13 @@ pub fn run(
     if !link.fetched_before.swap(true, Ordering::AcqRel) && target.exists() {
         std::fs::remove_dir_all(&target)?;
     }
+    if shared.config.read().slave_empty_db_before_fullsync {
+        // Kvrocks' `slave-empty-db-before-fullsync`: the old data goes
+        // now, so that it and the master's never fill the disk together.
+        empty_database(shared, repl)
+            .map_err(|e| WireError::Protocol(format!("cannot empty the database: {e}")))?;
+        tracing::info!("replication: emptied the database before the full sync");
+    }
     let todo = keep_fetched(&target, &files)?;
     tracing::info!(
         "replication: full sync from {}:{}: {} files, {} to fetch",
@@ -91,17 +102,51 @@ fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
 }
 
+/// A file whose transfer was cut keeps what arrived in
+/// `<name>.part-<size>`, `size` being the whole file's as the master
+/// announced it.
+const PART: &str = ".part-";
+
+/// Files that never change once written: RocksDB numbers an SST or blob
+/// file once in a database's life. Others (CURRENT, MANIFEST, OPTIONS,
+/// copies of the WAL) may hold other bytes under the same name in the
+/// master's next checkpoint, so they are always fetched again.
+fn immutable(name: &str) -> bool {
+    name.ends_with(".sst") || name.ends_with(".blob")
+}
+
+/// One file to fetch, and what a cut transfer left of it: (bytes
+/// received, whole size).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Todo {
+    name: String,
+    resume: Option<(u64, u64)>,
+}
+
 /// Deletes what `target` holds that the master's list does not name (and
-/// `CURRENT`, and unfinished `.tmp` files); returns the files to fetch.
-fn keep_fetched(target: &Path, files: &[String]) -> WireResult<Vec<String>> {
+/// every file that may change between checkpoints, and unfinished files
+/// that cannot be resumed); returns the files to fetch, with the part
+/// already received of those cut in the middle.
+fn keep_fetched(target: &Path, files: &[String]) -> WireResult<Vec<Todo>> {
     std::fs::create_dir_all(target)?;
     let wanted: HashSet<&str> = files.iter().map(String::as_str).collect();
     let mut have = HashSet::new();
+    let mut parts: HashMap<String, (u64, u64, std::path::PathBuf)> = HashMap::new();
     for entry in std::fs::read_dir(target)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "CURRENT" || !wanted.contains(name.as_str()) {
-            let path = entry.path();
+        let path = entry.path();
+        if let Some((file, size)) = name.rsplit_once(PART) {
+            let got = entry.metadata()?.len();
+            let size = size.parse::<u64>().ok().filter(|&s| got > 0 && got < s);
+            if let Some(size) = size {
+                if wanted.contains(file) && immutable(file) && !parts.contains_key(file) {
+                    parts.insert(file.to_string(), (got, size, path));
+                    continue;
+                }
+            }
+        }
+        if name == "CURRENT" || !wanted.contains(name.as_str()) || !immutable(&name) {
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)?;
             } else {
@@ -111,14 +156,22 @@ fn keep_fetched(target: &Path, files: &[String]) -> WireResult<Vec<String>> {
             have.insert(name);
         }
     }
+    for (file, (_, _, path)) in &parts {
+        if have.contains(file) {
+            std::fs::remove_file(path)?;
+        }
+    }
     Ok(files
         .iter()
         .filter(|f| !have.contains(f.as_str()))
-        .cloned()
+        .map(|f| Todo {
+            name: f.clone(),
+            resume: parts.get(f).map(|&(got, size, _)| (got, size)),
+        })
         .collect())
 }
 
-fn fetch_all(shared: &Shared, link: &Link, target: &Path, todo: &[String]) -> WireResult<()> {
+fn fetch_all(shared: &Shared, link: &Link, target: &Path, todo: &[Todo]) -> WireResult<()> {
     if todo.is_empty() {
         return Ok(());
     }
@@ -130,7 +183,7 @@ fn fetch_all(shared: &Shared, link: &Link, target: &Path, todo: &[String]) -> Wi
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..connections)
             .map(|i| {
-                let mine: Vec<&String> = todo.iter().skip(i).step_by(connections).collect();
+                let mine: Vec<&Todo> = todo.iter().skip(i).step_by(connections).collect();
                 scope.spawn(move || fetch_files(shared, link, target, &mine))
             })
             .collect();
@@ -147,19 +200,22 @@ fn fetch_all(shared: &Shared, link: &Link, target: &Path, todo: &[String]) -> Wi
     })
 }
 
-/// One connection's share of the files.
-fn fetch_files(shared: &Shared, link: &Link, target: &Path, files: &[&String]) -> WireResult<()> {
-    if files.is_empty() {
+/// One connection's share of the files (and one connection more for each
+/// file cut in the middle before).
+fn fetch_files(shared: &Shared, link: &Link, target: &Path, files: &[&Todo]) -> WireResult<()> {
+    let mut whole: Vec<&str> = Vec::new();
+    for todo in files {
+        match todo.resume {
+            Some((got, size)) if resume(shared, link, target, &todo.name, got, size)? => {}
+            _ => whole.push(&todo.name),
+        }
+    }
+    if whole.is_empty() {
         return Ok(());
     }
     let mut wire = link::connect(shared, link)?;
-    let list = files
-        .iter()
-        .map(|f| f.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
-    wire.send(&[b"_fetch_file", list.as_bytes()])?;
-    for name in files {
+    wire.send(&[b"_fetch_file", whole.join(",").as_bytes()])?;
+    for name in whole {
         let line = wire.line(link.stop_flag(), FILE_TIMEOUT)?;
         let size: u64 = std::str::from_utf8(&line)
             .ok()
@@ -171,17 +227,104 @@ fn fetch_files(shared: &Shared, link: &Link, target: &Path, files: &[&String]) -
                 ))
             })?;
         link.sync_total.fetch_add(size, Ordering::AcqRel);
-        let tmp = target.join(format!("{name}.tmp"));
-        let mut file = std::fs::File::create(&tmp)?;
-        wire.copy_exact(size, &mut file, link.stop_flag(), FILE_TIMEOUT, |n| {
-            link.sync_read.fetch_add(n, Ordering::AcqRel);
-            link.touch();
-        })?;
-        file.sync_all()?;
+        let part = target.join(format!("{name}{PART}{size}"));
+        let mut file = std::fs::File::create(&part)?;
+        receive(&mut wire, link, size, &mut file)?;
         drop(file);
-        std::fs::rename(&tmp, target.join(name.as_str()))?;
+        std::fs::rename(&part, target.join(name))?;
     }
     Ok(())
+}
+
+/// Fetches the rest of a file cut in the middle (`_fetch_file <name>
+/// <offset>`, Basalt's extension). `false` when the master cannot (a
+/// Kvrocks master, or a file that is not the one begun): the part goes and
+/// the whole file is fetched.
+fn resume(
+    shared: &Shared,
+    link: &Link,
+    target: &Path,
+    name: &str,
+    got: u64,
+    size: u64,
+) -> WireResult<bool> {
+    let part = target.join(format!("{name}{PART}{size}"));
+    let mut wire = link::connect(shared, link)?;
+    wire.send(&[b"_fetch_file", name.as_bytes(), got.to_string().as_bytes()])?;
+    let line = wire.line(link.stop_flag(), FILE_TIMEOUT)?;
+    let rest = std::str::from_utf8(&line)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|&rest| got.checked_add(rest) == Some(size));
+    let Some(rest) = rest else {
+        tracing::info!(
+            "replication: cannot resume {name} at byte {got} ({}); fetching it whole",
+            String::from_utf8_lossy(&line)
+        );
+        std::fs::remove_file(&part)?;
+        return Ok(false);
+    };
+    tracing::info!("replication: resuming {name} at byte {got} of {size}");
+    link.sync_total.fetch_add(rest, Ordering::AcqRel);
+    let mut file = std::fs::OpenOptions::new().append(true).open(&part)?;
+    receive(&mut wire, link, rest, &mut file)?;
+    drop(file);
+    std::fs::rename(&part, target.join(name))?;
+    Ok(true)
+}
+
+/// Copies `len` bytes of a file's transfer into `file`, durably.
+fn receive(wire: &mut Wire, link: &Link, len: u64, file: &mut std::fs::File) -> WireResult<()> {
+    wire.copy_exact(len, file, link.stop_flag(), FILE_TIMEOUT, |n| {
+        link.sync_read.fetch_add(n, Ordering::AcqRel);
+        link.touch();
+    })?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Serves whoever looks at the dataset while the old one is closed and
+/// the files move (commands wait or answer LOADING). A new directory each
+/// time: RocksDB locks a path for as long as anyone holds it open.
+fn placeholder(
+    options: &basalt_engine::EngineOptions,
+) -> Result<(Arc<Storage>, std::path::PathBuf), EngineError> {
+    let n = PLACEHOLDERS.fetch_add(1, Ordering::Relaxed);
+    let dir = options
+        .dir
+        .join(format!("sync_placeholder-{}-{n}", std::process::id()));
+    let mut placeholder_options = options.clone();
+    placeholder_options.dir = dir.clone();
+    placeholder_options.block_cache_bytes = 1 << 20;
+    let placeholder = Arc::new(Storage::open(&placeholder_options)?);
+    placeholder.set_fenced(true);
+    Ok((placeholder, dir))
+}
+
+/// Replaces `<dir>/db` with an empty database.
+fn empty_database(shared: &Shared, repl: &Replication) -> Result<(), EngineError> {
+    let options = shared.data().storage.options().clone();
+    let db = options.dir.join("db");
+    let (placeholder, placeholder_dir) = placeholder(&options)?;
+    let result = shared.swap_dataset_files(placeholder.clone(), || {
+        if let Err(e) = std::fs::remove_dir_all(&db) {
+            tracing::warn!("replication: cannot delete {}: {e}", db.display());
+        }
+        match Storage::open(&options) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                s.set_fenced(repl.is_replica());
+                (s, Ok(()))
+            }
+            Err(e) => {
+                tracing::error!("replication: cannot open an empty database: {e}");
+                (placeholder.clone(), Err(e))
+            }
+        }
+    });
+    drop(placeholder);
+    let _ = std::fs::remove_dir_all(&placeholder_dir);
+    result
 }
 
 /// Puts the fetched checkpoint in the place of `<dir>/db`.
@@ -195,16 +338,7 @@ fn restore(
     let data_dir = options.dir.clone();
     let db = data_dir.join("db");
     let old = data_dir.join("db_old");
-    // Serves whoever looks at the dataset while the old one is closed and
-    // the files move (commands wait or answer LOADING). A new name each
-    // time: RocksDB locks a path for as long as anyone holds it open.
-    let n = PLACEHOLDERS.fetch_add(1, Ordering::Relaxed);
-    let placeholder_dir = data_dir.join(format!("sync_placeholder-{}-{n}", std::process::id()));
-    let mut placeholder_options = options.clone();
-    placeholder_options.dir = placeholder_dir.clone();
-    placeholder_options.block_cache_bytes = 1 << 20;
-    let placeholder = Arc::new(Storage::open(&placeholder_options)?);
-    placeholder.set_fenced(true);
+    let (placeholder, placeholder_dir) = placeholder(&options)?;
     let fenced = |s: Storage| {
         let s = Arc::new(s);
         s.set_fenced(repl.is_replica());
@@ -330,7 +464,11 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut todo = keep_fetched(&target, &files).unwrap();
+        let mut todo: Vec<String> = keep_fetched(&target, &files)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         todo.sort();
         assert_eq!(todo, vec!["000011.sst", "CURRENT", "MANIFEST-000005"]);
         let mut left: Vec<String> = std::fs::read_dir(&target)
@@ -339,5 +477,54 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, vec!["000010.sst"]);
+    }
+
+    #[test]
+    fn a_file_cut_in_the_middle_is_resumed_if_it_cannot_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sync_checkpoint");
+        std::fs::create_dir_all(&target).unwrap();
+        for (f, len) in [
+            ("000012.sst.part-100", 40),     // resumed from byte 40
+            ("000013.sst.part-100", 0),      // nothing arrived: fetched whole
+            ("000014.sst.part-10", 10),      // complete but not renamed: refetched
+            ("MANIFEST-000005.part-50", 20), // may change: refetched
+            ("000015.sst", 5),
+            ("000015.sst.part-9", 3),    // the whole file is there already
+            ("000099.sst.part-100", 40), // not wanted
+        ] {
+            std::fs::write(target.join(f), vec![b'x'; len]).unwrap();
+        }
+        let files: Vec<String> = [
+            "000012.sst",
+            "000013.sst",
+            "000014.sst",
+            "000015.sst",
+            "MANIFEST-000005",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut todo = keep_fetched(&target, &files).unwrap();
+        todo.sort();
+        let t = |name: &str, resume| Todo {
+            name: name.to_string(),
+            resume,
+        };
+        assert_eq!(
+            todo,
+            vec![
+                t("000012.sst", Some((40, 100))),
+                t("000013.sst", None),
+                t("000014.sst", None),
+                t("MANIFEST-000005", None),
+            ]
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&target)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["000012.sst.part-100", "000015.sst"]);
     }
 }

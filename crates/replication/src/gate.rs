@@ -11,6 +11,10 @@
 //! so is a script that declares writes in its shebang (one without a
 //! shebang runs, and its writes are refused here as they reach the
 //! dispatcher).
+//!
+//! In MULTI each command is checked as it is queued (a refusal dooms the
+//! transaction), and EXEC checks the queue again, discarding the whole
+//! transaction if the node's state changed since (as Redis).
 
 use basalt_core::command::flags;
 use basalt_core::context::ClientState;
@@ -36,6 +40,25 @@ impl Gate for RoleGate {
         if !self.replica.load(Ordering::Acquire) {
             return self.enough_replicas(shared, call);
         }
+        self.replica_rules(shared, call)
+    }
+
+    /// Everything this gate refuses, it refuses when MULTI queues the
+    /// command too, so EXEC answers EXECABORT, as Redis's `rejectCommand`:
+    /// a write on a replica (READONLY), a data command on a stale one
+    /// (MASTERDOWN), a write without enough good replicas (NOREPLICAS).
+    fn check_queued(
+        &self,
+        shared: &Shared,
+        client: &ClientState,
+        call: &Call<'_>,
+    ) -> Result<(), CommandError> {
+        self.check(shared, client, call)
+    }
+}
+
+impl RoleGate {
+    fn replica_rules(&self, shared: &Shared, call: &Call<'_>) -> Result<(), CommandError> {
         let flags = call.flags();
         if flags & flags::STALE == 0
             && !self.link_up.load(Ordering::Acquire)
@@ -48,9 +71,7 @@ impl Gate for RoleGate {
         }
         Ok(())
     }
-}
 
-impl RoleGate {
     fn enough_replicas(&self, shared: &Shared, call: &Call<'_>) -> Result<(), CommandError> {
         let (min, max_lag) = {
             let c = shared.config.read();

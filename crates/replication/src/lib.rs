@@ -49,6 +49,8 @@ pub struct Replication {
     counters: Counters,
     /// What replicas said in REPLCONF, by client id, until their PSYNC.
     announced: Mutex<HashMap<u64, Announce>>,
+    /// Clients blocked in WAIT now (INFO blocked_clients).
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Kvrocks' INFO counters.
@@ -77,6 +79,7 @@ impl Replication {
             checkpoint: Default::default(),
             counters: Default::default(),
             announced: Mutex::new(HashMap::new()),
+            waiting: Default::default(),
         })
     }
 
@@ -110,24 +113,12 @@ impl Replication {
     /// REPLICAOF host port: follow that master (from now on this node's
     /// data changes only through it). `true` when it already did.
     ///
-    /// Until replication ids exist, sequence numbers alone cannot tell
-    /// whether this node's history is a prefix of the master's: a node
-    /// that was a master (or followed another one) may hold the same
-    /// sequence numbers with different writes, and a partial sync would
-    /// keep them (Kvrocks #462). So a node told to follow a master at
-    /// runtime starts with a full sync; at startup (`slaveof` in the
-    /// configuration: a replica restarting) it resumes with a partial one.
+    /// The link resumes with a partial sync when this node's history is a
+    /// prefix of the master's: its PSYNC names the replication id of its
+    /// newest batch, and the master refuses (full sync) when its own batch
+    /// at that sequence carries another id (Kvrocks #462/#538). Also what
+    /// cluster or failover code calls when this node must follow another.
     pub fn follow(self: &Arc<Self>, shared: &Arc<Shared>, host: String, port: u16) -> bool {
-        self.follow_master(shared, host, port, true)
-    }
-
-    fn follow_master(
-        self: &Arc<Self>,
-        shared: &Arc<Shared>,
-        host: String,
-        port: u16,
-        full_sync_first: bool,
-    ) -> bool {
         let mut role = self.role.lock();
         if let Some(link) = role.as_ref() {
             if link.host == host && link.port == port {
@@ -142,29 +133,43 @@ impl Replication {
         // change: they reconnect and sync again.
         self.feed.disconnect_all();
         self.replica.store(true, Ordering::Release);
-        shared.data().storage.set_fenced(true);
+        let storage = shared.data().storage.clone();
+        storage.set_fenced(true);
+        // From now on this node's batches are its master's, with its id.
+        storage.clear_replication_id();
         shared.config.write().slaveof = format!("{host} {port}");
-        let link = Arc::new(Link::new(host, port, full_sync_first, self.link_up.clone()));
+        let link = Arc::new(Link::new(host, port, self.link_up.clone()));
         *role = Some(link.clone());
         drop(role);
         link::start(shared.clone(), self.clone(), link);
         false
     }
 
-    /// REPLICAOF NO ONE: stop following and accept writes again.
+    /// REPLICAOF NO ONE: stop following and accept writes again, under a
+    /// new replication id (so that a node that follows this one again
+    /// later, or this node following its old master, is resumed only if
+    /// neither wrote since). Also what cluster or failover code calls when
+    /// this node is promoted. Nothing happens on a master.
     pub fn promote(&self, shared: &Shared) {
         let mut role = self.role.lock();
-        if let Some(old) = role.take() {
+        let Some(old) = role.take() else {
+            shared.data().storage.set_fenced(false);
+            shared.config.write().slaveof.clear();
+            return;
+        };
+        {
             let _applying = self.apply.lock();
             old.stop();
-            tracing::info!(
-                "replication: stopped following {}:{}, this node is a master now",
-                old.host,
-                old.port
-            );
         }
+        tracing::info!(
+            "replication: stopped following {}:{}, this node is a master now",
+            old.host,
+            old.port
+        );
         self.replica.store(false, Ordering::Release);
-        shared.data().storage.set_fenced(false);
+        let storage = shared.data().storage.clone();
+        storage.set_fenced(false);
+        shift_id(&storage);
         shared.config.write().slaveof.clear();
     }
 
@@ -203,8 +208,13 @@ pub fn install(shared: &Arc<Shared>, replication: Arc<Replication>) {
     checkpoint::remove_leftovers(&shared.data().storage);
     full_sync::remove_placeholders(shared.data().storage.dir());
     let master = shared.config.read().slaveof.clone();
-    if let Some((host, port)) = parse_master(&master) {
-        replication.follow_master(shared, host, port, false);
+    match parse_master(&master) {
+        Some((host, port)) => {
+            replication.follow(shared, host, port);
+        }
+        // A master starts a new history each time it starts (as Kvrocks):
+        // it may have been a replica, or another node's master, before.
+        None => shift_id(&shared.data().storage),
     }
     let s = shared.clone();
     let spawned = std::thread::Builder::new()
@@ -219,6 +229,13 @@ pub fn install(shared: &Arc<Shared>, replication: Arc<Replication>) {
     match spawned {
         Ok(t) => shared.background_threads.lock().push(t),
         Err(e) => tracing::error!("cannot start the replication housekeeping thread: {e}"),
+    }
+}
+
+fn shift_id(storage: &basalt_engine::Storage) {
+    match storage.shift_replication_id() {
+        Ok(id) => tracing::info!("replication: new replication id {id}"),
+        Err(e) => tracing::error!("replication: cannot store a new replication id: {e}"),
     }
 }
 

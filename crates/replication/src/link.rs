@@ -1,6 +1,8 @@
 //! The replica's link to its master, on a thread of its own: connect, the
 //! handshake (`AUTH <masterauth>`, `_db_name`, `REPLCONF listening-port
-//! [ip-address]`), then `PSYNC <latest-seq + 1>`. `+OK` starts the
+//! [ip-address]`), then `PSYNC <replid> <latest-seq + 1>` (the
+//! replication id of its newest batch; `PSYNC <latest-seq + 1>` when it
+//! has none, or the master knows no ids). `+OK` starts the
 //! stream: every bulk string but `ping` is a WAL batch, applied as it is,
 //! and the replica answers `REPLCONF ACK <latest-seq>` once it applied all
 //! it received, and every second. Any
@@ -75,9 +77,9 @@ pub struct Link {
     pub sync_read: AtomicU64,
     /// The connection now, to cut it when the link stops.
     socket: Mutex<Option<TcpStream>>,
-    /// Start with a full sync, whatever the sequence numbers say (see
-    /// `Replication::follow`); cleared once one succeeded.
-    full_sync_first: AtomicBool,
+    /// The master refused `PSYNC <replid> <seq>` as a wrong number of
+    /// arguments (a master older than replication ids): the old form next.
+    old_psync: AtomicBool,
     /// Shared with the role gate: the state is `Connected`.
     up: Arc<AtomicBool>,
     /// Files in `sync_checkpoint` were fetched by this link from this
@@ -86,7 +88,7 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(host: String, port: u16, full_sync_first: bool, up: Arc<AtomicBool>) -> Link {
+    pub fn new(host: String, port: u16, up: Arc<AtomicBool>) -> Link {
         up.store(false, Ordering::Release);
         Link {
             host,
@@ -98,7 +100,7 @@ impl Link {
             sync_total: AtomicU64::new(0),
             sync_read: AtomicU64::new(0),
             socket: Mutex::new(None),
-            full_sync_first: AtomicBool::new(full_sync_first),
+            old_psync: AtomicBool::new(false),
             up,
             fetched_before: AtomicBool::new(false),
         }
@@ -227,24 +229,34 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
     link.keep_socket(&wire);
     link.set_state(LinkState::Handshake);
     handshake(shared, link, &mut wire)?;
-    if link.full_sync_first.load(Ordering::Acquire) {
+    let storage = shared.data().storage.clone();
+    let next = storage.latest_sequence_number() + 1;
+    let replid = storage.last_replication_id();
+    drop(storage);
+    let next_text = next.to_string();
+    let mut line = match &replid {
+        Some(id) if !link.old_psync.load(Ordering::Acquire) => ask(
+            &mut wire,
+            link,
+            &[b"PSYNC", id.as_bytes(), next_text.as_bytes()],
+        )?,
+        _ => ask(&mut wire, link, &[b"PSYNC", next_text.as_bytes()])?,
+    };
+    if replid.is_some() && line.starts_with(b"-") && contains(&line, b"wrong number of arguments") {
         tracing::info!(
-            "replication: full sync from {}:{} (this node's history may differ from the master's)",
+            "replication: {}:{} knows no replication ids; PSYNC without",
             link.host,
             link.port
         );
-        link.set_state(LinkState::Sync);
-        crate::full_sync::run(shared, repl, link, wire)?;
-        link.full_sync_first.store(false, Ordering::Release);
-        return Ok(());
+        link.old_psync.store(true, Ordering::Release);
+        line = ask(&mut wire, link, &[b"PSYNC", next_text.as_bytes()])?;
     }
-    let next = shared.data().storage.latest_sequence_number() + 1;
-    let line = ask(&mut wire, link, &[b"PSYNC", next.to_string().as_bytes()])?;
     if wire::is_ok(&line) {
         tracing::info!(
-            "replication: partial sync from {}:{} at sequence {next}",
+            "replication: partial sync from {}:{} at sequence {next} (replication id {})",
             link.host,
-            link.port
+            link.port,
+            replid.as_deref().unwrap_or("none")
         );
         link.set_state(LinkState::Connected);
         return stream(shared, repl, link, wire);

@@ -69,10 +69,25 @@ pub fn info_section(shared: &Shared, out: &mut String) {
             p.lag_secs()
         );
     }
+    // The replication id of this node's history (on a replica, its
+    // master's, as stored by the master's batches it applied), and the one it
+    // followed before its last promotion, as Redis shows replid2.
+    let storage = shared.data().storage.clone();
+    let replid = storage
+        .replication_id()
+        .or_else(|| storage.stored_replication_id())
+        .unwrap_or_else(|| "0".repeat(basalt_engine::replication::REPLICATION_ID_LEN));
+    let (replid2, second) = match storage.previous_replication_id() {
+        Some((id, last)) => (id, (last + 1) as i64),
+        None => (
+            "0".repeat(basalt_engine::replication::REPLICATION_ID_LEN),
+            -1,
+        ),
+    };
+    drop(storage);
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{latest}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-        shared.run_id,
+        "master_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{latest}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
         backlog_size(shared),
     );
     out.push_str(&stats_lines(shared));

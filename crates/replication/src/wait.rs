@@ -13,13 +13,36 @@
 use crate::Replication;
 use basalt_resp::Reply;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Counts a client as blocked for as long as its WAIT waits (a client
+/// that disconnects drops the wait, and the count with it).
+struct Blocked(Arc<AtomicUsize>);
+
+impl Blocked {
+    fn new(count: &Arc<AtomicUsize>) -> Blocked {
+        count.fetch_add(1, Ordering::AcqRel);
+        Blocked(count.clone())
+    }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 impl Replication {
     /// How many replicas acknowledged `seq` or later.
     pub fn count_acked(&self, seq: u64) -> usize {
         self.feed.count_acked(seq)
+    }
+
+    /// Clients blocked in WAIT now.
+    pub fn waiting_clients(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// How many replicas acknowledged within `max_lag` seconds.
@@ -37,7 +60,9 @@ impl Replication {
     ) -> impl Future<Output = Reply> + Send + 'static {
         // A timeout too far away to be an instant is no timeout.
         let deadline = timeout.and_then(|t| tokio::time::Instant::now().checked_add(t));
+        let blocked = Blocked::new(&self.waiting);
         async move {
+            let _blocked = blocked;
             let acked = self.feed.acked.clone();
             loop {
                 // Listening before counting: an acknowledgement between

@@ -23,6 +23,7 @@ mod protocol;
 mod pubsub;
 mod replication;
 mod replication_extras;
+mod replication_id;
 mod request_path;
 mod robustness;
 mod scripting;

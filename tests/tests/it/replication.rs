@@ -460,12 +460,15 @@ fn a_replica_attached_again_after_diverging_takes_the_masters_data() {
     }
     let _: () = q(&mut r, &["SET", "only-on-the-replica", "1"]);
     let _: () = q(&mut m, &["SET", "only-on-the-master", "1"]);
+    let _: () = q(&mut m, &["SET", "one-more-on-the-master", "1"]);
+    // (The promotion's new replication id took one sequence number.)
     assert_eq!(
         info_int(&mut m, "replication", "master_repl_offset"),
         info_int(&mut r, "replication", "master_repl_offset"),
         "both histories are as long"
     );
     let full = info_int(&mut m, "stats", "sync_full");
+    let refused = info_int(&mut m, "stats", "sync_partial_err");
     let to = master.port.to_string();
     assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
     wait_until(SYNC, "a full sync", || {
@@ -474,6 +477,8 @@ fn a_replica_attached_again_after_diverging_takes_the_masters_data() {
             n => Err(format!("sync_full {n}")),
         }
     });
+    // The sequence fits, the replication id does not.
+    assert!(info_int(&mut m, "stats", "sync_partial_err") > refused);
     wait_in_sync(&master, &replica, SYNC);
     let mut r = connect(&replica, SYNC);
     assert_same_data(&mut m, &mut r);
@@ -680,7 +685,7 @@ fn replicated_writes_reach_watch_and_tracking_on_the_replica() {
 }
 
 /// Reads from `s` until `what` arrives (within the socket's timeout).
-fn expect_request(s: &mut std::net::TcpStream, what: &[u8]) {
+pub(crate) fn expect_request(s: &mut std::net::TcpStream, what: &[u8]) {
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
     while !seen.windows(what.len()).any(|w| w == what) {
@@ -704,6 +709,9 @@ fn a_checkpoint_that_does_not_open_leaves_the_old_data() {
         s.write_all(b"change.me.db\r\n").unwrap();
         expect_request(&mut s, b"listening-port");
         s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"PSYNC");
+        s.write_all(b"-ERR sequence out of range, please use fullsync\r\n")
+            .unwrap();
         expect_request(&mut s, b"_fetch_meta");
         s.write_all(b"CURRENT\r\n").unwrap();
         drop(s);
@@ -741,7 +749,7 @@ fn a_checkpoint_that_does_not_open_leaves_the_old_data() {
 }
 
 /// Reads one CRLF line from a raw socket.
-fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
+pub(crate) fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     let mut byte = [0u8; 1];
     while !out.ends_with(b"\r\n") {
@@ -752,13 +760,13 @@ fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
     out
 }
 
-fn exact(s: &mut std::net::TcpStream, n: usize) -> Vec<u8> {
+pub(crate) fn exact(s: &mut std::net::TcpStream, n: usize) -> Vec<u8> {
     let mut out = vec![0u8; n];
     s.read_exact(&mut out).expect("read");
     out
 }
 
-fn send(s: &mut std::net::TcpStream, args: &[&[u8]]) {
+pub(crate) fn send(s: &mut std::net::TcpStream, args: &[&[u8]]) {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
         out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());

@@ -232,12 +232,32 @@ fn min_replicas_to_write_refuses_writes_without_good_replicas() {
         &["EVAL", "return redis.call('set','x',1)", "1", "x"]
     )
     .starts_with("NOREPLICAS"));
-    // In a transaction, each write is refused when EXEC runs it.
+    // In a transaction, a write is refused when queued, and EXEC discards
+    // the transaction (as Redis).
+    assert_eq!(reply(&mut m, &["MULTI"]), "OK");
+    assert_eq!(err(&mut m, &["SET", "x", "1"]), refused);
+    assert_eq!(reply(&mut m, &["GET", "x"]), "QUEUED");
+    assert_eq!(
+        err(&mut m, &["EXEC"]),
+        "EXECABORT Transaction discarded because of previous errors."
+    );
+    // A write queued before the replicas went missing: EXEC discards the
+    // transaction whole.
+    assert_eq!(
+        reply(&mut m, &["CONFIG", "SET", "min-replicas-to-write", "0"]),
+        "OK"
+    );
     assert_eq!(reply(&mut m, &["MULTI"]), "OK");
     assert_eq!(reply(&mut m, &["SET", "x", "1"]), "QUEUED");
-    assert_eq!(reply(&mut m, &["GET", "x"]), "QUEUED");
-    // (The client library reports an array holding an error as that error.)
-    assert_eq!(reply(&mut m, &["EXEC"]), refused);
+    let mut other = master.client();
+    assert_eq!(
+        reply(&mut other, &["CONFIG", "SET", "min-replicas-to-write", "1"]),
+        "OK"
+    );
+    assert_eq!(
+        err(&mut m, &["EXEC"]),
+        format!("EXECABORT Transaction discarded because of: {refused}")
+    );
     assert_eq!(reply(&mut m, &["GET", "x"]), "some value");
 
     // A replica that acknowledges makes writes possible.
