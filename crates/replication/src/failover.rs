@@ -134,9 +134,7 @@ impl Replication {
         let run = Arc::new(Mutex::new(Run {
             phase: Phase::WaitingForSync,
             target: request.target,
-            deadline: request
-                .timeout
-                .and_then(|t| Instant::now().checked_add(t)),
+            deadline: request.timeout.and_then(|t| Instant::now().checked_add(t)),
             force: request.force,
             fenced: false,
             ended: false,
