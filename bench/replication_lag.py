@@ -2,12 +2,16 @@
 
     python3 bench/replication_lag.py MASTER_PORT REPLICA_PORT OUT_TSV
 
-Until SIGTERM: SET lagprobe:<i> on the master; once the master has
-acknowledged it, GET it on the replica every 0.2 ms until it is there. One
-line per probe in OUT_TSV: the probe number and the lag in milliseconds,
-from the master's acknowledgement to the first read on the replica that
-sees the value (-1: not seen within 30 s). A probe every 10 ms.
+Until SIGTERM: every 10 ms, SET lagprobe:<i> on the master and note when
+the master acknowledged it; meanwhile GET the oldest probe not yet seen on
+the replica, every 0.2 ms (the replica applies the master's writes in
+order, so once it has a probe it has the older ones). One line per probe
+in OUT_TSV: the probe number and the lag in milliseconds, from the master's
+acknowledgement to the first read on the replica that saw it; probes still
+unseen at the end are written with how long they had waited so far and
+`unseen` (they count at least that much).
 """
+import collections
 import signal
 import socket
 import sys
@@ -16,7 +20,6 @@ import time
 HOST = "127.0.0.1"
 POLL = 0.0002
 EVERY = 0.01
-GIVE_UP = 30.0
 
 
 class Conn:
@@ -28,12 +31,8 @@ class Conn:
     def call(self, *args):
         out = b"*%d\r\n" % len(args)
         for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
             out += b"$%d\r\n%s\r\n" % (len(a), a)
         self.sock.sendall(out)
-        return self.read()
-
-    def read(self):
         line = self.file.readline()
         kind, rest = line[:1], line[1:-2]
         if kind == b"$":
@@ -49,26 +48,29 @@ def main():
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     m, r = Conn(master), Conn(replica)
+    pending = collections.deque()  # (probe, key, value, acknowledged at)
     with open(path, "w") as out:
-        out.write("probe\tlag_ms\n")
+        out.write("probe\tlag_ms\tseen\n")
         i = 0
+        next_probe = time.monotonic()
         while not stop:
-            i += 1
-            key = b"lagprobe:%d" % i
-            value = b"%d" % time.monotonic_ns()
-            m.call(b"SET", key, value)
-            acked = time.monotonic()
-            lag = -1.0
-            while not stop and time.monotonic() - acked < GIVE_UP:
-                if r.call(b"GET", key) == value:
-                    lag = (time.monotonic() - acked) * 1000
+            now = time.monotonic()
+            if now >= next_probe:
+                i += 1
+                key, value = b"lagprobe:%d" % i, b"%d" % time.monotonic_ns()
+                m.call(b"SET", key, value)
+                pending.append((i, key, value, time.monotonic()))
+                next_probe = now + EVERY
+            while pending:
+                probe, key, value, acked = pending[0]
+                if r.call(b"GET", key) != value:
                     break
-                time.sleep(POLL)
-            if stop:
-                break
-            out.write(f"{i}\t{lag:.3f}\n")
-            out.flush()
-            time.sleep(EVERY)
+                out.write(f"{probe}\t{(time.monotonic() - acked) * 1000:.3f}\tyes\n")
+                pending.popleft()
+            time.sleep(POLL)
+        end = time.monotonic()
+        for probe, _, _, acked in pending:
+            out.write(f"{probe}\t{(end - acked) * 1000:.3f}\tunseen\n")
 
 
 if __name__ == "__main__":
