@@ -197,43 +197,56 @@ impl Replication {
 }
 
 /// The driving thread: waits for the target to catch up (or the deadline),
-/// then switches the roles.
+/// then switches the roles. It never holds the run's lock while it waits
+/// for the commands in flight: INFO and FAILOVER ABORT take that lock from
+/// inside a command.
 fn drive(shared: &Arc<Shared>, repl: &Arc<Replication>, run: &Arc<Mutex<Run>>) {
     let (host, port) = loop {
         std::thread::sleep(CHECK_EVERY);
+        let target = {
+            let mut r = run.lock();
+            if r.ended {
+                return;
+            }
+            if shared.is_shutting_down() {
+                repl.end_failover(shared, &mut r, Some("the server is shutting down"));
+                return;
+            }
+            if r.deadline.is_some_and(|d| Instant::now() >= d) {
+                if r.force {
+                    let Some((h, p)) = r.target.clone() else {
+                        unreachable!("FORCE requires a target");
+                    };
+                    tracing::info!("FAILOVER to {h}:{p} time out exceeded, failing over.");
+                    fence(shared, &mut r);
+                    r.phase = Phase::InProgress;
+                    drop(r);
+                    // Whatever still lands is lost anyway (FORCE).
+                    shared.dataset.quiesce(QUIESCE_WAIT);
+                    break (h, p);
+                }
+                repl.end_failover(
+                    shared,
+                    &mut r,
+                    Some("Replica never caught up before timeout"),
+                );
+                return;
+            }
+            let Some(target) = caught_up(shared, repl, &r) else {
+                continue;
+            };
+            // Everything written so far is on the target. Fence, let the
+            // writes in flight finish (or fail at the fence), and look
+            // again: only what is written now is final.
+            fence(shared, &mut r);
+            target
+        };
+        if !shared.dataset.quiesce(QUIESCE_WAIT) {
+            continue;
+        }
         let mut r = run.lock();
         if r.ended {
             return;
-        }
-        if shared.is_shutting_down() {
-            repl.end_failover(shared, &mut r, Some("the server is shutting down"));
-            return;
-        }
-        if r.deadline.is_some_and(|d| Instant::now() >= d) {
-            if r.force {
-                let Some((h, p)) = r.target.clone() else {
-                    unreachable!("FORCE requires a target");
-                };
-                tracing::info!("FAILOVER to {h}:{p} time out exceeded, failing over.");
-                fence(shared, &mut r);
-                r.phase = Phase::InProgress;
-                break (h, p);
-            }
-            repl.end_failover(
-                shared,
-                &mut r,
-                Some("Replica never caught up before timeout"),
-            );
-            return;
-        }
-        let Some(target) = caught_up(shared, repl, &r) else {
-            continue;
-        };
-        // Everything written so far is on the target. Fence, let the
-        // writes in flight finish (or fail at the fence), and look again:
-        // only what is written now is final.
-        if !fence(shared, &mut r) {
-            continue;
         }
         if caught_up(shared, repl, &r).as_ref() == Some(&target) {
             tracing::info!(
@@ -263,12 +276,11 @@ fn drive(shared: &Arc<Shared>, repl: &Arc<Replication>, run: &Arc<Mutex<Run>>) {
     }
 }
 
-/// Fences the storage and waits for the commands in flight; `false` when
-/// they did not finish in time (the fence stays, the caller tries again).
-fn fence(shared: &Shared, run: &mut Run) -> bool {
+/// Fences the storage: from now on a write fails in the engine. The
+/// caller then waits for the commands in flight (`quiesce`).
+fn fence(shared: &Shared, run: &mut Run) {
     shared.data().storage.set_fenced(true);
     run.fenced = true;
-    shared.dataset.quiesce(QUIESCE_WAIT)
 }
 
 /// The replica to fail over to, once it acknowledged everything written:
