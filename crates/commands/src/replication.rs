@@ -52,7 +52,7 @@ pub static COMMANDS: &[Command] = &[
     repl_cmd("failover", -1, ADMIN | NOSCRIPT | STALE, failover)
         .syntax("[target: TO host port:integer [FORCE]] [ABORT] [TIMEOUT milliseconds:integer]")
         .since("6.2.0")
-        .summary("Starts a coordinated failover from a server to one of its replicas."),
+        .summary("Start a coordinated failover between this server and one of its replicas."),
     repl_cmd(
         "_db_name",
         1,
