@@ -163,6 +163,18 @@ fn failover_to_a_chosen_replica() {
     wait_in_sync(&second, &master, SYNC);
     let mut m = connect(&master, SYNC);
     assert_eq!(assert_same_data(&mut s, &mut m), 200);
+    // The other replica follows the chain: new master, old master, it.
+    assert_eq!(reply(&mut s, &["SET", "through", "the chain"]), "OK");
+    wait_until(
+        SYNC,
+        "the write to reach the end of the chain",
+        || match reply(&mut connect(&first, SYNC), &["GET", "through"]) {
+            v if v == "the chain" => Ok(()),
+            v => Err(v),
+        },
+    );
+    let mut f = connect(&first, SYNC);
+    assert_eq!(assert_same_data(&mut s, &mut f), 201);
 }
 
 /// A master whose only replica reaches it through a proxy that holds
