@@ -1,13 +1,13 @@
-//! Replication: REPLICAOF/SLAVEOF, ROLE and WAIT for people, and the commands of
+//! Replication: REPLICAOF/SLAVEOF, ROLE, WAIT and FAILOVER for people, and the commands of
 //! Kvrocks' replication protocol (`_db_name`, REPLCONF, PSYNC,
 //! `_fetch_meta`, `_fetch_file`) for replicas. The work is done by
 //! `basalt-replication`; these declare the commands and parse arguments.
 
 use super::flags::*;
-use super::{is, lower, text, Command};
+use super::{int, is, lower, text, Command};
 use crate::context::{Action, Await, Ctx};
 use crate::error::{CommandError, CommandResult};
-use basalt_replication::{Announce, Replication};
+use basalt_replication::{Announce, FailoverRequest, Replication};
 use basalt_resp::Reply;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -49,6 +49,10 @@ pub static COMMANDS: &[Command] = &[
         .syntax("numreplicas:integer timeout:integer")
         .since("3.0.0")
         .summary("Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed."),
+    repl_cmd("failover", -1, ADMIN | NOSCRIPT | STALE, failover)
+        .syntax("[target: TO host port:integer [FORCE]] [ABORT] [TIMEOUT milliseconds:integer]")
+        .since("6.2.0")
+        .summary("Start a coordinated failover between this server and one of its replicas."),
     repl_cmd(
         "_db_name",
         1,
@@ -71,6 +75,11 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         return Err(basalt_cluster::ClusterError::ReplicaOfRefused.into());
     }
     let repl = layer(ctx)?;
+    if repl.failing_over() {
+        return Err(CommandError::other(
+            "ERR REPLICAOF not allowed while failing over.",
+        ));
+    }
     if is(&args[1], "no") && is(&args[2], "one") {
         repl.promote(ctx.shared);
         return Ok(Reply::ok());
@@ -212,4 +221,47 @@ fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let waiting = repl.wait_for_acks(seq, want as usize, timeout);
     ctx.action = Some(Action::Await(Await(Box::pin(waiting))));
     Ok(Reply::Null)
+}
+
+/// FAILOVER [TO host port [FORCE]] [TIMEOUT ms] | ABORT, parsed as Redis
+/// does: ABORT only alone, each option once.
+fn failover(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let repl = layer(ctx)?;
+    if args.len() == 2 && is(&args[1], "abort") {
+        repl.abort_failover(ctx.shared).map_err(failover_error)?;
+        return Ok(Reply::ok());
+    }
+    let mut request = FailoverRequest::default();
+    let mut j = 1;
+    while j < args.len() {
+        if is(&args[j], "timeout") && j + 1 < args.len() && request.timeout.is_none() {
+            let ms = int(&args[j + 1])?;
+            if ms <= 0 {
+                return Err(CommandError::other(
+                    "ERR FAILOVER timeout must be greater than 0",
+                ));
+            }
+            request.timeout = Some(std::time::Duration::from_millis(ms as u64));
+            j += 2;
+        } else if is(&args[j], "to") && j + 2 < args.len() && request.target.is_none() {
+            let port = int(&args[j + 2])?;
+            // A port no replica can have: "not a replica", after the
+            // other checks, as Redis answers.
+            let port = u16::try_from(port).unwrap_or(0);
+            request.target = Some((text(&args[j + 1]), port));
+            j += 3;
+        } else if is(&args[j], "force") && !request.force {
+            request.force = true;
+            j += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    repl.start_failover(ctx.shared, request)
+        .map_err(failover_error)?;
+    Ok(Reply::ok())
+}
+
+fn failover_error(e: basalt_replication::FailoverError) -> CommandError {
+    CommandError::other(e.to_string())
 }

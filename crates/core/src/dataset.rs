@@ -68,6 +68,14 @@ impl DatasetSlot {
         self.lock.read_recursive()
     }
 
+    /// Waits until no command holds `access` (the ones in flight have
+    /// finished), up to `timeout`; `false` when they did not in time. A
+    /// failover calls it after fencing the storage: from then on no write
+    /// can still land on this node.
+    pub fn quiesce(&self, timeout: Duration) -> bool {
+        self.lock.try_write_for(timeout).is_some()
+    }
+
     /// Replaces the dataset: waits for every holder of `access` to finish,
     /// then `replace` gets the old dataset (its background work stopped)
     /// and returns the new storage. When it fails, it must have left the

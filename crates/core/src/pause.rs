@@ -8,6 +8,10 @@
 //! `blocked_clients`, and runs once the pause ends (CLIENT UNPAUSE or its
 //! timeout). Commands that fail their arity or authentication are answered
 //! at once. The active expiration cycle skips its passes meanwhile.
+//!
+//! FAILOVER holds writes the same way, by a hold of its own (Redis's
+//! `PAUSE_DURING_FAILOVER`): CLIENT UNPAUSE does not end it, only the end
+//! of the failover does.
 
 use crate::command::{flags, Command};
 use crate::context::ClientState;
@@ -15,7 +19,7 @@ use crate::shared::Shared;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,7 +36,13 @@ pub struct Pause {
     current: Mutex<Option<(PauseMode, Instant)>>,
     ended: Notify,
     waiting: AtomicUsize,
+    /// Writes are held for a failover, until it ends.
+    failover: AtomicBool,
 }
+
+/// How far ahead a failover's hold looks unbounded: its waiters wake up
+/// when it ends, and look again.
+const FAILOVER_HOLD: Duration = Duration::from_secs(3600);
 
 impl Pause {
     /// Another pause while one is on keeps the stricter mode and the later
@@ -52,8 +62,29 @@ impl Pause {
         self.ended.notify_waiters();
     }
 
-    /// The pause in force now, if any (a pause past its end is over).
+    /// Holds (or stops holding) writes for a failover.
+    pub fn hold_writes_for_failover(&self, hold: bool) {
+        self.failover.store(hold, Ordering::Release);
+        if !hold {
+            self.ended.notify_waiters();
+        }
+    }
+
+    /// The pause in force now, if any (a pause past its end is over): the
+    /// stricter of CLIENT PAUSE's and a failover's.
     pub fn current(&self) -> Option<(PauseMode, Instant)> {
+        let client = self.client_pause();
+        if !self.failover.load(Ordering::Acquire) {
+            return client;
+        }
+        let until = Instant::now() + FAILOVER_HOLD;
+        Some(match client {
+            Some((mode, u)) => (mode, u.max(until)),
+            None => (PauseMode::Write, until),
+        })
+    }
+
+    fn client_pause(&self) -> Option<(PauseMode, Instant)> {
         if !self.on.load(Ordering::Acquire) {
             return None;
         }

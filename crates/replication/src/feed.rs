@@ -291,6 +291,11 @@ fn feed(
             continue;
         }
         out.clear();
+        let start = next;
+        // One iterator for as long as it has batches: RocksDB finds the
+        // start of a new one by reading the WAL file from its beginning,
+        // so one per pack would cost a read of the whole file per 256 KiB
+        // sent, and a replica would fall behind a busy master.
         if let Ok(batches) = storage.wal_since(next) {
             for batch in batches {
                 let batch =
@@ -309,11 +314,17 @@ fn feed(
                 out.extend_from_slice(b"\r\n");
                 next = batch.next_sequence();
                 if out.len() >= PACK_BYTES {
-                    break;
+                    if peer.stop.load(Ordering::Acquire) || shared.is_shutting_down() {
+                        return Ok(());
+                    }
+                    stream.write_all(&out)?;
+                    out.clear();
+                    peer.sent.store(next - 1, Ordering::Release);
+                    last_send = Instant::now();
                 }
             }
         }
-        if out.is_empty() {
+        if next == start {
             // Written but still in RocksDB's WAL buffer, or gone.
             let _ = storage.flush_wal_buffer();
             drop(storage);

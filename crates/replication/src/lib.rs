@@ -14,6 +14,7 @@
 mod checkpoint;
 mod effects;
 mod events;
+mod failover;
 mod feed;
 mod full_sync;
 mod gate;
@@ -22,6 +23,7 @@ mod report;
 mod wait;
 mod wire;
 
+pub use failover::{FailoverError, Request as FailoverRequest};
 pub use report::{info_section, role_reply, stats_lines};
 
 use basalt_core::shared::Shared;
@@ -45,6 +47,7 @@ pub struct Replication {
     /// applies nothing more.
     apply: Mutex<()>,
     feed: Arc<feed::Replicas>,
+    failover: failover::Failover,
     checkpoint: checkpoint::Checkpoint,
     counters: Counters,
     /// What replicas said in REPLCONF, by client id, until their PSYNC.
@@ -76,6 +79,7 @@ impl Replication {
             link_up: Arc::new(AtomicBool::new(false)),
             apply: Mutex::new(()),
             feed: Default::default(),
+            failover: Default::default(),
             checkpoint: Default::default(),
             counters: Default::default(),
             announced: Mutex::new(HashMap::new()),

@@ -8,6 +8,7 @@ mod connection;
 mod dump;
 mod durability;
 mod expire;
+mod failover;
 mod functions;
 mod geo;
 mod hash;
