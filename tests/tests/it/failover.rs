@@ -137,6 +137,10 @@ fn failover_under_a_write_load_loses_no_acknowledged_write() {
     let mut m = connect(&master, SYNC);
     assert_same_data(&mut r, &mut m);
     assert_eq!(reply(&mut m, &["GET", "after"]), "failover");
+    // Its history is a prefix of the new master's: the replication id lets
+    // it resume from the WAL instead of fetching a checkpoint.
+    assert_eq!(info_int(&mut r, "stats", "sync_full"), 0);
+    assert!(info_int(&mut r, "stats", "sync_partial_ok") >= 1);
 }
 
 #[test]
