@@ -44,6 +44,11 @@ impl Database {
             RedisType::Set => Value::Set(self.set_members(key, version)?),
             RedisType::Hash => Value::Hash(self.hash_fields(key, version)?),
             RedisType::ZSet => Value::ZSet(self.zset_members(key, &record)?),
+            // Redis users see a bitmap as the string it reads as.
+            RedisType::Bitmap => {
+                let bits = self.load_bits(key, record, None)?;
+                Value::String(bits.to_vec(0, bits.len()))
+            }
             // No command creates the other types Kvrocks' encoding names.
             _ => return Err(Error::WrongType),
         };
