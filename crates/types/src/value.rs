@@ -44,6 +44,11 @@ impl Database {
             RedisType::Set => Value::Set(self.set_members(key, version)?),
             RedisType::Hash => Value::Hash(self.hash_fields(key, version)?),
             RedisType::ZSet => Value::ZSet(self.zset_members(key, &record)?),
+            // Redis keeps a HyperLogLog as a string: dump it as Redis would.
+            RedisType::HyperLogLog => match self.hll_read(key)? {
+                Some(regs) => Value::String(crate::hll_payload::to_redis(&regs)),
+                None => return Ok(None),
+            },
             // Redis users see a bitmap as the string it reads as.
             RedisType::Bitmap => {
                 let bits = self.load_bits(key, record, None)?;
@@ -84,7 +89,10 @@ impl Database {
             return Ok(Restored::Expired { deleted: true });
         }
         match value {
-            Value::String(s) => self.put_string(&mut batch, key, expire_ms, s),
+            Value::String(s) => match crate::hll_payload::from_redis(s) {
+                Some(regs) => self.put_new_hll(&mut batch, key, &regs, expire_ms),
+                None => self.put_string(&mut batch, key, expire_ms, s),
+            },
             Value::List(items) => {
                 self.put_new_list(&mut batch, key, items.iter().map(|v| &v[..]), expire_ms);
             }
