@@ -16,6 +16,7 @@ pub enum Value {
     Set(Vec<Vec<u8>>),
     Hash(Vec<crate::hash::FieldValue>),
     ZSet(Vec<(Vec<u8>, f64)>),
+    Stream(Box<crate::stream::StreamValue>),
 }
 
 /// What [`Database::restore_value`] did.
@@ -44,6 +45,10 @@ impl Database {
             RedisType::Set => Value::Set(self.set_members(key, version)?),
             RedisType::Hash => Value::Hash(self.hash_fields(key, version)?),
             RedisType::ZSet => Value::ZSet(self.zset_members(key, &record)?),
+            RedisType::Stream => match self.stream_value(key)? {
+                Some(stream) => Value::Stream(Box::new(stream)),
+                None => return Ok(None),
+            },
             // Redis keeps a HyperLogLog as a string: dump it as Redis would.
             RedisType::HyperLogLog => match self.hll_read(key)? {
                 Some(regs) => Value::String(crate::hll_payload::to_redis(&regs)),
@@ -104,6 +109,7 @@ impl Database {
                 self.put_new_hash(&mut batch, key, pairs, expire_ms)
             }
             Value::ZSet(items) => self.put_new_zset(&mut batch, key, items, expire_ms),
+            Value::Stream(stream) => self.put_new_stream(&mut batch, key, stream, expire_ms),
         }
         self.storage().write(batch)?;
         if let Some(old) = old {
