@@ -4,7 +4,7 @@
 //! the same assertions against redis-server), sparse storage, and DUMP /
 //! RESTORE of bitmaps and HyperLogLogs with a real redis-server.
 
-use basalt_tests::client::{err, int, q};
+use basalt_tests::client::{err, int, q, reply};
 use basalt_tests::{skip_on_redis, Server};
 use redis::{Connection, Value};
 
@@ -571,4 +571,207 @@ fn bitmap_and_hll_dump_restore_with_redis_server() {
         );
         assert_eq!(int(&mut c, &["PFADD", &to, "new-element"]), 1);
     }
+}
+
+/// The parts of a stream both servers must agree on after a RESTORE:
+/// entries, ids and counters, and each group's position, pending entries
+/// (owner and delivery count) and consumers (idle times left out).
+fn stream_snapshot(c: &mut Connection, key: &str) -> Vec<String> {
+    use basalt_tests::client::show;
+    let field = |v: &Value, name: &str| -> String {
+        let Value::Array(items) = v else {
+            panic!("not a flat map: {v:?}")
+        };
+        let at = items
+            .chunks(2)
+            .find(|kv| show(&kv[0]) == name)
+            .unwrap_or_else(|| panic!("no {name} in {v:?}"));
+        show(&at[1])
+    };
+    let mut out = vec![show(&value(c, &["XRANGE", key, "-", "+"]))];
+    let info = value(c, &["XINFO", "STREAM", key]);
+    for f in [
+        "length",
+        "last-generated-id",
+        "max-deleted-entry-id",
+        "entries-added",
+        "recorded-first-entry-id",
+        "groups",
+    ] {
+        out.push(format!("{f}={}", field(&info, f)));
+    }
+    let Value::Array(groups) = value(c, &["XINFO", "GROUPS", key]) else {
+        panic!()
+    };
+    for g in &groups {
+        let name = field(g, "name");
+        for f in [
+            "consumers",
+            "pending",
+            "last-delivered-id",
+            "entries-read",
+            "lag",
+        ] {
+            out.push(format!("{name}.{f}={}", field(g, f)));
+        }
+        let Value::Array(pending) = value(c, &["XPENDING", key, &name, "-", "+", "100"]) else {
+            panic!()
+        };
+        for p in pending {
+            let Value::Array(p) = p else { panic!() };
+            out.push(format!(
+                "{name} pel {} {} {}",
+                show(&p[0]),
+                show(&p[1]),
+                show(&p[3])
+            ));
+        }
+        let Value::Array(consumers) = value(c, &["XINFO", "CONSUMERS", key, &name]) else {
+            panic!()
+        };
+        for cons in &consumers {
+            out.push(format!(
+                "{name} consumer {} {}",
+                field(cons, "name"),
+                field(cons, "pending")
+            ));
+        }
+    }
+    out
+}
+
+fn build_stream(c: &mut Connection) {
+    for i in 1..=250 {
+        let id = format!("{}-{}", 1000 + i / 7, i % 7);
+        if i % 3 == 0 {
+            q::<()>(c, &["XADD", "s", &id, "a", &i.to_string(), "b", "x"]);
+        } else {
+            q::<()>(
+                c,
+                &[
+                    "XADD",
+                    "s",
+                    &id,
+                    "other",
+                    &format!("v{i}"),
+                    "n",
+                    "-5000000000",
+                ],
+            );
+        }
+    }
+    q::<()>(c, &["XDEL", "s", "1001-0", "1010-3"]);
+    q::<()>(c, &["XTRIM", "s", "MINID", "1002-0"]);
+    q::<()>(c, &["XGROUP", "CREATE", "s", "g1", "0"]);
+    q::<()>(
+        c,
+        &["XGROUP", "CREATE", "s", "g2", "1020-0", "ENTRIESREAD", "5"],
+    );
+    q::<()>(c, &["XGROUP", "CREATECONSUMER", "s", "g2", "idle"]);
+    q::<()>(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "3",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
+    q::<()>(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "bob",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
+    q::<()>(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "s",
+            "0",
+        ],
+    );
+    q::<()>(c, &["XACK", "s", "g1", "1002-1"]);
+    q::<()>(c, &["XCLAIM", "s", "g1", "bob", "0", "1002-2"]);
+    q::<()>(c, &["XADD", "empty", "5-5", "f", "v"]);
+    q::<()>(c, &["XDEL", "empty", "5-5"]);
+}
+
+#[test]
+fn bitmap_stream_dump_restore_with_redis_server() {
+    let server = Server::start();
+    let redis = Server::start_redis();
+    let mut c = server.client();
+    let mut r = redis.client();
+    build_stream(&mut c);
+    build_stream(&mut r);
+    for key in ["s", "empty"] {
+        let expected = stream_snapshot(&mut r, key);
+        assert_eq!(stream_snapshot(&mut c, key), expected, "{key}");
+        // redis-server -> the server under test, and back.
+        let to = format!("{key}:r");
+        restore(&mut c, &to, &dump(&mut r, key));
+        assert_eq!(stream_snapshot(&mut c, &to), expected, "{key} from redis");
+        let back = format!("{key}:b");
+        restore(&mut r, &back, &dump(&mut c, key));
+        assert_eq!(stream_snapshot(&mut r, &back), expected, "{key} to redis");
+        assert_eq!(q::<String>(&mut c, &["TYPE", &to]), "stream");
+    }
+    // The restored stream goes on working: ids continue after the last one.
+    assert_eq!(
+        reply(&mut c, &["XADD", "s:r", "1000-0", "f", "v"]),
+        reply(&mut r, &["XADD", "s", "1000-0", "f", "v"])
+    );
+    let next: String = q(&mut c, &["XADD", "s:r", "*", "f", "v"]);
+    assert!(next.split('-').next().unwrap().parse::<u64>().unwrap() > 1035);
+    assert_eq!(
+        reply(
+            &mut c,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g1",
+                "carol",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "s:r",
+                ">"
+            ]
+        )
+        .replace("s:r", "s"),
+        reply(
+            &mut r,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g1",
+                "carol",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "s",
+                ">"
+            ]
+        )
+    );
 }
