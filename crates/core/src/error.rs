@@ -214,6 +214,9 @@ impl CommandError {
             }
             CommandError::Data(D::Stream(e)) => e.to_string().into(),
             CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
+            CommandError::Data(D::BitmapTooLarge(mb)) => {
+                format!("ERR the bitmap is larger than max-bitmap-to-string-mb ({mb} MB)").into()
+            }
             CommandError::Data(D::CorruptHyperLogLog) => {
                 "INVALIDOBJ Corrupted HLL object detected".into()
             }

@@ -78,10 +78,9 @@ pub struct ConnectionLimits {
 impl Shared {
     pub fn new(config: Config, storage: Arc<Storage>, commands: &'static CommandTable) -> Shared {
         let dataset = DatasetSlot::new(storage.clone());
-        dataset
-            .get()
-            .db
-            .set_max_string_len(config.proto_max_bulk_len);
+        let db = &dataset.get().db;
+        db.set_max_string_len(config.proto_max_bulk_len);
+        db.set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
         let run_id: String = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
@@ -142,9 +141,11 @@ impl Shared {
         let result = self.dataset.replace(replace);
         // A new `Database` handle either way (a failed replacement gets a
         // fresh one over the old storage): give it the configured limit.
-        self.data()
-            .db
-            .set_max_string_len(self.config.read().proto_max_bulk_len);
+        let config = self.config.read();
+        let db = &self.data().db;
+        db.set_max_string_len(config.proto_max_bulk_len);
+        db.set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
+        drop(config);
         let new = result?;
         if let Err(e) = self.scripting.reload(&new.storage) {
             tracing::error!("cannot read the scripts and functions of the new dataset: {e}");
@@ -165,6 +166,8 @@ impl Shared {
         let data = self.data();
         let config = self.config.read();
         data.db.set_max_string_len(config.proto_max_bulk_len);
+        data.db
+            .set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
         data.storage
             .set_sync_policy(sync_policy(config.appendfsync));
         drop(config);
@@ -195,6 +198,8 @@ impl Shared {
             .store(config.slowlog_log_slower_than, Ordering::Relaxed);
         let data = self.data();
         data.db.set_max_string_len(config.proto_max_bulk_len);
+        data.db
+            .set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
         data.storage
             .set_sync_policy(sync_policy(config.appendfsync));
         crate::logging::set_level(config.log_level);

@@ -63,7 +63,9 @@ impl RedisType {
             RedisType::List => "list",
             RedisType::Set => "set",
             RedisType::ZSet => "zset",
-            RedisType::Bitmap => "bitmap",
+            // Redis users see a bitmap as the string it reads as (Kvrocks
+            // answers `bitmap`).
+            RedisType::Bitmap => "string",
             RedisType::SortedInt => "sortedint",
             RedisType::Stream => "stream",
             RedisType::BloomFilter => "MBbloom--",

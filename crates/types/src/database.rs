@@ -14,6 +14,7 @@ pub struct Database {
     storage: Arc<Storage>,
     cursors: CursorMap,
     max_string_len: AtomicU64,
+    max_bitmap_string_len: AtomicU64,
     reclaim: parking_lot::Mutex<Option<Reclaimer>>,
 }
 
@@ -163,6 +164,7 @@ fn spawn_reclaimer(storage: Arc<Storage>) -> Option<Reclaimer> {
 
 /// A live (not expired) key's metadata and the bytes that follow it (a
 /// string's value, or a collection's type trailer).
+#[derive(Clone)]
 pub struct Record {
     pub metadata: Metadata,
     pub rest: Vec<u8>,
@@ -190,6 +192,7 @@ impl Database {
             storage,
             cursors: CursorMap::new(),
             max_string_len: AtomicU64::new(512 << 20),
+            max_bitmap_string_len: AtomicU64::new(16 << 20),
         }
     }
 
@@ -208,6 +211,15 @@ impl Database {
 
     pub fn max_string_len(&self) -> u64 {
         self.max_string_len.load(Ordering::Relaxed)
+    }
+
+    /// The largest bitmap GET returns as a string (max-bitmap-to-string-mb).
+    pub fn set_max_bitmap_string_len(&self, len: u64) {
+        self.max_bitmap_string_len.store(len, Ordering::Relaxed);
+    }
+
+    pub fn max_bitmap_string_len(&self) -> u64 {
+        self.max_bitmap_string_len.load(Ordering::Relaxed)
     }
 
     pub fn metadata_key(&self, key: &[u8]) -> Vec<u8> {

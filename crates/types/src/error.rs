@@ -31,6 +31,10 @@ pub enum Error {
     /// A HyperLogLog whose stored registers are not Kvrocks' dense layout.
     #[error("corrupted HyperLogLog")]
     CorruptHyperLogLog,
+    /// A bitmap read as a string is larger than `max-bitmap-to-string-mb`
+    /// (the limit in MB).
+    #[error("bitmap larger than {0} MB")]
+    BitmapTooLarge(u64),
     #[error(transparent)]
     Stream(crate::stream::StreamError),
     #[error(transparent)]

@@ -275,6 +275,26 @@ impl Database {
         Ok(())
     }
 
+    /// Writes `registers` into `batch` as a new HyperLogLog generation of
+    /// `key` (RESTORE of Redis's HyperLogLog string).
+    pub(crate) fn put_new_hll(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        registers: &Registers,
+        expire_ms: u64,
+    ) {
+        let mut record = Record::new_collection(RedisType::HyperLogLog, expire_ms);
+        for (i, segment) in registers.segments.iter().enumerate() {
+            if let Some(s) = segment {
+                let sub = self.hll_segment_key(key, record.metadata.version, i);
+                self.storage().put(batch, ColumnFamily::Default, &sub, s);
+            }
+        }
+        record.rest = vec![ENCODING_DENSE];
+        self.put_record(batch, key, &record);
+    }
+
     /// PFADD: true if the key was created or a register changed (Redis's
     /// reply 1). With no elements it only creates the key.
     pub fn pfadd(&self, key: &[u8], elements: &[&[u8]]) -> Result<bool> {

@@ -4,6 +4,7 @@
 //! calls; nothing here knows about RESP or connections, so every operation is
 //! unit-tested against a temporary RocksDB without a socket.
 
+pub mod bitmap;
 mod cursor;
 mod database;
 mod error;
@@ -11,6 +12,7 @@ pub mod expire;
 mod geo_store;
 pub mod geohash;
 pub mod hash;
+pub mod hll_payload;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;

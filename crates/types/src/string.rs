@@ -76,8 +76,17 @@ impl Database {
         Ok(())
     }
 
+    /// GET. A bitmap reads as the string Redis would hold (Kvrocks does
+    /// the same), up to `max-bitmap-to-string-mb`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.read_string(key)?.map(|(_, v)| v))
+        match self.read(key)? {
+            None => Ok(None),
+            Some(r) if r.metadata.kind == RedisType::String => Ok(Some(r.rest)),
+            Some(r) if r.metadata.kind == RedisType::Bitmap => self
+                .bitmap_string(key, r, self.max_bitmap_string_len())
+                .map(Some),
+            Some(_) => Err(Error::WrongType),
+        }
     }
 
     pub fn set(&self, key: &[u8], value: &[u8], opts: SetOptions) -> Result<SetOutcome> {
@@ -153,7 +162,12 @@ impl Database {
     }
 
     pub fn strlen(&self, key: &[u8]) -> Result<u64> {
-        Ok(self.get(key)?.map_or(0, |v| v.len() as u64))
+        match self.read(key)? {
+            None => Ok(0),
+            Some(r) if r.metadata.kind == RedisType::String => Ok(r.rest.len() as u64),
+            Some(r) if r.metadata.kind == RedisType::Bitmap => Ok(r.metadata.size),
+            Some(_) => Err(Error::WrongType),
+        }
     }
 
     pub fn append(&self, key: &[u8], suffix: &[u8]) -> Result<u64> {
@@ -209,43 +223,6 @@ impl Database {
         value[offset as usize..end].copy_from_slice(patch);
         self.write_string(key, expire, &value)?;
         Ok(value.len() as u64)
-    }
-
-    /// SETBIT on a string, in place (bit 0 is the high bit of byte 0, as
-    /// in Redis); the string grows with zero bytes as needed. Returns the
-    /// bit's old value.
-    pub fn set_bit(&self, key: &[u8], offset: u64, on: bool) -> Result<bool> {
-        let _guard = self.storage().locks().lock(key);
-        let byte = usize::try_from(offset / 8).map_err(|_| Error::StringTooLong)?;
-        let (expire, mut value) = match self.read_string(key)? {
-            Some((m, v)) => (m.expire_ms, v),
-            None => (0, Vec::new()),
-        };
-        if value.len() <= byte {
-            self.check_len(byte + 1)?;
-            value.resize(byte + 1, 0);
-        }
-        let mask = 0x80u8 >> (offset % 8);
-        let old = value[byte] & mask != 0;
-        if on {
-            value[byte] |= mask;
-        } else {
-            value[byte] &= !mask;
-        }
-        self.write_string(key, expire, &value)?;
-        Ok(old)
-    }
-
-    /// GETBIT: 0 past the end of the string or for a missing key.
-    pub fn get_bit(&self, key: &[u8], offset: u64) -> Result<bool> {
-        let Some((_, value)) = self.read_string(key)? else {
-            return Ok(false);
-        };
-        let byte = offset / 8;
-        Ok(usize::try_from(byte)
-            .ok()
-            .and_then(|b| value.get(b))
-            .is_some_and(|v| v & (0x80u8 >> (offset % 8)) != 0))
     }
 
     pub fn incr_by(&self, key: &[u8], delta: i64) -> Result<i64> {

@@ -16,6 +16,7 @@ pub enum Value {
     Set(Vec<Vec<u8>>),
     Hash(Vec<crate::hash::FieldValue>),
     ZSet(Vec<(Vec<u8>, f64)>),
+    Stream(Box<crate::stream::StreamValue>),
 }
 
 /// What [`Database::restore_value`] did.
@@ -44,6 +45,20 @@ impl Database {
             RedisType::Set => Value::Set(self.set_members(key, version)?),
             RedisType::Hash => Value::Hash(self.hash_fields(key, version)?),
             RedisType::ZSet => Value::ZSet(self.zset_members(key, &record)?),
+            RedisType::Stream => match self.stream_value(key)? {
+                Some(stream) => Value::Stream(Box::new(stream)),
+                None => return Ok(None),
+            },
+            // Redis keeps a HyperLogLog as a string: dump it as Redis would.
+            RedisType::HyperLogLog => match self.hll_read(key)? {
+                Some(regs) => Value::String(crate::hll_payload::to_redis(&regs)),
+                None => return Ok(None),
+            },
+            // Redis users see a bitmap as the string it reads as.
+            RedisType::Bitmap => {
+                let bits = self.load_bits(key, record, None)?;
+                Value::String(bits.to_vec(0, bits.len()))
+            }
             // No command creates the other types Kvrocks' encoding names.
             _ => return Err(Error::WrongType),
         };
@@ -79,7 +94,10 @@ impl Database {
             return Ok(Restored::Expired { deleted: true });
         }
         match value {
-            Value::String(s) => self.put_string(&mut batch, key, expire_ms, s),
+            Value::String(s) => match crate::hll_payload::from_redis(s) {
+                Some(regs) => self.put_new_hll(&mut batch, key, &regs, expire_ms),
+                None => self.put_string(&mut batch, key, expire_ms, s),
+            },
             Value::List(items) => {
                 self.put_new_list(&mut batch, key, items.iter().map(|v| &v[..]), expire_ms);
             }
@@ -91,6 +109,7 @@ impl Database {
                 self.put_new_hash(&mut batch, key, pairs, expire_ms)
             }
             Value::ZSet(items) => self.put_new_zset(&mut batch, key, items, expire_ms),
+            Value::Stream(stream) => self.put_new_stream(&mut batch, key, stream, expire_ms),
         }
         self.storage().write(batch)?;
         if let Some(old) = old {

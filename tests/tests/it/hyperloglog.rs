@@ -1,7 +1,7 @@
 //! HyperLogLog: PFADD PFCOUNT PFMERGE, and the generic commands on the
 //! type. Counts are redis-server 7.0.15's for the same inputs (checked with
 //! `BASALT_TEST_AGAINST=redis`); where Basalt keeps Kvrocks' own type
-//! (TYPE, SCAN TYPE, DUMP) the test skips Redis, whose HLLs are strings.
+//! (TYPE, SCAN TYPE) the test skips Redis, whose HLLs are strings.
 
 use basalt_tests::client::{err, int, q};
 use basalt_tests::{against_redis, Server};

@@ -1,6 +1,7 @@
 //! Integration tests against the real server binary.
 
 mod acl;
+mod bitmap;
 mod blocking;
 mod cluster;
 mod config;

@@ -65,7 +65,7 @@ fn run(c: &mut Raw, line: &str) {
 }
 
 /// Runs `commands` with `KA` and compares the keyspace events.
-fn assert_events(commands: &[&str], expected: &[&str]) {
+pub(crate) fn assert_events(commands: &[&str], expected: &[&str]) {
     let server = Server::start();
     let mut c = Raw::connect(server.port);
     set_flags(&mut c, "KA");

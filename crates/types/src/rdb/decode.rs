@@ -32,7 +32,10 @@ pub fn object(r: &mut Reader) -> Result<Value, Error> {
         types::HASH_LISTPACK => Value::Hash(paired(listpack::entries(&r.string()?)?)?),
         types::LIST_QUICKLIST => quicklist(r, false)?,
         types::LIST_QUICKLIST_2 => quicklist(r, true)?,
-        // Modules and streams: nothing in Basalt can hold them.
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
+            Value::Stream(Box::new(super::stream::decode(r, kind)?))
+        }
+        // Modules: nothing in Basalt can hold them.
         _ => return Err(Error::BadData),
     };
     check(&value)?;
@@ -111,7 +114,7 @@ fn check(value: &Value) -> Result<(), Error> {
         keys.all(|k| seen.insert(k))
     }
     let ok = match value {
-        Value::String(_) => true,
+        Value::String(_) | Value::Stream(_) => true,
         Value::List(items) => !items.is_empty(),
         Value::Set(items) => !items.is_empty() && distinct(items.iter().map(|m| &m[..])),
         Value::Hash(pairs) => !pairs.is_empty() && distinct(pairs.iter().map(|(f, _)| &f[..])),

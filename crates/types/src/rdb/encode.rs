@@ -31,6 +31,10 @@ pub fn object(value: &Value, out: &mut Vec<u8>) {
                 writer::string(value, out);
             }
         }
+        Value::Stream(stream) => {
+            out.push(types::STREAM_LISTPACKS_2);
+            super::stream::encode(stream, out);
+        }
         Value::ZSet(items) => {
             out.push(types::ZSET_2);
             writer::len(items.len() as u64, out);

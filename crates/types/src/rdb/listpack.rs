@@ -42,6 +42,63 @@ pub fn entries(lp: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     Ok(out)
 }
 
+/// A listpack of `elements`, each stored as an integer when it is one in
+/// canonical form (as `lpAppend` does), else as a string.
+pub fn build<'a>(elements: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = vec![0u8; HEADER];
+    let mut count = 0usize;
+    for e in elements {
+        let start = out.len();
+        match crate::number::parse_i64(e).filter(|v| v.to_string().as_bytes() == e) {
+            Some(v) => encode_int(v, &mut out),
+            None => encode_string(e, &mut out),
+        }
+        let size = out.len() - start;
+        out.extend_from_slice(&encode_backlen(size));
+        count += 1;
+    }
+    out.push(EOF);
+    let total = out.len() as u32;
+    out[..4].copy_from_slice(&total.to_le_bytes());
+    let count = u16::try_from(count).unwrap_or(COUNT_UNKNOWN);
+    out[4..6].copy_from_slice(&count.to_le_bytes());
+    out
+}
+
+fn encode_int(v: i64, out: &mut Vec<u8>) {
+    if (0..=127).contains(&v) {
+        out.push(v as u8);
+    } else if (-4096..=4095).contains(&v) {
+        let u = (v as u64) & 0x1fff;
+        out.extend_from_slice(&[0xc0 | (u >> 8) as u8, u as u8]);
+    } else if let Ok(v) = i16::try_from(v) {
+        out.push(0xf1);
+        out.extend_from_slice(&v.to_le_bytes());
+    } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+        out.push(0xf2);
+        out.extend_from_slice(&v.to_le_bytes()[..3]);
+    } else if let Ok(v) = i32::try_from(v) {
+        out.push(0xf3);
+        out.extend_from_slice(&v.to_le_bytes());
+    } else {
+        out.push(0xf4);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn encode_string(s: &[u8], out: &mut Vec<u8>) {
+    let n = s.len();
+    if n < 64 {
+        out.push(0x80 | n as u8);
+    } else if n < 4096 {
+        out.extend_from_slice(&[0xe0 | (n >> 8) as u8, n as u8]);
+    } else {
+        out.push(0xf0);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+    }
+    out.extend_from_slice(s);
+}
+
 /// One entry at the start of `p`: its element and the size of its
 /// encoding and data (without the backlen).
 fn entry(p: &[u8]) -> Result<(Vec<u8>, usize), Error> {

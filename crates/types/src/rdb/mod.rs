@@ -14,6 +14,7 @@ pub mod function;
 mod intset;
 mod listpack;
 mod reader;
+mod stream;
 mod writer;
 mod ziplist;
 mod zipmap;
@@ -59,6 +60,9 @@ pub(crate) mod types {
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const SET_LISTPACK: u8 = 20;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
+    pub const STREAM_LISTPACKS_3: u8 = 21;
 }
 
 /// A little-endian two's complement integer of 1 to 8 bytes, as listpack

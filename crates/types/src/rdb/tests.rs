@@ -17,6 +17,55 @@ fn strs(items: &[&str]) -> Vec<Vec<u8>> {
 }
 
 /// DUMPs taken from redis-server 7.0.15 (RDB 10), with their values.
+/// A stream with entries of both field layouts over several nodes, a
+/// deletion and trimming recorded in its ids, and two groups.
+fn stream_value() -> Value {
+    use crate::stream::{ConsumerInfo, Entry, GroupValue, Pending, StreamId, StreamValue};
+    let entries: Vec<Entry> = (0..230u64)
+        .map(|i| Entry {
+            id: StreamId::new(1000 + i / 3, i % 3 * 7),
+            fields: if i % 4 == 0 {
+                strs(&["f", "1", "g", "-70000"])
+            } else {
+                vec![b"other".to_vec(), i.to_string().into_bytes()]
+            },
+        })
+        .collect();
+    let pending = |id: StreamId, consumer: &str| Pending {
+        id,
+        consumer: consumer.as_bytes().to_vec(),
+        delivery_ms: 1_700_000_000_123,
+        deliveries: 2,
+    };
+    let consumer = |name: &str, n: u64| ConsumerInfo {
+        name: name.as_bytes().to_vec(),
+        pending: n,
+        seen_ms: 1_700_000_000_000,
+        active_ms: 1_700_000_000_000,
+    };
+    Value::Stream(Box::new(StreamValue {
+        last_id: StreamId::new(2000, 1),
+        first_id: StreamId::new(999, 0),
+        max_deleted: StreamId::new(1500, 0),
+        entries_added: 300,
+        groups: vec![
+            GroupValue {
+                name: b"g1".to_vec(),
+                last_delivered: entries[3].id,
+                entries_read: Some(74),
+                pending: vec![pending(entries[1].id, "a"), pending(entries[2].id, "b")],
+                consumers: vec![consumer("a", 1), consumer("b", 1), consumer("c", 0)],
+            },
+            GroupValue {
+                name: b"g2".to_vec(),
+                entries_read: None,
+                ..GroupValue::default()
+            },
+        ],
+        entries,
+    }))
+}
+
 fn redis_payloads() -> Vec<(Vec<u8>, Value)> {
     vec![
         // RPUSH l a 1 -300 70000 abc 5000000000: quicklist 2, one listpack.
@@ -91,6 +140,8 @@ fn round_trips_every_type() {
             (b"c".to_vec(), 1e300),
             (b"d".to_vec(), f64::INFINITY),
         ]),
+        stream_value(),
+        Value::Stream(Box::default()),
     ];
     for v in values {
         let p = dump(&v);
@@ -227,6 +278,7 @@ fn hostile_payloads_never_panic() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut seeds: Vec<Vec<u8>> = redis_payloads().into_iter().map(|(p, _)| p).collect();
     seeds.push(dump(&Value::Hash(vec![(b"f".to_vec(), vec![b'v'; 300])])));
+    seeds.push(dump(&stream_value()));
     let zl = ziplist::tests::build(&[
         &[0x01, b'a'],
         &[0x40 | 1, 0x10]

@@ -55,6 +55,13 @@ pub fn string(s: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(s);
 }
 
+/// A string verbatim, never as an integer (binary ids and names, as
+/// `rdbSaveRawString` would only compress them).
+pub fn raw_string(s: &[u8], out: &mut Vec<u8>) {
+    len(s.len() as u64, out);
+    out.extend_from_slice(s);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::reader::Reader;

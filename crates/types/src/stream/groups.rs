@@ -125,7 +125,7 @@ fn has_tombstones_from(meta: &StreamMeta, len: u64, start: StreamId) -> bool {
 
 /// Redis's `streamEstimateDistanceFromFirstEverEntry`: `id`'s read counter
 /// when it can be known.
-fn estimate_distance(meta: &StreamMeta, len: u64, id: StreamId) -> Option<u64> {
+pub(super) fn estimate_distance(meta: &StreamMeta, len: u64, id: StreamId) -> Option<u64> {
     if meta.entries_added == 0 {
         return Some(0);
     }

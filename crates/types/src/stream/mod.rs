@@ -17,6 +17,7 @@ mod error;
 mod groups;
 mod id;
 mod layout;
+mod value;
 
 pub use entries::{AddId, Entry, StreamInfo, Trim, TrimRule};
 pub use error::StreamError;
@@ -26,3 +27,4 @@ pub use groups::{
 };
 pub use id::StreamId;
 pub use layout::StreamMeta;
+pub use value::{GroupValue, StreamValue};
