@@ -8,6 +8,7 @@ mod acl;
 mod args;
 mod bitmap;
 mod block;
+mod bloom;
 mod client;
 mod cluster;
 mod config;
@@ -55,6 +56,7 @@ pub fn table() -> &'static CommandTable {
             bitmap::COMMANDS,
             hash::COMMANDS,
             hyperloglog::COMMANDS,
+            bloom::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,
             sort::COMMANDS,

@@ -288,8 +288,13 @@ impl Database {
     /// or replaced (its metadata write is already durable) for background
     /// reclamation. Strings have no elements.
     pub fn reclaim(&self, key: &[u8], metadata: &Metadata) {
-        // A HyperLogLog keeps size 0 (as Kvrocks) but has segments.
-        let has_elements = metadata.size > 0 || metadata.kind == RedisType::HyperLogLog;
+        // A HyperLogLog keeps size 0 (as Kvrocks) but has segments; an
+        // empty Bloom filter has its first sub-filter.
+        let has_elements = metadata.size > 0
+            || matches!(
+                metadata.kind,
+                RedisType::HyperLogLog | RedisType::BloomFilter
+            );
         if !metadata.kind.is_single_kv() && has_elements {
             if let Some(r) = self.reclaim.lock().as_ref() {
                 // Inside a transaction the deletion is not durable yet.

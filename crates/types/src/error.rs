@@ -32,6 +32,11 @@ pub enum Error {
     #[error("corrupted HyperLogLog")]
     CorruptHyperLogLog,
     #[error(transparent)]
+    Bloom(crate::bloom::BloomError),
+    /// DUMP of a type Redis keeps in a module (no RDB form of its own).
+    #[error("module type")]
+    NotDumpable(&'static str),
+    #[error(transparent)]
     Stream(crate::stream::StreamError),
     #[error(transparent)]
     Engine(#[from] EngineError),

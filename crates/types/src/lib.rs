@@ -4,6 +4,7 @@
 //! calls; nothing here knows about RESP or connections, so every operation is
 //! unit-tested against a temporary RocksDB without a socket.
 
+pub mod bloom;
 mod cursor;
 mod database;
 mod error;

@@ -44,6 +44,7 @@ impl Database {
             RedisType::Set => Value::Set(self.set_members(key, version)?),
             RedisType::Hash => Value::Hash(self.hash_fields(key, version)?),
             RedisType::ZSet => Value::ZSet(self.zset_members(key, &record)?),
+            RedisType::BloomFilter => return Err(Error::NotDumpable("MBbloom--")),
             // No command creates the other types Kvrocks' encoding names.
             _ => return Err(Error::WrongType),
         };

@@ -2,6 +2,7 @@
 
 mod acl;
 mod blocking;
+mod bloom;
 mod config;
 mod connection;
 mod dump;
