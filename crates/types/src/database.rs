@@ -15,6 +15,7 @@ pub struct Database {
     cursors: CursorMap,
     max_string_len: AtomicU64,
     reclaim: parking_lot::Mutex<Option<Reclaimer>>,
+    field_ttls: crate::hash_ttl::FieldTtlHints,
 }
 
 /// Where the live part of a collection generation begins (and ends), for
@@ -190,11 +191,17 @@ impl Database {
             storage,
             cursors: CursorMap::new(),
             max_string_len: AtomicU64::new(512 << 20),
+            field_ttls: Default::default(),
         }
     }
 
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// Hashes with field TTLs the background cycle should visit.
+    pub(crate) fn field_ttls(&self) -> &crate::hash_ttl::FieldTtlHints {
+        &self.field_ttls
     }
 
     pub fn cursors(&self) -> &CursorMap {

@@ -12,6 +12,7 @@ pub mod expire;
 mod geo_store;
 pub mod geohash;
 pub mod hash;
+pub mod hash_ttl;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;
