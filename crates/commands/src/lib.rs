@@ -16,6 +16,7 @@ mod connection;
 mod dump;
 mod geo;
 mod hash;
+mod hash_ttl;
 mod hyperloglog;
 mod info;
 mod introspection;
@@ -55,6 +56,7 @@ pub fn table() -> &'static CommandTable {
             string::COMMANDS,
             bitmap::COMMANDS,
             hash::COMMANDS,
+            hash_ttl::COMMANDS,
             hyperloglog::COMMANDS,
             bloom::COMMANDS,
             list::COMMANDS,

@@ -200,7 +200,7 @@ impl Database {
     }
 
     /// Hashes with field TTLs the background cycle should visit.
-    pub(crate) fn field_ttls(&self) -> &crate::hash_ttl::FieldTtlHints {
+    pub fn field_ttls(&self) -> &crate::hash_ttl::FieldTtlHints {
         &self.field_ttls
     }
 

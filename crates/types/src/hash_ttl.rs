@@ -28,7 +28,7 @@ use basalt_engine::{ColumnFamily, EngineError, RedisType, WriteBatch};
 use std::collections::HashMap;
 
 /// The metadata trailer of a hash whose values carry their expiry.
-pub(crate) const FIELD_TTL_MODE: u8 = 1;
+pub const FIELD_TTL_MODE: u8 = 1;
 
 /// How one stored field value reads at one instant.
 #[derive(Clone, Copy)]

@@ -41,7 +41,7 @@ fn madd_range(c: &mut Connection, key: &str, prefix: &str, n: usize, batch: usiz
     let mut pipe = redis::pipe();
     let mut queued = 0;
     let mut start = 0;
-    let mut flush = |pipe: &mut redis::Pipeline, c: &mut Connection| {
+    let flush = |pipe: &mut redis::Pipeline, c: &mut Connection| {
         let replies: Vec<Vec<i64>> = pipe.query(c).unwrap();
         pipe.clear();
         replies.iter().flatten().filter(|&&r| r == 1).count()

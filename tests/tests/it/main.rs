@@ -11,6 +11,7 @@ mod expire;
 mod functions;
 mod geo;
 mod hash;
+mod hash_field_expiry;
 mod hyperloglog;
 mod keys;
 mod list;
