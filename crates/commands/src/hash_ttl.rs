@@ -153,7 +153,7 @@ fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], show: impl Fn(u64, u64) -> i64) ->
 fn httl(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     // Rounded up, as Redis: a field with 1 ms left has 1 s left.
     ttl_generic(ctx, args, |at, now| {
-        ((at.saturating_sub(now) + 999) / 1000) as i64
+        at.saturating_sub(now).div_ceil(1000) as i64
     })
 }
 
@@ -162,7 +162,7 @@ fn hpttl(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 fn hexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    ttl_generic(ctx, args, |at, _| ((at + 999) / 1000) as i64)
+    ttl_generic(ctx, args, |at, _| at.div_ceil(1000) as i64)
 }
 
 fn hpexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -282,7 +282,7 @@ fn hsetex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn hgetdel(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let fields = fields_arg(args, 2, 1)?;
-    let (values, removed, _) = ctx.db().hgetdel(&args[1], &refs(fields))?;
+    let (values, removed) = ctx.db().hgetdel(&args[1], &refs(fields))?;
     if removed > 0 {
         ctx.notify_removal(HASH, "hdel", &args[1]);
     }

@@ -649,16 +649,12 @@ impl Database {
         Ok((true, outcome))
     }
 
-    /// HGETDEL: the live values of `fields`, which are deleted. Returns
-    /// whether the hash went away with them.
-    pub fn hgetdel(
-        &self,
-        key: &[u8],
-        fields: &[&[u8]],
-    ) -> Result<(Vec<Option<Vec<u8>>>, u64, bool)> {
+    /// HGETDEL: the live values of `fields`, which are deleted, and how
+    /// many live fields went.
+    pub fn hgetdel(&self, key: &[u8], fields: &[&[u8]]) -> Result<(Vec<Option<Vec<u8>>>, u64)> {
         let _guard = self.storage().locks().lock(key);
         let Some(mut record) = self.read_typed(key, RedisType::Hash)? else {
-            return Ok((vec![None; fields.len()], 0, false));
+            return Ok((vec![None; fields.len()], 0));
         };
         let codec = FieldCodec::of(&record);
         let version = record.metadata.version;
@@ -687,12 +683,12 @@ impl Database {
             }
         }
         if stored_removed == 0 {
-            return Ok((values, 0, false));
+            return Ok((values, 0));
         }
         record.metadata.size = record.metadata.size.saturating_sub(stored_removed);
         let key_deleted = record.metadata.size <= self.expired_field_count(key, &record)?;
         self.finish_ttl_write(&mut batch, key, &record, key_deleted)?;
-        Ok((values, removed, key_deleted))
+        Ok((values, removed))
     }
 
     /// Background reclamation of one hash: deletes its due fields. Returns
