@@ -305,14 +305,16 @@ impl Database {
                 continue;
             }
             if record.metadata.size + 1 > chain.capacity() as u64 {
-                if !chain.is_scaling() {
+                // A chain of 65535 sub-filters cannot name another one
+                // (the subkey is a u16): it is full, not wrapped around.
+                if !chain.is_scaling() || chain.n_filters == u16::MAX {
                     out.push(AddResult::Full);
                     break;
                 }
                 let grown = chain.base_capacity as f64
                     * (chain.expansion as f64).powi(chain.n_filters as i32);
                 let bytes = optimal_num_bytes(grown as u32, chain.error_rate);
-                chain.n_filters = chain.n_filters.wrapping_add(1);
+                chain.n_filters += 1;
                 chain.bloom_bytes = chain.bloom_bytes.wrapping_add(bytes);
                 filters.push(vec![0; bytes as usize]);
             }

@@ -443,3 +443,21 @@ fn filters_survive_a_restart() {
     assert_eq!(reply(c, &["BF.INFO", "bf"]), before);
     assert_eq!(count_present(c, "bf", "k", 100, 100), 100);
 }
+
+#[test]
+fn replicas_follow_filters() {
+    use basalt_tests::nodes::{start_replica, wait_in_sync};
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    let m = &mut master.client();
+    q::<String>(m, &["BF.RESERVE", "bf", "0.01", "50"]);
+    madd_range(m, "bf", "r", 500, 100);
+    wait_in_sync(&master, &replica, std::time::Duration::from_secs(10));
+    let r = &mut replica.client();
+    assert_eq!(reply(r, &["BF.INFO", "bf"]), reply(m, &["BF.INFO", "bf"]));
+    assert_eq!(count_present(r, "bf", "r", 500, 250), 500);
+    assert_eq!(
+        err(r, &["BF.ADD", "bf", "x"]),
+        "READONLY You can't write against a read only replica."
+    );
+}

@@ -544,3 +544,34 @@ fn field_ttls_survive_a_restart() {
     assert_eq!(int(c, &["HLEN", "h"]), 4);
     assert_eq!(reply(c, &["HTTL", "h", "FIELDS", "1", "f2"]), "[-2]");
 }
+
+/// Field TTLs, the fields' expiry and the background deletions reach a
+/// replica through the ordinary replication stream.
+#[test]
+fn replicas_follow_field_ttls() {
+    use basalt_tests::nodes::{start_replica, wait_in_sync};
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    let m = &mut master.client();
+    five_fields(m);
+    q::<Vec<i64>>(m, &["HEXPIRE", "h", "1000", "FIELDS", "1", "f1"]);
+    q::<Vec<i64>>(m, &["HPEXPIRE", "h", "200", "FIELDS", "1", "f2"]);
+    q::<i64>(m, &["HSET", "short", "a", "1"]);
+    q::<Vec<i64>>(m, &["HPEXPIRE", "short", "200", "FIELDS", "1", "a"]);
+    wait_in_sync(&master, &replica, Duration::from_secs(10));
+    let r = &mut replica.client();
+    assert!(q::<Vec<i64>>(r, &["HTTL", "h", "FIELDS", "1", "f1"])[0] > 990);
+    // The master's cycle deletes f2 and the whole of `short`.
+    wait_until(
+        Duration::from_secs(10),
+        "the master to reclaim",
+        || match int(m, &["EXISTS", "short"]) {
+            0 => Ok(()),
+            n => Err(n.to_string()),
+        },
+    );
+    wait_in_sync(&master, &replica, Duration::from_secs(10));
+    assert_eq!(int(r, &["EXISTS", "short"]), 0);
+    assert_eq!(int(r, &["HLEN", "h"]), 4);
+    assert_eq!(reply(r, &["HKEYS", "h"]), "[f1,f3,f4,f5]");
+}
