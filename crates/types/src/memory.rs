@@ -31,15 +31,17 @@ impl Database {
         for &cf in families {
             let mut it = self.iter_subkeys(cf, key, meta.version);
             let (mut seen, mut bytes) = (0u64, 0u64);
-            let all = samples == 0 || meta.kind == RedisType::HyperLogLog;
+            // HLL segments and Bloom sub-filters are few and their count is
+            // not the metadata size: take them all.
+            let whole = matches!(meta.kind, RedisType::HyperLogLog | RedisType::BloomFilter);
+            let all = samples == 0 || whole;
             while it.valid() && (all || seen < samples) {
                 bytes +=
                     (it.key().map_or(0, <[u8]>::len) + it.value().map_or(0, <[u8]>::len)) as u64;
                 seen += 1;
                 it.next();
             }
-            if meta.kind == RedisType::HyperLogLog {
-                // At most 16 segments and no element count: all of them.
+            if whole {
                 elements += bytes;
             } else if seen > 0 {
                 elements += (bytes as f64 / seen as f64 * meta.size as f64).round() as u64;

@@ -237,6 +237,9 @@ fn scaling_adds_sub_filters() {
     // Kvrocks' sizes: 128 + 512 + 2048 bytes.
     assert_eq!(reply(c, &["BF.INFO", "bf", "SIZE"]), "[2688]");
     assert_eq!(count_present(c, "bf", "item", 1000, 500), 1000);
+    // MEMORY USAGE counts the sub-filters, not bytes per item.
+    let memory = int(c, &["MEMORY", "USAGE", "bf"]);
+    assert!((2688..10_000).contains(&memory), "{memory}");
     assert_eq!(
         err(c, &["BF.INFO", "bf", "BOGUS"]),
         "ERR Invalid information value"
