@@ -739,3 +739,75 @@ impl Database {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::test_support::open;
+
+    fn stored(db: &Database, key: &[u8], field: &[u8]) -> Option<Vec<u8>> {
+        let record = db.read(key).unwrap()?;
+        let sk = db.subkey(key, record.metadata.version, field);
+        db.storage()
+            .get(ColumnFamily::Default, &sk)
+            .unwrap()
+            .map(|v| v.to_vec())
+    }
+
+    #[test]
+    fn a_hash_without_field_ttls_keeps_kvrocks_bytes() {
+        let t = open();
+        t.db.hset(b"h", &[(b"f", b"v"), (b"g", b"w")], false)
+            .unwrap();
+        t.db.hpersist(b"h", &[b"f"]).unwrap();
+        let record = t.db.read(b"h").unwrap().unwrap();
+        assert!(record.rest.is_empty(), "no trailer");
+        assert_eq!(stored(&t.db, b"h", b"f").unwrap(), b"v");
+    }
+
+    #[test]
+    fn the_first_ttl_switches_the_encoding_and_reclamation_deletes_due_fields() {
+        let t = open();
+        t.db.hset(b"h", &[(b"a", b"1"), (b"b", b"2"), (b"c", b"3")], false)
+            .unwrap();
+        let far = now_ms() + 100_000;
+        let (r, _) =
+            t.db.hexpire(b"h", &[b"a"], far, FieldExpireCondition::Always)
+                .unwrap();
+        assert_eq!(r, vec![FieldExpireResult::Set]);
+        let record = t.db.read(b"h").unwrap().unwrap();
+        assert_eq!(record.rest, vec![FIELD_TTL_MODE]);
+        let mut expected = far.to_be_bytes().to_vec();
+        expected.push(b'1');
+        assert_eq!(stored(&t.db, b"h", b"a").unwrap(), expected);
+        let mut plain = 0u64.to_be_bytes().to_vec();
+        plain.push(b'2');
+        assert_eq!(stored(&t.db, b"h", b"b").unwrap(), plain);
+
+        // Make b due by writing its expiry directly in the past.
+        let mut batch = WriteBatch::default();
+        let codec = FieldCodec::of(&record);
+        let past = now_ms() - 10;
+        t.db.put_field_with_ttl(
+            &mut batch,
+            b"h",
+            codec,
+            record.metadata.version,
+            b"b",
+            b"2",
+            0,
+            past,
+        );
+        t.db.storage().write(batch).unwrap();
+        assert_eq!(t.db.hlen(b"h").unwrap(), 2);
+        assert_eq!(t.db.read(b"h").unwrap().unwrap().metadata.size, 3);
+        assert_eq!(t.db.expire_hash_fields(b"h").unwrap(), (1, false));
+        assert_eq!(t.db.read(b"h").unwrap().unwrap().metadata.size, 2);
+        assert_eq!(stored(&t.db, b"h", b"b"), None);
+        assert_eq!(t.db.hlen(b"h").unwrap(), 2);
+        assert_eq!(
+            t.db.hash_field_ttls(b"h", &[b"a", b"b", b"c"]).unwrap(),
+            vec![FieldTtl::At(far), FieldTtl::NoField, FieldTtl::Persistent]
+        );
+    }
+}
