@@ -8,6 +8,7 @@ mod acl;
 mod args;
 mod bitmap;
 mod block;
+mod bloom;
 mod client;
 mod cluster;
 mod config;
@@ -15,6 +16,7 @@ mod connection;
 mod dump;
 mod geo;
 mod hash;
+mod hash_ttl;
 mod hyperloglog;
 mod info;
 mod introspection;
@@ -54,7 +56,9 @@ pub fn table() -> &'static CommandTable {
             string::COMMANDS,
             bitmap::COMMANDS,
             hash::COMMANDS,
+            hash_ttl::COMMANDS,
             hyperloglog::COMMANDS,
+            bloom::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,
             sort::COMMANDS,

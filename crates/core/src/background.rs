@@ -101,6 +101,12 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
                 });
                 match step {
                     Ok(deleted) => {
+                        for (key, key_deleted) in &cycle.hash_fields_expired {
+                            crate::notify::emit(&shared, crate::notify::HASH, "hexpired", key);
+                            if *key_deleted {
+                                crate::notify::emit(&shared, crate::notify::GENERIC, "del", key);
+                            }
+                        }
                         for key in &deleted {
                             crate::notify::emit(&shared, crate::notify::EXPIRED, "expired", key);
                         }

@@ -16,6 +16,7 @@ pub struct Database {
     max_string_len: AtomicU64,
     max_bitmap_string_len: AtomicU64,
     reclaim: parking_lot::Mutex<Option<Reclaimer>>,
+    field_ttls: crate::hash_ttl::FieldTtlHints,
 }
 
 /// Where the live part of a collection generation begins (and ends), for
@@ -193,11 +194,17 @@ impl Database {
             cursors: CursorMap::new(),
             max_string_len: AtomicU64::new(512 << 20),
             max_bitmap_string_len: AtomicU64::new(16 << 20),
+            field_ttls: Default::default(),
         }
     }
 
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// Hashes with field TTLs the background cycle should visit.
+    pub fn field_ttls(&self) -> &crate::hash_ttl::FieldTtlHints {
+        &self.field_ttls
     }
 
     pub fn cursors(&self) -> &CursorMap {
@@ -300,8 +307,13 @@ impl Database {
     /// or replaced (its metadata write is already durable) for background
     /// reclamation. Strings have no elements.
     pub fn reclaim(&self, key: &[u8], metadata: &Metadata) {
-        // A HyperLogLog keeps size 0 (as Kvrocks) but has segments.
-        let has_elements = metadata.size > 0 || metadata.kind == RedisType::HyperLogLog;
+        // A HyperLogLog keeps size 0 (as Kvrocks) but has segments; an
+        // empty Bloom filter has its first sub-filter.
+        let has_elements = metadata.size > 0
+            || matches!(
+                metadata.kind,
+                RedisType::HyperLogLog | RedisType::BloomFilter
+            );
         if !metadata.kind.is_single_kv() && has_elements {
             if let Some(r) = self.reclaim.lock().as_ref() {
                 // Inside a transaction the deletion is not durable yet.

@@ -36,6 +36,11 @@ pub enum Error {
     #[error("bitmap larger than {0} MB")]
     BitmapTooLarge(u64),
     #[error(transparent)]
+    Bloom(crate::bloom::BloomError),
+    /// DUMP of a type Redis keeps in a module (no RDB form of its own).
+    #[error("module type")]
+    NotDumpable(&'static str),
+    #[error(transparent)]
     Stream(crate::stream::StreamError),
     #[error(transparent)]
     Engine(#[from] EngineError),

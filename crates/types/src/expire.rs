@@ -31,6 +31,9 @@ pub struct ExpireCycle {
     cursor: Option<Vec<u8>>,
     pass: KeyspaceCount,
     pub last_full_pass: Option<KeyspaceCount>,
+    /// Hashes that lost expired fields in the last step, and whether each
+    /// went away with them (for `hexpired` and `del` notifications).
+    pub hash_fields_expired: Vec<(Vec<u8>, bool)>,
 }
 
 impl ExpireCycle {
@@ -53,6 +56,7 @@ impl ExpireCycle {
         }
         let now = now_ms();
         let mut expired = Vec::new();
+        let mut with_field_ttls = Vec::new();
         let mut seen = 0;
         while it.valid() && seen < budget {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
@@ -61,7 +65,12 @@ impl ExpireCycle {
             seen += 1;
             match Metadata::decode(v) {
                 Ok((m, _)) if m.is_expired_at(now) => expired.push(k.to_vec()),
-                Ok((m, _)) => {
+                Ok((m, rest)) => {
+                    if m.kind == basalt_engine::RedisType::Hash
+                        && rest.first() == Some(&crate::hash_ttl::FIELD_TTL_MODE)
+                    {
+                        with_field_ttls.push(k.to_vec());
+                    }
                     self.pass.keys += 1;
                     if m.expire_ms != 0 {
                         self.pass.expires += 1;
@@ -81,6 +90,14 @@ impl ExpireCycle {
             }
         }
         drop(it);
+        // Hashes with field TTLs met on the walk (after a restart the hints
+        // are empty) are looked at on this step.
+        for mkey in with_field_ttls {
+            if let Some(user_key) = storage.prefix().user_key_of(&mkey) {
+                db.field_ttls().note(user_key, 0);
+            }
+        }
+        self.hash_fields_expired = db.expire_due_hash_fields(budget)?;
         let mut deleted = Vec::new();
         for mkey in expired {
             let Some(user_key) = storage.prefix().user_key_of(&mkey).map(<[u8]>::to_vec) else {

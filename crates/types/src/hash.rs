@@ -5,6 +5,7 @@
 
 use crate::database::{Database, Record};
 use crate::error::{Error, Result};
+use crate::hash_ttl::FieldCodec;
 use crate::number::{add_human, parse_f64, parse_i64};
 use basalt_engine::{ColumnFamily, EngineError, RedisType, WriteBatch};
 use std::collections::BTreeMap;
@@ -80,22 +81,41 @@ impl Database {
         self.read_typed(key, RedisType::Hash)
     }
 
-    fn field_get(&self, key: &[u8], version: u64, field: &[u8]) -> Result<Option<Vec<u8>>> {
-        let sk = self.subkey(key, version, field);
+    /// A field's live value (`None` if absent or expired).
+    fn field_get(&self, key: &[u8], record: &Record, field: &[u8]) -> Result<Option<Vec<u8>>> {
+        let sk = self.subkey(key, record.metadata.version, field);
+        let codec = FieldCodec::of(record);
         Ok(self
             .storage()
             .get(ColumnFamily::Default, &sk)?
-            .map(|v| v.to_vec()))
+            .and_then(|v| codec.live(&v).map(<[u8]>::to_vec)))
     }
 
-    /// Every field of one hash generation in bytewise order.
-    fn all_fields(&self, key: &[u8], version: u64) -> Result<Vec<FieldValue>> {
+    /// A field as stored: (its expiry, 0 = none; whether it is live).
+    fn field_state(
+        &self,
+        key: &[u8],
+        record: &Record,
+        field: &[u8],
+    ) -> Result<Option<(u64, bool)>> {
+        let sk = self.subkey(key, record.metadata.version, field);
+        let codec = FieldCodec::of(record);
+        Ok(self.storage().get(ColumnFamily::Default, &sk)?.map(|v| {
+            let (at, _) = codec.split(&v);
+            (at, !codec.is_due(at))
+        }))
+    }
+
+    /// Every live field of one hash generation in bytewise order.
+    fn all_fields(&self, key: &[u8], record: &Record) -> Result<Vec<FieldValue>> {
+        let version = record.metadata.version;
+        let codec = FieldCodec::of(record);
         let prefix_len = self.subkey_prefix(key, version).len();
         let mut it = self.iter_subkeys(ColumnFamily::Default, key, version);
         let mut out = Vec::new();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if let Some(field) = k.get(prefix_len..) {
-                out.push((field.to_vec(), v.to_vec()));
+            if let (Some(field), Some(value)) = (k.get(prefix_len..), codec.live(v)) {
+                out.push((field.to_vec(), value.to_vec()));
             }
             it.next();
         }
@@ -103,9 +123,30 @@ impl Database {
         Ok(out)
     }
 
-    /// Every field and value of a hash generation (DUMP).
-    pub(crate) fn hash_fields(&self, key: &[u8], version: u64) -> Result<Vec<FieldValue>> {
-        self.all_fields(key, version)
+    /// Every live field and value of a hash (DUMP; field TTLs are not
+    /// part of the payload).
+    pub(crate) fn hash_fields(&self, key: &[u8], _version: u64) -> Result<Vec<FieldValue>> {
+        match self.hash_record(key)? {
+            Some(r) => self.all_fields(key, &r),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Writes a hash's metadata after fields were removed: gone (and
+    /// reclaimed) when no live field is left.
+    fn put_after_removal(&self, mut batch: WriteBatch, key: &[u8], record: &Record) -> Result<()> {
+        let gone = record.metadata.size <= self.expired_field_count(key, record)?;
+        if gone {
+            self.storage()
+                .delete(&mut batch, ColumnFamily::Metadata, &self.metadata_key(key));
+        } else {
+            self.put_record(&mut batch, key, record);
+        }
+        self.storage().write(batch)?;
+        if gone {
+            self.reclaim(key, &record.metadata);
+        }
+        Ok(())
     }
 
     /// Writes a new hash generation holding `pairs` under `key` (RESTORE),
@@ -140,27 +181,35 @@ impl Database {
                 last.insert(f, v);
             }
         }
+        let codec = FieldCodec::of(&record);
         let mut batch = WriteBatch::default();
-        let mut added = 0u64;
+        let (mut added, mut stored_added) = (0u64, 0u64);
         for (field, value) in last {
-            let sk = self.subkey(key, version, field);
-            let exists = record.metadata.size > 0
-                && self.storage().get(ColumnFamily::Default, &sk)?.is_some();
-            if exists && only_new {
+            let state = if record.metadata.size > 0 {
+                self.field_state(key, &record, field)?
+            } else {
+                None
+            };
+            let live = state.is_some_and(|(_, live)| live);
+            if live && only_new {
                 continue;
             }
-            if !exists {
+            if !live {
                 added += 1;
             }
-            self.storage()
-                .put(&mut batch, ColumnFamily::Default, &sk, value);
+            if state.is_none() {
+                stored_added += 1;
+            }
+            // HSET drops the field's TTL, as in Redis.
+            let old_at = state.map_or(0, |(at, _)| at);
+            self.put_field_with_ttl(&mut batch, key, codec, version, field, value, old_at, 0);
         }
         if added == 0 && only_new {
             return Ok(0);
         }
-        // Overwriting existing fields leaves the metadata as it is.
-        if added > 0 {
-            record.metadata.size += added;
+        // Overwriting stored fields leaves the metadata as it is.
+        if stored_added > 0 {
+            record.metadata.size += stored_added;
             self.put_record(&mut batch, key, &record);
         }
         self.storage().write(batch)?;
@@ -169,7 +218,7 @@ impl Database {
 
     pub fn hget(&self, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.hash_record(key)? {
-            Some(r) => self.field_get(key, r.metadata.version, field),
+            Some(r) => self.field_get(key, &r, field),
             None => Ok(None),
         }
     }
@@ -178,6 +227,7 @@ impl Database {
         let Some(r) = self.hash_record(key)? else {
             return Ok(vec![None; fields.len()]);
         };
+        let codec = FieldCodec::of(&r);
         let keys: Vec<Vec<u8>> = fields
             .iter()
             .map(|f| self.subkey(key, r.metadata.version, f))
@@ -185,19 +235,27 @@ impl Database {
         self.storage()
             .multi_get(ColumnFamily::Default, &keys)
             .into_iter()
-            .map(|v| Ok(v?.map(|s| s.to_vec())))
+            .map(|v| Ok(v?.and_then(|s| codec.live(&s).map(<[u8]>::to_vec))))
             .collect()
     }
 
     pub fn hgetall(&self, key: &[u8]) -> Result<Vec<FieldValue>> {
         match self.hash_record(key)? {
-            Some(r) => self.all_fields(key, r.metadata.version),
+            Some(r) => self.all_fields(key, &r),
             None => Ok(Vec::new()),
         }
     }
 
+    /// The stored field count less the fields already expired but not yet
+    /// reclaimed, so exact at every instant.
     pub fn hlen(&self, key: &[u8]) -> Result<u64> {
-        Ok(self.hash_record(key)?.map_or(0, |r| r.metadata.size))
+        match self.hash_record(key)? {
+            Some(r) => Ok(r
+                .metadata
+                .size
+                .saturating_sub(self.expired_field_count(key, &r)?)),
+            None => Ok(0),
+        }
     }
 
     pub fn hexists(&self, key: &[u8], field: &[u8]) -> Result<bool> {
@@ -218,21 +276,19 @@ impl Database {
         let version = record.metadata.version;
         let unique: std::collections::BTreeSet<&[u8]> = fields.iter().copied().collect();
         let mut batch = WriteBatch::default();
-        let mut removed = 0u64;
+        let (mut removed, mut stored_removed) = (0u64, 0u64);
         for field in unique {
-            let sk = self.subkey(key, version, field);
-            if self.storage().get(ColumnFamily::Default, &sk)?.is_some() {
-                self.storage()
-                    .delete(&mut batch, ColumnFamily::Default, &sk);
-                removed += 1;
+            if let Some((at, live)) = self.field_state(key, &record, field)? {
+                self.delete_field(&mut batch, key, version, field, at);
+                stored_removed += 1;
+                removed += live as u64;
             }
         }
-        if removed == 0 {
+        if stored_removed == 0 {
             return Ok(0);
         }
-        record.metadata.size = record.metadata.size.saturating_sub(removed);
-        self.put_record(&mut batch, key, &record);
-        self.storage().write(batch)?;
+        record.metadata.size = record.metadata.size.saturating_sub(stored_removed);
+        self.put_after_removal(batch, key, &record)?;
         Ok(removed)
     }
 
@@ -247,20 +303,35 @@ impl Database {
         let _guard = self.storage().locks().lock(key);
         let mut record = self.read_or_create(key, RedisType::Hash)?;
         let version = record.metadata.version;
-        let current = if record.metadata.size > 0 {
-            self.field_get(key, version, field)?
+        let (current, state) = if record.metadata.size > 0 {
+            (
+                self.field_get(key, &record, field)?,
+                self.field_state(key, &record, field)?,
+            )
         } else {
-            None
+            (None, None)
         };
         let (text, out) = update(current.as_deref())?;
         let mut batch = WriteBatch::default();
-        if current.is_none() {
+        if state.is_none() {
             record.metadata.size += 1;
             self.put_record(&mut batch, key, &record);
         }
-        let sk = self.subkey(key, version, field);
-        self.storage()
-            .put(&mut batch, ColumnFamily::Default, &sk, text.as_bytes());
+        // The field keeps its TTL (Redis's HINCRBY does); an expired one is
+        // a new field without one.
+        let old_at = state.map_or(0, |(at, _)| at);
+        let keep = state.filter(|&(_, live)| live).map_or(0, |(at, _)| at);
+        let codec = FieldCodec::of(&record);
+        self.put_field_with_ttl(
+            &mut batch,
+            key,
+            codec,
+            version,
+            field,
+            text.as_bytes(),
+            old_at,
+            keep,
+        );
         self.storage().write(batch)?;
         Ok(out)
     }
@@ -357,6 +428,7 @@ impl Database {
         let pattern = pattern.filter(|p| *p != b"*");
         let literal = pattern.map(basalt_glob::literal_prefix).unwrap_or_default();
         let version = record.metadata.version;
+        let codec = FieldCodec::of(&record);
         let prefix = self.subkey_prefix(key, version);
         let mut it = self.iter_subkeys(ColumnFamily::Default, key, version);
         match &after {
@@ -387,8 +459,11 @@ impl Database {
                 });
             }
             examined += 1;
-            if pattern.is_none_or(|p| basalt_glob::glob_match(p, field, false)) {
-                items.push((field.to_vec(), v.to_vec()));
+            if let Some(value) = codec
+                .live(v)
+                .filter(|_| pattern.is_none_or(|p| basalt_glob::glob_match(p, field, false)))
+            {
+                items.push((field.to_vec(), value.to_vec()));
             }
             last = Some(field.to_vec());
             it.next();
@@ -407,6 +482,7 @@ impl Database {
             return Ok(Vec::new());
         };
         let version = record.metadata.version;
+        let codec = FieldCodec::of(&record);
         let prefix = self.subkey_prefix(key, version);
         let mut it = self.iter_subkeys(ColumnFamily::Default, key, version);
         if range.reverse {
@@ -433,11 +509,12 @@ impl Database {
             if past_end {
                 break;
             }
-            if in_min && in_max {
+            let live = codec.live(v);
+            if let Some(value) = live.filter(|_| in_min && in_max) {
                 if skipped < range.offset {
                     skipped += 1;
                 } else {
-                    out.push((field.to_vec(), v.to_vec()));
+                    out.push((field.to_vec(), value.to_vec()));
                     if range.count > 0 && out.len() as i64 >= range.count {
                         break;
                     }

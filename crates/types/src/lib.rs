@@ -5,6 +5,7 @@
 //! unit-tested against a temporary RocksDB without a socket.
 
 pub mod bitmap;
+pub mod bloom;
 mod cursor;
 mod database;
 mod error;
@@ -13,6 +14,7 @@ mod geo_store;
 pub mod geohash;
 pub mod hash;
 pub mod hll_payload;
+pub mod hash_ttl;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;

@@ -31,9 +31,14 @@ impl Database {
         for &cf in families {
             let mut it = self.iter_subkeys(cf, key, meta.version);
             let (mut seen, mut bytes) = (0u64, 0u64);
-            // A bitmap's size counts bytes, not fragments: walk them all.
-            let all =
-                samples == 0 || matches!(meta.kind, RedisType::HyperLogLog | RedisType::Bitmap);
+            // HLL segments, bitmap fragments and Bloom sub-filters: their
+            // count is not the metadata size (a bitmap's counts bytes), so
+            // walk them all.
+            let whole = matches!(
+                meta.kind,
+                RedisType::HyperLogLog | RedisType::Bitmap | RedisType::BloomFilter
+            );
+            let all = samples == 0 || whole;
             while it.valid() && (all || seen < samples) {
                 bytes +=
                     (it.key().map_or(0, <[u8]>::len) + it.value().map_or(0, <[u8]>::len)) as u64;

@@ -59,6 +59,7 @@ impl Database {
                 let bits = self.load_bits(key, record, None)?;
                 Value::String(bits.to_vec(0, bits.len()))
             }
+            RedisType::BloomFilter => return Err(Error::NotDumpable("MBbloom--")),
             // No command creates the other types Kvrocks' encoding names.
             _ => return Err(Error::WrongType),
         };
