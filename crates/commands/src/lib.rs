@@ -17,6 +17,7 @@ mod geo;
 mod hash;
 mod hyperloglog;
 mod info;
+mod json;
 mod introspection;
 mod keys;
 mod list;
@@ -55,6 +56,7 @@ pub fn table() -> &'static CommandTable {
             bitmap::COMMANDS,
             hash::COMMANDS,
             hyperloglog::COMMANDS,
+            json::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,
             sort::COMMANDS,

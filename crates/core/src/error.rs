@@ -213,6 +213,7 @@ impl CommandError {
                     .into()
             }
             CommandError::Data(D::Stream(e)) => e.to_string().into(),
+            CommandError::Data(D::Json(e)) => e.to_string().into(),
             CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
             CommandError::Data(D::CorruptHyperLogLog) => {
                 "INVALIDOBJ Corrupted HLL object detected".into()

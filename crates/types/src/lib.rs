@@ -12,6 +12,7 @@ mod geo_store;
 pub mod geohash;
 pub mod hash;
 pub mod hyperloglog;
+pub mod json;
 pub mod keys;
 pub mod lcs;
 pub mod list;
