@@ -11,6 +11,7 @@ mod functions;
 mod geo;
 mod hash;
 mod hyperloglog;
+mod json;
 mod keys;
 mod list;
 mod long_commands;

@@ -18,12 +18,6 @@ pub struct Style {
     pub space: Option<Vec<u8>>,
 }
 
-impl Style {
-    fn is_compact(&self) -> bool {
-        self.indent.is_none() && self.newline.is_none() && self.space.is_none()
-    }
-}
-
 struct RedisJsonFormatter<'a> {
     style: &'a Style,
     depth: usize,
@@ -45,6 +39,16 @@ impl RedisJsonFormatter<'_> {
 }
 
 impl Formatter for RedisJsonFormatter<'_> {
+    // RedisJSON's serde_json prints floats with ryu (`1e20`); newer
+    // serde_json releases print `1e+20`.
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        if value.is_finite() {
+            w.write_all(ryu::Buffer::new().format_finite(value).as_bytes())
+        } else {
+            w.write_all(b"null")
+        }
+    }
+
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.depth += 1;
         self.has_value = false;
@@ -106,13 +110,9 @@ impl Formatter for RedisJsonFormatter<'_> {
     }
 }
 
-/// `value` as text in `style`.
+/// `value` as text in `style` (the default style is compact).
 pub fn to_text<T: Serialize + ?Sized>(value: &T, style: &Style) -> Vec<u8> {
     let mut out = Vec::new();
-    if style.is_compact() {
-        let _ = serde_json::to_writer(&mut out, value);
-        return out;
-    }
     let formatter = RedisJsonFormatter {
         style,
         depth: 0,

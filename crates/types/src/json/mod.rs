@@ -66,8 +66,7 @@ fn encode(expire_ms: u64, doc: &Value) -> Vec<u8> {
     }
     .encode();
     out.push(FORMAT_JSON);
-    // Serializing a Value into a Vec cannot fail (string keys only).
-    let _ = serde_json::to_writer(&mut out, doc);
+    out.extend_from_slice(&format::compact(doc));
     out
 }
 
