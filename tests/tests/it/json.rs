@@ -139,7 +139,7 @@ fn numbers_keep_redisjson_types_and_text() {
         err(c, &["JSON.NUMINCRBY", "missing", ".i", "1"]),
         "ERR could not perform this operation on a key that doesn't exist"
     );
-    assert_eq!(r(c, &["JSON.TYPE", "n", "$.*"]), "[integer,number,number,integer,integer,string,object]");
+    assert_eq!(r(c, &["JSON.TYPE", "n", "$.*"]), "[number,number,number,integer,integer,string,object]");
     assert_eq!(r(c, &["JSON.TYPE", "n", ".e"]), "number");
     assert_eq!(r(c, &["JSON.TYPE", "n"]), "object");
     assert_eq!(r(c, &["JSON.TYPE", "n", ".zz"]), "nil");
