@@ -38,13 +38,22 @@ fn get_answers_legacy_paths_with_a_value_and_jsonpaths_with_a_list() {
     assert_eq!(r(c, &["JSON.GET", "doc", "$.nope"]), "[]");
     assert_eq!(r(c, &["JSON.GET", "doc", "$.b[?(@>1)]"]), "[2]");
     // Several paths: an object keyed by the paths as written.
-    assert_eq!(r(c, &["JSON.GET", "doc", ".a", ".f"]), r#"{".a":2,".f":1.5}"#);
+    assert_eq!(
+        r(c, &["JSON.GET", "doc", ".a", ".f"]),
+        r#"{".a":2,".f":1.5}"#
+    );
     assert_eq!(
         r(c, &["JSON.GET", "doc", "$.a", ".f"]),
         r#"{"$.a":[2],".f":[1.5]}"#
     );
-    assert_eq!(err(c, &["JSON.GET", "doc", ".nope"]), "ERR Path does not exist");
-    assert_eq!(err(c, &["JSON.GET", "doc", ".a", ".nope"]), "ERR Path does not exist");
+    assert_eq!(
+        err(c, &["JSON.GET", "doc", ".nope"]),
+        "ERR Path does not exist"
+    );
+    assert_eq!(
+        err(c, &["JSON.GET", "doc", ".a", ".nope"]),
+        "ERR Path does not exist"
+    );
     assert!(err(c, &["JSON.GET", "doc", "$.["]).starts_with("Error occurred at position"));
     assert_eq!(r(c, &["JSON.GET", "missing"]), "nil");
     assert_eq!(r(c, &["SET", "str", "v"]), "OK");
@@ -59,10 +68,16 @@ fn get_formats_with_indent_newline_and_space() {
     let c = &mut c;
     let pretty = "{\n\t\"a\": 2,\n\t\"b\": [\n\t\t1,\n\t\t2,\n\t\t{\n\t\t\t\"a\": \"x\"\n\t\t}\n\t],\n\t\"c\": {\n\t\t\"a\": true\n\t},\n\t\"f\": 1.5\n}";
     assert_eq!(
-        r(c, &["JSON.GET", "doc", "INDENT", "\t", "NEWLINE", "\n", "SPACE", " "]),
+        r(
+            c,
+            &["JSON.GET", "doc", "INDENT", "\t", "NEWLINE", "\n", "SPACE", " "]
+        ),
         pretty
     );
-    assert_eq!(r(c, &["JSON.GET", "doc", "SPACE", " ", ".c"]), r#"{"a": true}"#);
+    assert_eq!(
+        r(c, &["JSON.GET", "doc", "SPACE", " ", ".c"]),
+        r#"{"a": true}"#
+    );
     assert_eq!(
         r(c, &["JSON.GET", "doc", "newline", "\n", "$.c"]),
         "[\n{\n\"a\":true\n}\n]"
@@ -72,7 +87,10 @@ fn get_formats_with_indent_newline_and_space() {
         r(c, &["JSON.GET", "e", "INDENT", "  ", "NEWLINE", "\n"]),
         "{\n  \"x\":[],\n  \"y\":{}\n}"
     );
-    assert_eq!(err(c, &["JSON.GET", "doc", "INDENT"]), "ERR wrong number of arguments for 'json.get' command");
+    assert_eq!(
+        err(c, &["JSON.GET", "doc", "INDENT"]),
+        "ERR wrong number of arguments for 'json.get' command"
+    );
 }
 
 #[test]
@@ -89,8 +107,14 @@ fn set_replaces_adds_and_refuses_as_redisjson() {
     assert_eq!(r(c, &["JSON.GET", "doc", ".n"]), r#"{"m":[],"k":null}"#);
     // Its parent missing: nil, nothing written.
     assert_eq!(r(c, &["JSON.SET", "doc", "$.x.y", "1"]), "nil");
-    assert_eq!(err(c, &["JSON.SET", "doc", "$..zz", "1"]), "Err wrong static path");
-    assert_eq!(err(c, &["JSON.SET", "doc", "$.b[9]", "1"]), "ERR array index out of range");
+    assert_eq!(
+        err(c, &["JSON.SET", "doc", "$..zz", "1"]),
+        "Err wrong static path"
+    );
+    assert_eq!(
+        err(c, &["JSON.SET", "doc", "$.b[9]", "1"]),
+        "ERR array index out of range"
+    );
     // NX / XX.
     assert_eq!(r(c, &["JSON.SET", "doc", "$.a", "5", "NX"]), "nil");
     assert_eq!(r(c, &["JSON.SET", "doc", "$.q", "5", "XX"]), "nil");
@@ -99,19 +123,34 @@ fn set_replaces_adds_and_refuses_as_redisjson() {
     assert_eq!(r(c, &["JSON.GET", "doc", "q"]), "6");
     assert_eq!(r(c, &["JSON.SET", "doc", "$", "1", "NX"]), "nil");
     assert_eq!(r(c, &["JSON.SET", "new", "$", "1", "XX"]), "nil");
-    assert_eq!(err(c, &["JSON.SET", "doc", "$", "1", "NX", "XX"]), "ERR syntax error");
-    assert_eq!(err(c, &["JSON.SET", "doc", "$", "1", "BOGUS"]), "ERR syntax error");
+    assert_eq!(
+        err(c, &["JSON.SET", "doc", "$", "1", "NX", "XX"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        err(c, &["JSON.SET", "doc", "$", "1", "BOGUS"]),
+        "ERR syntax error"
+    );
     // New keys are made at the root only.
     assert_eq!(
         err(c, &["JSON.SET", "new", "$.a", "1"]),
         "ERR new objects must be created at the root"
     );
-    assert_eq!(err(c, &["JSON.SET", "new", "$", "{bad"]), "key must be a string at line 1 column 2");
-    assert_eq!(err(c, &["JSON.SET", "new", "$", ""]), "EOF while parsing a value at line 1 column 0");
+    assert_eq!(
+        err(c, &["JSON.SET", "new", "$", "{bad"]),
+        "key must be a string at line 1 column 2"
+    );
+    assert_eq!(
+        err(c, &["JSON.SET", "new", "$", ""]),
+        "EOF while parsing a value at line 1 column 0"
+    );
     assert_eq!(r(c, &["EXISTS", "new"]), "0");
     assert_eq!(r(c, &["SET", "str", "v"]), "OK");
     assert_eq!(err(c, &["JSON.SET", "str", "$", "1"]), WRONGTYPE);
-    assert_eq!(err(c, &["JSON.SET", "doc"]), "ERR wrong number of arguments for 'json.set' command");
+    assert_eq!(
+        err(c, &["JSON.SET", "doc"]),
+        "ERR wrong number of arguments for 'json.set' command"
+    );
 }
 
 #[test]
@@ -119,7 +158,8 @@ fn numbers_keep_redisjson_types_and_text() {
     skip_on_redis!();
     let server = Server::start();
     let c = &mut server.client();
-    let doc = r#"{"i":1,"f":1.0,"e":1e20,"big":18446744073709551614,"neg":-3,"s":"x","o":{"i":10}}"#;
+    let doc =
+        r#"{"i":1,"f":1.0,"e":1e20,"big":18446744073709551614,"neg":-3,"s":"x","o":{"i":10}}"#;
     assert_eq!(r(c, &["JSON.SET", "n", "$", doc]), "OK");
     assert_eq!(
         r(c, &["JSON.GET", "n"]),
@@ -130,16 +170,34 @@ fn numbers_keep_redisjson_types_and_text() {
     assert_eq!(r(c, &["JSON.NUMINCRBY", "n", ".f", "1"]), "2.0");
     assert_eq!(r(c, &["JSON.NUMMULTBY", "n", ".neg", "-2"]), "6");
     assert_eq!(r(c, &["JSON.NUMINCRBY", "n", "$..i", "1"]), "[4.5,11]");
-    assert_eq!(r(c, &["JSON.NUMINCRBY", "n", "$.*", "1"]), "[5.5,3.0,1e20,18446744073709551615,7,null,null]");
-    assert_eq!(err(c, &["JSON.NUMMULTBY", "n", ".neg", "9223372036854775807"]), "ERR numeric overflow");
-    assert_eq!(err(c, &["JSON.NUMINCRBY", "n", ".s", "1"]), "ERR Path does not exist or does not contains a number");
-    assert_eq!(err(c, &["JSON.NUMINCRBY", "n", ".i", "\"1\""]), "bad input number");
-    assert_eq!(err(c, &["JSON.NUMINCRBY", "n", ".i", "abc"]), "expected value at line 1 column 1");
+    assert_eq!(
+        r(c, &["JSON.NUMINCRBY", "n", "$.*", "1"]),
+        "[5.5,3.0,1e20,18446744073709551615,7,null,null]"
+    );
+    assert_eq!(
+        err(c, &["JSON.NUMMULTBY", "n", ".neg", "9223372036854775807"]),
+        "ERR numeric overflow"
+    );
+    assert_eq!(
+        err(c, &["JSON.NUMINCRBY", "n", ".s", "1"]),
+        "ERR Path does not exist or does not contains a number"
+    );
+    assert_eq!(
+        err(c, &["JSON.NUMINCRBY", "n", ".i", "\"1\""]),
+        "bad input number"
+    );
+    assert_eq!(
+        err(c, &["JSON.NUMINCRBY", "n", ".i", "abc"]),
+        "expected value at line 1 column 1"
+    );
     assert_eq!(
         err(c, &["JSON.NUMINCRBY", "missing", ".i", "1"]),
         "ERR could not perform this operation on a key that doesn't exist"
     );
-    assert_eq!(r(c, &["JSON.TYPE", "n", "$.*"]), "[number,number,number,integer,integer,string,object]");
+    assert_eq!(
+        r(c, &["JSON.TYPE", "n", "$.*"]),
+        "[number,number,number,integer,integer,string,object]"
+    );
     assert_eq!(r(c, &["JSON.TYPE", "n", ".e"]), "number");
     assert_eq!(r(c, &["JSON.TYPE", "n"]), "object");
     assert_eq!(r(c, &["JSON.TYPE", "n", ".zz"]), "nil");
@@ -151,17 +209,35 @@ fn strings() {
     skip_on_redis!();
     let server = Server::start();
     let c = &mut server.client();
-    assert_eq!(r(c, &["JSON.SET", "s", "$", r#"{"a":"foo","b":{"a":"ü"},"c":1}"#]), "OK");
+    assert_eq!(
+        r(
+            c,
+            &["JSON.SET", "s", "$", r#"{"a":"foo","b":{"a":"ü"},"c":1}"#]
+        ),
+        "OK"
+    );
     assert_eq!(r(c, &["JSON.STRAPPEND", "s", ".a", "\"bar\""]), "6");
     assert_eq!(r(c, &["JSON.STRAPPEND", "s", "$..a", "\"!\""]), "[7,3]");
     assert_eq!(r(c, &["JSON.STRAPPEND", "s", "$.*", "\"\""]), "[7,nil,nil]");
     assert_eq!(r(c, &["JSON.STRLEN", "s", "$..a"]), "[7,3]");
     assert_eq!(r(c, &["JSON.STRLEN", "s", ".a"]), "7");
     assert_eq!(r(c, &["JSON.GET", "s", ".a"]), "\"foobar!\"");
-    assert_eq!(err(c, &["JSON.STRAPPEND", "s", ".c", "\"x\""]), "ERR Path does not exist or not a string");
-    assert_eq!(err(c, &["JSON.STRAPPEND", "s", ".a", "1"]), "WRONGTYPE wrong type of path value - expected string");
-    assert_eq!(err(c, &["JSON.STRLEN", "s", ".c"]), "WRONGTYPE wrong type of path value - expected string");
-    assert_eq!(err(c, &["JSON.STRLEN", "s", ".zz"]), "ERR Path does not exist");
+    assert_eq!(
+        err(c, &["JSON.STRAPPEND", "s", ".c", "\"x\""]),
+        "ERR Path does not exist or not a string"
+    );
+    assert_eq!(
+        err(c, &["JSON.STRAPPEND", "s", ".a", "1"]),
+        "WRONGTYPE wrong type of path value - expected string"
+    );
+    assert_eq!(
+        err(c, &["JSON.STRLEN", "s", ".c"]),
+        "WRONGTYPE wrong type of path value - expected string"
+    );
+    assert_eq!(
+        err(c, &["JSON.STRLEN", "s", ".zz"]),
+        "ERR Path does not exist"
+    );
     assert_eq!(r(c, &["JSON.STRLEN", "missing"]), "nil");
     assert_eq!(
         err(c, &["JSON.STRLEN", "missing", "$"]),
@@ -178,14 +254,26 @@ fn arrays() {
     skip_on_redis!();
     let server = Server::start();
     let c = &mut server.client();
-    assert_eq!(r(c, &["JSON.SET", "a", "$", r#"{"x":[1,2,3],"y":{"x":[]},"z":5}"#]), "OK");
+    assert_eq!(
+        r(
+            c,
+            &["JSON.SET", "a", "$", r#"{"x":[1,2,3],"y":{"x":[]},"z":5}"#]
+        ),
+        "OK"
+    );
     assert_eq!(r(c, &["JSON.ARRAPPEND", "a", ".x", "4", "\"five\""]), "5");
     assert_eq!(r(c, &["JSON.ARRAPPEND", "a", "$..x", "null"]), "[6,1]");
     assert_eq!(r(c, &["JSON.ARRLEN", "a", "$..x"]), "[6,1]");
     assert_eq!(r(c, &["JSON.ARRLEN", "a", ".x"]), "6");
     assert_eq!(r(c, &["JSON.ARRLEN", "a", "$.*"]), "[6,nil,nil]");
-    assert_eq!(err(c, &["JSON.ARRLEN", "a", ".z"]), "ERR Path does not exist or not an array");
-    assert_eq!(err(c, &["JSON.ARRLEN", "a", ".q"]), "ERR Path does not exist");
+    assert_eq!(
+        err(c, &["JSON.ARRLEN", "a", ".z"]),
+        "ERR Path does not exist or not an array"
+    );
+    assert_eq!(
+        err(c, &["JSON.ARRLEN", "a", ".q"]),
+        "ERR Path does not exist"
+    );
     assert_eq!(r(c, &["JSON.ARRLEN", "missing"]), "nil");
     assert_eq!(r(c, &["JSON.ARRINDEX", "a", ".x", "\"five\""]), "4");
     assert_eq!(r(c, &["JSON.ARRINDEX", "a", ".x", "3.0"]), "2");
@@ -193,12 +281,27 @@ fn arrays() {
     assert_eq!(r(c, &["JSON.ARRINDEX", "a", ".x", "4", "-3", "-1"]), "3");
     assert_eq!(r(c, &["JSON.ARRINDEX", "a", "$..x", "null"]), "[5,0]");
     assert_eq!(r(c, &["JSON.ARRINDEX", "a", "$.z", "5"]), "[nil]");
-    assert_eq!(err(c, &["JSON.ARRINDEX", "a", ".z", "5"]), "WRONGTYPE wrong type of path value - expected array");
+    assert_eq!(
+        err(c, &["JSON.ARRINDEX", "a", ".z", "5"]),
+        "WRONGTYPE wrong type of path value - expected array"
+    );
     assert_eq!(r(c, &["JSON.ARRINSERT", "a", ".x", "0", "0"]), "7");
-    assert_eq!(r(c, &["JSON.ARRINSERT", "a", "$.x", "-1", "\"m\"", "\"n\""]), "[9]");
-    assert_eq!(r(c, &["JSON.GET", "a", ".x"]), r#"[0,1,2,3,4,"five","m","n",null]"#);
-    assert_eq!(err(c, &["JSON.ARRINSERT", "a", ".x", "10", "1"]), "ERR index out of bounds");
-    assert_eq!(err(c, &["JSON.ARRINSERT", "a", ".z", "0", "1"]), "ERR Path does not exist or not an array");
+    assert_eq!(
+        r(c, &["JSON.ARRINSERT", "a", "$.x", "-1", "\"m\"", "\"n\""]),
+        "[9]"
+    );
+    assert_eq!(
+        r(c, &["JSON.GET", "a", ".x"]),
+        r#"[0,1,2,3,4,"five","m","n",null]"#
+    );
+    assert_eq!(
+        err(c, &["JSON.ARRINSERT", "a", ".x", "10", "1"]),
+        "ERR index out of bounds"
+    );
+    assert_eq!(
+        err(c, &["JSON.ARRINSERT", "a", ".z", "0", "1"]),
+        "ERR Path does not exist or not an array"
+    );
     assert_eq!(r(c, &["JSON.ARRPOP", "a", ".x"]), "null");
     assert_eq!(r(c, &["JSON.ARRPOP", "a", ".x", "0"]), "0");
     // y.x holds the null appended above.
@@ -211,7 +314,10 @@ fn arrays() {
     assert_eq!(r(c, &["JSON.GET", "a"]), r#"{"x":[],"y":{"x":[]},"z":5}"#);
     assert_eq!(r(c, &["JSON.SET", "r", "$", "[1,2]"]), "OK");
     assert_eq!(r(c, &["JSON.ARRPOP", "r"]), "2");
-    assert_eq!(err(c, &["JSON.ARRAPPEND", "a", ".z", "1"]), "ERR Path does not exist or not an array");
+    assert_eq!(
+        err(c, &["JSON.ARRAPPEND", "a", ".z", "1"]),
+        "ERR Path does not exist or not an array"
+    );
     assert_eq!(
         err(c, &["JSON.ARRAPPEND", "missing", "$", "1"]),
         "ERR could not perform this operation on a key that doesn't exist"
@@ -226,14 +332,23 @@ fn objects_toggle_clear_merge_and_resp() {
     assert_eq!(r(c, &["JSON.OBJKEYS", "doc"]), "[a,b,c,f]");
     assert_eq!(r(c, &["JSON.OBJKEYS", "doc", "$..a"]), "[nil,nil,nil]");
     assert_eq!(r(c, &["JSON.OBJKEYS", "doc", "$.c"]), "[[a]]");
-    assert_eq!(err(c, &["JSON.OBJKEYS", "doc", ".a"]), "ERR Path does not exist or not an object");
+    assert_eq!(
+        err(c, &["JSON.OBJKEYS", "doc", ".a"]),
+        "ERR Path does not exist or not an object"
+    );
     assert_eq!(r(c, &["JSON.OBJLEN", "doc"]), "4");
     assert_eq!(r(c, &["JSON.OBJLEN", "doc", "$.*"]), "[nil,nil,1,nil]");
     assert_eq!(r(c, &["JSON.OBJLEN", "missing"]), "nil");
     assert_eq!(r(c, &["JSON.TOGGLE", "doc", ".c.a"]), "false");
     assert_eq!(r(c, &["JSON.TOGGLE", "doc", "$..a"]), "[nil,nil,1]");
-    assert_eq!(err(c, &["JSON.TOGGLE", "doc", ".a"]), "ERR Path does not exist or not a bool");
-    assert_eq!(r(c, &["JSON.RESP", "doc"]), "[{,a,2,b,[[,1,2,[{,a,x]],c,[{,a,true],f,1.5]");
+    assert_eq!(
+        err(c, &["JSON.TOGGLE", "doc", ".a"]),
+        "ERR Path does not exist or not a bool"
+    );
+    assert_eq!(
+        r(c, &["JSON.RESP", "doc"]),
+        "[{,a,2,b,[[,1,2,[{,a,x]],c,[{,a,true],f,1.5]"
+    );
     assert_eq!(r(c, &["JSON.RESP", "doc", "$.b[0]"]), "[1]");
     assert_eq!(r(c, &["JSON.CLEAR", "doc", "$.*"]), "4");
     assert_eq!(r(c, &["JSON.GET", "doc"]), r#"{"a":0,"b":[],"c":{},"f":0}"#);
@@ -244,19 +359,39 @@ fn objects_toggle_clear_merge_and_resp() {
         "ERR could not perform this operation on a key that doesn't exist"
     );
     // MERGE: RFC 7396 at the root and below it.
-    assert_eq!(r(c, &["JSON.SET", "m", "$", r#"{"a":{"b":1,"c":2},"d":[1]}"#]), "OK");
-    assert_eq!(r(c, &["JSON.MERGE", "m", "$", r#"{"a":{"c":null,"e":3},"d":[2]}"#]), "OK");
+    assert_eq!(
+        r(c, &["JSON.SET", "m", "$", r#"{"a":{"b":1,"c":2},"d":[1]}"#]),
+        "OK"
+    );
+    assert_eq!(
+        r(
+            c,
+            &["JSON.MERGE", "m", "$", r#"{"a":{"c":null,"e":3},"d":[2]}"#]
+        ),
+        "OK"
+    );
     assert_eq!(r(c, &["JSON.GET", "m"]), r#"{"a":{"b":1,"e":3},"d":[2]}"#);
     assert_eq!(r(c, &["JSON.MERGE", "m", "$.a.b", "null"]), "OK");
     assert_eq!(r(c, &["JSON.MERGE", "m", "$.n", r#"{"x":1}"#]), "OK");
-    assert_eq!(r(c, &["JSON.GET", "m"]), r#"{"a":{"e":3},"d":[2],"n":{"x":1}}"#);
+    assert_eq!(
+        r(c, &["JSON.GET", "m"]),
+        r#"{"a":{"e":3},"d":[2],"n":{"x":1}}"#
+    );
     assert_eq!(r(c, &["JSON.MERGE", "m", "$.q.r", "1"]), "nil");
     assert_eq!(r(c, &["JSON.MERGE", "mm", "$", "[1]"]), "OK");
-    assert_eq!(err(c, &["JSON.MERGE", "mx", "$.a", "1"]), "ERR new objects must be created at the root");
+    assert_eq!(
+        err(c, &["JSON.MERGE", "mx", "$.a", "1"]),
+        "ERR new objects must be created at the root"
+    );
     // DEBUG MEMORY answers a size; HELP its two lines.
     assert!(int(c, &["JSON.DEBUG", "MEMORY", "m"]) > 0);
     assert_eq!(r(c, &["JSON.DEBUG", "MEMORY", "missing"]), "0");
-    assert_eq!(r(c, &["JSON.DEBUG", "MEMORY", "m", "$.*"]).matches(',').count(), 2);
+    assert_eq!(
+        r(c, &["JSON.DEBUG", "MEMORY", "m", "$.*"])
+            .matches(',')
+            .count(),
+        2
+    );
     assert_eq!(r(c, &["JSON.DEBUG", "HELP"]).matches(',').count(), 1);
 }
 
@@ -266,7 +401,10 @@ fn del_forget_mget_and_mset() {
     let (_s, mut c) = setup();
     let c = &mut c;
     assert_eq!(r(c, &["JSON.DEL", "doc", "$..a"]), "3");
-    assert_eq!(r(c, &["JSON.GET", "doc"]), r#"{"b":[1,2,{}],"c":{},"f":1.5}"#);
+    assert_eq!(
+        r(c, &["JSON.GET", "doc"]),
+        r#"{"b":[1,2,{}],"c":{},"f":1.5}"#
+    );
     assert_eq!(r(c, &["JSON.FORGET", "doc", ".b[0]"]), "1");
     assert_eq!(r(c, &["JSON.DEL", "doc", "$.b[*]"]), "2");
     assert_eq!(r(c, &["JSON.DEL", "doc", ".zz"]), "0");
@@ -279,17 +417,44 @@ fn del_forget_mget_and_mset() {
     assert_eq!(r(c, &["JSON.DEL", "one", "$.k"]), "1");
     assert_eq!(r(c, &["EXISTS", "one"]), "0");
     // MSET: all triplets in one write; MGET: nil for missing or other types.
-    assert_eq!(r(c, &["JSON.MSET", "x", "$", r#"{"a":1}"#, "y", "$", r#"{"a":[2]}"#, "x", "$.b", "3"]), "OK");
+    assert_eq!(
+        r(
+            c,
+            &[
+                "JSON.MSET",
+                "x",
+                "$",
+                r#"{"a":1}"#,
+                "y",
+                "$",
+                r#"{"a":[2]}"#,
+                "x",
+                "$.b",
+                "3"
+            ]
+        ),
+        "OK"
+    );
     assert_eq!(r(c, &["SET", "str", "v"]), "OK");
-    assert_eq!(r(c, &["JSON.MGET", "x", "y", "str", "nope", "$.a"]), "[[1],[[2]],nil,nil]");
+    assert_eq!(
+        r(c, &["JSON.MGET", "x", "y", "str", "nope", "$.a"]),
+        "[[1],[[2]],nil,nil]"
+    );
     assert_eq!(r(c, &["JSON.MGET", "x", "y", ".b"]), "[3,nil]");
     assert_eq!(r(c, &["JSON.GET", "x"]), r#"{"a":1,"b":3}"#);
-    assert_eq!(err(c, &["JSON.MSET", "x", "$", "1", "y"]), "ERR wrong number of arguments for 'json.mset' command");
+    assert_eq!(
+        err(c, &["JSON.MSET", "x", "$", "1", "y"]),
+        "ERR wrong number of arguments for 'json.mset' command"
+    );
     assert_eq!(
         err(c, &["JSON.MSET", "x", "$", "5", "fresh", "$.a", "1"]),
         "ERR new objects must be created at the root"
     );
-    assert_eq!(r(c, &["JSON.GET", "x", ".a"]), "1", "a failed MSET writes nothing");
+    assert_eq!(
+        r(c, &["JSON.GET", "x", ".a"]),
+        "1",
+        "a failed MSET writes nothing"
+    );
 }
 
 #[test]
@@ -328,18 +493,51 @@ fn multi_and_lua_run_json_commands() {
     let c = &mut server.client();
     let mut pipe = redis::pipe();
     pipe.atomic()
-        .cmd("JSON.SET").arg("k").arg("$").arg(r#"{"n":1}"#)
-        .cmd("JSON.NUMINCRBY").arg("k").arg("$.n").arg(2)
-        .cmd("JSON.GET").arg("k");
+        .cmd("JSON.SET")
+        .arg("k")
+        .arg("$")
+        .arg(r#"{"n":1}"#)
+        .cmd("JSON.NUMINCRBY")
+        .arg("k")
+        .arg("$.n")
+        .arg(2)
+        .cmd("JSON.GET")
+        .arg("k");
     let (set, incr, get): (String, String, String) = pipe.query(c).unwrap();
-    assert_eq!((set.as_str(), incr.as_str(), get.as_str()), ("OK", "[3]", r#"{"n":3}"#));
+    assert_eq!(
+        (set.as_str(), incr.as_str(), get.as_str()),
+        ("OK", "[3]", r#"{"n":3}"#)
+    );
     let script = "redis.call('JSON.SET', KEYS[1], '$.m', ARGV[1]); return redis.call('JSON.GET', KEYS[1], '$.m')";
     assert_eq!(r(c, &["EVAL", script, "1", "k", "[1,2]"]), "[[1,2]]");
     let script = "return redis.pcall('JSON.SET', KEYS[1], '$.a', '1')['err']";
-    assert_eq!(r(c, &["EVAL", script, "1", "none"]), "ERR new objects must be created at the root");
+    assert_eq!(
+        r(c, &["EVAL", script, "1", "none"]),
+        "ERR new objects must be created at the root"
+    );
     // A read-only script may read JSON but not write it.
-    assert_eq!(r(c, &["EVAL_RO", "return redis.call('JSON.TYPE', KEYS[1])", "1", "k"]), "object");
-    assert!(err(c, &["EVAL_RO", "return redis.call('JSON.DEL', KEYS[1])", "1", "k"]).contains("Write commands are not allowed"));
+    assert_eq!(
+        r(
+            c,
+            &[
+                "EVAL_RO",
+                "return redis.call('JSON.TYPE', KEYS[1])",
+                "1",
+                "k"
+            ]
+        ),
+        "object"
+    );
+    assert!(err(
+        c,
+        &[
+            "EVAL_RO",
+            "return redis.call('JSON.DEL', KEYS[1])",
+            "1",
+            "k"
+        ]
+    )
+    .contains("Write commands are not allowed"));
 }
 
 #[test]
@@ -348,14 +546,28 @@ fn documents_survive_a_restart() {
     let mut server = Server::start();
     {
         let c = &mut server.client();
-        assert_eq!(r(c, &["JSON.SET", "p", "$", r#"{"z":1,"a":[1.0,"ü",null],"m":{"y":true}}"#]), "OK");
+        assert_eq!(
+            r(
+                c,
+                &[
+                    "JSON.SET",
+                    "p",
+                    "$",
+                    r#"{"z":1,"a":[1.0,"ü",null],"m":{"y":true}}"#
+                ]
+            ),
+            "OK"
+        );
         assert_eq!(r(c, &["JSON.ARRAPPEND", "p", ".a", "2"]), "4");
         assert_eq!(r(c, &["EXPIRE", "p", "1000"]), "1");
     }
     server.restart();
     let c = &mut server.client();
     // Key order and number text are kept.
-    assert_eq!(r(c, &["JSON.GET", "p"]), r#"{"z":1,"a":[1.0,"ü",null,2],"m":{"y":true}}"#);
+    assert_eq!(
+        r(c, &["JSON.GET", "p"]),
+        r#"{"z":1,"a":[1.0,"ü",null,2],"m":{"y":true}}"#
+    );
     assert_eq!(r(c, &["TYPE", "p"]), "ReJSON-RL");
     assert!(int(c, &["TTL", "p"]) > 0);
 }
@@ -365,7 +577,10 @@ fn module_keyspace_events() {
     skip_on_redis!();
     let server = Server::start();
     let c = &mut server.client();
-    assert_eq!(r(c, &["CONFIG", "SET", "notify-keyspace-events", "Ed"]), "OK");
+    assert_eq!(
+        r(c, &["CONFIG", "SET", "notify-keyspace-events", "Ed"]),
+        "OK"
+    );
     let mut sub = Raw::connect(server.port);
     sub.cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]);
     r(c, &["JSON.SET", "k", "$", r#"{"a":[1],"b":true}"#]);
@@ -381,9 +596,22 @@ fn module_keyspace_events() {
             panic!("expected a message frame")
         };
         let t: Vec<String> = parts.iter().map(R::text).collect();
-        got.push(format!("{} {}", t[2].trim_start_matches("__keyevent@0__:"), t[3]));
+        got.push(format!(
+            "{} {}",
+            t[2].trim_start_matches("__keyevent@0__:"),
+            t[3]
+        ));
     }
-    assert_eq!(got, ["json.set k", "json.arrappend k", "json.toggle k", "json.del k", "json.merge k"]);
+    assert_eq!(
+        got,
+        [
+            "json.set k",
+            "json.arrappend k",
+            "json.toggle k",
+            "json.del k",
+            "json.merge k"
+        ]
+    );
 }
 
 #[test]
@@ -391,10 +619,38 @@ fn command_table_and_acl() {
     skip_on_redis!();
     let server = Server::start();
     let c = &mut server.client();
-    assert_eq!(r(c, &["COMMAND", "GETKEYS", "JSON.MGET", "a", "b", "$"]), "[a,b]");
-    assert_eq!(r(c, &["COMMAND", "GETKEYS", "JSON.MSET", "a", "$", "1", "b", "$", "2"]), "[a,b]");
-    assert_eq!(r(c, &["COMMAND", "GETKEYS", "JSON.DEBUG", "MEMORY", "k"]), "[k]");
-    assert_eq!(r(c, &["ACL", "SETUSER", "reader", "on", "nopass", "~*", "+@json", "-@write"]), "OK");
+    assert_eq!(
+        r(c, &["COMMAND", "GETKEYS", "JSON.MGET", "a", "b", "$"]),
+        "[a,b]"
+    );
+    assert_eq!(
+        r(
+            c,
+            &[
+                "COMMAND",
+                "GETKEYS",
+                "JSON.MSET",
+                "a",
+                "$",
+                "1",
+                "b",
+                "$",
+                "2"
+            ]
+        ),
+        "[a,b]"
+    );
+    assert_eq!(
+        r(c, &["COMMAND", "GETKEYS", "JSON.DEBUG", "MEMORY", "k"]),
+        "[k]"
+    );
+    assert_eq!(
+        r(
+            c,
+            &["ACL", "SETUSER", "reader", "on", "nopass", "~*", "+@json", "-@write"]
+        ),
+        "OK"
+    );
     let mut reader = server.client();
     assert_eq!(r(&mut reader, &["AUTH", "reader", "x"]), "OK");
     assert_eq!(r(&mut reader, &["JSON.GET", "nope"]), "nil");

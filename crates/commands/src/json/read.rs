@@ -146,7 +146,10 @@ pub(super) fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Some(_) => Err(jerr(JsonError::Expected("string"))),
             None => Err(jerr(JsonError::PathMissing)),
         },
-        |v| v.as_str().map_or(Reply::Null, |s| Reply::Integer(s.len() as i64)),
+        |v| {
+            v.as_str()
+                .map_or(Reply::Null, |s| Reply::Integer(s.len() as i64))
+        },
     )
 }
 
@@ -166,7 +169,10 @@ pub(super) fn arrlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Some(_) => Err(jerr(JsonError::PathMissingOr("not an array"))),
             None => Err(jerr(JsonError::PathMissing)),
         },
-        |v| v.as_array().map_or(Reply::Null, |a| Reply::Integer(a.len() as i64)),
+        |v| {
+            v.as_array()
+                .map_or(Reply::Null, |a| Reply::Integer(a.len() as i64))
+        },
     )
 }
 
@@ -186,12 +192,19 @@ pub(super) fn objlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Some(_) => Err(jerr(JsonError::Expected("object"))),
             None => Ok(Reply::Null),
         },
-        |v| v.as_object().map_or(Reply::Null, |o| Reply::Integer(o.len() as i64)),
+        |v| {
+            v.as_object()
+                .map_or(Reply::Null, |o| Reply::Integer(o.len() as i64))
+        },
     )
 }
 
 fn keys_reply(o: &serde_json::Map<String, Value>) -> Reply {
-    Reply::Array(o.keys().map(|k| Reply::Bulk(Bytes::from(k.clone()))).collect())
+    Reply::Array(
+        o.keys()
+            .map(|k| Reply::Bulk(Bytes::from(k.clone())))
+            .collect(),
+    )
 }
 
 pub(super) fn objkeys(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -220,8 +233,16 @@ pub(super) fn arrindex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     let p = path_arg(&args[2])?;
     let needle = doc_arg(&args[3])?;
-    let start = args.get(4).map(|a| super::super::int(a)).transpose()?.unwrap_or(0);
-    let stop = args.get(5).map(|a| super::super::int(a)).transpose()?.unwrap_or(0);
+    let start = args
+        .get(4)
+        .map(|a| super::super::int(a))
+        .transpose()?
+        .unwrap_or(0);
+    let stop = args
+        .get(5)
+        .map(|a| super::super::int(a))
+        .transpose()?
+        .unwrap_or(0);
     let Some(doc) = ctx.db().json_read(&args[1])? else {
         return Err(jerr(JsonError::PathMissing));
     };
@@ -234,8 +255,9 @@ pub(super) fn arrindex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             None => Err(jerr(JsonError::PathMissing)),
         },
         |v| {
-            v.as_array()
-                .map_or(Reply::Null, |a| Reply::Integer(edit::arr_index(a, &needle, start, stop)))
+            v.as_array().map_or(Reply::Null, |a| {
+                Reply::Integer(edit::arr_index(a, &needle, start, stop))
+            })
         },
     )
 }

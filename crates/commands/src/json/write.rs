@@ -96,7 +96,11 @@ pub(super) fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             };
         };
         let (changed, all) = set_in(&mut doc, &p, &value, cond)?;
-        let change = if changed { Change::Put(doc) } else { Change::Keep };
+        let change = if changed {
+            Change::Put(doc)
+        } else {
+            Change::Keep
+        };
         Ok(((changed, all), change))
     })?;
     if changed {
@@ -106,7 +110,7 @@ pub(super) fn set(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 }
 
 pub(super) fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    if (args.len() - 1) % 3 != 0 {
+    if !(args.len() - 1).is_multiple_of(3) {
         return Err(CommandError::WrongArity("json.mset".into()));
     }
     let mut triplets = Vec::new();
@@ -140,7 +144,7 @@ pub(super) fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 pub(super) fn del(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     if args.len() > 3 {
-        return Err(CommandError::WrongArity(super::super::lower(&args[0]).into()));
+        return Err(CommandError::WrongArity(super::super::lower(&args[0])));
     }
     let p = match args.get(2) {
         Some(a) => path_arg(a)?,
@@ -218,7 +222,14 @@ fn edit_each<T>(
             Some(r) => Outcome::Last(r),
             None => Outcome::Each(results),
         };
-        Ok(((outcome, changed), if changed { Change::Put(doc) } else { Change::Keep }))
+        Ok((
+            (outcome, changed),
+            if changed {
+                Change::Put(doc)
+            } else {
+                Change::Keep
+            },
+        ))
     })?;
     if changed {
         ctx.notify(MODULE, event, key);
@@ -229,14 +240,24 @@ fn edit_each<T>(
 fn num(ctx: &mut Ctx, args: &[Bytes], op: NumOp, event: &'static str) -> CommandResult {
     let p = path_arg(&args[2])?;
     let by = edit::parse_number(&args[3]).map_err(jerr)?;
-    let outcome = edit_each(ctx, &args[1], event, &p, Value::is_number, "does not contains a number", |v| {
-        edit::num_op(v, &by, op)
-    })?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        event,
+        &p,
+        Value::is_number,
+        "does not contains a number",
+        |v| edit::num_op(v, &by, op),
+    )?;
     // RESP2: one bulk string, the number (legacy) or a JSON array.
     Ok(match outcome {
         Outcome::Last(n) => Reply::Bulk(Bytes::from(n.to_string())),
         Outcome::Each(all) => {
-            let arr = Value::Array(all.into_iter().map(|n| n.map_or(Value::Null, Value::Number)).collect());
+            let arr = Value::Array(
+                all.into_iter()
+                    .map(|n| n.map_or(Value::Null, Value::Number))
+                    .collect(),
+            );
             bulk_json(&arr)
         }
     })
@@ -252,11 +273,19 @@ pub(super) fn nummultby(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 pub(super) fn toggle(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let p = path_arg(&args[2])?;
-    let outcome = edit_each(ctx, &args[1], "json.toggle", &p, Value::is_boolean, "not a bool", |v| {
-        let now = !v.as_bool().unwrap_or(false);
-        *v = Value::Bool(now);
-        Ok(now)
-    })?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        "json.toggle",
+        &p,
+        Value::is_boolean,
+        "not a bool",
+        |v| {
+            let now = !v.as_bool().unwrap_or(false);
+            *v = Value::Bool(now);
+            Ok(now)
+        },
+    )?;
     Ok(match outcome {
         // RedisJSON's legacy TOGGLE answers "true"/"false" as a bulk string.
         Outcome::Last(b) => Reply::Bulk(Bytes::from(b.to_string())),
@@ -276,31 +305,59 @@ pub(super) fn strappend(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         Value::String(s) => s,
         _ => return Err(jerr(JsonError::Expected("string"))),
     };
-    let outcome = edit_each(ctx, &args[1], "json.strappend", &p, Value::is_string, "not a string", |v| {
-        edit::str_append(v, &suffix)
-    })?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        "json.strappend",
+        &p,
+        Value::is_string,
+        "not a string",
+        |v| edit::str_append(v, &suffix),
+    )?;
     Ok(outcome.reply(|n| Reply::Integer(n as i64)))
 }
 
 pub(super) fn arrappend(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let p = path_arg(&args[2])?;
-    let items = args[3..].iter().map(|a| doc_arg(a)).collect::<Result<Vec<_>, _>>()?;
-    let outcome = edit_each(ctx, &args[1], "json.arrappend", &p, Value::is_array, "not an array", |v| {
-        let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
-        arr.extend(items.iter().cloned());
-        Ok(arr.len())
-    })?;
+    let items = args[3..]
+        .iter()
+        .map(|a| doc_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        "json.arrappend",
+        &p,
+        Value::is_array,
+        "not an array",
+        |v| {
+            let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
+            arr.extend(items.iter().cloned());
+            Ok(arr.len())
+        },
+    )?;
     Ok(outcome.reply(|n| Reply::Integer(n as i64)))
 }
 
 pub(super) fn arrinsert(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let p = path_arg(&args[2])?;
     let index = super::super::int(&args[3])?;
-    let items = args[4..].iter().map(|a| doc_arg(a)).collect::<Result<Vec<_>, _>>()?;
-    let outcome = edit_each(ctx, &args[1], "json.arrinsert", &p, Value::is_array, "not an array", |v| {
-        let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
-        edit::arr_insert(arr, index, &items)
-    })?;
+    let items = args[4..]
+        .iter()
+        .map(|a| doc_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        "json.arrinsert",
+        &p,
+        Value::is_array,
+        "not an array",
+        |v| {
+            let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
+            edit::arr_insert(arr, index, &items)
+        },
+    )?;
     Ok(outcome.reply(|n| Reply::Integer(n as i64)))
 }
 
@@ -318,10 +375,18 @@ pub(super) fn arrpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ),
         None => (Path::legacy_root(), -1),
     };
-    let outcome = edit_each(ctx, &args[1], "json.arrpop", &p, Value::is_array, "not an array", |v| {
-        let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
-        Ok(edit::arr_pop(arr, index))
-    })?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        "json.arrpop",
+        &p,
+        Value::is_array,
+        "not an array",
+        |v| {
+            let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
+            Ok(edit::arr_pop(arr, index))
+        },
+    )?;
     let popped = |v: Option<Value>| v.map_or(Reply::Null, |v| bulk_json(&v));
     Ok(match outcome {
         Outcome::Last(v) => popped(v),
@@ -333,10 +398,18 @@ pub(super) fn arrtrim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let p = path_arg(&args[2])?;
     let start = super::super::int(&args[3])?;
     let stop = super::super::int(&args[4])?;
-    let outcome = edit_each(ctx, &args[1], "json.arrtrim", &p, Value::is_array, "not an array", |v| {
-        let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
-        Ok(edit::arr_trim(arr, start, stop))
-    })?;
+    let outcome = edit_each(
+        ctx,
+        &args[1],
+        "json.arrtrim",
+        &p,
+        Value::is_array,
+        "not an array",
+        |v| {
+            let arr = v.as_array_mut().ok_or(JsonError::Expected("array"))?;
+            Ok(edit::arr_trim(arr, start, stop))
+        },
+    )?;
     Ok(outcome.reply(|n| Reply::Integer(n as i64)))
 }
 
@@ -363,7 +436,14 @@ pub(super) fn clear(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             }
         }
         let n = locs.len() as i64;
-        Ok((n, if n > 0 { Change::Put(doc) } else { Change::Keep }))
+        Ok((
+            n,
+            if n > 0 {
+                Change::Put(doc)
+            } else {
+                Change::Keep
+            },
+        ))
     })?;
     if cleared > 0 {
         ctx.notify(MODULE, "json.clear", &args[1]);

@@ -115,7 +115,13 @@ pub fn arr_pop(arr: &mut Vec<Value>, index: i64) -> Option<Value> {
 /// JSON.ARRTRIM: keeps `start..=stop` (Redis's LTRIM rules); the new length.
 pub fn arr_trim(arr: &mut Vec<Value>, start: i64, stop: i64) -> usize {
     let len = arr.len() as i64;
-    let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len - 1) };
+    let norm = |i: i64| {
+        if i < 0 {
+            (len + i).max(0)
+        } else {
+            i.min(len - 1)
+        }
+    };
     let stop = norm(stop);
     let start = if start < 0 || start < len {
         norm(start)
@@ -161,8 +167,7 @@ fn json_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
@@ -237,16 +242,27 @@ mod tests {
     #[test]
     fn numbers() {
         let mut v = json!(2);
-        assert_eq!(num_op(&mut v, &Number::from(3), NumOp::Incr).unwrap(), Number::from(5));
+        assert_eq!(
+            num_op(&mut v, &Number::from(3), NumOp::Incr).unwrap(),
+            Number::from(5)
+        );
         let half = Number::from_f64(0.5).unwrap();
-        assert_eq!(num_op(&mut v, &half, NumOp::Incr).unwrap().to_string(), "5.5");
+        assert_eq!(
+            num_op(&mut v, &half, NumOp::Incr).unwrap().to_string(),
+            "5.5"
+        );
         let mut big = json!(i64::MAX);
         assert_eq!(
             num_op(&mut big, &Number::from(i64::MAX), NumOp::Mult),
             Err(JsonError::NumericOverflow)
         );
         let mut f = json!(1.5);
-        assert_eq!(num_op(&mut f, &Number::from(2), NumOp::Mult).unwrap().to_string(), "3.0");
+        assert_eq!(
+            num_op(&mut f, &Number::from(2), NumOp::Mult)
+                .unwrap()
+                .to_string(),
+            "3.0"
+        );
     }
 
     #[test]
@@ -256,7 +272,10 @@ mod tests {
         assert_eq!(a, vec![json!(1), json!(2)]);
         assert_eq!(arr_insert(&mut a, -1, &[json!("x")]).unwrap(), 3);
         assert_eq!(a, vec![json!(1), json!("x"), json!(2)]);
-        assert_eq!(arr_insert(&mut a, 9, &[json!(1)]), Err(JsonError::IndexOutOfBounds));
+        assert_eq!(
+            arr_insert(&mut a, 9, &[json!(1)]),
+            Err(JsonError::IndexOutOfBounds)
+        );
         assert_eq!(arr_pop(&mut a, 99), Some(json!(2)));
         assert_eq!(arr_index(&a, &json!("x"), 0, 0), 1);
         assert_eq!(arr_index(&a, &json!(1.0), 0, 0), 0);

@@ -63,7 +63,11 @@ impl Formatter for RedisJsonFormatter<'_> {
         w.write_all(b"]")
     }
 
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if !first {
             w.write_all(b",")?;
         }
@@ -89,7 +93,11 @@ impl Formatter for RedisJsonFormatter<'_> {
         w.write_all(b"}")
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if !first {
             w.write_all(b",")?;
         }
@@ -137,7 +145,8 @@ mod tests {
 
     #[test]
     fn compact_numbers_as_redisjson() {
-        let v: Value = serde_json::from_str(r#"[1, 1.0, 2.5, 1e20, 12345678901234567890]"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"[1, 1.0, 2.5, 1e20, 12345678901234567890]"#).unwrap();
         assert_eq!(
             String::from_utf8(compact(&v)).unwrap(),
             "[1,1.0,2.5,1e20,12345678901234567890]"

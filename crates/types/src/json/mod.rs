@@ -187,12 +187,11 @@ mod tests {
         let doc = parse(br#"{"b":1,"a":[true,null,1.5]}"#).unwrap();
         t.db.json_update(b"k", |_| Ok(((), Change::Put(doc.clone()))))
             .unwrap();
-        let raw = t
-            .db
-            .storage()
-            .get(ColumnFamily::Metadata, &t.db.metadata_key(b"k"))
-            .unwrap()
-            .unwrap();
+        let raw =
+            t.db.storage()
+                .get(ColumnFamily::Metadata, &t.db.metadata_key(b"k"))
+                .unwrap()
+                .unwrap();
         assert_eq!(raw[0], 0x80 | 10);
         assert_eq!(raw[9], 0);
         assert_eq!(&raw[10..], br#"{"b":1,"a":[true,null,1.5]}"#);
@@ -206,8 +205,12 @@ mod tests {
         let mut raw = Metadata::new(RedisType::Json).encode();
         raw.extend_from_slice(&[FORMAT_CBOR, 0xa0]);
         let mut batch = WriteBatch::default();
-        t.db.storage()
-            .put(&mut batch, ColumnFamily::Metadata, &t.db.metadata_key(b"c"), &raw);
+        t.db.storage().put(
+            &mut batch,
+            ColumnFamily::Metadata,
+            &t.db.metadata_key(b"c"),
+            &raw,
+        );
         t.db.storage().write(batch).unwrap();
         assert!(matches!(
             t.db.json_read(b"c"),
