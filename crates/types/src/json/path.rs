@@ -319,8 +319,9 @@ mod tests {
         let p = Path::parse(b"$..b").unwrap();
         let locs = p.locate(&doc);
         assert_eq!(locs.len(), 2);
-        assert_eq!(p.values(&doc), vec![&json!(3), &json!(2)]);
-        *get_mut(&mut doc, &locs[0]).unwrap() = json!(9);
+        // Document order: members in insertion order, depth first.
+        assert_eq!(p.values(&doc), vec![&json!(2), &json!(3)]);
+        *get_mut(&mut doc, &locs[1]).unwrap() = json!(9);
         assert_eq!(doc["c"]["b"], json!(9));
         let mut all = Path::parse(b"$.a[*]").unwrap().locate(&doc);
         order_for_mutation(&mut all);
