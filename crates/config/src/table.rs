@@ -543,7 +543,7 @@ pub(crate) static TABLE: &[Section] = &[
                 "json-max-nesting-depth",
                 "1024",
                 int(0, INT_MAX, Access::KvrocksIgnored),
-                "Deepest JSON document accepted in Kvrocks; Basalt applies RedisJSON's limit of 128 levels.",
+                "Deepest JSON document accepted in Kvrocks; Basalt accepts 127 levels (serde_json's parser limit).",
             ),
             opt(
                 "json-storage-format",

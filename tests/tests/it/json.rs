@@ -657,3 +657,27 @@ fn command_table_and_acl() {
     assert!(err(&mut reader, &["JSON.SET", "k", "$", "1"]).starts_with("NOPERM"));
     assert!(err(&mut reader, &["GET", "k"]).starts_with("NOPERM"));
 }
+
+#[test]
+fn replicas_follow_json_writes_and_refuse_them() {
+    skip_on_redis!();
+    use basalt_tests::nodes::{assert_same_data, connect, start_replica, wait_in_sync};
+    use std::time::Duration;
+    const SYNC: Duration = Duration::from_secs(20);
+    let master = Server::start();
+    let m = &mut master.client();
+    // Written before the replica exists: it arrives by the full sync.
+    assert_eq!(r(m, &["JSON.SET", "before", "$", r#"{"a":[1,2]}"#]), "OK");
+    let replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    // Written after: it arrives by the WAL stream.
+    assert_eq!(r(m, &["JSON.SET", "after", "$", r#"{"n":1.5,"s":"x"}"#]), "OK");
+    assert_eq!(r(m, &["JSON.ARRAPPEND", "before", "$.a", "3"]), "[3]");
+    assert_eq!(r(m, &["JSON.NUMINCRBY", "after", "$.n", "1"]), "[2.5]");
+    wait_in_sync(&master, &replica, SYNC);
+    let rc = &mut connect(&replica, SYNC);
+    assert_eq!(assert_same_data(m, rc), 2);
+    assert_eq!(r(rc, &["JSON.GET", "before"]), r#"{"a":[1,2,3]}"#);
+    assert_eq!(r(rc, &["TYPE", "after"]), "ReJSON-RL");
+    assert!(err(rc, &["JSON.SET", "after", "$.s", "1"]).starts_with("READONLY"));
+}

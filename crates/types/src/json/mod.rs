@@ -47,6 +47,28 @@ pub fn parse(text: &[u8]) -> std::result::Result<Value, JsonError> {
     serde_json::from_slice(text).map_err(|e| JsonError::Parse(e.to_string()))
 }
 
+/// The deepest nesting a stored document may have: serde_json's parser
+/// limit (RedisJSON's too), so that every stored document reads back.
+pub const MAX_DEPTH: usize = 127;
+
+/// How many containers deep `v` nests (a scalar: 0).
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Refuses a document nested deeper than [`MAX_DEPTH`] (edits can nest a
+/// parsed value inside an already deep document).
+fn check_depth(doc: &Value) -> Result<()> {
+    if depth(doc) > MAX_DEPTH {
+        return Err(Error::Json(JsonError::RecursionLimit));
+    }
+    Ok(())
+}
+
 fn decode(payload: &[u8]) -> Result<Value> {
     match payload.split_first() {
         Some((&FORMAT_JSON, text)) => {
@@ -101,6 +123,7 @@ impl Database {
         match change {
             Change::Keep => return Ok(out),
             Change::Put(doc) => {
+                check_depth(&doc)?;
                 self.storage().put(
                     &mut batch,
                     ColumnFamily::Metadata,
@@ -147,6 +170,7 @@ impl Database {
             match edit(i, doc.clone())? {
                 Change::Keep => docs[slot].2 = doc,
                 Change::Put(new) => {
+                    check_depth(&new)?;
                     docs[slot].2 = Some(new);
                     docs[slot].3 = true;
                 }
@@ -197,6 +221,23 @@ mod tests {
         assert_eq!(&raw[10..], br#"{"b":1,"a":[true,null,1.5]}"#);
         assert_eq!(t.db.json_read(b"k").unwrap(), Some(doc));
         assert_eq!(t.db.type_of(b"k").unwrap(), Some(RedisType::Json));
+    }
+
+    #[test]
+    fn every_storable_depth_reads_back() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let deepest = parse(nested(MAX_DEPTH).as_bytes()).unwrap();
+        assert_eq!(depth(&deepest), MAX_DEPTH);
+        assert!(parse(nested(MAX_DEPTH + 1).as_bytes()).is_err());
+        let t = open();
+        t.db.json_update(b"d", |_| Ok(((), Change::Put(deepest.clone()))))
+            .unwrap();
+        assert_eq!(t.db.json_read(b"d").unwrap(), Some(deepest.clone()));
+        let deeper = Value::Array(vec![deepest]);
+        assert!(matches!(
+            t.db.json_update(b"d", |_| Ok(((), Change::Put(deeper)))),
+            Err(Error::Json(JsonError::RecursionLimit))
+        ));
     }
 
     #[test]
