@@ -111,12 +111,12 @@ pub fn snapshot(c: &mut Connection) -> BTreeMap<Vec<u8>, KeyState> {
             .query(c)
             .expect("PEXPIRETIME");
         // DUMP refuses JSON (RedisJSON's payload): compare the text.
-        let dump = if kind == "ReJSON-RL" { "JSON.GET" } else { "DUMP" };
-        let value = match redis::cmd(dump)
-            .arg(&key)
-            .query::<Value>(c)
-            .expect(dump)
-        {
+        let dump = if kind == "ReJSON-RL" {
+            "JSON.GET"
+        } else {
+            "DUMP"
+        };
+        let value = match redis::cmd(dump).arg(&key).query::<Value>(c).expect(dump) {
             Value::BulkString(b) => b,
             Value::Nil => continue,
             other => panic!("DUMP {key:?}: {other:?}"),

@@ -549,7 +549,7 @@ pub(crate) static TABLE: &[Section] = &[
                 "json-storage-format",
                 "json",
                 one_of(&["json", "cbor"], Access::KvrocksIgnored),
-                "On-disk encoding of JSON values in Kvrocks; Basalt always writes JSON text.",
+                "On-disk encoding of JSON values in Kvrocks; Basalt reads both and always writes JSON text.",
             ),
         ],
     },

@@ -671,7 +671,10 @@ fn replicas_follow_json_writes_and_refuse_them() {
     let replica = start_replica(&master, &[]);
     wait_in_sync(&master, &replica, SYNC);
     // Written after: it arrives by the WAL stream.
-    assert_eq!(r(m, &["JSON.SET", "after", "$", r#"{"n":1.5,"s":"x"}"#]), "OK");
+    assert_eq!(
+        r(m, &["JSON.SET", "after", "$", r#"{"n":1.5,"s":"x"}"#]),
+        "OK"
+    );
     assert_eq!(r(m, &["JSON.ARRAPPEND", "before", "$.a", "3"]), "[3]");
     assert_eq!(r(m, &["JSON.NUMINCRBY", "after", "$.n", "1"]), "[2.5]");
     wait_in_sync(&master, &replica, SYNC);

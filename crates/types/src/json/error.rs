@@ -36,9 +36,6 @@ pub enum JsonError {
     BadNumber,
     #[error("ERR recursion limit exceeded")]
     RecursionLimit,
-    /// A record written by Kvrocks with `json-storage-format cbor`.
-    #[error("ERR this JSON value is stored as CBOR, which Basalt does not read")]
-    CborStored,
     #[error("ERR corrupted JSON value")]
     Corrupt,
 }

@@ -2,8 +2,8 @@
 //! them: a single-KV record of type 10 whose bytes after the metadata
 //! header are `format u8` (0 = JSON text, 1 = CBOR) and the document.
 //!
-//! Basalt writes format 0 only (see docs/compatibility.md); a CBOR record
-//! written by Kvrocks reads as an error rather than as garbage.
+//! Basalt writes format 0 only (see docs/compatibility.md) and reads both,
+//! so a data directory Kvrocks wrote with `json-storage-format cbor` works.
 //!
 //! The document is a `serde_json::Value` with object keys kept in insertion
 //! order, as RedisJSON keeps them. Paths ([`path`]) locate nodes; the edits
@@ -74,7 +74,11 @@ fn decode(payload: &[u8]) -> Result<Value> {
         Some((&FORMAT_JSON, text)) => {
             serde_json::from_slice(text).map_err(|_| Error::Json(JsonError::Corrupt))
         }
-        Some((&FORMAT_CBOR, _)) => Err(Error::Json(JsonError::CborStored)),
+        // Kvrocks with `json-storage-format cbor`; rewritten as text by
+        // the next edit.
+        Some((&FORMAT_CBOR, cbor)) => {
+            ciborium::from_reader(cbor).map_err(|_| Error::Json(JsonError::Corrupt))
+        }
         _ => Err(Error::Json(JsonError::Corrupt)),
     }
 }
@@ -241,21 +245,37 @@ mod tests {
     }
 
     #[test]
-    fn cbor_record_is_an_error_not_garbage() {
+    fn cbor_records_written_by_kvrocks_are_read() {
         let t = open();
+        let doc = parse(br#"{"b":[1,2.5,"x",null,true],"a":{"c":-7}}"#).unwrap();
         let mut raw = Metadata::new(RedisType::Json).encode();
-        raw.extend_from_slice(&[FORMAT_CBOR, 0xa0]);
+        raw.push(FORMAT_CBOR);
+        ciborium::into_writer(&doc, &mut raw).unwrap();
         let mut batch = WriteBatch::default();
-        t.db.storage().put(
-            &mut batch,
-            ColumnFamily::Metadata,
-            &t.db.metadata_key(b"c"),
-            &raw,
-        );
+        let mkey = t.db.metadata_key(b"c");
+        t.db.storage()
+            .put(&mut batch, ColumnFamily::Metadata, &mkey, &raw);
+        t.db.storage().write(batch).unwrap();
+        assert_eq!(t.db.json_read(b"c").unwrap(), Some(doc.clone()));
+        // An edit writes it back as text.
+        t.db.json_update(b"c", |d| Ok(((), Change::Put(d.unwrap()))))
+            .unwrap();
+        let raw =
+            t.db.storage()
+                .get(ColumnFamily::Metadata, &mkey)
+                .unwrap()
+                .unwrap();
+        assert_eq!(raw[9], FORMAT_JSON);
+        // Bytes that are not CBOR are an error, not garbage.
+        let mut bad = Metadata::new(RedisType::Json).encode();
+        bad.extend_from_slice(&[FORMAT_CBOR, 0xff, 0x00]);
+        let mut batch = WriteBatch::default();
+        t.db.storage()
+            .put(&mut batch, ColumnFamily::Metadata, &mkey, &bad);
         t.db.storage().write(batch).unwrap();
         assert!(matches!(
             t.db.json_read(b"c"),
-            Err(Error::Json(JsonError::CborStored))
+            Err(Error::Json(JsonError::Corrupt))
         ));
     }
 }
