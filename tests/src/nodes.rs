@@ -93,7 +93,7 @@ pub struct KeyState {
     /// PEXPIRETIME: the absolute expiry (the same bytes on both sides), or
     /// -1.
     pub expire_at_ms: i64,
-    /// DUMP's serialization of the value.
+    /// DUMP's serialization of the value (JSON: its JSON.GET text).
     pub value: Vec<u8>,
 }
 
@@ -110,11 +110,13 @@ pub fn snapshot(c: &mut Connection) -> BTreeMap<Vec<u8>, KeyState> {
             .arg(&key)
             .query(c)
             .expect("PEXPIRETIME");
-        let value = match redis::cmd("DUMP")
-            .arg(&key)
-            .query::<Value>(c)
-            .expect("DUMP")
-        {
+        // DUMP refuses JSON (RedisJSON's payload): compare the text.
+        let dump = if kind == "ReJSON-RL" {
+            "JSON.GET"
+        } else {
+            "DUMP"
+        };
+        let value = match redis::cmd(dump).arg(&key).query::<Value>(c).expect(dump) {
             Value::BulkString(b) => b,
             Value::Nil => continue,
             other => panic!("DUMP {key:?}: {other:?}"),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 /// Redis's ACL categories, in Redis's order (`ACL CAT`).
-pub const CATEGORIES: [&str; 21] = [
+pub const CATEGORIES: [&str; 22] = [
     "keyspace",
     "read",
     "write",
@@ -28,6 +28,8 @@ pub const CATEGORIES: [&str; 21] = [
     "connection",
     "transaction",
     "scripting",
+    // RedisJSON's module category.
+    "json",
 ];
 
 /// The bit of a category name (any case), or `None` for no category.

@@ -53,6 +53,13 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    // Redis would serialize a JSON key as RedisJSON's module type, a
+    // format Basalt cannot produce (docs/compatibility.md).
+    if ctx.db().type_of(&args[1])? == Some(basalt_engine::RedisType::Json) {
+        return Err(CommandError::Other(
+            "ERR DUMP is not supported for JSON keys (RedisJSON's module payload)".into(),
+        ));
+    }
     Ok(match ctx.db().read_value(&args[1])? {
         Some((value, _)) => Reply::Bulk(Bytes::from(rdb::dump(&value))),
         None => Reply::Null,

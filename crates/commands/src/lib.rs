@@ -20,6 +20,7 @@ mod hash_ttl;
 mod hyperloglog;
 mod info;
 mod introspection;
+mod json;
 mod keys;
 mod list;
 mod memory;
@@ -59,6 +60,7 @@ pub fn table() -> &'static CommandTable {
             hash_ttl::COMMANDS,
             hyperloglog::COMMANDS,
             bloom::COMMANDS,
+            json::COMMANDS,
             list::COMMANDS,
             set::COMMANDS,
             sort::COMMANDS,

@@ -275,6 +275,11 @@ fn keys_and_flags_match_redis() {
         ("GETEX k", &[("k", "RW access update")]),
         ("EXPIRE k 1", &[("k", "RW update")]),
         ("PFADD h a b", &[("h", "RW insert")]),
+        // RedisJSON's key specs (its commands.rs): RW or RO, nothing more.
+        ("JSON.SET k $ 1", &[("k", "RW")]),
+        ("JSON.MGET a b $", &[("a", "RO"), ("b", "RO")]),
+        ("JSON.MSET a $ 1 b $ 2", &[("a", "RW"), ("b", "RW")]),
+        ("JSON.DEBUG MEMORY k", &[("k", "RO")]),
         // Redis says RW (it caches the count in the value); Basalt's
         // PFCOUNT writes nothing, so its keys are RO.
         ("PFCOUNT a b", &[("a", "RO access"), ("b", "RO access")]),

@@ -217,6 +217,7 @@ impl CommandError {
             CommandError::Data(D::NotDumpable(kind)) => {
                 format!("ERR DUMP is not supported for {kind} keys (a module type in Redis)").into()
             }
+            CommandError::Data(D::Json(e)) => e.to_string().into(),
             CommandError::Data(D::ScoreNan) => "ERR resulting score is not a number (NaN)".into(),
             CommandError::Data(D::BitmapTooLarge(mb)) => {
                 format!("ERR the bitmap is larger than max-bitmap-to-string-mb ({mb} MB)").into()

@@ -43,6 +43,8 @@ pub enum Error {
     #[error(transparent)]
     Stream(crate::stream::StreamError),
     #[error(transparent)]
+    Json(crate::json::JsonError),
+    #[error(transparent)]
     Engine(#[from] EngineError),
 }
 

@@ -16,6 +16,7 @@ pub mod hash;
 pub mod hll_payload;
 pub mod hash_ttl;
 pub mod hyperloglog;
+pub mod json;
 pub mod keys;
 pub mod lcs;
 pub mod list;

@@ -16,6 +16,7 @@ mod geo;
 mod hash;
 mod hash_field_expiry;
 mod hyperloglog;
+mod json;
 mod keys;
 mod list;
 mod long_commands;
