@@ -13,6 +13,7 @@ mod iter;
 pub mod key;
 mod lock;
 pub mod metadata;
+pub mod migration;
 mod options;
 pub mod replication;
 mod storage;

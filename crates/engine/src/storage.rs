@@ -152,7 +152,7 @@ impl Storage {
         self.sync.store(sync_code(policy), Ordering::Relaxed);
     }
 
-    fn handle(&self, cf: ColumnFamily) -> &rocksdb::ColumnFamily {
+    pub(crate) fn handle(&self, cf: ColumnFamily) -> &rocksdb::ColumnFamily {
         // Every family is created at open, so a missing handle is a bug in
         // this crate, not something a client can cause.
         self.db
