@@ -3,6 +3,7 @@
 mod acl;
 mod blocking;
 mod cluster;
+mod cluster_migration;
 mod config;
 mod connection;
 mod dump;
