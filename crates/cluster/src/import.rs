@@ -154,7 +154,10 @@ impl Importer {
         Self::matching(&s, ranges)?;
         s.state = ImportState::Failed;
         clear(shared, ranges).map_err(|e| format!("ERR clear keys of slot(s) error: {e}"))?;
-        tracing::info!("[import] Mark the importing slot(s) {} as failed", ranges_text(ranges));
+        tracing::info!(
+            "[import] Mark the importing slot(s) {} as failed",
+            ranges_text(ranges)
+        );
         Ok(())
     }
 
@@ -217,7 +220,10 @@ fn watch_link(importer: Weak<Importer>, shared: Weak<Shared>, link: u64) {
                     ranges_text(&ranges)
                 );
                 if let Err(e) = clear(&shared, &ranges) {
-                    tracing::error!("[import] Failed to clear slot(s) {}: {e}", ranges_text(&ranges));
+                    tracing::error!(
+                        "[import] Failed to clear slot(s) {}: {e}",
+                        ranges_text(&ranges)
+                    );
                 }
                 return;
             }

@@ -25,9 +25,9 @@ pub mod topology;
 pub mod views;
 
 pub use error::ClusterError;
-pub use slots::{key_slot, parse_slot_ranges, SlotRange, SLOTS};
 pub use import::ImportState;
 pub use migrate::MigrateState;
+pub use slots::{key_slot, parse_slot_ranges, SlotRange, SLOTS};
 pub use topology::{Node, Role, Topology, NODE_ID_LEN};
 
 use import::Importer;
@@ -197,7 +197,9 @@ impl Cluster {
                 return Err(ClusterError::NotInitialized);
             };
             if me.role != Role::Master {
-                return Err(ClusterError::Migration("ERR Slave can't import slot".into()));
+                return Err(ClusterError::Migration(
+                    "ERR Slave can't import slot".into(),
+                ));
             }
             let mine = ranges
                 .iter()
@@ -219,7 +221,12 @@ impl Cluster {
 
     /// APPLYBATCH on the import link: a raw write batch whose every record
     /// is in the slots being imported.
-    pub fn apply_batch(&self, shared: &Shared, link: u64, data: &[u8]) -> Result<i64, ClusterError> {
+    pub fn apply_batch(
+        &self,
+        shared: &Shared,
+        link: u64,
+        data: &[u8],
+    ) -> Result<i64, ClusterError> {
         if !self.importer.is_link(link) {
             return Err(ClusterError::Migration(
                 "ERR APPLYBATCH is only accepted on a slot import link (CLUSTER IMPORT ... 0)"

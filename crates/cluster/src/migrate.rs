@@ -243,7 +243,10 @@ impl Migrator {
             s.bytes,
         );
         if !s.error.is_empty() {
-            out.push_str(&format!("migrating_error:{}\r\n", s.error.replace(['\r', '\n'], " ")));
+            out.push_str(&format!(
+                "migrating_error:{}\r\n",
+                s.error.replace(['\r', '\n'], " ")
+            ));
         }
         out
     }
@@ -318,9 +321,9 @@ pub(crate) fn spawn(
             m.finish(&result);
         });
     if let Err(e) = spawned {
-        let result = Err(format!("cannot start the migration thread: {e}"));
-        migrator.finish(&result);
-        return Err(format!("ERR {}", result.unwrap_err()));
+        let why = format!("cannot start the migration thread: {e}");
+        migrator.finish(&Err(why.clone()));
+        return Err(format!("ERR {why}"));
     }
     Ok(())
 }
@@ -451,11 +454,18 @@ impl Job<'_> {
         for r in self.ranges {
             migrated.push((*r, self.destination.clone()));
         }
-        tracing::info!("[migrate] slot(s) {text} moved, up to sequence {}", next - 1);
+        tracing::info!(
+            "[migrate] slot(s) {text} moved, up to sequence {}",
+            next - 1
+        );
         Ok(())
     }
 
-    fn send_snapshot(&mut self, snapshot: &SlotSnapshot<'_>, keys: &SlotKeyRanges) -> Result<(), String> {
+    fn send_snapshot(
+        &mut self,
+        snapshot: &SlotSnapshot<'_>,
+        keys: &SlotKeyRanges,
+    ) -> Result<(), String> {
         let batch_bytes = (self.shared.config.read().migrate_batch_size_kb * 1024) as usize;
         let mut pace = Pace {
             started: Instant::now(),
@@ -517,7 +527,9 @@ impl Job<'_> {
             let records = slot_records(&batch.data, storage.family_count(), keys)
                 .map_err(|e| format!("reading the WAL: {e}"))?;
             if records.flushed {
-                return Err("the slots were flushed (FLUSHALL/FLUSHDB) during the migration".into());
+                return Err(
+                    "the slots were flushed (FLUSHALL/FLUSHDB) during the migration".into(),
+                );
             }
             next = batch.next_sequence();
             self.send(records.batch, 0, pace)?;

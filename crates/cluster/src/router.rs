@@ -162,7 +162,13 @@ impl Router {
         };
         // Shard channels may be read from a replica without READONLY, as
         // in Redis.
-        serve(&self.cluster, &t, slot, writes, client.readonly || shard_pubsub)
+        serve(
+            &self.cluster,
+            &t,
+            slot,
+            writes,
+            client.readonly || shard_pubsub,
+        )
     }
 }
 

@@ -284,11 +284,7 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(match sub.as_str() {
         "info" => {
             initialized(&cluster)?;
-            let migration = format!(
-                "{}{}",
-                cluster.migrator().info(),
-                cluster.importer().info()
-            );
+            let migration = format!("{}{}", cluster.migrator().info(), cluster.importer().info());
             views::info(&cluster.topology(), &migration)
         }
         "import" => {

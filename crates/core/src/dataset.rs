@@ -72,10 +72,7 @@ impl DatasetSlot {
     /// ones from starting while the guard lives: a slot migration forbids
     /// writes to its slots under it, so no write that passed the check
     /// before is still in flight (Kvrocks' exclusive lock).
-    pub fn exclusive_for(
-        &self,
-        wait: Duration,
-    ) -> Option<parking_lot::RwLockWriteGuard<'_, ()>> {
+    pub fn exclusive_for(&self, wait: Duration) -> Option<parking_lot::RwLockWriteGuard<'_, ()>> {
         self.lock.try_write_for(wait)
     }
 

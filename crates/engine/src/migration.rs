@@ -71,9 +71,9 @@ impl SlotKeyRanges {
 
     /// Whether `[from, to)` overlaps any of the ranges.
     fn overlaps(&self, from: &[u8], to: &[u8]) -> bool {
-        self.bounds().iter().any(|(lo, hi)| {
-            from < hi.as_slice() && to > lo.as_slice()
-        })
+        self.bounds()
+            .iter()
+            .any(|(lo, hi)| from < hi.as_slice() && to > lo.as_slice())
     }
 
     /// Whether `[from, to)` stays inside one slot of the ranges (one key's

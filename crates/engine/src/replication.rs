@@ -79,7 +79,10 @@ pub(crate) fn varint32(data: &[u8], at: &mut usize) -> Result<u32, MalformedBatc
 }
 
 /// A length-prefixed slice.
-pub(crate) fn length_prefixed<'a>(data: &'a [u8], at: &mut usize) -> Result<&'a [u8], MalformedBatch> {
+pub(crate) fn length_prefixed<'a>(
+    data: &'a [u8],
+    at: &mut usize,
+) -> Result<&'a [u8], MalformedBatch> {
     let len = varint32(data, at)? as usize;
     if data.len() - *at < len {
         return Err(malformed("truncated key or value"));

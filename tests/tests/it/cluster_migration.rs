@@ -46,7 +46,10 @@ fn push_topology(nodes: &[&Server], ports: [u16; 2], version: i64) {
     for (i, node) in nodes.iter().enumerate() {
         let mut c = node.client();
         let _: () = q(&mut c, &["CLUSTERX", "SETNODEID", &node_id(i)]);
-        let _: () = q(&mut c, &["CLUSTERX", "SETNODES", &lines, &version.to_string()]);
+        let _: () = q(
+            &mut c,
+            &["CLUSTERX", "SETNODES", &lines, &version.to_string()],
+        );
     }
 }
 
@@ -125,7 +128,19 @@ fn write_every_type(c: &mut Connection) -> Vec<String> {
     let _: () = q(c, &["ZADD", &zset, "1", "one", "2.5", "two", "-3", "three"]);
     keys.push(zset);
     let geo = k(c);
-    let _: () = q(c, &["GEOADD", &geo, "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
+    let _: () = q(
+        c,
+        &[
+            "GEOADD",
+            &geo,
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ],
+    );
     keys.push(geo);
     let hll = k(c);
     let _: () = q(c, &["PFADD", &hll, "a", "b", "c", "d"]);
@@ -134,7 +149,20 @@ fn write_every_type(c: &mut Connection) -> Vec<String> {
     let _: () = q(c, &["XADD", &stream, "1-1", "f", "v"]);
     let _: () = q(c, &["XADD", &stream, "2-1", "f", "w"]);
     let _: () = q(c, &["XGROUP", "CREATE", &stream, "g", "0"]);
-    let _: Value = q(c, &["XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", &stream, ">"]);
+    let _: Value = q(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "COUNT",
+            "1",
+            "STREAMS",
+            &stream,
+            ">",
+        ],
+    );
     let _: () = q(c, &["PEXPIRE", &stream, "900000"]);
     keys.push(stream);
     keys
@@ -244,7 +272,12 @@ impl Writer {
 fn migrate_every_type_under_write_load_then_setslot() {
     // Slow enough (2 MB/s, small batches) that writes land during the
     // snapshot and the WAL catch-up.
-    let limits = ["--migrate-batch-rate-limit-mb", "2", "--migrate-batch-size-kb", "4"];
+    let limits = [
+        "--migrate-batch-rate-limit-mb",
+        "2",
+        "--migrate-batch-size-kb",
+        "4",
+    ];
     let src = start_node(&limits);
     let dst = start_node(&[]);
     push_topology(&[&src, &dst], [src.port, dst.port], 1);
@@ -270,8 +303,14 @@ fn migrate_every_type_under_write_load_then_setslot() {
     assert_eq!(info["migrating_slot(s)"], RANGE);
     assert_eq!(info["destination_node"], node_id(1));
     let info = wait_field(&mut a, "migrating_state", "success");
-    assert!(info["migrating_keys"].parse::<u64>().unwrap() >= keys.len() as u64, "{info:#?}");
-    assert!(info["migrating_bytes"].parse::<u64>().unwrap() > 1_000_000, "{info:#?}");
+    assert!(
+        info["migrating_keys"].parse::<u64>().unwrap() >= keys.len() as u64,
+        "{info:#?}"
+    );
+    assert!(
+        info["migrating_bytes"].parse::<u64>().unwrap() > 1_000_000,
+        "{info:#?}"
+    );
     assert_eq!(cluster_info(&mut b)["import_state"], "success");
     // The writer goes on against the new owner.
     std::thread::sleep(Duration::from_millis(300));
@@ -281,7 +320,10 @@ fn migrate_every_type_under_write_load_then_setslot() {
 
     // The source answers MOVED for the range until the topology changes.
     let e = err(&mut a, &["GET", &keys[0]]);
-    assert!(e.starts_with("MOVED ") && e.ends_with(&format!("127.0.0.1:{}", dst.port)), "{e}");
+    assert!(
+        e.starts_with("MOVED ") && e.ends_with(&format!("127.0.0.1:{}", dst.port)),
+        "{e}"
+    );
     // Every key moved with its value and expiry; every acknowledged write
     // is on the destination exactly once.
     let after = states(&mut b, &keys);
@@ -290,7 +332,11 @@ fn migrate_every_type_under_write_load_then_setslot() {
         .filter(|k| before.get(*k) != after.get(*k))
         .map(|k| {
             let short = |v: Option<&String>| v.map(|v| v.chars().take(300).collect::<String>());
-            format!("{k}: {:?} vs {:?}", short(before.get(k)), short(after.get(k)))
+            format!(
+                "{k}: {:?} vs {:?}",
+                short(before.get(k)),
+                short(after.get(k))
+            )
         })
         .collect();
     assert!(differ.is_empty(), "{differ:#?}");
@@ -304,14 +350,19 @@ fn migrate_every_type_under_write_load_then_setslot() {
     // The new owner is published: the source deletes the moved data.
     for node in [&src, &dst] {
         let mut c = node.client();
-        let _: () = q(&mut c, &["CLUSTERX", "SETSLOT", RANGE, "NODE", &node_id(1), "2"]);
+        let _: () = q(
+            &mut c,
+            &["CLUSTERX", "SETSLOT", RANGE, "NODE", &node_id(1), "2"],
+        );
     }
     assert_eq!(q::<i64>(&mut a, &["DBSIZE"]), 0);
     assert_eq!(q::<i64>(&mut b, &["DBSIZE"]), keys.len() as i64 + 2);
     let e = err(&mut a, &["GET", &keys[0]]);
     assert!(e.ends_with(&format!("127.0.0.1:{}", dst.port)), "{e}");
     assert_eq!(q::<String>(&mut b, &["GET", &keys[0]]), "plain");
-    assert!(src.log().contains("[migrate] succeeded migrating slot(s) 0-4095"));
+    assert!(src
+        .log()
+        .contains("[migrate] succeeded migrating slot(s) 0-4095"));
 }
 
 #[test]
@@ -338,7 +389,10 @@ fn migration_to_a_dead_destination_fails_and_the_slots_keep_serving() {
         "ERR Can't migrate slot which doesn't belong to me"
     );
     assert_eq!(
-        err(&mut a, &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "later"]),
+        err(
+            &mut a,
+            &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "later"]
+        ),
         "ERR Invalid sync flag"
     );
 
@@ -346,7 +400,9 @@ fn migration_to_a_dead_destination_fails_and_the_slots_keep_serving() {
     let reply = redis::cmd("CLUSTERX")
         .arg(&["MIGRATE", RANGE, &node_id(1), "sync", "20"])
         .query::<Value>(&mut a);
-    let e = reply.expect_err("a sync migration to a dead node must fail").to_string();
+    let e = reply
+        .expect_err("a sync migration to a dead node must fail")
+        .to_string();
     assert!(e.contains("connect to the destination"), "{e}");
     let info = cluster_info(&mut a);
     assert_eq!(info["migrating_state"], "fail", "{info:#?}");
@@ -357,7 +413,12 @@ fn migration_to_a_dead_destination_fails_and_the_slots_keep_serving() {
 }
 
 fn slow_source() -> Server {
-    start_node(&["--migrate-batch-rate-limit-mb", "1", "--migrate-batch-size-kb", "4"])
+    start_node(&[
+        "--migrate-batch-rate-limit-mb",
+        "1",
+        "--migrate-batch-size-kb",
+        "4",
+    ])
 }
 
 /// Data for a migration slow enough to be interrupted: 1 MB/s over ~1 MB.
@@ -404,9 +465,15 @@ fn a_cut_link_fails_the_job_and_the_destination_discards_the_partial_import() {
     let key = write_data(&src);
     let mut a = src.client();
     let mut b = dst.client();
-    let _: () = q(&mut a, &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "async"]);
+    let _: () = q(
+        &mut a,
+        &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "async"],
+    );
     wait_import_started(&mut b);
-    assert!(q::<i64>(&mut b, &["DBSIZE"]) > 0, "no partial data to discard");
+    assert!(
+        q::<i64>(&mut b, &["DBSIZE"]) > 0,
+        "no partial data to discard"
+    );
     proxy.cut();
     wait_field(&mut a, "migrating_state", "fail");
     wait_field(&mut b, "import_state", "error");
@@ -414,7 +481,9 @@ fn a_cut_link_fails_the_job_and_the_destination_discards_the_partial_import() {
     // The source still serves its slots.
     assert_eq!(q::<i64>(&mut a, &["HLEN", &key]), 10_000);
     let _: () = q(&mut a, &["HSET", &key, "after", "1"]);
-    assert!(src.log().contains("[migrate] failed migrating slot(s) 0-4095"));
+    assert!(src
+        .log()
+        .contains("[migrate] failed migrating slot(s) 0-4095"));
 }
 
 #[test]
