@@ -79,10 +79,16 @@ impl Importer {
         s.state == ImportState::Success && s.ranges.iter().any(|r| r.contains(slot))
     }
 
-    /// Whether `link` is importing every slot of a batch's keys.
+    /// Whether `link` is the connection of the running import.
     pub fn is_link(&self, link: u64) -> bool {
         let s = self.status.lock();
         s.state == ImportState::Start && s.link == link
+    }
+
+    /// Whether `link` is the import link of an import of `slot`.
+    pub fn is_link_for(&self, link: u64, slot: u16) -> bool {
+        let s = self.status.lock();
+        s.state == ImportState::Start && s.link == link && s.ranges.iter().any(|r| r.contains(slot))
     }
 
     pub fn ranges(&self) -> Vec<SlotRange> {

@@ -58,13 +58,16 @@ fn keys<'a>(call: &Call<'a>) -> Vec<&'a Bytes> {
 /// Whether this node serves `slot` for a command that `writes`. A slot
 /// being migrated away is served until it has moved (MOVED to its new
 /// owner then), except writes while the last delta is sent (TRYAGAIN); a
-/// slot just imported is served before the topology says so (Kvrocks'
-/// `CanExecByMySelf`).
+/// slot just imported is served before the topology says so, and a slot
+/// being imported is served to the import link (a Kvrocks source in its
+/// redis-command mode sends plain commands there), as Kvrocks'
+/// `CanExecByMySelf` decides.
 fn serve(
     cluster: &Cluster,
     t: &Topology,
     slot: u16,
     writes: bool,
+    client: &ClientState,
     readonly: bool,
 ) -> Result<(), ClusterError> {
     let Some(owner) = t.owner(slot) else {
@@ -84,7 +87,10 @@ fn serve(
             }
             return Ok(());
         }
-        if me.role == Role::Master && cluster.importer().imported(slot) {
+        if me.role == Role::Master
+            && (cluster.importer().imported(slot)
+                || cluster.importer().is_link_for(client.handle.id, slot))
+        {
             return Ok(());
         }
         if me.role == Role::Replica && me.master_id == owner.id && readonly && !writes {
@@ -115,7 +121,7 @@ impl Router {
                 return Ok(());
             };
             let writes = call.flags() & flags::WRITE != 0;
-            match serve(&self.cluster, &t, slot, writes, client.readonly) {
+            match serve(&self.cluster, &t, slot, writes, client, client.readonly) {
                 Ok(()) => {}
                 Err(ClusterError::TryAgain) => return Err(ClusterError::TryAgain),
                 Err(_) => return Err(ClusterError::ScriptNonLocalKey),
@@ -167,6 +173,7 @@ impl Router {
             &t,
             slot,
             writes,
+            client,
             client.readonly || shard_pubsub,
         )
     }

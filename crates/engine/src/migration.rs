@@ -300,3 +300,80 @@ impl SlotSnapshot<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranges() -> SlotKeyRanges {
+        SlotKeyRanges {
+            namespace_prefix: b"\x02ns".to_vec(),
+            ranges: vec![(10, 20), (100, 100)],
+        }
+    }
+
+    fn key(slot: u16, rest: &[u8]) -> Vec<u8> {
+        let mut k = b"\x02ns".to_vec();
+        k.extend_from_slice(&slot.to_be_bytes());
+        k.extend_from_slice(rest);
+        k
+    }
+
+    fn range_delete(batch: &mut RawBatch, cf: ColumnFamily, from: &[u8], to: &[u8]) {
+        batch.records.push(0xE);
+        put_varint32(&mut batch.records, cf.index() as u32);
+        put_length_prefixed(&mut batch.records, from);
+        put_length_prefixed(&mut batch.records, to);
+        batch.count += 1;
+    }
+
+    #[test]
+    fn keeps_the_records_of_the_slots_in_user_data_families() {
+        let mut b = RawBatch::default();
+        b.put(ColumnFamily::Metadata, &key(10, b"a"), b"m");
+        b.put(ColumnFamily::Default, &key(9, b"b"), b"x");
+        b.put(ColumnFamily::Default, &key(20, b"c"), b"y");
+        b.put(ColumnFamily::Stream, &key(100, b"d"), b"z");
+        b.put(ColumnFamily::Propagate, &key(10, b"e"), b"p");
+        b.put(
+            ColumnFamily::Metadata,
+            b"\x02nx\x00\x0af",
+            b"other namespace",
+        );
+        // One key's elements (LTRIM) stay inside slot 15.
+        range_delete(
+            &mut b,
+            ColumnFamily::Default,
+            &key(15, b"k1"),
+            &key(15, b"k2"),
+        );
+        let out = slot_records(&b.into_data(), 7, &ranges()).unwrap();
+        assert!(!out.flushed);
+        assert_eq!(out.batch.count(), 4);
+        let again = slot_records(&out.batch.into_data(), 7, &ranges()).unwrap();
+        assert_eq!(again.batch.count(), 4);
+    }
+
+    #[test]
+    fn a_range_deletion_over_the_slots_is_a_flush() {
+        let mut b = RawBatch::default();
+        range_delete(&mut b, ColumnFamily::Metadata, b"\x02ns", b"\x02nt");
+        let out = slot_records(&b.into_data(), 7, &ranges()).unwrap();
+        assert!(out.flushed);
+        assert!(out.batch.is_empty());
+
+        let mut b = RawBatch::default();
+        range_delete(&mut b, ColumnFamily::Metadata, &key(30, b""), &key(40, b""));
+        let out = slot_records(&b.into_data(), 7, &ranges()).unwrap();
+        assert!(!out.flushed, "a range outside the slots is not ours");
+    }
+
+    #[test]
+    fn bounds_cover_whole_slots() {
+        let r = ranges();
+        assert_eq!(r.bounds()[0], (key(10, b""), key(21, b"")));
+        assert!(r.contains(&key(20, b"\xff\xff")));
+        assert!(!r.contains(&key(21, b"")));
+        assert!(!r.contains(b"\x02n"));
+    }
+}

@@ -78,11 +78,20 @@ fn wait_field(c: &mut Connection, field: &str, want: &str) -> BTreeMap<String, S
 
 /// A key named `prefix:n` for the first n whose slot is in 0-4095.
 fn key_in_range(c: &mut Connection, prefix: &str, from: &mut usize) -> String {
+    key_in_slots(c, prefix, from, 0..=4095)
+}
+
+fn key_in_slots(
+    c: &mut Connection,
+    prefix: &str,
+    from: &mut usize,
+    slots: std::ops::RangeInclusive<i64>,
+) -> String {
     loop {
         let key = format!("{prefix}:{from}");
         *from += 1;
         let slot: i64 = q(c, &["CLUSTER", "KEYSLOT", &key]);
-        if slot < 4096 {
+        if slots.contains(&slot) {
             return key;
         }
     }
@@ -507,4 +516,79 @@ fn flushall_during_a_migration_fails_it() {
     let mut n = 0;
     let key = key_in_range(&mut a, "after", &mut n);
     let _: () = q(&mut a, &["SET", &key, "1"]);
+}
+
+/// The destination side as a Kvrocks source drives it (its redis-command
+/// mode sends plain commands on the import connection): CLUSTER IMPORT
+/// start, writes served on that connection only, success, then served to
+/// everyone; a failed import and a dropped link discard the data.
+#[test]
+fn import_protocol_as_a_kvrocks_source_speaks_it() {
+    let src = start_node(&[]);
+    let dst = start_node(&[]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    let mut link = dst.client();
+    let mut other = dst.client();
+    let mut n = 0;
+    let key = key_in_range(&mut other, "imported", &mut n);
+
+    assert_eq!(
+        err(&mut link, &["CLUSTER", "IMPORT", "9000", "0"]),
+        "ERR Can't import slot which belongs to me"
+    );
+    assert_eq!(
+        err(&mut link, &["CLUSTER", "IMPORT", RANGE, "3"]),
+        "ERR Invalid import state"
+    );
+    assert_eq!(
+        err(&mut other, &["APPLYBATCH", "whatever"]),
+        "ERR APPLYBATCH is only accepted on a slot import link (CLUSTER IMPORT ... 0)"
+    );
+    let _: () = q(&mut link, &["CLUSTER", "IMPORT", RANGE, "0"]);
+    assert_eq!(
+        err(&mut other, &["CLUSTER", "IMPORT", "5000", "0"]),
+        "ERR only one importing job is allowed, current importing: 0-4095"
+    );
+    let _: () = q(&mut link, &["SET", &key, "v", "PX", "600000"]);
+    let e = err(&mut other, &["GET", &key]);
+    assert!(e.ends_with(&format!("127.0.0.1:{}", src.port)), "{e}");
+    // A batch with a record outside the imported slots is refused.
+    let mut batch = vec![0u8; 8];
+    batch.extend_from_slice(&1u32.to_le_bytes());
+    batch.extend_from_slice(&[0x1, 1, b'x', 1, b'y']);
+    let e = redis::cmd("APPLYBATCH")
+        .arg(&batch)
+        .query::<i64>(&mut link)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("outside the slots being imported"), "{e}");
+    assert_eq!(cluster_info(&mut other)["import_state"], "start");
+    let _: () = q(&mut link, &["CLUSTER", "IMPORT", RANGE, "1"]);
+    assert_eq!(q::<String>(&mut other, &["GET", &key]), "v");
+    assert!(q::<i64>(&mut other, &["PTTL", &key]) > 0);
+    assert_eq!(cluster_info(&mut other)["import_state"], "success");
+
+    // A failed import (state 2) throws the data away.
+    let key2 = key_in_slots(&mut other, "failed", &mut n, 5000..=6000);
+    let mut link = dst.client();
+    let _: () = q(&mut link, &["CLUSTER", "IMPORT", "5000-6000", "0"]);
+    let _: () = q(&mut link, &["SET", &key2, "x"]);
+    assert_eq!(q::<i64>(&mut other, &["DBSIZE"]), 2);
+    assert_eq!(
+        err(&mut link, &["CLUSTER", "IMPORT", "5000", "2"]),
+        "ERR mismatch slot, importing slot(s): 5000-6000, but got: 5000"
+    );
+    let _: () = q(&mut link, &["CLUSTER", "IMPORT", "5000-6000", "2"]);
+    assert_eq!(cluster_info(&mut other)["import_state"], "error");
+    assert_eq!(q::<i64>(&mut other, &["DBSIZE"]), 1);
+
+    // The link drops midway: the same.
+    let mut link = dst.client();
+    let _: () = q(&mut link, &["CLUSTER", "IMPORT", "5000-6000", "0"]);
+    let _: () = q(&mut link, &["SET", &key2, "x"]);
+    assert_eq!(q::<i64>(&mut other, &["DBSIZE"]), 2);
+    drop(link);
+    wait_field(&mut other, "import_state", "error");
+    assert_eq!(q::<i64>(&mut other, &["DBSIZE"]), 1);
+    assert!(dst.log().contains("[import] the import link dropped"));
 }
