@@ -183,7 +183,7 @@ impl Importer {
             return String::new();
         }
         format!(
-            "importing_slot(s):{}\r\nimport_state:{}\r\nimporting_batches:{}\r\nimporting_bytes:{}\r\n",
+            "importing_slot(s): {}\r\nimport_state: {}\r\nimporting_batches: {}\r\nimporting_bytes: {}\r\n",
             ranges_text(&s.ranges),
             s.state.name(),
             s.batches,

@@ -226,7 +226,8 @@ impl Migrator {
         self.ended.notify_all();
     }
 
-    /// Kvrocks' CLUSTER INFO lines, plus Basalt's progress.
+    /// Kvrocks' CLUSTER INFO lines (with its space after the colon, which
+    /// kvrocks-controller matches), plus Basalt's progress.
     pub fn info(&self) -> String {
         let s = self.status.lock();
         if s.state == MigrateState::None {
@@ -234,8 +235,8 @@ impl Migrator {
         }
         let dst = s.destination.as_ref().map(|d| d.id.as_str()).unwrap_or("");
         let mut out = format!(
-            "migrating_slot(s):{}\r\ndestination_node:{dst}\r\nmigrating_state:{}\r\n\
-             migrating_phase:{}\r\nmigrating_keys:{}\r\nmigrating_bytes:{}\r\n",
+            "migrating_slot(s): {}\r\ndestination_node: {dst}\r\nmigrating_state: {}\r\n\
+             migrating_phase: {}\r\nmigrating_keys: {}\r\nmigrating_bytes: {}\r\n",
             ranges_text(&s.ranges),
             s.state.name(),
             s.phase,

@@ -61,7 +61,8 @@ fn cluster_info(c: &mut Connection) -> BTreeMap<String, String> {
     };
     text.lines()
         .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        // Kvrocks' migration fields have a space after the colon.
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
         .collect()
 }
 
@@ -310,6 +311,16 @@ fn migrate_every_type_under_write_load_then_setslot() {
     );
     let info = cluster_info(&mut a);
     assert_eq!(info["migrating_slot(s)"], RANGE);
+    let text: String = match redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query::<Value>(&mut a)
+        .unwrap()
+    {
+        Value::VerbatimString { text, .. } => text,
+        Value::BulkString(b) => String::from_utf8(b).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert!(text.contains("\r\nmigrating_slot(s): 0-4095\r\n"), "{text}");
     assert_eq!(info["destination_node"], node_id(1));
     let info = wait_field(&mut a, "migrating_state", "success");
     assert!(
@@ -591,4 +602,46 @@ fn import_protocol_as_a_kvrocks_source_speaks_it() {
     wait_field(&mut other, "import_state", "error");
     assert_eq!(q::<i64>(&mut other, &["DBSIZE"]), 1);
     assert!(dst.log().contains("[import] the import link dropped"));
+}
+
+/// SYNC waits for the end; several ranges move in one job.
+#[test]
+fn sync_migration_of_several_ranges() {
+    let src = start_node(&[]);
+    let dst = start_node(&[]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    let mut a = src.client();
+    let mut b = dst.client();
+    let mut n = 0;
+    let keys: Vec<String> = (0..50).map(|_| key_in_range(&mut a, "k", &mut n)).collect();
+    for k in &keys {
+        let _: () = q(&mut a, &["SET", k, k]);
+    }
+    let other = key_in_slots(&mut a, "stays", &mut n, 4096..=8191);
+    let _: () = q(&mut a, &["SET", &other, "here"]);
+    let ok: String = q(
+        &mut a,
+        &[
+            "CLUSTERX",
+            "MIGRATE",
+            "0-2047 2048-4095",
+            &node_id(1),
+            "sync",
+            "20",
+        ],
+    );
+    assert_eq!(ok, "OK");
+    let info = cluster_info(&mut a);
+    assert_eq!(info["migrating_state"], "success");
+    assert_eq!(info["migrating_slot(s)"], "0-2047 2048-4095");
+    assert_eq!(info["migrating_keys"], "50");
+    for k in &keys {
+        assert_eq!(q::<String>(&mut b, &["GET", k]), *k);
+        assert!(err(&mut a, &["GET", k]).starts_with("MOVED "));
+    }
+    assert_eq!(q::<String>(&mut a, &["GET", &other]), "here");
+    assert_eq!(
+        err(&mut a, &["CLUSTERX", "MIGRATE", "100", &node_id(1)]),
+        "ERR Can't migrate slot which has been migrated"
+    );
 }
