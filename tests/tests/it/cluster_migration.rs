@@ -334,7 +334,8 @@ fn migrate_every_type_under_write_load_then_setslot() {
     assert_eq!(cluster_info(&mut b)["import_state"], "success");
     // The writer goes on against the new owner.
     std::thread::sleep(Duration::from_millis(300));
-    let (incrs, pushed, moved, _tryagain) = writer.stop();
+    let (incrs, pushed, moved, tryagain) = writer.stop();
+    eprintln!("writer: {incrs} INCRs, {moved} MOVED, {tryagain} TRYAGAIN");
     assert!(moved >= 1, "the writer was never redirected");
     assert!(incrs > 0);
 
@@ -644,4 +645,37 @@ fn sync_migration_of_several_ranges() {
         err(&mut a, &["CLUSTERX", "MIGRATE", "100", &node_id(1)]),
         "ERR Can't migrate slot which has been migrated"
     );
+}
+
+/// kill -9 of either side midway: the destination discards the partial
+/// import when the source dies; the source fails the job and keeps
+/// serving when the destination dies.
+#[test]
+fn a_side_killed_midway() {
+    // The source dies.
+    let mut src = slow_source();
+    let dst = start_node(&[]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    write_data(&src);
+    let mut a = src.client();
+    let mut b = dst.client();
+    let _: () = q(&mut a, &["CLUSTERX", "MIGRATE", RANGE, &node_id(1)]);
+    wait_import_started(&mut b);
+    src.kill9();
+    wait_field(&mut b, "import_state", "error");
+    assert_eq!(q::<i64>(&mut b, &["DBSIZE"]), 0);
+
+    // The destination dies.
+    let src = slow_source();
+    let mut dst = start_node(&[]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    let key = write_data(&src);
+    let mut a = src.client();
+    let mut b = dst.client();
+    let _: () = q(&mut a, &["CLUSTERX", "MIGRATE", RANGE, &node_id(1)]);
+    wait_import_started(&mut b);
+    dst.kill9();
+    wait_field(&mut a, "migrating_state", "fail");
+    assert_eq!(q::<i64>(&mut a, &["HLEN", &key]), 10_000);
+    let _: () = q(&mut a, &["HSET", &key, "after", "1"]);
 }
