@@ -54,8 +54,11 @@ pub enum ClusterError {
     Replication(String),
     #[error("ERR cannot write the cluster nodes file: {0}")]
     Persist(String),
-    #[error("ERR {0} is not supported yet: slot migration is not implemented in this version")]
-    NotSupportedYet(&'static str),
+    #[error("TRYAGAIN Can't write to slot being migrated which is in write forbidden phase")]
+    TryAgain,
+    /// A slot migration or import refused, with Kvrocks' text.
+    #[error("{0}")]
+    Migration(String),
     #[error("ERR Unknown node {0}")]
     UnknownNode(String),
     #[error("ERR Can't reset cluster while database is not empty")]

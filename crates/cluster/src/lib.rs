@@ -9,11 +9,15 @@
 //! - routes every command from its key positions in the command table: the
 //!   router gate (`router`) answers MOVED, CROSSSLOT or CLUSTERDOWN for
 //!   what it does not serve;
-//! - describes the cluster in Redis 7's formats (`views`).
-//!
-//! Slot migration (CLUSTERX MIGRATE, CLUSTER IMPORT) is not here yet.
+//! - describes the cluster in Redis 7's formats (`views`);
+//! - moves slots with their data to another master (`migrate`, the source
+//!   side of CLUSTERX MIGRATE) and takes them in (`import`, Kvrocks'
+//!   internal CLUSTER IMPORT and APPLYBATCH).
 
 mod error;
+pub mod import;
+mod link;
+pub mod migrate;
 mod nodes_file;
 mod router;
 pub mod slots;
@@ -21,8 +25,13 @@ pub mod topology;
 pub mod views;
 
 pub use error::ClusterError;
+pub use import::ImportState;
+pub use migrate::MigrateState;
 pub use slots::{key_slot, parse_slot_ranges, SlotRange, SLOTS};
 pub use topology::{Node, Role, Topology, NODE_ID_LEN};
+
+use import::Importer;
+use migrate::{Destination, Migrator};
 
 use basalt_core::shared::Shared;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
@@ -35,6 +44,8 @@ pub struct Cluster {
     /// Held across a whole change: the topology, the replication role it
     /// implies and the file, so two changes never interleave.
     change: Mutex<()>,
+    migrator: Arc<Migrator>,
+    importer: Arc<Importer>,
 }
 
 impl Cluster {
@@ -42,6 +53,8 @@ impl Cluster {
         Arc::new(Cluster {
             topology: RwLock::new(Topology::default()),
             change: Mutex::new(()),
+            migrator: Arc::new(Migrator::default()),
+            importer: Arc::new(Importer::default()),
         })
     }
 
@@ -76,6 +89,7 @@ impl Cluster {
             return Ok(());
         }
         self.follow_topology(shared)?;
+        self.slots_changed(shared);
         self.persist(shared)
     }
 
@@ -97,7 +111,144 @@ impl Cluster {
     ) -> Result<(), ClusterError> {
         let _change = self.change.lock();
         self.topology.write().set_slots(ranges, node_id, version)?;
+        self.slots_changed(shared);
         self.persist(shared)
+    }
+
+    /// After the topology changed: slots migrated away that this node no
+    /// longer owns lose their data here; a finished import is over.
+    fn slots_changed(&self, shared: &Shared) {
+        let mine: Vec<bool> = {
+            let t = self.topology.read();
+            let myid = t.myid.clone();
+            (0..SLOTS as u16)
+                .map(|s| t.owner(s).is_some_and(|o| o.id == myid))
+                .collect()
+        };
+        self.migrator
+            .topology_changed(shared, |slot| mine[usize::from(slot)]);
+        self.importer.topology_changed();
+    }
+
+    pub fn migrator(&self) -> &Migrator {
+        &self.migrator
+    }
+
+    pub fn importer(&self) -> &Importer {
+        &self.importer
+    }
+
+    /// CLUSTERX MIGRATE: checks the job as Kvrocks does, then starts it.
+    pub fn migrate(
+        &self,
+        shared: &Arc<Shared>,
+        ranges: &[SlotRange],
+        dst_id: &str,
+    ) -> Result<(), ClusterError> {
+        let refuse = |m: &str| Err(ClusterError::Migration(format!("ERR {m}")));
+        let destination = {
+            let t = self.topology.read();
+            let Some(dst) = t.node(dst_id) else {
+                return refuse("Can't find the destination node id");
+            };
+            let Some(me) = t.myself() else {
+                return refuse("Can't migrate slot which doesn't belong to me");
+            };
+            for r in ranges {
+                if (r.start..=r.end).any(|s| t.owner(s).is_none_or(|o| o.id != me.id)) {
+                    return refuse("Can't migrate slot which doesn't belong to me");
+                }
+            }
+            if me.role != Role::Master {
+                return refuse("Slave can't migrate slot");
+            }
+            if dst.role != Role::Master {
+                return refuse("Can't migrate slot to a slave");
+            }
+            if dst.id == me.id {
+                return refuse("Can't migrate slot to myself");
+            }
+            Destination {
+                id: dst.id.clone(),
+                host: dst.host.clone(),
+                port: dst.port,
+            }
+        };
+        migrate::spawn(
+            shared.clone(),
+            self.migrator.clone(),
+            ranges.to_vec(),
+            destination,
+        )
+        .map_err(ClusterError::Migration)
+    }
+
+    /// CLUSTER IMPORT ranges 0|1|2, from connection `link`.
+    pub fn import(
+        &self,
+        shared: &Arc<Shared>,
+        ranges: &[SlotRange],
+        state: i64,
+        link: u64,
+    ) -> Result<(), ClusterError> {
+        {
+            let t = self.topology.read();
+            let Some(me) = t.myself() else {
+                return Err(ClusterError::NotInitialized);
+            };
+            if me.role != Role::Master {
+                return Err(ClusterError::Migration(
+                    "ERR Slave can't import slot".into(),
+                ));
+            }
+            let mine = ranges
+                .iter()
+                .any(|r| (r.start..=r.end).any(|s| t.owner(s).is_some_and(|o| o.id == me.id)));
+            if mine {
+                return Err(ClusterError::Migration(
+                    "ERR Can't import slot which belongs to me".into(),
+                ));
+            }
+        }
+        match state {
+            0 => self.importer.start(shared, ranges, link),
+            1 => self.importer.succeed(ranges),
+            2 => self.importer.fail(shared, ranges),
+            _ => Err("ERR Invalid import state".into()),
+        }
+        .map_err(ClusterError::Migration)
+    }
+
+    /// APPLYBATCH on the import link: a raw write batch whose every record
+    /// is in the slots being imported.
+    pub fn apply_batch(
+        &self,
+        shared: &Shared,
+        link: u64,
+        data: &[u8],
+    ) -> Result<i64, ClusterError> {
+        if !self.importer.is_link(link) {
+            return Err(ClusterError::Migration(
+                "ERR APPLYBATCH is only accepted on a slot import link (CLUSTER IMPORT ... 0)"
+                    .into(),
+            ));
+        }
+        let storage = shared.data().storage.clone();
+        let ranges = self.importer.ranges();
+        let keys = migrate::key_ranges(&storage, &ranges);
+        let bad = |e: String| ClusterError::Migration(format!("ERR invalid write batch: {e}"));
+        let total = basalt_engine::replication::check_batch(data, storage.family_count())
+            .map_err(|e| bad(e.to_string()))?;
+        let inside = basalt_engine::migration::slot_records(data, storage.family_count(), &keys)
+            .map_err(|e| bad(e.to_string()))?;
+        if u64::from(inside.batch.count()) != total {
+            return Err(bad("it writes outside the slots being imported".into()));
+        }
+        storage
+            .apply_raw_batch(data)
+            .map_err(|e| ClusterError::Migration(format!("ERR {e}")))?;
+        self.importer.note_batch(data.len());
+        Ok(data.len() as i64)
     }
 
     /// CLUSTER RESET, as Kvrocks: only with an empty database; the node
@@ -105,6 +256,13 @@ impl Cluster {
     /// nodes.conf.
     pub fn reset(&self, shared: &Arc<Shared>) -> Result<(), ClusterError> {
         let _change = self.change.lock();
+        if self.migrator.state() == MigrateState::Start
+            || self.importer.state() == ImportState::Start
+        {
+            return Err(ClusterError::Migration(
+                "ERR Can't reset cluster while migrating or importing".into(),
+            ));
+        }
         let empty = shared.data().db.dbsize().map(|n| n == 0).unwrap_or(false);
         if !empty {
             return Err(ClusterError::ResetNotEmpty);

@@ -55,13 +55,42 @@ fn keys<'a>(call: &Call<'a>) -> Vec<&'a Bytes> {
         .collect()
 }
 
-/// Whether this node serves `slot` for a command that `writes`.
-fn serve(t: &Topology, slot: u16, writes: bool, readonly: bool) -> Result<(), ClusterError> {
+/// Whether this node serves `slot` for a command that `writes`. A slot
+/// being migrated away is served until it has moved (MOVED to its new
+/// owner then), except writes while the last delta is sent (TRYAGAIN); a
+/// slot just imported is served before the topology says so, and a slot
+/// being imported is served to the import link (a Kvrocks source in its
+/// redis-command mode sends plain commands there), as Kvrocks'
+/// `CanExecByMySelf` decides.
+fn serve(
+    cluster: &Cluster,
+    t: &Topology,
+    slot: u16,
+    writes: bool,
+    client: &ClientState,
+    readonly: bool,
+) -> Result<(), ClusterError> {
     let Some(owner) = t.owner(slot) else {
         return Err(ClusterError::SlotNotServed);
     };
     if let Some(me) = t.myself() {
         if me.id == owner.id {
+            if let Some(d) = cluster.migrator().moved_to(slot) {
+                return Err(ClusterError::Moved {
+                    slot,
+                    host: d.host,
+                    port: d.port,
+                });
+            }
+            if writes && cluster.migrator().is_forbidden(slot) {
+                return Err(ClusterError::TryAgain);
+            }
+            return Ok(());
+        }
+        if me.role == Role::Master
+            && (cluster.importer().imported(slot)
+                || cluster.importer().is_link_for(client.handle.id, slot))
+        {
             return Ok(());
         }
         if me.role == Role::Replica && me.master_id == owner.id && readonly && !writes {
@@ -92,8 +121,10 @@ impl Router {
                 return Ok(());
             };
             let writes = call.flags() & flags::WRITE != 0;
-            if serve(&t, slot, writes, client.readonly).is_err() {
-                return Err(ClusterError::ScriptNonLocalKey);
+            match serve(&self.cluster, &t, slot, writes, client, client.readonly) {
+                Ok(()) => {}
+                Err(ClusterError::TryAgain) => return Err(ClusterError::TryAgain),
+                Err(_) => return Err(ClusterError::ScriptNonLocalKey),
             }
             return SCRIPT_SLOT.with(|s| match s.get() {
                 Some(first) if first != slot => Err(ClusterError::ScriptCrossSlot),
@@ -137,7 +168,14 @@ impl Router {
         };
         // Shard channels may be read from a replica without READONLY, as
         // in Redis.
-        serve(&t, slot, writes, client.readonly || shard_pubsub)
+        serve(
+            &self.cluster,
+            &t,
+            slot,
+            writes,
+            client,
+            client.readonly || shard_pubsub,
+        )
     }
 }
 

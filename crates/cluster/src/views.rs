@@ -19,7 +19,8 @@ fn verbatim(text: String) -> Reply {
 /// CLUSTER INFO: `cluster_state` is `ok` only when every slot is served
 /// (Redis's rule with full coverage required); epochs are the topology
 /// version, as in Kvrocks.
-pub fn info(t: &Topology) -> Reply {
+/// `migration` holds the migration and import lines (Kvrocks' fields).
+pub fn info(t: &Topology, migration: &str) -> Reply {
     let assigned = t.assigned_slots();
     let state = if assigned == SLOTS { "ok" } else { "fail" };
     let text = format!(
@@ -34,7 +35,7 @@ pub fn info(t: &Topology) -> Reply {
          cluster_my_epoch:{v}\r\n\
          cluster_stats_messages_sent:0\r\n\
          cluster_stats_messages_received:0\r\n\
-         total_cluster_links_buffer_limit_exceeded:0\r\n",
+         total_cluster_links_buffer_limit_exceeded:0\r\n{migration}",
         t.nodes().len(),
         t.size(),
         v = t.version,

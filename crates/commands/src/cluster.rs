@@ -109,6 +109,12 @@ pub static COMMANDS: &[Command] = &[
                 "Returns helpful text about the different subcommands.",
             ).since("5.0.0"),
             sub(
+                "import",
+                4,
+                ADMIN | STALE | NOSCRIPT,
+                "Kvrocks' internal slot import step, sent by a migrating source: 0 start, 1 success, 2 failed.",
+            ).since("2.0.0").syntax("slots state:integer"),
+            sub(
                 "info",
                 2,
                 STALE,
@@ -180,6 +186,10 @@ pub static COMMANDS: &[Command] = &[
                 "Returns the mapping of cluster slots to nodes.",
             ),
         ]),
+    cluster_cmd("applybatch", -2, ADMIN | WRITE | NOSCRIPT, applybatch)
+        .since("2.0.0")
+        .syntax("batch [LOWPRI]")
+        .summary("Kvrocks' internal: applies a raw RocksDB write batch sent by a migrating source."),
     cluster_cmd("readonly", 1, FAST | LOADING | STALE, readonly)
         .since("3.0.0")
         .summary("Enables read-only queries for a connection to a Redis Cluster replica node."),
@@ -215,7 +225,7 @@ pub static COMMANDS: &[Command] = &[
                 "migrate",
                 -4,
                 ADMIN | STALE | NOSCRIPT,
-                "Migrates slots to another master (not supported yet).",
+                "Migrates slots with their data to another master.",
             )
             .syntax("slots node-id [ASYNC | SYNC [timeout:integer]]"),
         ]),
@@ -274,7 +284,17 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(match sub.as_str() {
         "info" => {
             initialized(&cluster)?;
-            views::info(&cluster.topology())
+            let migration = format!("{}{}", cluster.migrator().info(), cluster.importer().info());
+            views::info(&cluster.topology(), &migration)
+        }
+        "import" => {
+            let ranges = basalt_cluster::parse_slot_ranges(&text(&args[2]))?;
+            let state = match int(&args[3]) {
+                Ok(n @ 0..=2) => n,
+                _ => return Err(CommandError::other("ERR Invalid import state")),
+            };
+            cluster.import(ctx.shared, &ranges, state, ctx.client.handle.id)?;
+            Reply::ok()
         }
         "nodes" => {
             initialized(&cluster)?;
@@ -389,7 +409,49 @@ fn clusterx(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             cluster.set_slots(ctx.shared, &ranges, &text(&args[4]), version)?;
             Ok(Reply::ok())
         }
-        "migrate" => Err(ClusterError::NotSupportedYet("CLUSTERX MIGRATE").into()),
+        "migrate" => {
+            if args.len() > 6 {
+                return Err(CommandError::WrongArity("clusterx|migrate".into()));
+            }
+            let ranges = basalt_cluster::parse_slot_ranges(&text(&args[2]))?;
+            let mut sync = false;
+            let mut timeout = None;
+            if args.len() >= 5 {
+                if is(&args[4], "async") {
+                    if args.len() == 6 {
+                        return Err(CommandError::other(
+                            "ERR Async migration does not support timeout",
+                        ));
+                    }
+                } else if is(&args[4], "sync") {
+                    sync = true;
+                    if args.len() == 6 {
+                        let t = int(&args[5]).map_err(|_| {
+                            CommandError::other("ERR timeout is not an integer or out of range")
+                        })?;
+                        if t < 0 {
+                            return Err(CommandError::other("ERR timeout is negative"));
+                        }
+                        if t > 0 {
+                            timeout = Some(std::time::Duration::from_secs(t as u64));
+                        }
+                    }
+                } else {
+                    return Err(CommandError::other("ERR Invalid sync flag"));
+                }
+            }
+            cluster.migrate(ctx.shared, &ranges, &text(&args[3]))?;
+            if !sync {
+                return Ok(Reply::ok());
+            }
+            let (state, error) =
+                basalt_core::offload::off_worker(|| cluster.migrator().wait(timeout));
+            Ok(match state {
+                basalt_cluster::MigrateState::Success => Reply::ok(),
+                basalt_cluster::MigrateState::Start => Reply::Null,
+                _ => Reply::error(format!("ERR {error}")),
+            })
+        }
         _ => Err(usage()),
     }
 }
@@ -404,6 +466,22 @@ fn readwrite(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     layer(ctx, CommandError::ClusterDisabled)?;
     ctx.client.readonly = false;
     Ok(Reply::ok())
+}
+
+/// Kvrocks' APPLYBATCH, taken only on a slot import link (the connection
+/// that sent CLUSTER IMPORT ... 0) and only for keys of the slots it
+/// imports: a raw batch elsewhere could write anything. Answers the
+/// batch's size, as Kvrocks.
+fn applybatch(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
+    let cluster = layer(ctx, ClusterError::NotEnabled.into())?;
+    match args.len() {
+        2 => {}
+        3 if is(&args[2], "lowpri") => {}
+        3 => return Err(CommandError::other("ERR only support LOWPRI option")),
+        _ => return Err(CommandError::WrongArity("applybatch".into())),
+    }
+    let size = cluster.apply_batch(ctx.shared, ctx.client.handle.id, &args[1])?;
+    Ok(Reply::Integer(size))
 }
 
 /// ASKING matters only to a node importing a slot, which Basalt does not

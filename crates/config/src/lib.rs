@@ -83,6 +83,16 @@ pub struct Config {
     pub cluster_enabled: bool,
     /// `persist-cluster-nodes-enabled`: keep the topology in `nodes.conf`.
     pub persist_cluster_nodes_enabled: bool,
+    /// `migrate-speed`: slot migration's keys per second (0: no limit).
+    pub migrate_speed: u64,
+    /// `migrate-sequence-gap`: how far behind the WAL catch-up of a slot
+    /// migration may be before it forbids writes for the last delta.
+    pub migrate_sequence_gap: u64,
+    /// `migrate-batch-size-kb`: the size of each batch a migration sends.
+    pub migrate_batch_size_kb: u64,
+    /// `migrate-batch-rate-limit-mb`: a migration's MB per second (0: no
+    /// limit).
+    pub migrate_batch_rate_limit_mb: u64,
     /// `slaveof` / `replicaof`: `<host> <port>` of the master to follow at
     /// startup; empty for a master.
     pub slaveof: String,
@@ -234,6 +244,10 @@ impl Config {
             acl_pubsub_allchannels: false,
             cluster_enabled: false,
             persist_cluster_nodes_enabled: true,
+            migrate_speed: 4096,
+            migrate_sequence_gap: 10000,
+            migrate_batch_size_kb: 16,
+            migrate_batch_rate_limit_mb: 16,
             slaveof: String::new(),
             masterauth: None,
             replica_announce_ip: String::new(),

@@ -1214,14 +1214,16 @@ pub(crate) static TABLE: &[Section] = &[
                 "migrate-type",
                 "redis-command",
                 one_of(&["redis-command", "raw-key-value"], Access::KvrocksIgnored),
-                "Slot migration setting.",
+                "Kvrocks' choice of how a slot migration sends data. Basalt always \
+                 sends raw key values (APPLYBATCH), so every type moves.",
             ),
             opt(
                 "migrate-speed",
                 "4096",
-                int(0, INT_MAX, Access::KvrocksIgnored),
-                "Slot migration setting.",
-            ),
+                int(0, INT_MAX, int_field!(migrate_speed)),
+                "Slot migration: at most this many keys per second (0: no limit).",
+            )
+            .live(),
             opt(
                 "migrate-pipeline-size",
                 "16",
@@ -1231,21 +1233,26 @@ pub(crate) static TABLE: &[Section] = &[
             opt(
                 "migrate-sequence-gap",
                 "10000",
-                int(1, INT_MAX, Access::KvrocksIgnored),
-                "Slot migration setting.",
-            ),
+                int(1, INT_MAX, int_field!(migrate_sequence_gap)),
+                "Slot migration: once the WAL catch-up is this many sequence numbers \
+                 behind or fewer, writes to the slots are refused (TRYAGAIN) while the \
+                 last delta is sent.",
+            )
+            .live(),
             opt(
                 "migrate-batch-size-kb",
                 "16",
-                int(1, INT_MAX, Access::KvrocksIgnored),
-                "Slot migration setting.",
-            ),
+                int(1, INT_MAX, int_field!(migrate_batch_size_kb)),
+                "Slot migration: the size of each batch sent to the destination.",
+            )
+            .live(),
             opt(
                 "migrate-batch-rate-limit-mb",
                 "16",
-                int(0, INT_MAX, Access::KvrocksIgnored),
-                "Slot migration setting.",
-            ),
+                int(0, INT_MAX, int_field!(migrate_batch_rate_limit_mb)),
+                "Slot migration: at most this many megabytes per second (0: no limit).",
+            )
+            .live(),
             opt(
                 "max-backup-to-keep",
                 "1",

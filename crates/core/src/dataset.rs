@@ -76,6 +76,14 @@ impl DatasetSlot {
         self.lock.try_write_for(timeout).is_some()
     }
 
+    /// Waits (at most `wait`) until no command is running and keeps new
+    /// ones from starting while the guard lives: a slot migration forbids
+    /// writes to its slots under it, so no write that passed the check
+    /// before is still in flight (Kvrocks' exclusive lock).
+    pub fn exclusive_for(&self, wait: Duration) -> Option<parking_lot::RwLockWriteGuard<'_, ()>> {
+        self.lock.try_write_for(wait)
+    }
+
     /// Replaces the dataset: waits for every holder of `access` to finish,
     /// then `replace` gets the old dataset (its background work stopped)
     /// and returns the new storage. When it fails, it must have left the

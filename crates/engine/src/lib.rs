@@ -14,6 +14,7 @@ pub mod key;
 mod lock;
 pub mod log_data;
 pub mod metadata;
+pub mod migration;
 mod options;
 pub mod replication;
 mod storage;

@@ -119,7 +119,7 @@ fn malformed(why: impl Into<String>) -> MalformedBatch {
 }
 
 /// Reads RocksDB's varint32.
-fn varint32(data: &[u8], at: &mut usize) -> Result<u32, MalformedBatch> {
+pub(crate) fn varint32(data: &[u8], at: &mut usize) -> Result<u32, MalformedBatch> {
     let mut value: u32 = 0;
     for shift in (0..35).step_by(7) {
         let byte = *data.get(*at).ok_or_else(|| malformed("truncated varint"))?;
@@ -133,7 +133,10 @@ fn varint32(data: &[u8], at: &mut usize) -> Result<u32, MalformedBatch> {
 }
 
 /// A length-prefixed slice.
-fn length_prefixed<'a>(data: &'a [u8], at: &mut usize) -> Result<&'a [u8], MalformedBatch> {
+pub(crate) fn length_prefixed<'a>(
+    data: &'a [u8],
+    at: &mut usize,
+) -> Result<&'a [u8], MalformedBatch> {
     let len = varint32(data, at)? as usize;
     if data.len() - *at < len {
         return Err(malformed("truncated key or value"));

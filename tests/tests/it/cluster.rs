@@ -534,7 +534,10 @@ fn setnodes_validation_and_version_rules() {
         err(&mut c, &["CLUSTERX", "SETNODEID", "short"]),
         "ERR CLUSTERX command, CLUSTERX VERSION|MYID|SETNODEID|SETNODES|SETSLOT|MIGRATE"
     );
-    assert!(err(&mut c, &["CLUSTERX", "MIGRATE", "1", &b]).contains("not supported yet"));
+    assert_eq!(
+        err(&mut c, &["CLUSTERX", "MIGRATE", "1", &b, "later"]),
+        "ERR Invalid sync flag"
+    );
     // The topology decides replication here.
     assert_eq!(
         err(&mut c, &["REPLICAOF", "127.0.0.1", "1"]),

@@ -5,6 +5,7 @@ mod bitmap;
 mod blocking;
 mod bloom;
 mod cluster;
+mod cluster_migration;
 mod config;
 mod connection;
 mod dump;
