@@ -3,8 +3,8 @@
 mod acl;
 mod bitmap;
 mod blocking;
-mod cluster;
 mod bloom;
+mod cluster;
 mod config;
 mod connection;
 mod dump;
