@@ -1,0 +1,55 @@
+//! basalt-controller: keeps the model of Basalt clusters in a metadata
+//! store and drives the nodes with CLUSTERX, behind kvrocks-controller's
+//! HTTP API. See docs/controller.md.
+
+mod api;
+mod driver;
+mod meta;
+mod model;
+mod store;
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(name = "basalt-controller", version, about)]
+struct Args {
+    /// Address the HTTP API listens on.
+    #[arg(long, default_value = "127.0.0.1:9379")]
+    addr: String,
+    /// Directory of the embedded metadata store.
+    #[arg(long, default_value = "./controller-data")]
+    dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let store = match store::FileStore::open(&args.dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("basalt-controller: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let app = api::App::new(meta::Meta::new(Arc::new(store)));
+    let listener = match tokio::net::TcpListener::bind(&args.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("basalt-controller: cannot listen on {}: {e}", args.addr);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %args.addr, dir = %args.dir.display(), "basalt-controller listening");
+    if let Err(e) = axum::serve(listener, api::router(app)).await {
+        eprintln!("basalt-controller: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,291 @@
+//! basalt-controller as a user runs it: real basalt-server nodes in cluster
+//! mode, a real controller process, its HTTP API, and what the nodes and a
+//! cluster client see afterwards.
+
+use basalt_tests::{skip_on_redis, Server};
+use redis::Commands;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Controller {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+impl Controller {
+    fn start(dir: &Path) -> Controller {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(15)))
+            .build()
+            .into();
+        loop {
+            let port = free_port();
+            let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_basalt-controller"))
+                .args(["--addr", &format!("127.0.0.1:{port}")])
+                .arg("--dir")
+                .arg(dir)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("spawn basalt-controller");
+            let base = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + WAIT;
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken meanwhile: try another
+                }
+                if agent
+                    .get(format!("{base}/api/v1/namespaces"))
+                    .call()
+                    .is_ok()
+                {
+                    return Controller { child, base, agent };
+                }
+                assert!(Instant::now() < deadline, "controller did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .send_json(body)
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn node() -> Server {
+    Server::start_with(&["--cluster-enabled", "yes"])
+}
+
+fn addr(s: &Server) -> String {
+    format!("127.0.0.1:{}", s.port)
+}
+
+fn info_field(s: &Server, field: &str) -> String {
+    let info: String = redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query(&mut s.client())
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("controller-data");
+    (t, d)
+}
+
+#[test]
+fn creates_a_cluster_that_nodes_and_clients_use_and_keeps_it_across_restart() {
+    skip_on_redis!();
+    let nodes: Vec<Server> = (0..3).map(|_| node()).collect();
+    let (_tmp, dir) = data_dir();
+    let mut ctl = Controller::start(&dir);
+
+    assert_eq!(
+        ctl.post("/api/v1/namespaces", json!({"namespace": "ns"})),
+        (201, json!({"data": "created"}))
+    );
+    let (status, body) = ctl.post("/api/v1/namespaces", json!({"namespace": "ns"}));
+    assert_eq!(status, 409);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("exists"));
+
+    let addrs: Vec<String> = nodes.iter().map(addr).collect();
+    let (status, body) = ctl.post(
+        "/api/v1/namespaces/ns/clusters",
+        json!({"name": "c1", "nodes": addrs, "replicas": 1, "password": ""}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let cluster = body["data"]["cluster"].clone();
+    assert_eq!(cluster["version"], 1);
+    let shards = cluster["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    assert_eq!(shards[0]["slot_ranges"], json!(["0-5460"]));
+    assert_eq!(shards[2]["slot_ranges"], json!(["10922-16383"]));
+
+    // Every node got its id and the whole topology.
+    for (i, n) in nodes.iter().enumerate() {
+        assert_eq!(info_field(n, "cluster_state"), "ok");
+        assert_eq!(info_field(n, "cluster_known_nodes"), "3");
+        let mut c = n.client();
+        let id: String = redis::cmd("CLUSTERX").arg("MYID").query(&mut c).unwrap();
+        assert_eq!(id, shards[i]["nodes"][0]["id"].as_str().unwrap());
+        assert_eq!(shards[i]["nodes"][0]["addr"], addrs[i].as_str());
+        assert_eq!(shards[i]["nodes"][0]["role"], "master");
+        let text: String = redis::cmd("CLUSTER").arg("NODES").query(&mut c).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+    }
+
+    // A cluster client routes keys of every shard.
+    let urls: Vec<String> = nodes.iter().map(Server::url).collect();
+    let client = redis::cluster::ClusterClient::new(urls).unwrap();
+    let mut cc = client.get_connection().unwrap();
+    for i in 0..200 {
+        let _: () = cc.set(format!("key:{i}"), i).unwrap();
+    }
+    for i in 0..200 {
+        let v: i64 = cc.get(format!("key:{i}")).unwrap();
+        assert_eq!(v, i);
+    }
+    for n in &nodes {
+        let size: i64 = redis::cmd("DBSIZE").query(&mut n.client()).unwrap();
+        assert!(size > 0, "every shard holds some of the keys");
+    }
+
+    // The nodes now have a topology: a second cluster on them is refused.
+    let (status, body) = ctl.post(
+        "/api/v1/namespaces/ns/clusters",
+        json!({"name": "c2", "nodes": addrs[..1], "replicas": 1}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already has a cluster topology"));
+
+    // Restart on the same data dir: the model is still there.
+    drop(ctl);
+    ctl = Controller::start(&dir);
+    assert_eq!(
+        ctl.get("/api/v1/namespaces"),
+        (200, json!({"data": {"namespaces": ["ns"]}}))
+    );
+    assert_eq!(
+        ctl.get("/api/v1/namespaces/ns/clusters"),
+        (200, json!({"data": {"clusters": ["c1"]}}))
+    );
+    let (status, body) = ctl.get("/api/v1/namespaces/ns/clusters/c1");
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["cluster"], cluster);
+}
+
+#[test]
+fn replicas_is_nodes_per_shard_and_replicas_follow_their_master() {
+    skip_on_redis!();
+    let nodes: Vec<Server> = (0..4).map(|_| node()).collect();
+    let (_tmp, dir) = data_dir();
+    let ctl = Controller::start(&dir);
+    ctl.post("/api/v1/namespaces", json!({"namespace": "ns"}));
+    let addrs: Vec<String> = nodes.iter().map(addr).collect();
+    let (status, body) = ctl.post(
+        "/api/v1/namespaces/ns/clusters",
+        json!({"name": "c", "nodes": addrs, "replicas": 2}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let shards = body["data"]["cluster"]["shards"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(shards.len(), 2);
+    for s in &shards {
+        assert_eq!(s["nodes"][0]["role"], "master");
+        assert_eq!(s["nodes"][1]["role"], "slave");
+    }
+    // Nodes 1 and 3 replicate nodes 0 and 2.
+    for (replica, master) in [(1, 0), (3, 2)] {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let role: Vec<redis::Value> = redis::cmd("ROLE")
+                .query(&mut nodes[replica].client())
+                .unwrap();
+            let port = match (&role[0], role.get(2)) {
+                (redis::Value::BulkString(r), Some(redis::Value::Int(p))) if r == b"slave" => *p,
+                _ => 0,
+            };
+            if port == nodes[master].port as i64
+                && info_field(&nodes[replica], "cluster_state") == "ok"
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {replica} never followed {master}: {role:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let (status, body) = ctl.post(
+        "/api/v1/namespaces/ns/clusters",
+        json!({"name": "bad", "nodes": addrs[..3], "replicas": 2}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "the number of nodes should be a multiple of replicas"
+    );
+}
+
+#[test]
+fn a_node_outside_cluster_mode_is_refused_and_nothing_is_stored() {
+    skip_on_redis!();
+    let plain = Server::start();
+    let (_tmp, dir) = data_dir();
+    let ctl = Controller::start(&dir);
+    assert_eq!(
+        ctl.post(
+            "/api/v1/namespaces/nope/clusters",
+            json!({"name": "c", "nodes": [addr(&plain)]})
+        )
+        .0,
+        404
+    );
+    ctl.post("/api/v1/namespaces", json!({"namespace": "ns"}));
+    let (status, body) = ctl.post(
+        "/api/v1/namespaces/ns/clusters",
+        json!({"name": "c", "nodes": [addr(&plain)]}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("node {}:", addr(&plain))));
+    assert_eq!(
+        ctl.get("/api/v1/namespaces/ns/clusters"),
+        (200, json!({"data": {"clusters": []}}))
+    );
+    assert_eq!(ctl.get("/api/v1/namespaces/ns/clusters/c").0, 404);
+    let (status, body) = ctl.post("/api/v1/namespaces", json!({"name": "x"}));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].is_string());
+}
