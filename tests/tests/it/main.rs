@@ -3,10 +3,11 @@
 mod acl;
 mod bitmap;
 mod blocking;
-mod cluster;
 mod bloom;
+mod cluster;
 mod config;
 mod connection;
+mod differential;
 mod dump;
 mod durability;
 mod expire;
