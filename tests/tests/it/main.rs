@@ -8,6 +8,7 @@ mod cluster;
 mod cluster_migration;
 mod config;
 mod connection;
+mod differential;
 mod dump;
 mod durability;
 mod expire;

@@ -78,6 +78,8 @@ fn add_range_and_ids() {
         "[[7-0,[e,5]],[5-0,[c,3,d,4]]]"
     );
     assert_eq!(r(c, &["XRANGE", "s", "-", "+", "COUNT", "0"]), "nil");
+    // No key: Redis looks the key up first and answers an empty array.
+    assert_eq!(r(c, &["XRANGE", "nokey", "-", "+", "COUNT", "0"]), "[]");
     assert_eq!(r(c, &["XRANGE", "s", "8", "9"]), "[]");
     assert_eq!(r(c, &["XRANGE", "nokey", "-", "+"]), "[]");
     assert_eq!(err(c, &["XRANGE", "s", "(-", "+"]), INVALID_ID);

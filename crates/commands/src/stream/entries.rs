@@ -213,10 +213,11 @@ fn range(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CommandResult {
     }
     let key = &args[1];
     if count == Some(0) {
-        // Redis answers a null array here, once the key checked out.
-        return Ok(match ctx.db().xlen(key) {
-            Ok(_) => Reply::NullArray,
-            Err(e) => return Err(e.into()),
+        // Redis answers a null array here, but an empty one when there is
+        // no key (its key lookup comes first).
+        return Ok(match ctx.db().stream_last_id(key)? {
+            Some(_) => Reply::NullArray,
+            None => entries_reply(Vec::new()),
         });
     }
     let entries = ctx.db().xrange(key, start, end, count.unwrap_or(0), rev)?;
