@@ -337,3 +337,23 @@ pub fn assert_acked_present(c: &mut Connection, acked: &[Acked]) {
         &missing[..missing.len().min(10)]
     );
 }
+
+/// Writes `count` keys `r:<i>` of `size` pseudo-random bytes from `seed`
+/// (xorshift): data that compression cannot shrink, so a transfer of it
+/// takes the time its size says.
+pub fn fill_incompressible(c: &mut Connection, count: usize, size: usize, seed: u64) {
+    let mut x = seed;
+    let mut fill = redis::pipe();
+    for i in 0..count {
+        let value: Vec<u8> = (0..size)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
+    }
+    let _: () = fill.query(c).expect("fill");
+}

@@ -85,26 +85,24 @@ fn options_of<'a>(name: &str, args: &'a [Bytes]) -> &'a [Bytes] {
 }
 
 /// A blob written by `encode`. `None` for any other log data (Kvrocks',
-/// the replication id) or a damaged one.
+/// the replication id) or a damaged one. The array is read by the same
+/// parser as client requests.
 pub fn decode(blob: &[u8]) -> Option<CommandRecord> {
-    let mut rest = blob.strip_prefix(TAG)?;
-    let count: usize = number(&mut rest, b'*')?;
-    let mut parts = Vec::with_capacity(count.min(1024));
-    for _ in 0..count {
-        let len: usize = number(&mut rest, b'$')?;
-        if rest.len() < len.checked_add(2)? || &rest[len..len + 2] != b"\r\n" {
-            return None;
-        }
-        parts.push(rest[..len].to_vec());
-        rest = &rest[len + 2..];
+    let rest = blob.strip_prefix(TAG)?;
+    if rest.first() != Some(&b'*') {
+        return None;
     }
-    if !rest.is_empty() || parts.len() < 2 {
+    let mut buf = bytes::BytesMut::from(rest);
+    let parts = basalt_resp::RequestParser::new()
+        .parse(&mut buf, &basalt_resp::Limits::default())
+        .ok()??;
+    if !buf.is_empty() || parts.len() < 2 {
         return None;
     }
     let mut parts = parts.into_iter();
-    let name = String::from_utf8(parts.next()?).ok()?;
+    let name = String::from_utf8(parts.next()?.to_vec()).ok()?;
     let keys: usize = std::str::from_utf8(&parts.next()?).ok()?.parse().ok()?;
-    let mut keys_and_options: Vec<Vec<u8>> = parts.collect();
+    let mut keys_and_options: Vec<Vec<u8>> = parts.map(|p| p.to_vec()).collect();
     if keys > keys_and_options.len() {
         return None;
     }
@@ -114,16 +112,6 @@ pub fn decode(blob: &[u8]) -> Option<CommandRecord> {
         keys: keys_and_options,
         options,
     })
-}
-
-/// `<prefix><decimal>\r\n`.
-fn number(rest: &mut &[u8], prefix: u8) -> Option<usize> {
-    let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-    let line = rest.get(..line_end)?;
-    let digits = line.strip_prefix(&[prefix])?;
-    let n = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    *rest = &rest[line_end + 2..];
-    Some(n)
 }
 
 #[cfg(test)]

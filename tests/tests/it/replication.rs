@@ -5,8 +5,8 @@
 
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
-    assert_acked_present, assert_same_data, connect, info_field, info_int, start_replica,
-    wait_in_sync, wait_until, WriteLoad,
+    assert_acked_present, assert_same_data, connect, fill_incompressible, info_field, info_int,
+    start_replica, wait_in_sync, wait_until, WriteLoad,
 };
 use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
@@ -611,20 +611,7 @@ fn max_replication_mb_paces_a_full_sync() {
     let master = Server::start_with(&["--max-replication-mb", "1"]);
     let mut m = master.client();
     // About 3 MB that compression cannot shrink.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut fill = redis::pipe();
-    for i in 0..750 {
-        let value: Vec<u8> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
-    }
-    let _: () = fill.query(&mut m).unwrap();
+    fill_incompressible(&mut m, 750, 4096, 0x2545_F491_4F6C_DD1D);
     let replica = Server::start();
     let mut r = replica.client();
     let started = std::time::Instant::now();

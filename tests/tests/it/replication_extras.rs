@@ -5,6 +5,7 @@
 //! clients blocked there.
 
 use crate::protocol::{Raw, R};
+use crate::replication::line;
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_until};
 use basalt_tests::{skip_on_redis, Server};
@@ -323,19 +324,6 @@ fn clients_blocked_on_a_replica_wake_on_replicated_writes() {
         err(&mut r, &["BLPOP", "l", "1"]),
         "READONLY You can't write against a read only replica."
     );
-}
-
-/// Reads one RESP line from a raw socket.
-fn line(s: &mut std::net::TcpStream) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    let mut byte = [0u8; 1];
-    while !out.ends_with(b"\r\n") {
-        assert_eq!(s.read(&mut byte).expect("read"), 1, "closed after {out:?}");
-        out.push(byte[0]);
-    }
-    out.truncate(out.len() - 2);
-    out
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -7,7 +7,8 @@
 use super::replication::{exact, expect_request, line, send};
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
-    assert_same_data, connect, info_field, info_int, start_replica, wait_in_sync, wait_until,
+    assert_same_data, connect, fill_incompressible, info_field, info_int, start_replica,
+    wait_in_sync, wait_until,
 };
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
@@ -280,20 +281,7 @@ fn slave_empty_db_before_fullsync_empties_the_replica_first() {
     let master = Server::start_with(&["--max-replication-mb", "1"]);
     let mut m = master.client();
     // About 3 MB that compression cannot shrink.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut fill = redis::pipe();
-    for i in 0..750 {
-        let value: Vec<u8> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
-    }
-    let _: () = fill.query(&mut m).unwrap();
+    fill_incompressible(&mut m, 750, 4096, 0x2545_F491_4F6C_DD1D);
     let replica = Server::start_with(&["--slave-empty-db-before-fullsync", "yes"]);
     let mut r = replica.client();
     assert_eq!(
@@ -366,20 +354,7 @@ fn a_full_sync_cut_in_the_middle_of_a_file_resumes_it() {
     let master = Server::start_with(&["--max-replication-mb", "1"]);
     let mut m = master.client();
     // About 3 MB that compression cannot shrink, in one SST file.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut fill = redis::pipe();
-    for i in 0..750 {
-        let value: Vec<u8> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
-    }
-    let _: () = fill.query(&mut m).unwrap();
+    fill_incompressible(&mut m, 750, 4096, 0x9E37_79B9_7F4A_7C15);
     let _: String = q(&mut m, &["BGREWRITEAOF"]);
     wait_until(SYNC, "the data in an SST file", || {
         let biggest = std::fs::read_dir(master.data_dir().join("db"))
