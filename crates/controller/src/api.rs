@@ -4,6 +4,7 @@
 use crate::driver::{self, DriverError};
 use crate::meta::{Meta, MetaError};
 use crate::model::{Cluster, ModelError};
+use crate::status::Status;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,17 +16,20 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub struct App {
-    meta: Meta,
+    pub meta: Meta,
     /// Serialises changes: the store's check-then-set is not atomic, and
     /// two creations racing for the same nodes must not both push.
-    writes: tokio::sync::Mutex<()>,
+    pub writes: tokio::sync::Mutex<()>,
+    /// Health, failover history, migration jobs, leadership.
+    pub status: Arc<Status>,
 }
 
 impl App {
-    pub fn new(meta: Meta) -> Arc<App> {
+    pub fn new(meta: Meta, status: Arc<Status>) -> Arc<App> {
         Arc::new(App {
             meta,
             writes: tokio::sync::Mutex::new(()),
+            status,
         })
     }
 }

@@ -2,12 +2,7 @@
 //! store and drives the nodes with CLUSTERX, behind kvrocks-controller's
 //! HTTP API. See docs/controller.md.
 
-mod api;
-mod driver;
-mod meta;
-mod model;
-mod store;
-
+use basalt_controller::{api, meta, status, store};
 use clap::Parser;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,7 +33,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let app = api::App::new(meta::Meta::new(Arc::new(store)));
+    let store: Arc<dyn store::MetaStore> = Arc::new(store);
+    let status = Arc::new(status::Status::new(
+        store.clone(),
+        status::Leadership::always(),
+    ));
+    let app = api::App::new(meta::Meta::new(store), status);
     let listener = match tokio::net::TcpListener::bind(&args.addr).await {
         Ok(l) => l,
         Err(e) => {

@@ -117,6 +117,27 @@ impl Meta {
         Ok(())
     }
 
+    /// Replaces a stored cluster (failover, scaling): it must exist.
+    pub fn update_cluster(&self, ns: &str, cluster: &Cluster) -> Result<(), MetaError> {
+        let key = format!("{}{}", cluster_prefix(ns), cluster.name);
+        if self.store.get(&key)?.is_none() {
+            return Err(MetaError::ClusterNotFound(cluster.name.clone()));
+        }
+        self.store.set(&key, &serde_json::to_string(cluster)?)?;
+        Ok(())
+    }
+
+    /// Every `(namespace, cluster)` pair, for the loops that watch them all.
+    pub fn all_clusters(&self) -> Result<Vec<(String, String)>, MetaError> {
+        let mut all = Vec::new();
+        for ns in self.namespaces()? {
+            for name in self.clusters(&ns)? {
+                all.push((ns.clone(), name));
+            }
+        }
+        Ok(all)
+    }
+
     /// Removes an empty namespace (kvrocks-controller refuses one that
     /// still holds clusters too).
     pub fn delete_namespace(&self, ns: &str) -> Result<(), MetaError> {

@@ -2,116 +2,13 @@
 //! mode, a real controller process, its HTTP API, and what the nodes and a
 //! cluster client see afterwards.
 
+mod common;
+
 use basalt_tests::{skip_on_redis, Server};
+use common::*;
 use redis::Commands;
-use serde_json::{json, Value};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use serde_json::json;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Controller {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-impl Controller {
-    fn start(dir: &Path) -> Controller {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(15)))
-            .build()
-            .into();
-        loop {
-            let port = free_port();
-            let log = std::fs::File::create(dir.with_extension("log")).unwrap();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_basalt-controller"))
-                .args(["--addr", &format!("127.0.0.1:{port}")])
-                .arg("--dir")
-                .arg(dir)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("spawn basalt-controller");
-            let base = format!("http://127.0.0.1:{port}");
-            let deadline = Instant::now() + WAIT;
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken meanwhile: try another
-                }
-                if agent
-                    .get(format!("{base}/api/v1/namespaces"))
-                    .call()
-                    .is_ok()
-                {
-                    return Controller { child, base, agent };
-                }
-                assert!(Instant::now() < deadline, "controller did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let mut r = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .send_json(body)
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn node() -> Server {
-    Server::start_with(&["--cluster-enabled", "yes"])
-}
-
-fn addr(s: &Server) -> String {
-    format!("127.0.0.1:{}", s.port)
-}
-
-fn info_field(s: &Server, field: &str) -> String {
-    let info: String = redis::cmd("CLUSTER")
-        .arg("INFO")
-        .query(&mut s.client())
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
-fn data_dir() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let d = t.path().join("controller-data");
-    (t, d)
-}
 
 #[test]
 fn creates_a_cluster_that_nodes_and_clients_use_and_keeps_it_across_restart() {

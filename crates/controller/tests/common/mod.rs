@@ -1,0 +1,131 @@
+//! The harness of the controller's tests: a real `basalt-controller`
+//! process on a free port, real `basalt-server` nodes in cluster mode.
+#![allow(dead_code)] // each test file uses part of it
+
+use basalt_tests::Server;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct Controller {
+    pub child: Child,
+    pub base: String,
+    agent: ureq::Agent,
+}
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+impl Controller {
+    pub fn start(dir: &Path) -> Controller {
+        Controller::start_with(dir, &[])
+    }
+
+    /// Starts `basalt-controller --dir <dir> <args>` on a free port and
+    /// waits until its API answers.
+    pub fn start_with(dir: &Path, args: &[&str]) -> Controller {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(15)))
+            .build()
+            .into();
+        loop {
+            let port = free_port();
+            let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_basalt-controller"))
+                .args(["--addr", &format!("127.0.0.1:{port}")])
+                .arg("--dir")
+                .arg(dir)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("spawn basalt-controller");
+            let base = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + WAIT;
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken meanwhile: try another
+                }
+                if agent
+                    .get(format!("{base}/api/v1/namespaces"))
+                    .call()
+                    .is_ok()
+                {
+                    return Controller { child, base, agent };
+                }
+                assert!(Instant::now() < deadline, "controller did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .send_json(body)
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    }
+}
+
+impl Controller {
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .delete(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn node() -> Server {
+    Server::start_with(&["--cluster-enabled", "yes"])
+}
+
+pub fn addr(s: &Server) -> String {
+    format!("127.0.0.1:{}", s.port)
+}
+
+pub fn info_field(s: &Server, field: &str) -> String {
+    let info: String = redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query(&mut s.client())
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+pub fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("controller-data");
+    (t, d)
+}
