@@ -4,7 +4,10 @@
 
 pub mod api;
 pub mod driver;
+pub mod election;
+pub mod etcd;
 pub mod meta;
 pub mod model;
+pub mod redirect;
 pub mod status;
 pub mod store;

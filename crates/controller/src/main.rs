@@ -2,10 +2,20 @@
 //! store and drives the nodes with CLUSTERX, behind kvrocks-controller's
 //! HTTP API. See docs/controller.md.
 
-use basalt_controller::{api, meta, status, store};
+use basalt_controller::election::Election;
+use basalt_controller::{api, etcd, meta, redirect, status, store};
 use clap::Parser;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum StoreKind {
+    /// A file in --dir; one controller, always the leader.
+    Embedded,
+    /// etcd v3 at --etcd-endpoints, with leader election.
+    Etcd,
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "basalt-controller", version, about)]
@@ -16,6 +26,57 @@ struct Args {
     /// Directory of the embedded metadata store.
     #[arg(long, default_value = "./controller-data")]
     dir: PathBuf,
+    /// Where the model is kept.
+    #[arg(long, value_enum, default_value = "embedded")]
+    store: StoreKind,
+    /// etcd endpoints, comma-separated (`host:port` or `http://host:port`).
+    #[arg(long, value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
+    /// Address other controllers redirect API requests to while this one
+    /// leads (default: --addr).
+    #[arg(long)]
+    advertise_addr: Option<String>,
+}
+
+/// How long a controller waits for etcd at start before giving up.
+const ETCD_START_WAIT: Duration = Duration::from_secs(10);
+
+async fn open_store(
+    args: &Args,
+) -> Result<(Arc<dyn store::MetaStore>, status::Leadership), String> {
+    match args.store {
+        StoreKind::Embedded => {
+            let s = store::FileStore::open(&args.dir).map_err(|e| e.to_string())?;
+            Ok((Arc::new(s), status::Leadership::always()))
+        }
+        StoreKind::Etcd => {
+            let endpoints: Vec<String> = args
+                .etcd_endpoints
+                .iter()
+                .filter(|e| !e.trim().is_empty())
+                .cloned()
+                .collect();
+            if endpoints.is_empty() {
+                return Err("--store etcd needs --etcd-endpoints host:port[,...]".into());
+            }
+            let s = tokio::task::spawn_blocking(move || {
+                etcd::EtcdStore::connect(&endpoints, ETCD_START_WAIT)
+            })
+            .await
+            .expect("etcd connect task panicked")
+            .map_err(|e| format!("cannot use etcd: {e}"))?;
+            Ok((Arc::new(s), status::Leadership::follower()))
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 #[tokio::main]
@@ -26,19 +87,15 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let args = Args::parse();
-    let store = match store::FileStore::open(&args.dir) {
+    let (store, leadership) = match open_store(&args).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("basalt-controller: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    let store: Arc<dyn store::MetaStore> = Arc::new(store);
-    let status = Arc::new(status::Status::new(
-        store.clone(),
-        status::Leadership::always(),
-    ));
-    let app = api::App::new(meta::Meta::new(store), status);
+    let status = Arc::new(status::Status::new(store.clone(), leadership));
+    let app = api::App::new(meta::Meta::new(store), status.clone());
     let listener = match tokio::net::TcpListener::bind(&args.addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -46,8 +103,20 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %args.addr, dir = %args.dir.display(), "basalt-controller listening");
-    if let Err(e) = axum::serve(listener, api::router(app)).await {
+    // Campaign only once the address others will redirect to is served.
+    let election = (args.store == StoreKind::Etcd).then(|| {
+        let me = args.advertise_addr.clone().unwrap_or_else(|| args.addr.clone());
+        Election::start(&args.etcd_endpoints, me, status.clone())
+    });
+    tracing::info!(addr = %args.addr, store = ?args.store, dir = %args.dir.display(), "basalt-controller listening");
+    let router = redirect::to_leader(api::router(app), status);
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    if let Some(election) = election {
+        let _ = tokio::task::spawn_blocking(move || election.resign()).await;
+    }
+    if let Err(e) = served {
         eprintln!("basalt-controller: {e}");
         return std::process::ExitCode::FAILURE;
     }

@@ -19,6 +19,8 @@ pub enum StoreError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    Etcd(#[from] crate::etcd::EtcdError),
 }
 
 pub trait MetaStore: Send + Sync {
