@@ -11,8 +11,10 @@
 #   redis-tools          redis-cli and redis-benchmark (tests, bench)
 #   redis-server         the reference server for tests and bench/run.sh
 #   util-linux           taskset and setsid (bench/run.sh)
+#   etcd-server          /usr/bin/etcd, which basalt-controller's etcd tests
+#                        start on free ports (test mode)
 # A fresh Debian 12 machine with only Rust and gcc lacks clang, libclang-dev,
-# redis-tools and redis-server.
+# redis-tools, redis-server and etcd-server.
 #
 # As root the missing packages are installed with apt-get; otherwise the exact
 # `sudo apt-get install -y ...` line is printed and the script exits 1.
@@ -72,6 +74,9 @@ have make || need+=(make)
 have pkg-config || need+=(pkg-config)
 { have redis-cli && have redis-benchmark; } || need+=(redis-tools)
 have redis-server || need+=(redis-server)
+if [ "$mode" = test ]; then
+    have etcd || need+=(etcd-server)
+fi
 if [ "$mode" = bench ]; then
     { have taskset && have setsid; } || need+=(util-linux)
     have python3 || need+=(python3)
@@ -90,8 +95,8 @@ if [ "${#need[@]}" -gt 0 ]; then
     fi
     say "installing: ${need[*]}"
     # policy-rc.d on container images keeps redis-server's service from
-    # starting; on a systemd machine Debian starts it on 6379, which Basalt's
-    # tests and bench do not use.
+    # starting; on a systemd machine Debian starts it on 6379 (and etcd on
+    # 2379), which Basalt's tests and bench do not use.
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
 fi

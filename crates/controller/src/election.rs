@@ -1,31 +1,36 @@
 //! Leader election on etcd, so that several controllers can run and exactly
 //! one acts. Each campaigns for [`LEADER_KEY`]: a transaction creates it
 //! with the controller's advertised address, attached to a lease of
-//! [`LEASE_TTL_SECS`], only if nobody holds it. The winner keeps the lease
-//! alive; the others read the key every [`POLL_EVERY`] to know whom to
-//! redirect to, and campaign again once it is gone. A dead leader's lease
-//! expires, etcd deletes its key, and another controller takes over within
-//! the TTL plus a poll.
+//! [`LEASE_TTL_SECS`], only if nobody holds it. The winner renews the lease
+//! every [`KEEPALIVE_EVERY`]; the others read the key every [`POLL_EVERY`]
+//! to know whom to redirect to, and campaign again once it is gone. A dead
+//! leader's lease expires, etcd deletes its key, and another controller
+//! takes over within the TTL plus a poll.
 //!
-//! A leader steps down as soon as a keep-alive fails or its key is no
-//! longer on its lease. Every call is bounded ([`CALL_PER_TRY`],
-//! [`CALL_BUDGET`]) so that this happens before its lease can expire on
-//! etcd: a cut-off leader stops acting before another can be elected.
+//! A leader steps down at once when etcd says its lease is gone or its key
+//! names someone else, and when it has not managed to renew the lease for
+//! [`STEP_DOWN_AFTER`]: a slow or failed renewal is retried until then (a
+//! loaded machine must not flap the leadership), but every call is bounded
+//! by [`CALL_TIMEOUT`] so the leader stops acting before its lease can
+//! expire on etcd and another controller be elected.
 
 use crate::etcd::{Created, EtcdClient, EtcdError};
 use crate::status::Status;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const LEADER_KEY: &str = "/basalt/leader";
-pub const LEASE_TTL_SECS: i64 = 3;
+pub const LEASE_TTL_SECS: i64 = 5;
 pub const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
 pub const POLL_EVERY: Duration = Duration::from_millis(500);
-/// With [`KEEPALIVE_EVERY`], a leader notices a lost etcd at most
-/// 1 s + 1.5 s after its last renewal, under the 3 s TTL.
-pub const CALL_PER_TRY: Duration = Duration::from_millis(500);
-pub const CALL_BUDGET: Duration = Duration::from_millis(1500);
+/// Bound of one election call (over all endpoints).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+/// Renewals are measured from the moment they were sent, which is no later
+/// than etcd restarts the TTL: the lease lives at least 5 s from then, and
+/// the leader stops acting at most 3 s + one call (1 s) after it.
+pub const STEP_DOWN_AFTER: Duration = Duration::from_secs(3);
+const RETRY_EVERY: Duration = Duration::from_millis(200);
 
 pub struct Election {
     client: EtcdClient,
@@ -39,7 +44,8 @@ pub struct Election {
 
 /// What one campaign found.
 enum Outcome {
-    Leader(i64),
+    /// Won, with the lease and when it was asked for.
+    Leader(i64, Instant),
     Follower(String),
 }
 
@@ -47,7 +53,7 @@ impl Election {
     /// Starts campaigning on a thread of its own (every call blocks).
     pub fn start(endpoints: &[String], me: String, status: Arc<Status>) -> Arc<Election> {
         let election = Arc::new(Election {
-            client: EtcdClient::new(endpoints, CALL_PER_TRY, CALL_BUDGET),
+            client: EtcdClient::new(endpoints, CALL_TIMEOUT, CALL_TIMEOUT),
             me,
             status,
             lease: Mutex::new(None),
@@ -76,71 +82,87 @@ impl Election {
         }
     }
 
-    fn held(&self) -> Option<i64> {
-        *self.lease.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn set_held(&self, lease: Option<i64>) {
         *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = lease;
     }
 
     fn run(&self) {
+        // When a follower last read the leader key (it keeps redirecting to
+        // the last leader it saw through a short etcd hiccup).
+        let mut last_read: Option<Instant> = None;
         while !self.stopped.load(Ordering::Acquire) {
-            match self.held() {
-                Some(lease) => match self.renew(lease) {
-                    Ok(()) => std::thread::sleep(KEEPALIVE_EVERY),
-                    Err(why) => {
-                        self.status.leadership.set(false, None);
-                        self.set_held(None);
-                        tracing::warn!("stepped down as leader: {why}");
-                        // Best effort: frees the key at once if etcd is
-                        // still there (the key may be on this lease).
+            match self.campaign() {
+                Ok(Outcome::Leader(lease, granted_at)) => {
+                    if self.stopped.load(Ordering::Acquire) {
                         let _ = self.client.lease_revoke(lease);
+                        return;
                     }
-                },
-                None => {
-                    match self.campaign() {
-                        Ok(Outcome::Leader(lease)) => {
-                            if self.stopped.load(Ordering::Acquire) {
-                                let _ = self.client.lease_revoke(lease);
-                                return;
-                            }
-                            self.set_held(Some(lease));
-                            self.status.leadership.set(true, Some(self.me.clone()));
-                            tracing::info!(addr = %self.me, "elected leader");
-                            continue;
-                        }
-                        Ok(Outcome::Follower(leader)) => {
-                            if self.status.leadership.leader_addr().as_deref() != Some(&leader) {
-                                tracing::info!(leader = %leader, "following");
-                            }
-                            self.status.leadership.set(false, Some(leader));
-                        }
-                        Err(e) => {
-                            if self.status.leadership.leader_addr().is_some() {
-                                tracing::warn!("leader unknown: {e}");
-                            }
-                            self.status.leadership.set(false, None);
-                        }
+                    self.set_held(Some(lease));
+                    self.status.leadership.set(true, Some(self.me.clone()));
+                    tracing::info!(addr = %self.me, "elected leader");
+                    let why = self.lead(lease, granted_at);
+                    self.status.leadership.set(false, None);
+                    self.set_held(None);
+                    last_read = None;
+                    if self.stopped.load(Ordering::Acquire) {
+                        return;
                     }
-                    std::thread::sleep(POLL_EVERY);
+                    tracing::warn!("stepped down as leader: {why}");
+                    // Frees the key at once if etcd is still there.
+                    let _ = self.client.lease_revoke(lease);
+                    continue;
+                }
+                Ok(Outcome::Follower(leader)) => {
+                    last_read = Some(Instant::now());
+                    if self.status.leadership.leader_addr().as_deref() != Some(&leader) {
+                        tracing::info!(leader = %leader, "following");
+                    }
+                    self.status.leadership.set(false, Some(leader));
+                }
+                Err(e) => {
+                    let stale = last_read.is_none_or(|t| t.elapsed() >= STEP_DOWN_AFTER);
+                    if stale && self.status.leadership.leader_addr().is_some() {
+                        tracing::warn!("leader unknown: {e}");
+                        self.status.leadership.set(false, None);
+                    }
                 }
             }
+            std::thread::sleep(POLL_EVERY);
         }
     }
 
-    /// Keeps the lease alive and checks the key is still on it.
-    fn renew(&self, lease: i64) -> Result<(), String> {
-        match self.client.lease_keepalive(lease) {
-            Ok(ttl) if ttl > 0 => {}
-            Ok(_) => return Err("the lease expired".into()),
-            Err(e) => return Err(e.to_string()),
-        }
-        match self.client.get(LEADER_KEY) {
-            Ok(Some(kv)) if kv.lease == lease => Ok(()),
-            Ok(Some(kv)) => Err(format!("{LEADER_KEY} now names {}", kv.value)),
-            Ok(None) => Err(format!("{LEADER_KEY} was deleted")),
-            Err(e) => Err(e.to_string()),
+    /// Keeps the lease alive while this controller leads; returns why it
+    /// stopped.
+    fn lead(&self, lease: i64, mut renewed_at: Instant) -> String {
+        loop {
+            if self.stopped.load(Ordering::Acquire) {
+                return "stopped".into();
+            }
+            if renewed_at.elapsed() >= STEP_DOWN_AFTER {
+                return format!(
+                    "could not renew the lease for {} ms",
+                    renewed_at.elapsed().as_millis()
+                );
+            }
+            let sent = Instant::now();
+            match self.client.lease_keepalive(lease) {
+                Ok(ttl) if ttl > 0 => renewed_at = sent,
+                Ok(_) => return "the lease expired".into(),
+                Err(e) => {
+                    tracing::warn!("lease renewal failed: {e}");
+                    std::thread::sleep(RETRY_EVERY);
+                    continue;
+                }
+            }
+            match self.client.get(LEADER_KEY) {
+                Ok(Some(kv)) if kv.lease == lease => {}
+                Ok(Some(kv)) => return format!("{LEADER_KEY} now names {}", kv.value),
+                Ok(None) => return format!("{LEADER_KEY} was deleted"),
+                // The renewal went through; the next round checks again.
+                Err(e) => tracing::warn!("reading {LEADER_KEY} failed: {e}"),
+            }
+            let left = STEP_DOWN_AFTER.saturating_sub(renewed_at.elapsed());
+            std::thread::sleep(KEEPALIVE_EVERY.min(left));
         }
     }
 
@@ -157,9 +179,10 @@ impl Election {
                 .delete_if_unchanged(LEADER_KEY, kv.mod_revision)?;
             let _ = self.client.lease_revoke(kv.lease);
         }
+        let granted_at = Instant::now();
         let lease = self.client.lease_grant(LEASE_TTL_SECS)?;
         match self.client.create_with_lease(LEADER_KEY, &self.me, lease) {
-            Ok(Created::Created) => Ok(Outcome::Leader(lease)),
+            Ok(Created::Created) => Ok(Outcome::Leader(lease, granted_at)),
             Ok(Created::Exists(holder)) => {
                 let _ = self.client.lease_revoke(lease);
                 match holder {

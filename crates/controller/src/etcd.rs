@@ -139,6 +139,9 @@ impl EtcdClient {
                 Ok(r) => r,
                 Err(e) => {
                     last = format!("{}: {e}", self.endpoints[idx]);
+                    // The next call starts at the next endpoint, so one
+                    // that hangs cannot eat every call's budget.
+                    self.current.store((idx + 1) % n, Ordering::Relaxed);
                     continue;
                 }
             };
@@ -152,6 +155,7 @@ impl EtcdClient {
                     .and_then(|v| v["message"].as_str().map(str::to_string))
                     .unwrap_or_default();
                 last = format!("{}: HTTP {status} {msg}", self.endpoints[idx]);
+                self.current.store((idx + 1) % n, Ordering::Relaxed);
                 continue;
             }
             self.current.store(idx, Ordering::Relaxed);
@@ -207,7 +211,11 @@ impl EtcdClient {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<KeyValue>, EtcdError> {
-        let reply = self.call("range", "/v3/kv/range", json!({ "key": b64(key.as_bytes()) }))?;
+        let reply = self.call(
+            "range",
+            "/v3/kv/range",
+            json!({ "key": b64(key.as_bytes()) }),
+        )?;
         Ok(Self::key_values("range", &reply)?.into_iter().next())
     }
 
@@ -374,7 +382,10 @@ mod tests {
 
     #[test]
     fn endpoints_get_a_scheme() {
-        assert_eq!(normalize_endpoint("127.0.0.1:2379"), "http://127.0.0.1:2379");
+        assert_eq!(
+            normalize_endpoint("127.0.0.1:2379"),
+            "http://127.0.0.1:2379"
+        );
         assert_eq!(
             normalize_endpoint(" http://10.0.0.1:2379/ "),
             "http://10.0.0.1:2379"

@@ -105,7 +105,10 @@ async fn main() -> std::process::ExitCode {
     };
     // Campaign only once the address others will redirect to is served.
     let election = (args.store == StoreKind::Etcd).then(|| {
-        let me = args.advertise_addr.clone().unwrap_or_else(|| args.addr.clone());
+        let me = args
+            .advertise_addr
+            .clone()
+            .unwrap_or_else(|| args.addr.clone());
         Election::start(&args.etcd_endpoints, me, status.clone())
     });
     tracing::info!(addr = %args.addr, store = ?args.store, dir = %args.dir.display(), "basalt-controller listening");
