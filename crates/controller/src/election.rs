@@ -14,10 +14,10 @@
 //! by [`CALL_TIMEOUT`] so the leader stops acting before its lease can
 //! expire on etcd and another controller be elected.
 
-use crate::etcd::{Created, EtcdClient, EtcdError};
+use crate::etcd::{Created, EtcdClient, EtcdError, Fence};
 use crate::status::Status;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const LEADER_KEY: &str = "/basalt/leader";
@@ -37,8 +37,9 @@ pub struct Election {
     /// The address other controllers redirect to while this one leads.
     me: String,
     status: Arc<Status>,
-    /// The lease of the leader key while this controller holds it.
-    lease: Mutex<Option<i64>>,
+    /// The lease of the leader key while this controller holds it, shared
+    /// with the store so that its writes are fenced by it.
+    lease: Fence,
     stopped: AtomicBool,
 }
 
@@ -51,12 +52,19 @@ enum Outcome {
 
 impl Election {
     /// Starts campaigning on a thread of its own (every call blocks).
-    pub fn start(endpoints: &[String], me: String, status: Arc<Status>) -> Arc<Election> {
+    /// `fence` is the one given to the store
+    /// ([`EtcdStore::fenced`](crate::etcd::EtcdStore::fenced)).
+    pub fn start(
+        endpoints: &[String],
+        me: String,
+        status: Arc<Status>,
+        fence: Fence,
+    ) -> Arc<Election> {
         let election = Arc::new(Election {
             client: EtcdClient::new(endpoints, CALL_TIMEOUT, CALL_TIMEOUT),
             me,
             status,
-            lease: Mutex::new(None),
+            lease: fence,
             stopped: AtomicBool::new(false),
         });
         let runner = election.clone();
@@ -73,8 +81,7 @@ impl Election {
     pub fn resign(&self) {
         self.stopped.store(true, Ordering::Release);
         self.status.leadership.set(false, None);
-        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(lease) = lease {
+        if let Some(lease) = self.lease.take() {
             match self.client.lease_revoke(lease) {
                 Ok(()) => tracing::info!("resigned the leadership"),
                 Err(e) => tracing::warn!("could not revoke the leader lease: {e}"),
@@ -83,7 +90,7 @@ impl Election {
     }
 
     fn set_held(&self, lease: Option<i64>) {
-        *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = lease;
+        self.lease.set(lease);
     }
 
     fn run(&self) {

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +284,17 @@ impl EtcdClient {
         Ok(reply["succeeded"].as_bool() == Some(true))
     }
 
+    /// Runs `op` (one request of a txn) only if `key` is on `lease`;
+    /// whether it ran.
+    pub fn txn_if_lease(&self, key: &str, lease: i64, op: Value) -> Result<bool, EtcdError> {
+        let body = json!({
+            "compare": [{"key": b64(key.as_bytes()), "target": "LEASE", "result": "EQUAL", "lease": lease.to_string()}],
+            "success": [op],
+        });
+        let reply = self.call("txn", "/v3/kv/txn", body)?;
+        Ok(reply["succeeded"].as_bool() == Some(true))
+    }
+
     /// Grants a lease of `ttl_secs`; its id.
     pub fn lease_grant(&self, ttl_secs: i64) -> Result<i64, EtcdError> {
         let reply = self.call("lease grant", "/v3/lease/grant", json!({ "TTL": ttl_secs }))?;
@@ -317,15 +329,62 @@ impl EtcdClient {
     }
 }
 
+/// The lease this controller holds the leader key on, if it leads. A store
+/// fenced by it writes only while etcd still has the leader key on that
+/// lease, in the same transaction as the write: a leader that was paused
+/// past its TTL and replaced cannot overwrite its successor's model.
+#[derive(Clone, Default)]
+pub struct Fence(Arc<Mutex<Option<i64>>>);
+
+impl Fence {
+    pub fn get(&self) -> Option<i64> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set(&self, lease: Option<i64>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = lease;
+    }
+
+    pub fn take(&self) -> Option<i64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
 /// The metadata store on etcd: the same keys as the embedded store.
 pub struct EtcdStore {
     client: EtcdClient,
+    /// With leader election, the leader key and its fence.
+    fence: Option<(String, Fence)>,
 }
 
 impl EtcdStore {
     pub fn new(endpoints: &[String]) -> EtcdStore {
         EtcdStore {
             client: EtcdClient::new(endpoints, Duration::from_secs(5), Duration::from_secs(15)),
+            fence: None,
+        }
+    }
+
+    /// Writes (set, delete) go through only while `leader_key` is on the
+    /// lease in `fence`; otherwise they fail with [`StoreError::NotLeader`].
+    pub fn fenced(mut self, leader_key: &str, fence: Fence) -> EtcdStore {
+        self.fence = Some((leader_key.to_string(), fence));
+        self
+    }
+
+    fn write(
+        &self,
+        op: Value,
+        plain: impl FnOnce() -> Result<(), EtcdError>,
+    ) -> Result<(), StoreError> {
+        let Some((leader_key, fence)) = &self.fence else {
+            return Ok(plain()?);
+        };
+        let lease = fence.get().ok_or(StoreError::NotLeader)?;
+        if self.client.txn_if_lease(leader_key, lease, op)? {
+            Ok(())
+        } else {
+            Err(StoreError::NotLeader)
         }
     }
 
@@ -352,11 +411,14 @@ impl MetaStore for EtcdStore {
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        Ok(self.client.put(key, value, 0)?)
+        let op =
+            json!({"request_put": {"key": b64(key.as_bytes()), "value": b64(value.as_bytes())}});
+        self.write(op, || self.client.put(key, value, 0))
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
-        Ok(self.client.delete(key)?)
+        let op = json!({"request_delete_range": {"key": b64(key.as_bytes())}});
+        self.write(op, || self.client.delete(key))
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {

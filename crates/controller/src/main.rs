@@ -2,7 +2,7 @@
 //! store and drives the nodes with CLUSTERX, behind kvrocks-controller's
 //! HTTP API. See docs/controller.md.
 
-use basalt_controller::election::Election;
+use basalt_controller::election::{self, Election};
 use basalt_controller::{api, etcd, meta, redirect, status, store};
 use clap::Parser;
 use std::path::PathBuf;
@@ -43,6 +43,7 @@ const ETCD_START_WAIT: Duration = Duration::from_secs(10);
 
 async fn open_store(
     args: &Args,
+    fence: &etcd::Fence,
 ) -> Result<(Arc<dyn store::MetaStore>, status::Leadership), String> {
     match args.store {
         StoreKind::Embedded => {
@@ -64,7 +65,8 @@ async fn open_store(
             })
             .await
             .expect("etcd connect task panicked")
-            .map_err(|e| format!("cannot use etcd: {e}"))?;
+            .map_err(|e| format!("cannot use etcd: {e}"))?
+            .fenced(election::LEADER_KEY, fence.clone());
             Ok((Arc::new(s), status::Leadership::follower()))
         }
     }
@@ -87,7 +89,8 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let args = Args::parse();
-    let (store, leadership) = match open_store(&args).await {
+    let fence = etcd::Fence::default();
+    let (store, leadership) = match open_store(&args, &fence).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("basalt-controller: {e}");
@@ -109,7 +112,7 @@ async fn main() -> std::process::ExitCode {
             .advertise_addr
             .clone()
             .unwrap_or_else(|| args.addr.clone());
-        Election::start(&args.etcd_endpoints, me, status.clone())
+        Election::start(&args.etcd_endpoints, me, status.clone(), fence)
     });
     tracing::info!(addr = %args.addr, store = ?args.store, dir = %args.dir.display(), "basalt-controller listening");
     let router = redirect::to_leader(api::router(app), status);

@@ -21,6 +21,8 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Etcd(#[from] crate::etcd::EtcdError),
+    #[error("this controller is no longer the leader: write refused")]
+    NotLeader,
 }
 
 pub trait MetaStore: Send + Sync {

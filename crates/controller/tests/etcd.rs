@@ -5,7 +5,7 @@
 
 mod common;
 
-use basalt_controller::etcd::EtcdStore;
+use basalt_controller::etcd::{EtcdClient, EtcdStore, Fence};
 use basalt_controller::store::{MetaStore, StoreError};
 use basalt_tests::{skip_on_redis, Server};
 use common::*;
@@ -215,6 +215,63 @@ fn etcd_store_gets_sets_deletes_and_lists_by_prefix() {
         .get("/t/a/1")
         .unwrap_err();
     assert!(matches!(err, StoreError::Etcd(_)), "{err:?}");
+}
+
+#[test]
+fn a_fenced_store_writes_only_while_the_leader_key_is_on_its_lease() {
+    let etcd = Etcd::start();
+    let endpoints = std::slice::from_ref(&etcd.endpoint);
+    let client = EtcdClient::new(endpoints, Duration::from_secs(5), Duration::from_secs(5));
+    let fence = Fence::default();
+    let store = EtcdStore::new(endpoints).fenced("/t/leader", fence.clone());
+
+    // Not elected: no write, reads still work.
+    assert!(matches!(store.set("/t/k", "1"), Err(StoreError::NotLeader)));
+    assert_eq!(store.get("/t/k").unwrap(), None);
+
+    let lease = client.lease_grant(30).unwrap();
+    client.put("/t/leader", "me", lease).unwrap();
+    fence.set(Some(lease));
+    store.set("/t/k", "1").unwrap();
+    store.set("/t/gone", "x").unwrap();
+    store.delete("/t/gone").unwrap();
+    assert_eq!(store.get("/t/k").unwrap().as_deref(), Some("1"));
+    assert_eq!(store.get("/t/gone").unwrap(), None);
+
+    // Someone else took the key (our lease was lost): writes are refused
+    // by etcd itself, even though this controller still thinks it leads.
+    let theirs = client.lease_grant(30).unwrap();
+    client.put("/t/leader", "other", theirs).unwrap();
+    assert!(matches!(store.set("/t/k", "2"), Err(StoreError::NotLeader)));
+    assert!(matches!(store.delete("/t/k"), Err(StoreError::NotLeader)));
+    assert_eq!(store.get("/t/k").unwrap().as_deref(), Some("1"));
+}
+
+#[test]
+fn controller_without_etcd_exits_naming_the_endpoints() {
+    let (_tmp, dir) = data_dir();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_basalt-controller"))
+            .args(["--addr", "127.0.0.1:0", "--dir"])
+            .arg(&dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--store", "etcd"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--etcd-endpoints"), "{err}");
+
+    let (dead1, dead2) = (free_port(), free_port());
+    let endpoints = format!("127.0.0.1:{dead1},http://127.0.0.1:{dead2}");
+    let out = run(&["--store", "etcd", "--etcd-endpoints", &endpoints]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot use etcd"), "{err}");
+    assert!(err.contains(&format!("http://127.0.0.1:{dead1}")), "{err}");
+    assert!(err.contains(&format!("http://127.0.0.1:{dead2}")), "{err}");
 }
 
 #[test]
