@@ -112,6 +112,11 @@ async fn main() -> std::process::ExitCode {
             .advertise_addr
             .clone()
             .unwrap_or_else(|| args.addr.clone());
+        if me.starts_with("0.0.0.0:") || me.starts_with("[::]:") {
+            tracing::warn!(
+                "followers will redirect to {me}, which clients cannot reach: set --advertise-addr"
+            );
+        }
         Election::start(&args.etcd_endpoints, me, status.clone(), fence)
     });
     tracing::info!(addr = %args.addr, store = ?args.store, dir = %args.dir.display(), "basalt-controller listening");
