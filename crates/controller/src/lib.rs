@@ -3,8 +3,11 @@
 //! its tests.
 
 pub mod api;
+pub mod api_status;
+pub mod dashboard;
 pub mod driver;
 pub mod meta;
+pub mod metrics;
 pub mod model;
 pub mod status;
 pub mod store;
