@@ -11,6 +11,9 @@
 #   redis-tools          redis-cli and redis-benchmark (tests, bench)
 #   redis-server         the reference server for tests and bench/run.sh
 #   util-linux           taskset and setsid (bench/run.sh)
+#   chromium             (test) headless browser of the controller's dashboard
+#                        test (crates/controller/tests/dashboard.rs runs
+#                        /usr/bin/chromium --headless --dump-dom)
 # A fresh Debian 12 machine with only Rust and gcc lacks clang, libclang-dev,
 # redis-tools and redis-server.
 #
@@ -72,6 +75,9 @@ have make || need+=(make)
 have pkg-config || need+=(pkg-config)
 { have redis-cli && have redis-benchmark; } || need+=(redis-tools)
 have redis-server || need+=(redis-server)
+if [ "$mode" = test ]; then
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
 if [ "$mode" = bench ]; then
     { have taskset && have setsid; } || need+=(util-linux)
     have python3 || need+=(python3)

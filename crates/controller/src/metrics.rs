@@ -133,9 +133,12 @@ fn state_name(state: MigrationState) -> &'static str {
     }
 }
 
+/// A family read per item: name suffix, help text, value.
+type Family<T> = (&'static str, &'static str, fn(&T) -> u64);
+
 pub fn render(snap: &Snapshot) -> String {
     let mut t = Text(String::new());
-    let node_families: [(&str, &str, fn(&NodeHealth) -> u64); 4] = [
+    let node_families: [Family<NodeHealth>; 4] = [
         (
             "node_up",
             "1 when the node's last probe succeeded, 0 when it failed or it was not probed yet.",
@@ -258,7 +261,7 @@ pub fn render(snap: &Snapshot) -> String {
         }
     }
 
-    let job_families: [(&str, &str, fn(&MigrationJob) -> u64); 2] = [
+    let job_families: [Family<MigrationJob>; 2] = [
         (
             "migration_keys",
             "Keys the running migration job has moved so far.",
