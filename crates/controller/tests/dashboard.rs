@@ -8,7 +8,7 @@ use basalt_controller::api::{router, App};
 use basalt_controller::meta::Meta;
 use basalt_controller::model::Cluster;
 use basalt_controller::status::{
-    FailoverKind, FailoverRecord, Leadership, MigrationJob, MigrationState, Status,
+    FailoverKind, FailoverRecord, Leadership, MigrationJob, MigrationState, NodeHealth, Status,
 };
 use basalt_controller::store::{FileStore, MetaStore};
 use basalt_tests::{skip_on_redis, Server};
@@ -382,6 +382,40 @@ fn dashboard_shows_a_running_migration_with_progress_and_safe_mode() {
     status.upsert_migration("ns", "big", job(1, MigrationState::Success, "success", 10));
     status.upsert_migration("ns", "big", job(2, MigrationState::Running, "wal", 1234));
     status.set_safe_mode(true);
+    // What the probe loop writes: node 0 up, node 1 failing and one
+    // topology behind, node 2 not probed yet.
+    let probe = |i: usize| NodeHealth {
+        id: cluster.shards[i].nodes[0].id.clone(),
+        addr: addrs[i].clone(),
+        role: "master".into(),
+        shard: i,
+        last_probe_ms: 1_700_000_000_000,
+        ..NodeHealth::default()
+    };
+    status.set_health(
+        "ns",
+        "big",
+        vec![
+            NodeHealth {
+                healthy: true,
+                offset: 777,
+                used_memory: 2 * 1024 * 1024,
+                version: 1,
+                ..probe(0)
+            },
+            NodeHealth {
+                healthy: false,
+                failures: 3,
+                error: "connection refused".into(),
+                version: 0,
+                ..probe(1)
+            },
+        ],
+    );
+    // A second namespace with a one-shard cluster.
+    meta.create_namespace("other").unwrap();
+    let small = Cluster::create("small", &["127.0.0.1:9".to_string()], 1, "").unwrap();
+    meta.create_cluster("other", &small).unwrap();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
@@ -411,18 +445,88 @@ fn dashboard_shows_a_running_migration_with_progress_and_safe_mode() {
         "{dom}"
     );
     assert!(dom.contains("unassigned: 384 slots"), "{dom}");
-    assert_eq!(tags(&dom, "rect", "slot-segment").len(), 3);
-    // Nodes nobody probed are shown as unknown, not up.
-    let unknown = dom.matches("<td class=\"health unknown\">").count();
-    assert_eq!(unknown, 3, "{dom}");
-    assert_eq!(dom.matches("data-healthy=\"true\"").count(), 0);
+    // The running job's slots are marked on the slot map, the finished one's not.
+    let moving = tags(&dom, "rect", "slot-moving");
+    assert_eq!(moving.len(), 1, "{dom}");
+    assert_eq!(attr(moving[0], "data-job"), Some("2"));
+    assert_eq!(
+        (attr(moving[0], "x"), attr(moving[0], "width")),
+        (Some("0"), Some("100"))
+    );
+    assert!(
+        dom.contains("running: slots 0-99 shard 0 → shard 2"),
+        "{dom}"
+    );
+    assert!(dom.contains("3 shards, 1 of 3 nodes up"), "{dom}");
+    assert_eq!(tags(&dom, "rect", "slot-segment").len(), 4);
+    // Health as probed: up, down with the reason, unknown (not up) when
+    // nobody looked yet; the topology version each node had.
+    let rows = tags(&dom, "tr", "node");
+    assert_eq!(rows.len(), 4, "{dom}");
+    let healthy: Vec<Option<&str>> = rows.iter().map(|r| attr(r, "data-healthy")).collect();
+    assert_eq!(
+        healthy,
+        [Some("true"), Some("false"), Some("false"), Some("false")]
+    );
+    assert!(dom.contains(
+        "<td class=\"health up\">up</td><td class=\"num offset\">777</td>\
+         <td class=\"num memory\" title=\"2097152 bytes\">2.0 MiB</td>"
+    ));
+    assert!(
+        dom.contains(">down (connection refused, 3 failed probes)</td>"),
+        "{dom}"
+    );
+    assert!(dom.contains(">v1</td>"), "{dom}");
+    assert!(dom.contains(">v0 (behind v1)</td>"), "{dom}");
+    assert_eq!(dom.matches("<td class=\"health unknown\">").count(), 2);
     assert!(dom.contains("No failovers."));
+
+    // Both clusters, each with its own slot map.
+    let sections = tags(&dom, "section", "cluster");
+    let names: Vec<_> = sections
+        .iter()
+        .map(|s| {
+            (
+                attr(s, "data-namespace").unwrap(),
+                attr(s, "data-cluster").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("ns", "big"), ("other", "small")]);
+    assert_eq!(tags(&dom, "svg", "slot-map").len(), 2);
+    assert!(dom.contains("shard 0: 0-16383 (16384 slots)"));
 
     let (status, _, text) = get_text(&base, "/metrics");
     assert_eq!(status, 200);
     let m = parse_metrics(&text);
     let cl = "namespace=\"ns\",cluster=\"big\"";
-    assert_eq!(sum(&m, "basalt_controller_shard_slots{"), 16000.0);
+    assert_eq!(
+        sum(&m, &format!("basalt_controller_shard_slots{{{cl},")),
+        16000.0
+    );
+    assert_eq!(sum(&m, "basalt_controller_shard_slots{"), 32384.0);
+    assert_eq!(sum(&m, "basalt_controller_node_up{"), 1.0);
+    assert_eq!(
+        m[&format!(
+            "basalt_controller_node_up{{{cl},shard=\"0\",addr=\"{}\",role=\"master\"}}",
+            addrs[0]
+        )],
+        1.0
+    );
+    assert_eq!(
+        m[&format!(
+            "basalt_controller_node_probe_failures{{{cl},shard=\"1\",addr=\"{}\",role=\"master\"}}",
+            addrs[1]
+        )],
+        3.0
+    );
+    assert_eq!(
+        m[&format!(
+            "basalt_controller_node_repl_offset{{{cl},shard=\"0\",addr=\"{}\",role=\"master\"}}",
+            addrs[0]
+        )],
+        777.0
+    );
     assert_eq!(m["basalt_controller_safe_mode"], 1.0);
     assert_eq!(
         m[&format!("basalt_controller_migrations{{{cl},state=\"running\"}}")],
@@ -442,6 +546,5 @@ fn dashboard_shows_a_running_migration_with_progress_and_safe_mode() {
         3145728.0
     );
     assert_eq!(sum(&m, "basalt_controller_migration_keys{"), 1234.0);
-    assert_eq!(sum(&m, "basalt_controller_node_up{"), 0.0);
     drop(rt);
 }
