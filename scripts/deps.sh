@@ -13,8 +13,11 @@
 #   util-linux           taskset and setsid (bench/run.sh)
 #   etcd-server          /usr/bin/etcd, which basalt-controller's etcd tests
 #                        start on free ports (test mode)
+#   chromium             (test) headless browser of the controller's dashboard
+#                        test (crates/controller/tests/dashboard.rs runs
+#                        /usr/bin/chromium --headless --dump-dom)
 # A fresh Debian 12 machine with only Rust and gcc lacks clang, libclang-dev,
-# redis-tools, redis-server and etcd-server.
+# redis-tools, redis-server, etcd-server and chromium.
 #
 # As root the missing packages are installed with apt-get; otherwise the exact
 # `sudo apt-get install -y ...` line is printed and the script exits 1.
@@ -76,6 +79,7 @@ have pkg-config || need+=(pkg-config)
 have redis-server || need+=(redis-server)
 if [ "$mode" = test ]; then
     have etcd || need+=(etcd-server)
+    [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 if [ "$mode" = bench ]; then
     { have taskset && have setsid; } || need+=(util-linux)

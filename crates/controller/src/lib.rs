@@ -3,10 +3,13 @@
 //! its tests.
 
 pub mod api;
+pub mod api_status;
+pub mod dashboard;
 pub mod driver;
 pub mod election;
 pub mod etcd;
 pub mod meta;
+pub mod metrics;
 pub mod model;
 pub mod redirect;
 pub mod status;

@@ -1,8 +1,10 @@
 //! Followers do not serve the API: every `/api/...` request on a controller
 //! that is not the leader is answered with a 307 to the same path and query
 //! on the leader (a 307 keeps the method and body, so POSTs replay), or a
-//! 503 while no leader is known. The dashboard and metrics outside `/api/`
-//! stay served locally.
+//! 503 while no leader is known. The dashboard pages go to the leader too:
+//! their script calls `/api/` on the page's own origin, and a browser
+//! refuses a cross-origin redirect of those calls. `/metrics` stays local,
+//! so every controller reports its own `leader` gauge.
 
 use crate::status::Status;
 use axum::extract::{Request, State};
@@ -21,7 +23,9 @@ pub fn to_leader(router: Router, status: Arc<Status>) -> Router {
 }
 
 async fn redirect(State(status): State<Arc<Status>>, req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/api/") || status.leadership.is_leader() {
+    let path = req.uri().path();
+    let leader_only = path.starts_with("/api/") || path == "/" || path == "/dashboard";
+    if !leader_only || status.leadership.is_leader() {
         return next.run(req).await;
     }
     let Some(leader) = status.leadership.leader_addr() else {
