@@ -92,7 +92,7 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-fn data(status: StatusCode, value: Value) -> Response {
+pub(crate) fn data(status: StatusCode, value: Value) -> Response {
     (status, Json(json!({ "data": value }))).into_response()
 }
 
@@ -113,11 +113,12 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/namespaces/{ns}/clusters/{cluster}",
             get(get_cluster),
         )
+        .merge(crate::api_scale::routes())
         .with_state(app)
 }
 
 /// The store is synchronous file I/O: keep it off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, MetaError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

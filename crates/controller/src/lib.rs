@@ -3,8 +3,11 @@
 //! its tests.
 
 pub mod api;
+pub mod api_scale;
 pub mod driver;
 pub mod meta;
+pub mod migration;
 pub mod model;
+pub mod scale;
 pub mod status;
 pub mod store;
