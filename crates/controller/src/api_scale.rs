@@ -126,6 +126,13 @@ async fn check_fresh(
     Ok(())
 }
 
+/// A shard index in a path; anything else is a 400 in our JSON shape
+/// (axum's own path rejection would answer plain text).
+fn shard_index(text: &str) -> Result<usize, ScaleError> {
+    text.parse()
+        .map_err(|_| ScaleError::Invalid(format!("invalid shard index {text:?}")))
+}
+
 fn refuse_if_busy(app: &App, ns: &str, name: &str) -> Result<(), ScaleApiError> {
     if migration::busy(&app.status.migrations(ns, name)) {
         return Err(ScaleApiError::Busy(name.to_string()));
@@ -175,8 +182,9 @@ async fn add_shard(
 /// shards by index) forbid it.
 async fn remove_shard(
     State(app): State<Arc<App>>,
-    Path((ns, name, shard)): Path<(String, String, usize)>,
+    Path((ns, name, shard)): Path<(String, String, String)>,
 ) -> Reply {
+    let shard = shard_index(&shard)?;
     let _guard = app.writes.lock().await;
     let mut cluster = load(&app, &ns, &name).await?;
     refuse_if_busy(&app, &ns, &name)?;
@@ -201,9 +209,10 @@ fn slave() -> String {
 
 async fn add_node(
     State(app): State<Arc<App>>,
-    Path((ns, name, shard)): Path<(String, String, usize)>,
+    Path((ns, name, shard)): Path<(String, String, String)>,
     body: Result<Json<NodeBody>, JsonRejection>,
 ) -> Reply {
+    let shard = shard_index(&shard)?;
     let Json(body) = body?;
     if body.role != "slave" {
         return Err(ScaleError::Invalid(format!(
@@ -223,8 +232,9 @@ async fn add_node(
 
 async fn remove_node(
     State(app): State<Arc<App>>,
-    Path((ns, name, shard, id)): Path<(String, String, usize, String)>,
+    Path((ns, name, shard, id)): Path<(String, String, String, String)>,
 ) -> Reply {
+    let shard = shard_index(&shard)?;
     let _guard = app.writes.lock().await;
     let mut cluster = load(&app, &ns, &name).await?;
     let node = cluster.remove_node(shard, &id)?;

@@ -468,6 +468,7 @@ fn shards_are_removed_only_when_empty_and_bad_moves_are_refused() {
     let (status, msg) = error_of(ctl.delete(&format!("{C}/shards/0")));
     assert_eq!(status, 409, "{msg}");
     assert_eq!(ctl.delete(&format!("{C}/shards/5")).0, 404);
+    assert_eq!(error_of(ctl.delete(&format!("{C}/shards/x"))).0, 400);
     for (body, want) in [
         (json!({"target": 1, "slot": "abc"}), 400),
         (json!({"target": 1, "slot": "20000"}), 400),
