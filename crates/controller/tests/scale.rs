@@ -562,3 +562,102 @@ fn shards_are_removed_only_when_empty_and_bad_moves_are_refused() {
     );
     assert_eq!(info_field(&nodes[0], "cluster_state"), "ok");
 }
+
+#[test]
+fn scale_from_three_to_four_shards_under_load_keeps_every_acknowledged_write() {
+    skip_on_redis!();
+    let nodes: Vec<Server> = (0..4)
+        .map(|_| Server::start_with(&["--cluster-enabled", "yes", "--migrate-speed", "2000"]))
+        .collect();
+    let all: Vec<&Server> = nodes.iter().collect();
+    let (_tmp, ctl) = cluster_on(&all[..3], 1);
+    let mut cc = cluster_client(&all[..3]);
+    let before = write_typed(&mut cc, 200);
+    let writer = Writer::start(&all[..3]);
+
+    let (status, body) = ctl.post(&format!("{C}/shards"), json!({"nodes": [addr(&nodes[3])]}));
+    assert_eq!((status, body), (201, json!({"data": {"shard": 3}})));
+    let (status, body) = ctl.post(&format!("{C}/rebalance"), json!({}));
+    assert_eq!(status, 202, "{body}");
+    let jobs = body["data"]["migrations"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 3, "one range from each old shard: {body}");
+
+    let d = wait_version(&ctl, 2 + 3);
+    wait_epoch(&all, 5);
+    let acked = writer.stop();
+    eprintln!("writer: {} acknowledged writes", acked.len());
+    assert_eq!(slot_counts(&d), [4096, 4096, 4096, 4096]);
+
+    let mut cc = cluster_client(&all);
+    assert_eq!(read_typed(&mut cc, 200), before);
+    assert_acked_present(&mut cc, &acked);
+    wait_until(
+        Duration::from_secs(20),
+        "old owners to drop moved keys",
+        || {
+            let total: i64 = nodes.iter().map(dbsize).sum();
+            if total as usize == before.len() + acked.len() {
+                Ok(())
+            } else {
+                Err(format!("{total} keys on the nodes"))
+            }
+        },
+    );
+    assert!(dbsize(&nodes[3]) > 0);
+}
+
+#[test]
+fn a_migration_to_a_dead_target_fails_and_leaves_the_topology() {
+    skip_on_redis!();
+    let mut nodes: Vec<Server> = (0..3).map(|_| node()).collect();
+    let all: Vec<&Server> = nodes.iter().collect();
+    let (_tmp, ctl) = cluster_on(&all[..2], 1);
+    let (status, body) = ctl.post(&format!("{C}/shards"), json!({"nodes": [addr(&nodes[2])]}));
+    assert_eq!(status, 201, "{body}");
+    let mut c = nodes[0].client();
+    let mut n = 0;
+    let mut written = 0;
+    while written < 50 {
+        let key = format!("k:{n}");
+        n += 1;
+        if keyslot(&mut c, &key) < 1000 {
+            let _: () = c.set(&key, n).unwrap();
+            written += 1;
+        }
+    }
+    nodes[2].kill9();
+
+    let (status, body) = ctl.post(
+        &format!("{C}/migrate"),
+        json!({"target": 2, "slot": "0-999"}),
+    );
+    assert_eq!(status, 202, "{body}");
+    // The job fails: a new one is accepted again (not 409), to a live target.
+    let moved = wait_until(Duration::from_secs(30), "the failed job to end", || {
+        let (status, body) = ctl.post(
+            &format!("{C}/migrate"),
+            json!({"target": 1, "slot": "0-999"}),
+        );
+        match status {
+            202 => Ok(body),
+            409 => Err(body.to_string()),
+            _ => panic!("{status} {body}"),
+        }
+    });
+    assert_eq!(moved["data"]["migration"]["target"], 1);
+    let d = wait_version(&ctl, 3);
+    assert_eq!(ranges(&d, 1), ["0-999", "8192-16383"]);
+    assert_eq!(ranges(&d, 2), Vec::<String>::new());
+    wait_slots_empty(&nodes[0], 0..=999);
+    let mut c1 = nodes[1].client();
+    let count: i64 = (0..1000u16)
+        .map(|s| {
+            redis::cmd("CLUSTER")
+                .arg("COUNTKEYSINSLOT")
+                .arg(s)
+                .query::<i64>(&mut c1)
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(count, 50);
+}
