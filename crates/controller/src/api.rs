@@ -116,6 +116,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::api_status::routes())
         .merge(crate::metrics::routes())
         .merge(crate::dashboard::routes())
+        .merge(crate::api_scale::routes())
         .with_state(app)
 }
 

@@ -21,7 +21,7 @@ fn node_err(addr: &str, message: impl ToString) -> DriverError {
     }
 }
 
-fn connect(addr: &str, password: &str) -> Result<redis::Connection, DriverError> {
+pub(crate) fn connect(addr: &str, password: &str) -> Result<redis::Connection, DriverError> {
     let client = redis::Client::open(format!("redis://{addr}/")).map_err(|e| node_err(addr, e))?;
     let mut conn = client
         .get_connection_with_timeout(TIMEOUT)

@@ -3,6 +3,7 @@
 //! its tests.
 
 pub mod api;
+pub mod api_scale;
 pub mod api_status;
 pub mod dashboard;
 pub mod driver;
@@ -10,7 +11,9 @@ pub mod election;
 pub mod etcd;
 pub mod meta;
 pub mod metrics;
+pub mod migration;
 pub mod model;
 pub mod redirect;
+pub mod scale;
 pub mod status;
 pub mod store;

@@ -127,6 +127,17 @@ impl Meta {
         Ok(())
     }
 
+    /// Removes a cluster from the store (its nodes are not touched).
+    pub fn delete_cluster(&self, ns: &str, name: &str) -> Result<(), MetaError> {
+        self.require_namespace(ns)?;
+        let key = format!("{}{name}", cluster_prefix(ns));
+        if self.store.get(&key)?.is_none() {
+            return Err(MetaError::ClusterNotFound(name.to_string()));
+        }
+        self.store.delete(&key)?;
+        Ok(())
+    }
+
     /// Every `(namespace, cluster)` pair, for the loops that watch them all.
     pub fn all_clusters(&self) -> Result<Vec<(String, String)>, MetaError> {
         let mut all = Vec::new();

@@ -88,7 +88,7 @@ pub struct Node {
 }
 
 impl Node {
-    fn new(addr: &str, role: Role, password: &str) -> Node {
+    pub(crate) fn new(addr: &str, role: Role, password: &str) -> Node {
         Node {
             id: random_id(),
             addr: addr.to_string(),
