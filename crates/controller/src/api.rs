@@ -44,6 +44,8 @@ pub enum ApiError {
     BadBody(String),
     #[error("{}", join(.0))]
     NodesRefused(Vec<DriverError>),
+    #[error(transparent)]
+    Failover(#[from] crate::failover::FailoverError),
     #[error("cluster {cluster:?} is stored, but pushing its topology failed: {}", join(.errors))]
     PushFailed {
         cluster: String,
@@ -74,6 +76,7 @@ impl ApiError {
             | ApiError::Model(_)
             | ApiError::BadBody(_)
             | ApiError::NodesRefused(_) => StatusCode::BAD_REQUEST,
+            ApiError::Failover(e) => e.status(),
             ApiError::Meta(_) | ApiError::PushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,7 +95,7 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-fn data(status: StatusCode, value: Value) -> Response {
+pub(crate) fn data(status: StatusCode, value: Value) -> Response {
     (status, Json(json!({ "data": value }))).into_response()
 }
 
@@ -113,11 +116,12 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/namespaces/{ns}/clusters/{cluster}",
             get(get_cluster),
         )
+        .merge(crate::failover::routes())
         .with_state(app)
 }
 
 /// The store is synchronous file I/O: keep it off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, MetaError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

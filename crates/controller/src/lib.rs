@@ -2,9 +2,13 @@
 //! driver and the HTTP API, shared by the `basalt-controller` service and
 //! its tests.
 
+pub mod adopt;
 pub mod api;
 pub mod driver;
+pub mod failover;
 pub mod meta;
 pub mod model;
+pub mod nodeinfo;
+pub mod probe;
 pub mod status;
 pub mod store;

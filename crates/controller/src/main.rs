@@ -2,7 +2,7 @@
 //! store and drives the nodes with CLUSTERX, behind kvrocks-controller's
 //! HTTP API. See docs/controller.md.
 
-use basalt_controller::{api, meta, status, store};
+use basalt_controller::{api, meta, probe, status, store};
 use clap::Parser;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +16,12 @@ struct Args {
     /// Directory of the embedded metadata store.
     #[arg(long, default_value = "./controller-data")]
     dir: PathBuf,
+    /// Milliseconds between two probes of every node.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    probe_interval_ms: u64,
+    /// Consecutive failed probes after which a master is failed over.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    failure_threshold: u32,
 }
 
 #[tokio::main]
@@ -39,6 +45,13 @@ async fn main() -> std::process::ExitCode {
         status::Leadership::always(),
     ));
     let app = api::App::new(meta::Meta::new(store), status);
+    tokio::spawn(probe::run(
+        app.clone(),
+        probe::ProbeConfig {
+            interval: std::time::Duration::from_millis(args.probe_interval_ms),
+            failure_threshold: args.failure_threshold,
+        },
+    ));
     let listener = match tokio::net::TcpListener::bind(&args.addr).await {
         Ok(l) => l,
         Err(e) => {
