@@ -29,6 +29,9 @@ struct LoopState {
     failures: HashMap<String, u32>,
     /// Masters whose failed failover is already in the history.
     reported: HashSet<String>,
+    /// (namespace, cluster, version) of topologies found on nodes and
+    /// refused, so each is logged once, not every round.
+    refused: HashSet<(String, String, i64)>,
 }
 
 /// Safe mode: at least half of the nodes, and more than one, failed the
@@ -117,14 +120,19 @@ async fn round(app: &Arc<App>, cfg: &ProbeConfig, state: &mut LoopState) -> Resu
             total += 1;
             let failures = match result {
                 Ok(_) => {
-                    state.failures.remove(&node.id);
+                    if let Some(f) = state.failures.remove(&node.id) {
+                        tracing::info!(cluster = %p.cluster.name, node = %node.addr, after = f, "node answers probes again");
+                    }
                     state.reported.remove(&node.id);
                     0
                 }
-                Err(_) => {
+                Err(e) => {
                     failed += 1;
                     let f = state.failures.entry(node.id.clone()).or_insert(0);
                     *f += 1;
+                    if *f == 1 {
+                        tracing::warn!(cluster = %p.cluster.name, node = %node.addr, error = %e, "probe failed");
+                    }
                     *f
                 }
             };
@@ -185,7 +193,12 @@ async fn round(app: &Arc<App>, cfg: &ProbeConfig, state: &mut LoopState) -> Resu
             .filter(|(_, _, pr)| pr.version > p.cluster.version)
             .max_by_key(|(_, _, pr)| pr.version)
         {
-            try_adopt(app, &p.ns, &p.cluster, newer, pr.version, cfg.interval).await;
+            let key = (p.ns.clone(), p.cluster.name.clone(), pr.version);
+            if !state.refused.contains(&key)
+                && !try_adopt(app, &p.ns, &p.cluster, newer, pr.version, cfg.interval).await
+            {
+                state.refused.insert(key);
+            }
         }
         if safe {
             continue;
@@ -264,7 +277,8 @@ fn push_node(node: &Node, lines: &str, version: i64, timeout: Duration) -> Resul
 }
 
 /// Takes a node's newer topology into the model when it holds the same
-/// nodes; the others are then re-pushed by the next rounds.
+/// nodes; the others are then re-pushed by the next rounds. False when the
+/// topology cannot be adopted.
 async fn try_adopt(
     app: &Arc<App>,
     ns: &str,
@@ -272,13 +286,13 @@ async fn try_adopt(
     node: &Node,
     version: i64,
     timeout: Duration,
-) {
+) -> bool {
     let _guard = app.writes.lock().await;
     let Some(cluster) = fresh(app, ns, &seen.name).await else {
-        return;
+        return true;
     };
     if cluster.version >= version {
-        return;
+        return true;
     }
     let n = node.clone();
     let text = tokio::task::spawn_blocking(move || {
@@ -290,10 +304,16 @@ async fn try_adopt(
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r);
-    let adopted = text.and_then(|(version, text)| {
-        let seen = adopt::parse_cluster_nodes(&text)?;
-        adopt::adopt(&cluster, &seen, version)
-    });
+    let (version, text) = match text {
+        Ok(t) => t,
+        Err(e) => {
+            // Unreachable meanwhile: the next round tries again.
+            tracing::debug!(node = %node.addr, error = %e, "cannot read a newer topology");
+            return true;
+        }
+    };
+    let adopted =
+        adopt::parse_cluster_nodes(&text).and_then(|seen| adopt::adopt(&cluster, &seen, version));
     match adopted {
         Ok(newer) if newer.version > cluster.version => {
             let (meta, ns2, stored) = (app.meta.clone(), ns.to_string(), newer.clone());
@@ -304,10 +324,14 @@ async fn try_adopt(
                     tracing::error!(cluster = %cluster.name, error = %e, "cannot store an adopted topology")
                 }
             }
+            true
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(cluster = %cluster.name, node = %node.addr, version,
-            model_version = cluster.version, reason = %e, "a node has a newer topology that cannot be adopted; left as is"),
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(cluster = %cluster.name, node = %node.addr, version,
+                model_version = cluster.version, reason = %e, "a node has a newer topology that cannot be adopted; left as is");
+            false
+        }
     }
 }
 

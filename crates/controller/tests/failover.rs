@@ -484,3 +484,55 @@ fn safe_mode_holds_failovers_while_most_nodes_are_unreachable() {
     });
     assert_eq!(model(&ctl)["version"], 2);
 }
+
+#[test]
+fn a_newer_topology_found_on_the_nodes_is_adopted_when_it_has_the_same_nodes() {
+    skip_on_redis!();
+    let (_tmp, dir) = data_dir();
+    let (nodes, ctl) = cluster(2, 2, &dir);
+    let c = model(&ctl);
+    let (m, r) = (&c["shards"][0]["nodes"][0], &c["shards"][0]["nodes"][1]);
+    let (mid, rid) = (m["id"].as_str().unwrap(), r["id"].as_str().unwrap());
+    // Another controller (or an operator) swapped the roles at version 5.
+    let swapped = format!(
+        "{rid} 127.0.0.1 {} master - 0-16383\n{mid} 127.0.0.1 {} slave {rid}\n",
+        nodes[1].port, nodes[0].port
+    );
+    for n in &nodes {
+        let _: () = redis::cmd("CLUSTERX")
+            .arg("SETNODES")
+            .arg(&swapped)
+            .arg(5)
+            .query(&mut n.client())
+            .unwrap();
+    }
+    let adopted = wait_until(WAIT, "the model to adopt version 5", || {
+        let c = model(&ctl);
+        if c["version"] == 5 {
+            Ok(c)
+        } else {
+            Err(format!("{c}"))
+        }
+    });
+    assert_eq!(master_of(&adopted, 0), addr(&nodes[1]));
+    assert_eq!(adopted["shards"][0]["slot_ranges"], json!(["0-16383"]));
+    assert_eq!(adopted["shards"][0]["nodes"].as_array().unwrap().len(), 2);
+
+    // A topology naming a node the model does not know is left alone.
+    let foreign = format!("{swapped}{} 127.0.0.1 1 slave {rid}\n", "f".repeat(40));
+    let _: () = redis::cmd("CLUSTERX")
+        .arg("SETNODES")
+        .arg(&foreign)
+        .arg(7)
+        .query(&mut nodes[0].client())
+        .unwrap();
+    wait_until(WAIT, "the controller to refuse it", || {
+        if controller_log(&dir).contains("cannot be adopted") {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+    assert_eq!(model(&ctl)["version"], 5);
+    assert!(history(&dir).is_empty());
+}
