@@ -254,7 +254,8 @@ async fn repush(app: &Arc<App>, ns: &str, seen: &Cluster, ids: &[String], timeou
         .collect();
     for t in tasks {
         match t.await {
-            Ok((addr, Ok(()))) => {
+            Ok((_, Ok(false))) => {}
+            Ok((addr, Ok(true))) => {
                 tracing::info!(cluster = %cluster.name, node = %addr, version = cluster.version, "re-pushed the topology to a node behind")
             }
             Ok((addr, Err(e))) => {
@@ -265,15 +266,22 @@ async fn repush(app: &Arc<App>, ns: &str, seen: &Cluster, ids: &[String], timeou
     }
 }
 
-fn push_node(node: &Node, lines: &str, version: i64, timeout: Duration) -> Result<(), String> {
+/// True when it pushed, false when the node had caught up meanwhile.
+fn push_node(node: &Node, lines: &str, version: i64, timeout: Duration) -> Result<bool, String> {
     let mut c = Conn::open(&node.addr, &node.password, timeout)?;
+    // A push under way when the probe ran (cluster creation) may have
+    // reached it since: SETNODEID again would only restart its replication.
+    if c.version()? >= version {
+        return Ok(false);
+    }
     c.query::<()>(redis::cmd("CLUSTERX").arg("SETNODEID").arg(&node.id))?;
     c.query::<()>(
         redis::cmd("CLUSTERX")
             .arg("SETNODES")
             .arg(lines)
             .arg(version),
-    )
+    )?;
+    Ok(true)
 }
 
 /// Takes a node's newer topology into the model when it holds the same
