@@ -51,6 +51,8 @@ pub enum FailoverError {
     },
     #[error("cluster changed during the failover (version {0} became {1}); writes resumed, nothing changed")]
     Changed(i64, i64),
+    #[error("metadata store: {0}")]
+    Store(String),
     #[error("the model now has {new_master} as master of shard {shard}, but pushing the topology failed: {errors}")]
     PushFailed {
         shard: usize,
@@ -70,7 +72,9 @@ impl FailoverError {
             | FailoverError::NotCaughtUp { .. }
             | FailoverError::Changed(..) => StatusCode::CONFLICT,
             FailoverError::Master { .. } => StatusCode::BAD_GATEWAY,
-            FailoverError::PushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            FailoverError::Store(_) | FailoverError::PushFailed { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -406,21 +410,14 @@ async fn switch(
     let (ns2, name) = (ns.to_string(), seen.name.clone());
     let mut cluster = blocking(move || meta.cluster(&ns2, &name))
         .await
-        .map_err(|e| FailoverError::Master {
-            addr: "-".into(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| FailoverError::Store(e.to_string()))?;
     if cluster.version != seen.version {
         return Err(FailoverError::Changed(seen.version, cluster.version));
     }
     promote(&mut cluster, index, new_master);
     store_update(app, ns, &cluster)
         .await
-        .map_err(|e| FailoverError::PushFailed {
-            shard: index,
-            new_master: new_master.to_string(),
-            errors: e.to_string(),
-        })?;
+        .map_err(|e| FailoverError::Store(e.to_string()))?;
     let errors = driver::push_topology(&cluster).await;
     Ok((
         cluster.version,
