@@ -116,7 +116,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/namespaces/{ns}/clusters/{cluster}",
             get(get_cluster),
         )
-        .merge(crate::failover::routes())
+        .merge(crate::manual_failover::routes())
         .with_state(app)
 }
 

@@ -6,6 +6,7 @@ pub mod adopt;
 pub mod api;
 pub mod driver;
 pub mod failover;
+pub mod manual_failover;
 pub mod meta;
 pub mod model;
 pub mod nodeinfo;
