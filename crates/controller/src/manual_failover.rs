@@ -59,6 +59,7 @@ async fn manual_failover(
         .filter(|i| *i < cluster.shards.len())
         .ok_or(FailoverError::ShardNotFound(shard))?;
     let started = now_ms();
+    let version_before = cluster.version;
     let result = graceful(&app, &ns, cluster, index, &body.preferred_node_id).await;
     let (old_master, new_master, version, ok, message) = match &result {
         Ok(done) => (
@@ -66,12 +67,19 @@ async fn manual_failover(
             done.new_master.clone(),
             done.version,
             true,
-            String::new(),
+            if done.push_errors.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "pushing the topology failed: {}",
+                    done.push_errors.join("; ")
+                )
+            },
         ),
         Err(Failed { old_master, error }) => (
             old_master.clone(),
             String::new(),
-            0,
+            version_before,
             false,
             error.to_string(),
         ),

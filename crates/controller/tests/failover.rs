@@ -415,6 +415,7 @@ fn manual_failover_under_load_loses_no_acknowledged_write() {
     assert_eq!(h.len(), 3, "{h:?}");
     assert!(h.iter().all(|r| r.kind == FailoverKind::Manual));
     assert!(h[0].ok && h[1].ok && !h[2].ok);
+    assert_eq!((h[0].version, h[1].version, h[2].version), (2, 3, 3));
     assert_eq!(model(&ctl)["version"], 3);
 }
 
