@@ -44,6 +44,8 @@ pub enum ApiError {
     BadBody(String),
     #[error("{}", join(.0))]
     NodesRefused(Vec<DriverError>),
+    #[error(transparent)]
+    Failover(#[from] crate::failover::FailoverError),
     #[error("cluster {cluster:?} is stored, but pushing its topology failed: {}", join(.errors))]
     PushFailed {
         cluster: String,
@@ -74,6 +76,7 @@ impl ApiError {
             | ApiError::Model(_)
             | ApiError::BadBody(_)
             | ApiError::NodesRefused(_) => StatusCode::BAD_REQUEST,
+            ApiError::Failover(e) => e.status(),
             ApiError::Meta(_) | ApiError::PushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +120,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::metrics::routes())
         .merge(crate::dashboard::routes())
         .merge(crate::api_scale::routes())
+        .merge(crate::manual_failover::routes())
         .with_state(app)
 }
 

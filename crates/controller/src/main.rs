@@ -3,7 +3,7 @@
 //! HTTP API. See docs/controller.md.
 
 use basalt_controller::election::{self, Election};
-use basalt_controller::{api, etcd, meta, redirect, status, store};
+use basalt_controller::{api, etcd, meta, probe, redirect, status, store};
 use clap::Parser;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +26,12 @@ struct Args {
     /// Directory of the embedded metadata store.
     #[arg(long, default_value = "./controller-data")]
     dir: PathBuf,
+    /// Milliseconds between two probes of every node.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    probe_interval_ms: u64,
+    /// Consecutive failed probes after which a master is failed over.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    failure_threshold: u32,
     /// Where the model is kept.
     #[arg(long, value_enum, default_value = "embedded")]
     store: StoreKind,
@@ -99,6 +105,13 @@ async fn main() -> std::process::ExitCode {
     };
     let status = Arc::new(status::Status::new(store.clone(), leadership));
     let app = api::App::new(meta::Meta::new(store), status.clone());
+    tokio::spawn(probe::run(
+        app.clone(),
+        probe::ProbeConfig {
+            interval: std::time::Duration::from_millis(args.probe_interval_ms),
+            failure_threshold: args.failure_threshold,
+        },
+    ));
     let listener = match tokio::net::TcpListener::bind(&args.addr).await {
         Ok(l) => l,
         Err(e) => {
