@@ -23,6 +23,16 @@ pub enum CtlError {
     Api { status: u16, message: String },
     #[error("unexpected answer from the controller: {0}")]
     Protocol(String),
+    /// A bare 404/405: the controller has no such route.
+    #[error(
+        "the controller at {base} does not know {what} (HTTP {status}): \
+         is it an older basalt-controller?"
+    )]
+    Unsupported {
+        base: String,
+        what: String,
+        status: u16,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -44,20 +54,24 @@ pub fn normalize_base(controller: &str) -> String {
     }
 }
 
+/// `http://host:port` of a URL.
+fn origin(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => &url[..i + 3 + j],
+            None => url,
+        },
+        None => url,
+    }
+}
+
 /// Where a redirect points: `Location` is absolute or relative to the
 /// controller we asked.
 fn redirect_target(current: &str, location: &str) -> String {
     if location.contains("://") {
         location.to_string()
     } else {
-        let origin = match current.find("://") {
-            Some(i) => match current[i + 3..].find('/') {
-                Some(j) => &current[..i + 3 + j],
-                None => current,
-            },
-            None => current,
-        };
-        format!("{origin}/{}", location.trim_start_matches('/'))
+        format!("{}/{}", origin(current), location.trim_start_matches('/'))
     }
 }
 
@@ -133,7 +147,18 @@ impl Client {
                 .body_mut()
                 .read_to_string()
                 .map_err(|e| self.unreachable(&url, e))?;
-            return unwrap_envelope(status, &text);
+            return match unwrap_envelope(status, &text) {
+                Err(CtlError::Api { status, message })
+                    if matches!(status, 404 | 405) && message.starts_with("HTTP ") =>
+                {
+                    Err(CtlError::Unsupported {
+                        base: origin(&url).to_string(),
+                        what: format!("{:?} {}", req.method, req.path).to_uppercase(),
+                        status,
+                    })
+                }
+                other => other,
+            };
         }
         Err(CtlError::Protocol(format!(
             "more than {MAX_REDIRECTS} redirects (controllers pointing at each other?)"
@@ -141,9 +166,8 @@ impl Client {
     }
 
     fn unreachable(&self, url: &str, e: ureq::Error) -> CtlError {
-        let base = redirect_target(url, "/");
         CtlError::Unreachable {
-            base: base.trim_end_matches('/').to_string(),
+            base: origin(url).to_string(),
             reason: e.to_string(),
         }
     }
