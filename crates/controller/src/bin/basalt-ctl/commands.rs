@@ -107,6 +107,15 @@ pub fn run(cli: &Cli) -> Result<String, CtlError> {
         Command::Migrate(a) => {
             let c = &a.cluster.cluster;
             let data = client.call(&request::migrate(ns, c, a.target, &a.slot, a.slot_only))?;
+            if a.slot_only && data.get("migration").is_none() {
+                // Nothing ran: only the topology changed.
+                return out.or(&data, || {
+                    Ok(format!(
+                        "slots {} now belong to shard {} (topology only, no data moved)\n",
+                        a.slot, a.target
+                    ))
+                });
+            }
             let job: MigrationJob = field(&data, "migration")?;
             let jobs = if a.no_wait || a.slot_only || render::is_done(&job) {
                 vec![job]
