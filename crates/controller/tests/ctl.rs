@@ -607,6 +607,15 @@ fn cli_fails_a_shard_over_and_shows_history_and_health() {
     wait_until("node 1 follows node 0", || {
         following(&nodes[1]) == Some(nodes[0].port)
     });
+    // A failover picks among replicas the probe loop has seen up.
+    wait_until("the probe loop has seen every node up", || {
+        let health = ok(&ctl, &["health", "-c", "c1"]);
+        addrs.iter().all(|a| {
+            health
+                .lines()
+                .any(|l| l.contains(a.as_str()) && l.contains(" up "))
+        })
+    });
 
     let out = ok(&ctl, &["failover", "-c", "c1", "--shard", "0"]);
     assert!(
@@ -627,14 +636,6 @@ fn cli_fails_a_shard_over_and_shows_history_and_health() {
         "{history}"
     );
 
-    wait_until("the probe loop has seen every node up", || {
-        let health = ok(&ctl, &["health", "-c", "c1"]);
-        addrs.iter().all(|a| {
-            health
-                .lines()
-                .any(|l| l.contains(a.as_str()) && l.contains(" up "))
-        })
-    });
     let health = ok(&ctl, &["health", "-c", "c1"]);
     assert!(health.contains("safe mode: off"), "{health}");
     let table = ok(&ctl, &["cluster", "get", "c1"]);

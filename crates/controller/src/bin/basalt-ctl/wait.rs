@@ -37,7 +37,8 @@ pub fn wait_for_jobs(
                 failures = 0;
                 render::field(&data, "migrations")?
             }
-            Err(e @ CtlError::Unreachable { .. }) => {
+            // Between two leaders on etcd: unreachable, or 503 "no leader".
+            Err(e @ (CtlError::Unreachable { .. } | CtlError::Api { status: 503, .. })) => {
                 failures += 1;
                 if failures >= POLL_RETRIES {
                     break Err(e);
