@@ -219,8 +219,20 @@ fn errors_exit_1_with_the_api_message() {
 }
 
 /// Answers every request with a 307 to `target` + the same path, as a
-/// follower controller on etcd does; counts the requests it saw.
+/// follower controller on etcd does; reports each request line it saw.
 fn redirector(target: String) -> (String, std::sync::mpsc::Receiver<String>) {
+    http_stub(move |path| {
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}{path}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    })
+}
+
+/// A one-thread HTTP server on a free port answering `answer(path)`.
+fn http_stub(
+    answer: impl Fn(&str) -> String + Send + 'static,
+) -> (String, std::sync::mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -228,7 +240,6 @@ fn redirector(target: String) -> (String, std::sync::mpsc::Receiver<String>) {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
             let mut reader = BufReader::new(stream);
-            let mut head = String::new();
             let mut request_line = String::new();
             let mut length = 0usize;
             loop {
@@ -242,7 +253,6 @@ fn redirector(target: String) -> (String, std::sync::mpsc::Receiver<String>) {
                 if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                     length = v.trim().parse().unwrap_or(0);
                 }
-                head.push_str(&line);
                 if line == "\r\n" {
                     break;
                 }
@@ -251,11 +261,7 @@ fn redirector(target: String) -> (String, std::sync::mpsc::Receiver<String>) {
             let _ = reader.read_exact(&mut body);
             let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
             let _ = tx.send(request_line);
-            let answer = format!(
-                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}{path}\r\n\
-                 Content-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            let _ = reader.get_mut().write_all(answer.as_bytes());
+            let _ = reader.get_mut().write_all(answer(&path).as_bytes());
         }
     });
     (base, rx)
@@ -281,6 +287,24 @@ fn follows_a_redirect_to_the_leader_keeping_method_and_body() {
     );
     let r = run_ctl(&follower, &["namespace", "list"]);
     assert_eq!(r.stdout, "via-follower\n");
+}
+
+#[test]
+fn a_route_the_controller_lacks_is_named_in_the_error() {
+    // An older controller: axum's bare 404 for a path it has no route for.
+    let (old, _seen) = http_stub(|_| {
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+    });
+    let r = run_ctl(&old, &["rebalance", "-c", "c1", "--no-wait"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: the controller at {old} does not know \
+             POST /api/v1/namespaces/default/clusters/c1/rebalance (HTTP 404): \
+             is it an older basalt-controller?\n"
+        )
+    );
 }
 
 /// The "A 3-node cluster" block of README.md, run as written except for

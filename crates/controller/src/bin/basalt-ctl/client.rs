@@ -153,7 +153,7 @@ impl Client {
                 {
                     Err(CtlError::Unsupported {
                         base: origin(&url).to_string(),
-                        what: format!("{:?} {}", req.method, req.path).to_uppercase(),
+                        what: format!("{} {}", req.method.name(), req.path),
                         status,
                     })
                 }

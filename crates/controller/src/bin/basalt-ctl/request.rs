@@ -12,6 +12,16 @@ pub enum Method {
     Delete,
 }
 
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub method: Method,
