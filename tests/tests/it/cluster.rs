@@ -339,7 +339,7 @@ fn routing_errors_on_raw_connections() {
     assert_eq!(reply(&mut ca, &["GET", a_key_of_a]), "nil");
 
     // Scripts: declared keys in one slot, and the script's commands stay
-    // on this node and in that slot.
+    // on this node (tests/it/cluster_scripts.rs has the rest).
     assert_eq!(
         err(&mut ca, &["EVAL", "return 1", "2", "hello", a_key_of_a]),
         "CROSSSLOT Keys in request don't hash to the same slot"
@@ -359,17 +359,32 @@ fn routing_errors_on_raw_connections() {
     );
     let e = err(&mut ca, &["EVAL", "return redis.call('get', 'bar')", "0"]);
     assert!(e.contains("non local key"), "{e}");
+    // A script with a shebang stays in its keys' slot; one without (Redis's
+    // compatibility mode) may touch several slots served here.
     let e = err(
         &mut ca,
         &[
             "EVAL",
-            "return redis.call('get', ARGV[1])",
+            "#!lua\nreturn redis.call('get', ARGV[1])",
             "1",
             "hello",
             a_key_of_a,
         ],
     );
     assert!(e.contains("do not hash to the same slot"), "{e}");
+    assert_eq!(
+        reply(
+            &mut ca,
+            &[
+                "EVAL",
+                "return redis.call('get', ARGV[1])",
+                "1",
+                "hello",
+                a_key_of_a,
+            ],
+        ),
+        "nil"
+    );
 
     // SORT's BY and GET patterns must form keys of the sorted key's slot.
     assert_eq!(
