@@ -118,6 +118,25 @@ fn readonly(server: &Server) -> Connection {
     c
 }
 
+/// Each node's replication-offset in CLUSTER SHARDS, by node id.
+fn shard_offsets(c: &mut Connection) -> std::collections::HashMap<String, i64> {
+    let shards = reply(c, &["CLUSTER", "SHARDS"]);
+    shards
+        .split("[id,")
+        .skip(1)
+        .map(|node| {
+            let id = node.split(',').next().unwrap().to_string();
+            let offset = node
+                .split("replication-offset,")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{shards}"));
+            (id, offset)
+        })
+        .collect()
+}
+
 fn moved_to(e: &str) -> (usize, u16) {
     // "MOVED <slot> 127.0.0.1:<port>"
     let mut parts = e.split_whitespace();
@@ -189,6 +208,26 @@ fn three_masters_three_replicas_serve_a_cluster_client() {
         let n = assert_same_data(&mut master.client(), &mut readonly(replica));
         assert_eq!(n, *expected);
     }
+
+    // CLUSTER SHARDS offsets: a master knows its own and its replica's
+    // (acknowledged), a replica what it applied for itself and its master,
+    // and neither knows another shard's.
+    let (m1, r1) = (node_id(1), node_id(4));
+    wait_until(WAIT, "the replica's offset in CLUSTER SHARDS", || {
+        let on_master = shard_offsets(&mut cluster.nodes[1].client());
+        let on_replica = shard_offsets(&mut cluster.nodes[4].client());
+        let ok = on_master[&m1] > 0
+            && on_master[&r1] == on_master[&m1]
+            && on_master[&node_id(0)] == 0
+            && on_replica[&r1] == on_master[&m1]
+            && on_replica[&m1] == on_master[&m1]
+            && on_replica[&node_id(2)] == 0;
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("master: {on_master:?}, replica: {on_replica:?}"))
+        }
+    });
 
     // A replica redirects to its master, unless READONLY asks it to serve
     // reads; writes are always redirected.
