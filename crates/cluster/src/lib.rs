@@ -326,8 +326,8 @@ impl Cluster {
     }
 
     /// CLUSTER RESET, as Kvrocks: only with an empty database; the node
-    /// stops following its master and forgets the topology, its id and
-    /// nodes.conf.
+    /// stops following its master and forgets the topology, its id,
+    /// nodes.conf and the pending slot hand-overs.
     pub fn reset(&self, shared: &Arc<Shared>) -> Result<(), ClusterError> {
         let _change = self.change.lock();
         if self.migrator.state() == MigrateState::Start
@@ -348,6 +348,10 @@ impl Cluster {
         }
         *self.topology.write() = Topology::default();
         let _ = std::fs::remove_file(nodes_path(shared));
+        // Hand-overs of an old topology mean nothing in the next one.
+        self.migrator.restore(Vec::new());
+        self.importer.topology_changed();
+        self.persist_moves(shared);
         Ok(())
     }
 

@@ -529,7 +529,10 @@ impl Job<'_> {
     }
 
     /// Sends the WAL's records in the slots from `next` on (everything
-    /// written so far); returns the sequence to continue from.
+    /// written so far), the records of consecutive write batches together
+    /// in batches of `migrate-batch-size-kb` (one round trip per write
+    /// could not keep up with a client writing to the slots); returns the
+    /// sequence to continue from.
     fn send_wal(
         &mut self,
         storage: &Storage,
@@ -543,6 +546,8 @@ impl Job<'_> {
         let wal = storage
             .wal_since(next)
             .map_err(|e| format!("reading the WAL: {e}"))?;
+        let batch_bytes = (self.shared.config.read().migrate_batch_size_kb * 1024) as usize;
+        let mut pending = RawBatch::default();
         let mut first = true;
         for batch in wal {
             let batch = batch.map_err(|e| format!("reading the WAL: {e}"))?;
@@ -560,8 +565,13 @@ impl Job<'_> {
                 );
             }
             next = batch.next_sequence();
-            self.send(records.batch, 0, pace)?;
+            pending.append(records.batch);
+            if pending.len() >= batch_bytes {
+                self.check_stop()?;
+                self.send(std::mem::take(&mut pending), 0, pace)?;
+            }
         }
+        self.send(pending, 0, pace)?;
         Ok(next)
     }
 
