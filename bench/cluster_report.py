@@ -103,6 +103,16 @@ def main():
         md_row("keys/s", fmt(keys / seconds if keys and seconds else None)),
         md_row("MiB sent", fmt(sent / MiB if sent else None, ",.1f")),
         md_row("MiB/s", fmt(sent / MiB / seconds if sent and seconds else None, ",.1f")),
+    ]
+    at = {p["phase"]: (float(p["seconds"]), num(p["bytes"])) for p in phases}
+    if "snapshot" in at and "wal" in at:
+        (t0, _), (t1, b1) = at["snapshot"], at["wal"]
+        lines.append(md_row("snapshot copy: s (MiB/s)", f"{t1 - t0:.1f} ({fmt(b1 / MiB / (t1 - t0) if b1 and t1 > t0 else None, ',.1f')})"))
+    if "wal" in at and "forbid" in at:
+        lines.append(md_row("WAL catch-up: s", f"{at['forbid'][0] - at['wal'][0]:.1f}"))
+    if "forbid" in at and "success" in at:
+        lines.append(md_row("writes forbidden (TRYAGAIN) to success: s (50 ms poll)", f"{at['success'][0] - at['forbid'][0]:.2f}"))
+    lines += [
         md_row("writes acknowledged during the migration (per s)",
                f"{fmt(num(mig.get('writes_during')))} ({fmt(num(mig.get('writes_per_second')))})"),
         md_row("TRYAGAIN / MOVED replies seen by the writer",

@@ -84,3 +84,39 @@ pub fn load(path: &Path) -> Result<Moves, String> {
     }
     Ok(moves)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        assert!(load(&path).unwrap().migrated.is_empty());
+        let moves = Moves {
+            migrated: vec![(
+                SlotRange { start: 0, end: 100 },
+                Destination {
+                    id: "a".repeat(40),
+                    host: "127.0.0.1".into(),
+                    port: 7002,
+                },
+            )],
+            imported: vec![SlotRange { start: 7, end: 7 }],
+        };
+        dump(&moves, &path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("migrated 0-100 {} 127.0.0.1 7002\nimported 7\n", "a".repeat(40))
+        );
+        let back = load(&path).unwrap();
+        assert_eq!(back.migrated[0].0, SlotRange { start: 0, end: 100 });
+        assert_eq!(back.migrated[0].1.port, 7002);
+        assert_eq!(back.imported, vec![SlotRange { start: 7, end: 7 }]);
+        dump(&Moves::default(), &path).unwrap();
+        assert!(!path.exists());
+        std::fs::write(&path, "migrated 0-100 x\n").unwrap();
+        assert!(load(&path).is_err());
+    }
+}
