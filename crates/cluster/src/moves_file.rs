@@ -108,7 +108,10 @@ mod tests {
         dump(&moves, &path).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            format!("migrated 0-100 {} 127.0.0.1 7002\nimported 7\n", "a".repeat(40))
+            format!(
+                "migrated 0-100 {} 127.0.0.1 7002\nimported 7\n",
+                "a".repeat(40)
+            )
         );
         let back = load(&path).unwrap();
         assert_eq!(back.migrated[0].0, SlotRange { start: 0, end: 100 });
