@@ -75,7 +75,7 @@ pub enum ClusterError {
     CrossSlot,
     #[error("CLUSTERDOWN Hash slot not served")]
     SlotNotServed,
-    #[error("ERR Script attempted to access a non local key in a cluster node script")]
+    #[error("ERR Script attempted to access a non local key in a cluster node")]
     ScriptNonLocalKey,
     #[error("ERR Script attempted to access keys that do not hash to the same slot")]
     ScriptCrossSlot,

@@ -91,6 +91,26 @@ impl Importer {
         s.state == ImportState::Start && s.link == link && s.ranges.iter().any(|r| r.contains(slot))
     }
 
+    /// The slots imported whose new owner the topology does not show yet.
+    pub(crate) fn imported_ranges(&self) -> Vec<SlotRange> {
+        let s = self.status.lock();
+        if s.state == ImportState::Success {
+            s.ranges.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Takes back an import a restart read from disk.
+    pub(crate) fn restore(&self, ranges: Vec<SlotRange>) {
+        if ranges.is_empty() {
+            return;
+        }
+        let mut s = self.status.lock();
+        s.state = ImportState::Success;
+        s.ranges = ranges;
+    }
+
     pub fn ranges(&self) -> Vec<SlotRange> {
         self.status.lock().ranges.clone()
     }
@@ -168,13 +188,15 @@ impl Importer {
     }
 
     /// After a topology change: an import that succeeded is over (the
-    /// topology now says who serves the slots).
-    pub(crate) fn topology_changed(&self) {
+    /// topology now says who serves the slots). Returns whether one was.
+    pub(crate) fn topology_changed(&self) -> bool {
         let mut s = self.status.lock();
         if s.state == ImportState::Success {
             s.state = ImportState::None;
             s.ranges.clear();
+            return true;
         }
+        false
     }
 
     pub fn info(&self) -> String {

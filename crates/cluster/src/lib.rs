@@ -3,12 +3,14 @@
 //! the whole topology to every node with `CLUSTERX SETNODES` (or changes
 //! one slot's owner with `CLUSTERX SETSLOT`), and each node
 //!
-//! - keeps it (`topology`), in `nodes.conf` too (`nodes_file`);
+//! - keeps it (`topology`), in `nodes.conf` too (`nodes_file`), and the
+//!   slot moves it does not show yet in `slot-moves.conf` (`moves_file`);
 //! - follows its master, or stops following, as the topology says, through
 //!   the replication layer's own REPLICAOF functions;
 //! - routes every command from its key positions in the command table: the
 //!   router gate (`router`) answers MOVED, CROSSSLOT or CLUSTERDOWN for
-//!   what it does not serve;
+//!   what it does not serve, and ends the wait of a blocked client whose
+//!   slot it stops serving with the same redirect;
 //! - describes the cluster in Redis 7's formats (`views`);
 //! - moves slots with their data to another master (`migrate`, the source
 //!   side of CLUSTERX MIGRATE) and takes them in (`import`, Kvrocks'
@@ -18,6 +20,7 @@ mod error;
 pub mod import;
 mod link;
 pub mod migrate;
+mod moves_file;
 mod nodes_file;
 mod router;
 pub mod slots;
@@ -27,6 +30,7 @@ pub mod views;
 pub use error::ClusterError;
 pub use import::ImportState;
 pub use migrate::MigrateState;
+pub use router::ScriptScope;
 pub use slots::{key_slot, parse_slot_ranges, SlotRange, SLOTS};
 pub use topology::{Node, Role, Topology, NODE_ID_LEN};
 
@@ -90,6 +94,7 @@ impl Cluster {
         }
         self.follow_topology(shared)?;
         self.slots_changed(shared);
+        self.redirect_blocked(shared);
         self.persist(shared)
     }
 
@@ -98,6 +103,7 @@ impl Cluster {
         let _change = self.change.lock();
         self.topology.write().set_node_id(id)?;
         self.follow_topology(shared)?;
+        self.redirect_blocked(shared);
         self.persist(shared)
     }
 
@@ -112,12 +118,23 @@ impl Cluster {
         let _change = self.change.lock();
         self.topology.write().set_slots(ranges, node_id, version)?;
         self.slots_changed(shared);
+        self.redirect_blocked(shared);
         self.persist(shared)
     }
 
     /// After the topology changed: slots migrated away that this node no
     /// longer owns lose their data here; a finished import is over.
     fn slots_changed(&self, shared: &Shared) {
+        let deleted = self.drop_migrated(shared);
+        let imported = self.importer.topology_changed();
+        if deleted || imported {
+            self.persist_moves(shared);
+        }
+    }
+
+    /// Deletes the data of the slots migrated away that the topology no
+    /// longer gives to this node; whether there were any.
+    fn drop_migrated(&self, shared: &Shared) -> bool {
         let mine: Vec<bool> = {
             let t = self.topology.read();
             let myid = t.myid.clone();
@@ -126,8 +143,57 @@ impl Cluster {
                 .collect()
         };
         self.migrator
-            .topology_changed(shared, |slot| mine[usize::from(slot)]);
-        self.importer.topology_changed();
+            .topology_changed(shared, |slot| mine[usize::from(slot)])
+    }
+
+    /// After a migration handed slots over: the move is kept on disk, and
+    /// the clients blocked on the slots' keys are redirected.
+    pub(crate) fn moves_changed(&self, shared: &Shared) {
+        self.persist_moves(shared);
+        self.redirect_blocked(shared);
+    }
+
+    /// Redis's `clusterRedirectBlockedClientIfNeeded`: a client blocked on
+    /// keys of a slot this node no longer serves gets `MOVED` to its owner
+    /// (`CLUSTERDOWN Hash slot not served` when no one serves it). Such a
+    /// client passed the router when it blocked, so a command that does not
+    /// write blocked on a replica from a READONLY connection.
+    fn redirect_blocked(&self, shared: &Shared) {
+        if !shared.blocking.has_waiters() {
+            return;
+        }
+        let t = self.topology.read();
+        let ended = shared.blocking.end_waits(shared, |waiter| {
+            let slot = key_slot(waiter.keys.first()?);
+            let writes = shared
+                .commands
+                .lookup(&waiter.args()[0])
+                .is_some_and(|(_, c)| c.has(basalt_core::command::flags::WRITE));
+            match router::serve(self, &t, slot, writes, waiter.client_id, !writes) {
+                Err(e @ (ClusterError::Moved { .. } | ClusterError::SlotNotServed)) => {
+                    Some(basalt_resp::Reply::Error(e.to_string().into()))
+                }
+                // Served here, or a write forbidden for a moment while
+                // a migration ends: the wait goes on.
+                _ => None,
+            }
+        });
+        if ended > 0 {
+            tracing::info!("cluster: redirected {ended} blocked client(s) whose slot moved");
+        }
+    }
+
+    /// Writes `slot-moves.conf`; a failure is logged (the move still holds
+    /// in memory).
+    fn persist_moves(&self, shared: &Shared) {
+        let moves = moves_file::Moves {
+            migrated: self.migrator.migrated(),
+            imported: self.importer.imported_ranges(),
+        };
+        let path = shared.config.read().dir.join(moves_file::FILE_NAME);
+        if let Err(e) = moves_file::dump(&moves, &path) {
+            tracing::error!("cluster: cannot write {}: {e}", path.display());
+        }
     }
 
     pub fn migrator(&self) -> &Migrator {
@@ -212,7 +278,15 @@ impl Cluster {
         }
         match state {
             0 => self.importer.start(shared, ranges, link),
-            1 => self.importer.succeed(ranges),
+            // On disk, data and state, before the source hears of it: from
+            // its answer on, the source no longer serves the slots.
+            1 => shared
+                .data()
+                .storage
+                .sync_wal()
+                .map_err(|e| format!("ERR {e}"))
+                .and_then(|()| self.importer.succeed(ranges))
+                .map(|()| self.persist_moves(shared)),
             2 => self.importer.fail(shared, ranges),
             _ => Err("ERR Invalid import state".into()),
         }
@@ -252,8 +326,8 @@ impl Cluster {
     }
 
     /// CLUSTER RESET, as Kvrocks: only with an empty database; the node
-    /// stops following its master and forgets the topology, its id and
-    /// nodes.conf.
+    /// stops following its master and forgets the topology, its id,
+    /// nodes.conf and the pending slot hand-overs.
     pub fn reset(&self, shared: &Arc<Shared>) -> Result<(), ClusterError> {
         let _change = self.change.lock();
         if self.migrator.state() == MigrateState::Start
@@ -274,6 +348,10 @@ impl Cluster {
         }
         *self.topology.write() = Topology::default();
         let _ = std::fs::remove_file(nodes_path(shared));
+        // Hand-overs of an old topology mean nothing in the next one.
+        self.migrator.restore(Vec::new());
+        self.importer.topology_changed();
+        self.persist_moves(shared);
         Ok(())
     }
 
@@ -312,8 +390,18 @@ impl Cluster {
                 }
             }
             Want::Follow(host, port) => {
+                let was_master = !repl.is_replica();
                 if !repl.follow(shared, host.clone(), port) {
                     tracing::info!("cluster: following {host}:{port} by the cluster topology");
+                }
+                if was_master {
+                    // As Redis's `replicationSetMaster`: what a client
+                    // waits for on a master will not come on a replica.
+                    shared.blocking.end_waits(shared, |_| {
+                        Some(basalt_resp::Reply::Error(
+                            "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)".into(),
+                        ))
+                    });
                 }
             }
         }
@@ -354,6 +442,7 @@ fn is_listening_address(binds: &[String], host: &str) -> bool {
 /// role it gives. A nodes.conf that cannot be read stops the server.
 pub fn install(shared: &Arc<Shared>, cluster: Arc<Cluster>) -> Result<(), String> {
     let _ = shared.cluster.set(cluster.clone());
+    restore_moves(shared, &cluster)?;
     if !shared.config.read().persist_cluster_nodes_enabled {
         return Ok(());
     }
@@ -381,6 +470,32 @@ pub fn install(shared: &Arc<Shared>, cluster: Arc<Cluster>) -> Result<(), String
         cluster.topology().version,
         path.display()
     );
+    // A move the saved topology already shows had its data deleted, unless
+    // the node stopped first: finish that.
+    if cluster.drop_migrated(shared) {
+        cluster.persist_moves(shared);
+    }
+    Ok(())
+}
+
+/// Takes back the slot moves of `slot-moves.conf`. A file that cannot be
+/// read stops the server: serving the slots again could split them.
+fn restore_moves(shared: &Shared, cluster: &Cluster) -> Result<(), String> {
+    let path = shared.config.read().dir.join(moves_file::FILE_NAME);
+    let moves = moves_file::load(&path)?;
+    for (range, d) in &moves.migrated {
+        tracing::info!(
+            "cluster: slot(s) {range} were migrated to {} ({}:{}) before the restart",
+            d.id,
+            d.host,
+            d.port
+        );
+    }
+    for range in &moves.imported {
+        tracing::info!("cluster: slot(s) {range} were imported before the restart");
+    }
+    cluster.migrator.restore(moves.migrated);
+    cluster.importer.restore(moves.imported);
     Ok(())
 }
 

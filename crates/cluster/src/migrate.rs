@@ -145,6 +145,16 @@ impl Migrator {
             .map(|(_, d)| d.clone())
     }
 
+    /// The slots handed over whose new owner the topology does not show yet.
+    pub(crate) fn migrated(&self) -> Vec<(SlotRange, Destination)> {
+        self.migrated.read().clone()
+    }
+
+    /// Takes back the handed-over slots a restart read from disk.
+    pub(crate) fn restore(&self, migrated: Vec<(SlotRange, Destination)>) {
+        *self.migrated.write() = migrated;
+    }
+
     /// Refuses a job while another runs or over slots already moved
     /// (Kvrocks' errors), then marks it started.
     pub(crate) fn begin(
@@ -254,7 +264,12 @@ impl Migrator {
 
     /// After a topology change: the moved slots this node no longer owns
     /// lose their data here, and are no longer tracked.
-    pub(crate) fn topology_changed(&self, shared: &Shared, still_mine: impl Fn(u16) -> bool) {
+    /// Returns whether anything changed.
+    pub(crate) fn topology_changed(
+        &self,
+        shared: &Shared,
+        still_mine: impl Fn(u16) -> bool,
+    ) -> bool {
         let gone: Vec<SlotRange> = {
             let mut migrated = self.migrated.write();
             let (gone, kept): (Vec<_>, Vec<_>) = migrated
@@ -264,10 +279,15 @@ impl Migrator {
             gone.into_iter().map(|(r, _)| r).collect()
         };
         if gone.is_empty() {
-            return;
+            return false;
         }
         let storage = shared.data().storage.clone();
-        match storage.delete_slots(&key_ranges(&storage, &gone)) {
+        // On disk before the caller forgets the move (slot-moves.conf):
+        // a delete lost in a crash would leave the slots' data here for good.
+        let deleted = storage
+            .delete_slots(&key_ranges(&storage, &gone))
+            .and_then(|()| storage.sync_wal());
+        match deleted {
             Ok(()) => tracing::info!(
                 "[migrate] deleted the data of the migrated slot(s) {}",
                 ranges_text(&gone)
@@ -277,6 +297,7 @@ impl Migrator {
                 ranges_text(&gone)
             ),
         }
+        true
     }
 }
 
@@ -317,6 +338,12 @@ pub(crate) fn spawn(
                     if let Some(link) = &mut job.link {
                         let _ = link.call(&[b"CLUSTER", b"IMPORT", text.as_bytes(), b"2"]);
                     }
+                }
+            }
+            // Kept on disk before MIGRATE ... SYNC hears of the success.
+            if result.is_ok() {
+                if let Some(cluster) = crate::of(&shared) {
+                    cluster.moves_changed(&shared);
                 }
             }
             m.finish(&result);
@@ -502,7 +529,10 @@ impl Job<'_> {
     }
 
     /// Sends the WAL's records in the slots from `next` on (everything
-    /// written so far); returns the sequence to continue from.
+    /// written so far), the records of consecutive write batches together
+    /// in batches of `migrate-batch-size-kb` (one round trip per write
+    /// could not keep up with a client writing to the slots); returns the
+    /// sequence to continue from.
     fn send_wal(
         &mut self,
         storage: &Storage,
@@ -516,6 +546,8 @@ impl Job<'_> {
         let wal = storage
             .wal_since(next)
             .map_err(|e| format!("reading the WAL: {e}"))?;
+        let batch_bytes = (self.shared.config.read().migrate_batch_size_kb * 1024) as usize;
+        let mut pending = RawBatch::default();
         let mut first = true;
         for batch in wal {
             let batch = batch.map_err(|e| format!("reading the WAL: {e}"))?;
@@ -533,8 +565,13 @@ impl Job<'_> {
                 );
             }
             next = batch.next_sequence();
-            self.send(records.batch, 0, pace)?;
+            pending.append(records.batch);
+            if pending.len() >= batch_bytes {
+                self.check_stop()?;
+                self.send(std::mem::take(&mut pending), 0, pace)?;
+            }
         }
+        self.send(pending, 0, pace)?;
         Ok(next)
     }
 

@@ -9,7 +9,9 @@
 //! The dispatcher runs this gate before MULTI queues a command, so a
 //! refused command dooms the transaction, and EXEC checks the queued
 //! commands together. Inside a script, each command the script calls must
-//! stay on this node and in the slot of the script's other keys.
+//! stay on this node, and, unless the script may cross slots (no shebang,
+//! or `allow-cross-slot-keys`), in the slot of the script's other keys, as
+//! Redis 7's `scriptVerifyClusterState` decides.
 
 use crate::error::ClusterError;
 use crate::topology::{Role, Topology};
@@ -27,10 +29,45 @@ pub(crate) struct Router {
     pub(crate) cluster: Arc<Cluster>,
 }
 
+/// The cluster rules of the script running on a thread.
+#[derive(Clone, Copy)]
+struct ScriptRun {
+    /// The slot the script has touched so far: its declared keys' slot,
+    /// then that of the first key one of its commands named.
+    slot: Option<u16>,
+    /// The script may touch keys of several slots (each served here).
+    cross_slot: bool,
+}
+
 thread_local! {
-    /// The slot the running script has touched so far: its declared keys'
-    /// slot, then that of the first key one of its commands named.
-    static SCRIPT_SLOT: Cell<Option<u16>> = const { Cell::new(None) };
+    static SCRIPT: Cell<ScriptRun> = const {
+        Cell::new(ScriptRun {
+            slot: None,
+            cross_slot: false,
+        })
+    };
+}
+
+/// Set on the thread that runs a script, for the script's run: the slot of
+/// its declared keys (the gate already refused them across slots) and
+/// whether it may cross slots. Redis lets a script without a shebang
+/// (compatibility mode) or with `allow-cross-slot-keys` do so.
+pub struct ScriptScope(ScriptRun);
+
+impl ScriptScope {
+    pub fn enter(declared_keys: &[Bytes], cross_slot: bool) -> ScriptScope {
+        let run = ScriptRun {
+            slot: declared_keys.first().map(|k| crate::key_slot(k)),
+            cross_slot,
+        };
+        ScriptScope(SCRIPT.with(|s| s.replace(run)))
+    }
+}
+
+impl Drop for ScriptScope {
+    fn drop(&mut self) {
+        SCRIPT.with(|s| s.set(self.0));
+    }
 }
 
 /// The slot all `keys` hash to; `None` without keys.
@@ -62,12 +99,12 @@ fn keys<'a>(call: &Call<'a>) -> Vec<&'a Bytes> {
 /// being imported is served to the import link (a Kvrocks source in its
 /// redis-command mode sends plain commands there), as Kvrocks'
 /// `CanExecByMySelf` decides.
-fn serve(
+pub(crate) fn serve(
     cluster: &Cluster,
     t: &Topology,
     slot: u16,
     writes: bool,
-    client: &ClientState,
+    client_id: u64,
     readonly: bool,
 ) -> Result<(), ClusterError> {
     let Some(owner) = t.owner(slot) else {
@@ -89,7 +126,7 @@ fn serve(
         }
         if me.role == Role::Master
             && (cluster.importer().imported(slot)
-                || cluster.importer().is_link_for(client.handle.id, slot))
+                || cluster.importer().is_link_for(client_id, slot))
         {
             return Ok(());
         }
@@ -117,20 +154,36 @@ impl Router {
             if !basalt_core::monitor::in_script() {
                 return Ok(());
             }
-            let Some(slot) = common_slot(keys(call))? else {
-                return Ok(());
+            // A command's own keys across slots are refused as a
+            // non-local access, as Redis 7.0 words it.
+            let slot = match common_slot(keys(call)) {
+                Ok(Some(slot)) => slot,
+                Ok(None) => return Ok(()),
+                Err(_) => return Err(ClusterError::ScriptNonLocalKey),
             };
             let writes = call.flags() & flags::WRITE != 0;
-            match serve(&self.cluster, &t, slot, writes, client, client.readonly) {
+            match serve(
+                &self.cluster,
+                &t,
+                slot,
+                writes,
+                client.handle.id,
+                client.readonly,
+            ) {
                 Ok(()) => {}
                 Err(ClusterError::TryAgain) => return Err(ClusterError::TryAgain),
                 Err(_) => return Err(ClusterError::ScriptNonLocalKey),
             }
-            return SCRIPT_SLOT.with(|s| match s.get() {
-                Some(first) if first != slot => Err(ClusterError::ScriptCrossSlot),
-                _ => {
-                    s.set(Some(slot));
-                    Ok(())
+            return SCRIPT.with(|s| {
+                let mut run = s.get();
+                match run.slot {
+                    _ if run.cross_slot => Ok(()),
+                    Some(first) if first != slot => Err(ClusterError::ScriptCrossSlot),
+                    _ => {
+                        run.slot = Some(slot);
+                        s.set(run);
+                        Ok(())
+                    }
                 }
             });
         }
@@ -162,7 +215,6 @@ impl Router {
                     call.command.has(flags::PUBSUB),
                 )
             };
-        SCRIPT_SLOT.with(|s| s.set(slot));
         let Some(slot) = slot else {
             return Ok(());
         };
@@ -173,7 +225,7 @@ impl Router {
             &t,
             slot,
             writes,
-            client,
+            client.handle.id,
             client.readonly || shard_pubsub,
         )
     }

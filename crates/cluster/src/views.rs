@@ -122,9 +122,8 @@ pub fn slots(t: &Topology) -> Reply {
     )
 }
 
-/// A node of CLUSTER SHARDS. Basalt knows other nodes' replication
-/// offsets only through the topology, which has none: `offset` is this
-/// node's own for itself and 0 for the others.
+/// A node of CLUSTER SHARDS, with the replication offset this node knows
+/// for it (see `shards`).
 fn shard_node(n: &Node, offset: u64) -> Reply {
     let pair = |k: &'static str, v: Reply| (bulk(k), v);
     Reply::Map(vec![
@@ -145,9 +144,10 @@ fn shard_node(n: &Node, offset: u64) -> Reply {
 }
 
 /// CLUSTER SHARDS: one shard per master, with its slots as start/end
-/// pairs and the master then its replicas.
-pub fn shards(t: &Topology, my_offset: u64) -> Reply {
-    let offset = |n: &Node| if n.id == t.myid { my_offset } else { 0 };
+/// pairs and the master then its replicas. There is no bus to learn other
+/// nodes' replication offsets (RocksDB sequences): `offset` gives what this
+/// node knows, 0 for a node it knows nothing of.
+pub fn shards(t: &Topology, offset: impl Fn(&Node) -> u64) -> Reply {
     let shards = t
         .nodes()
         .iter()

@@ -306,8 +306,23 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         "shards" => {
             initialized(&cluster)?;
-            let offset = ctx.data.storage.latest_sequence_number();
-            views::shards(&cluster.topology(), offset)
+            let mine = ctx.data.storage.latest_sequence_number();
+            let replicas = basalt_replication::of(ctx.shared)
+                .map(|r| r.replica_offsets())
+                .unwrap_or_default();
+            let t = cluster.topology();
+            let my_master = t.myself().map(|me| me.master_id.clone());
+            // Itself; the replicas it feeds, by address; on a replica, its
+            // master is at least as far as what it applied.
+            views::shards(&t, |n| {
+                if n.id == t.myid || my_master.as_deref() == Some(n.id.as_str()) {
+                    return mine;
+                }
+                replicas
+                    .iter()
+                    .find(|(ip, port, _)| *port == n.port && *ip == n.host)
+                    .map_or(0, |(_, _, offset)| *offset)
+            })
         }
         "myid" => Reply::bulk(cluster.topology().myid.clone()),
         "myshardid" => {

@@ -269,6 +269,9 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only: bool) ->
         load_script(&shared, &args[1])?
     };
     let flags = script.flags;
+    if flags.shebang {
+        refuse_no_cluster(&shared, &flags)?;
+    }
     if read_only && flags.shebang && !flags.no_writes {
         return Err(err(
             "ERR Can not execute a script with write flag using *_ro command.",
@@ -280,6 +283,7 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only: bool) ->
         keys,
         args: argv,
         no_writes: read_only || flags.no_writes,
+        cross_slot: !flags.shebang || flags.allow_cross_slot_keys,
     };
     run(ctx, spec, |vm, keys, args, caller, watchdog, resp3| {
         if !vm.has_script(&sha) {
@@ -322,6 +326,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CommandResul
         return Err(err("ERR Bad number of keys provided"));
     }
     let (keys, argv) = split_keys(args)?;
+    refuse_no_cluster(ctx.shared, &info.flags)?;
     if read_only && !info.flags.no_writes {
         return Err(err(
             "ERR Can not execute a script with write flag using *_ro command.",
@@ -333,6 +338,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CommandResul
         keys,
         args: argv,
         no_writes: read_only || info.flags.no_writes,
+        cross_slot: info.flags.allow_cross_slot_keys,
     };
     run(ctx, spec, |vm, keys, args, caller, watchdog, resp3| {
         vm.run(
@@ -346,12 +352,26 @@ fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CommandResul
     })
 }
 
+/// Redis checks the `no-cluster` flag before the others (a script without
+/// a shebang has no flags to check).
+fn refuse_no_cluster(shared: &Shared, flags: &ScriptFlags) -> Result<(), CommandError> {
+    if flags.no_cluster && shared.config.read().cluster_enabled {
+        return Err(err(
+            "ERR Can not run script on cluster, 'no-cluster' flag is set.",
+        ));
+    }
+    Ok(())
+}
+
 struct RunSpec {
     is_function: bool,
     name: String,
     keys: Vec<Bytes>,
     args: Vec<Bytes>,
     no_writes: bool,
+    /// In cluster mode, the script's commands may touch keys of several
+    /// slots (each served by this node).
+    cross_slot: bool,
 }
 
 /// Registers the run (for BUSY and KILL), takes the declared keys' locks,
@@ -438,6 +458,7 @@ fn run(
             // and would make every script look long on a fresh thread.
             let started = thread_cpu_time();
             let _shown_as_lua = basalt_core::monitor::ScriptScope::enter();
+            let _cluster_rules = basalt_cluster::ScriptScope::enter(&spec.keys, spec.cross_slot);
             let reply = f(vm, &spec.keys, &spec.args, caller, watchdog, client_resp3);
             cpu = thread_cpu_time().saturating_sub(started);
             reply

@@ -237,6 +237,39 @@ impl BlockingRegistry {
         true
     }
 
+    /// Ends the wait of each blocked client `reply_for` gives a reply for,
+    /// with that reply (a cluster node that no longer serves the slot of a
+    /// client's keys answers MOVED, as Redis's
+    /// `clusterRedirectBlockedClientIfNeeded`). Returns how many ended.
+    pub fn end_waits(
+        &self,
+        shared: &Shared,
+        reply_for: impl Fn(&Waiter) -> Option<Reply>,
+    ) -> usize {
+        if !self.has_waiters() {
+            return 0;
+        }
+        let waiters: Vec<Arc<Waiter>> = self.by_client.lock().values().cloned().collect();
+        let _serving = self.serving.lock();
+        let mut ended = 0;
+        for waiter in waiters {
+            let Some(reply) = reply_for(&waiter) else {
+                continue;
+            };
+            if waiter
+                .state
+                .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                continue;
+            }
+            crate::dispatch::blocked_ended(shared, &waiter.handle, &waiter.args, &reply);
+            self.deliver(&waiter, reply);
+            ended += 1;
+        }
+        ended
+    }
+
     /// Serves waiters of `keys` (and of keys their commands write to), each
     /// key's waiters in the order they blocked, until a waiter's retry finds
     /// nothing.

@@ -130,6 +130,12 @@ impl RawBatch {
         self.count
     }
 
+    /// Adds `other`'s records after these.
+    pub fn append(&mut self, other: RawBatch) {
+        self.records.extend_from_slice(&other.records);
+        self.count += other.count;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

@@ -106,6 +106,16 @@ impl Replication {
         !self.feed.list().is_empty()
     }
 
+    /// Each replica this node feeds: its address as INFO shows it, and the
+    /// sequence it is known to have (CLUSTER SHARDS shows it).
+    pub fn replica_offsets(&self) -> Vec<(String, u16, u64)> {
+        self.feed
+            .list()
+            .iter()
+            .map(|p| (p.ip.clone(), p.port, p.offset()))
+            .collect()
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.counters
     }

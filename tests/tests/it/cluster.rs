@@ -118,6 +118,25 @@ fn readonly(server: &Server) -> Connection {
     c
 }
 
+/// Each node's replication-offset in CLUSTER SHARDS, by node id.
+fn shard_offsets(c: &mut Connection) -> std::collections::HashMap<String, i64> {
+    let shards = reply(c, &["CLUSTER", "SHARDS"]);
+    shards
+        .split("[id,")
+        .skip(1)
+        .map(|node| {
+            let id = node.split(',').next().unwrap().to_string();
+            let offset = node
+                .split("replication-offset,")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{shards}"));
+            (id, offset)
+        })
+        .collect()
+}
+
 fn moved_to(e: &str) -> (usize, u16) {
     // "MOVED <slot> 127.0.0.1:<port>"
     let mut parts = e.split_whitespace();
@@ -189,6 +208,26 @@ fn three_masters_three_replicas_serve_a_cluster_client() {
         let n = assert_same_data(&mut master.client(), &mut readonly(replica));
         assert_eq!(n, *expected);
     }
+
+    // CLUSTER SHARDS offsets: a master knows its own and its replica's
+    // (acknowledged), a replica what it applied for itself and its master,
+    // and neither knows another shard's.
+    let (m1, r1) = (node_id(1), node_id(4));
+    wait_until(WAIT, "the replica's offset in CLUSTER SHARDS", || {
+        let on_master = shard_offsets(&mut cluster.nodes[1].client());
+        let on_replica = shard_offsets(&mut cluster.nodes[4].client());
+        let ok = on_master[&m1] > 0
+            && on_master[&r1] == on_master[&m1]
+            && on_master[&node_id(0)] == 0
+            && on_replica[&r1] == on_master[&m1]
+            && on_replica[&m1] == on_master[&m1]
+            && on_replica[&node_id(2)] == 0;
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("master: {on_master:?}, replica: {on_replica:?}"))
+        }
+    });
 
     // A replica redirects to its master, unless READONLY asks it to serve
     // reads; writes are always redirected.
@@ -339,7 +378,7 @@ fn routing_errors_on_raw_connections() {
     assert_eq!(reply(&mut ca, &["GET", a_key_of_a]), "nil");
 
     // Scripts: declared keys in one slot, and the script's commands stay
-    // on this node and in that slot.
+    // on this node (tests/it/cluster_scripts.rs has the rest).
     assert_eq!(
         err(&mut ca, &["EVAL", "return 1", "2", "hello", a_key_of_a]),
         "CROSSSLOT Keys in request don't hash to the same slot"
@@ -359,17 +398,32 @@ fn routing_errors_on_raw_connections() {
     );
     let e = err(&mut ca, &["EVAL", "return redis.call('get', 'bar')", "0"]);
     assert!(e.contains("non local key"), "{e}");
+    // A script with a shebang stays in its keys' slot; one without (Redis's
+    // compatibility mode) may touch several slots served here.
     let e = err(
         &mut ca,
         &[
             "EVAL",
-            "return redis.call('get', ARGV[1])",
+            "#!lua\nreturn redis.call('get', ARGV[1])",
             "1",
             "hello",
             a_key_of_a,
         ],
     );
     assert!(e.contains("do not hash to the same slot"), "{e}");
+    assert_eq!(
+        reply(
+            &mut ca,
+            &[
+                "EVAL",
+                "return redis.call('get', ARGV[1])",
+                "1",
+                "hello",
+                a_key_of_a,
+            ],
+        ),
+        "nil"
+    );
 
     // SORT's BY and GET patterns must form keys of the sorted key's slot.
     assert_eq!(

@@ -719,3 +719,78 @@ fn a_side_killed_midway() {
     assert_eq!(q::<i64>(&mut a, &["HLEN", &key]), 10_000);
     let _: () = q(&mut a, &["HSET", &key, "after", "1"]);
 }
+
+/// The hand-over survives restarts of both sides before the new topology
+/// arrives: the source keeps answering MOVED (it never serves the moved
+/// slots again), the destination keeps serving them; the topology then
+/// makes the source delete the moved data, after a restart too.
+#[test]
+fn a_migration_survives_restarts_before_the_new_topology() {
+    let mut src = start_node(&[]);
+    let mut dst = start_node(&[]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    let mut a = src.client();
+    let mut n = 0;
+    let keys: Vec<String> = (0..20).map(|_| key_in_range(&mut a, "k", &mut n)).collect();
+    for k in &keys {
+        let _: () = q(&mut a, &["SET", k, k]);
+    }
+    let other = key_in_slots(&mut a, "stays", &mut n, 4096..=8191);
+    let _: () = q(&mut a, &["SET", &other, "here"]);
+    let ok: String = q(&mut a, &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "sync"]);
+    assert_eq!(ok, "OK");
+    let moved = format!("MOVED {{}} 127.0.0.1:{}", dst.port);
+    let moved_to_dst = |c: &mut Connection, k: &str| {
+        let slot: i64 = q(c, &["CLUSTER", "KEYSLOT", k]);
+        assert_eq!(err(c, &["GET", k]), moved.replace("{}", &slot.to_string()));
+    };
+
+    src.restart();
+    dst.restart();
+    let mut a = basalt_tests::nodes::connect(&src, WAIT);
+    let mut b = basalt_tests::nodes::connect(&dst, WAIT);
+    for k in &keys {
+        moved_to_dst(&mut a, k);
+        assert_eq!(q::<String>(&mut b, &["GET", k]), *k);
+    }
+    // Writes to the moved slots go to the destination only.
+    assert!(err(&mut a, &["SET", &keys[0], "new"]).starts_with("MOVED "));
+    let _: () = q(&mut b, &["SET", &keys[0], "new"]);
+    assert_eq!(q::<String>(&mut a, &["GET", &other]), "here");
+    assert_eq!(
+        err(&mut a, &["CLUSTERX", "MIGRATE", "100", &node_id(1)]),
+        "ERR Can't migrate slot which has been migrated"
+    );
+    // The source still holds the data, until the topology says who owns it.
+    let first_slot: i64 = q(&mut a, &["CLUSTER", "KEYSLOT", &keys[0]]);
+    assert_eq!(
+        q::<i64>(
+            &mut a,
+            &["CLUSTER", "COUNTKEYSINSLOT", &first_slot.to_string()]
+        ),
+        1
+    );
+    assert!(src.data_dir().join("slot-moves.conf").exists());
+    assert!(dst.data_dir().join("slot-moves.conf").exists());
+
+    for c in [&mut a, &mut b] {
+        let ok: String = q(c, &["CLUSTERX", "SETSLOT", RANGE, "NODE", &node_id(1), "2"]);
+        assert_eq!(ok, "OK");
+    }
+    assert_eq!(
+        q::<i64>(
+            &mut a,
+            &["CLUSTER", "COUNTKEYSINSLOT", &first_slot.to_string()]
+        ),
+        0
+    );
+    assert!(!src.data_dir().join("slot-moves.conf").exists());
+    assert!(!dst.data_dir().join("slot-moves.conf").exists());
+    src.restart();
+    dst.restart();
+    let mut a = basalt_tests::nodes::connect(&src, WAIT);
+    let mut b = basalt_tests::nodes::connect(&dst, WAIT);
+    moved_to_dst(&mut a, &keys[0]);
+    assert_eq!(q::<String>(&mut b, &["GET", &keys[0]]), "new");
+    assert_eq!(q::<i64>(&mut a, &["DBSIZE"]), 1);
+}
