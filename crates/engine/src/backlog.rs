@@ -26,9 +26,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How many bytes of batches the backlog keeps: at about 200 bytes per
-/// small write, a few hundred thousand writes, several seconds of a busy
-/// master. A replica further behind reads the WAL.
+/// How many bytes of batches the backlog keeps until told otherwise
+/// (`repl-backlog-size`): at about 200 bytes per small write, a few hundred
+/// thousand writes, several seconds of a busy master. A replica further
+/// behind reads the WAL.
 pub const BACKLOG_BYTES: usize = 64 << 20;
 /// What an entry costs besides its bytes (the entry and the allocation).
 const ENTRY_OVERHEAD: usize = 64;
@@ -71,6 +72,10 @@ impl Inner {
     fn append(&mut self, entry: Entry, limit: usize) {
         self.bytes += entry.data.len() + ENTRY_OVERHEAD;
         self.entries.push_back(entry);
+        self.trim(limit);
+    }
+
+    fn trim(&mut self, limit: usize) {
         while self.bytes > limit && self.entries.len() > 1 {
             if let Some(old) = self.entries.pop_front() {
                 self.bytes -= old.data.len() + ENTRY_OVERHEAD;
@@ -103,7 +108,7 @@ pub struct Backlog {
     wake: Condvar,
     /// Feeds using the backlog; writes land here only while there is one.
     users: AtomicUsize,
-    limit: usize,
+    limit: AtomicUsize,
 }
 
 impl Default for Backlog {
@@ -118,7 +123,14 @@ impl Backlog {
             inner: Mutex::new(Inner::default()),
             wake: Condvar::new(),
             users: AtomicUsize::new(0),
-            limit,
+            limit: AtomicUsize::new(limit),
+        }
+    }
+
+    /// Keeps at most about `bytes` from now on.
+    pub fn set_limit(&self, bytes: usize) {
+        if self.limit.swap(bytes, Ordering::AcqRel) != bytes {
+            self.inner.lock().trim(bytes);
         }
     }
 
@@ -130,7 +142,11 @@ impl Backlog {
     /// Turns recording on until the returned guard is dropped (by the last
     /// of its users: then the memory is given back).
     pub fn use_it(self: &Arc<Self>) -> BacklogUse {
-        self.users.fetch_add(1, Ordering::AcqRel);
+        let mut inner = self.inner.lock();
+        if self.users.fetch_add(1, Ordering::AcqRel) == 0 {
+            // Whatever a write pushed while nobody used it is stale.
+            inner.clear();
+        }
         BacklogUse(self.clone())
     }
 
@@ -144,10 +160,16 @@ impl Backlog {
             count,
             data,
         };
+        let limit = self.limit.load(Ordering::Acquire);
         let mut inner = self.inner.lock();
+        // Checked again under the lock, which the last user's drop takes
+        // to clear: nothing is left behind once it is off.
+        if !self.is_on() {
+            return;
+        }
         match inner.end() {
-            None => inner.append(entry, self.limit),
-            Some(end) if sequence == end => inner.append(entry, self.limit),
+            None => inner.append(entry, limit),
+            Some(end) if sequence == end => inner.append(entry, limit),
             // Before the backlog's start (a writer that raced with it) or
             // already there: the WAL has it.
             Some(end) if sequence < end => return,
@@ -159,7 +181,7 @@ impl Backlog {
                     inner.clear();
                     inner.early = early;
                     if let Some((_, first)) = inner.early.pop_first() {
-                        inner.append(first, self.limit);
+                        inner.append(first, limit);
                     }
                 } else {
                     return;
@@ -169,7 +191,7 @@ impl Backlog {
         // Entries that were waiting for this one.
         while let Some(end) = inner.end() {
             match inner.early.remove(&end) {
-                Some(next) => inner.append(next, self.limit),
+                Some(next) => inner.append(next, limit),
                 None => break,
             }
         }
@@ -219,6 +241,11 @@ impl Backlog {
             .is_ok()
     }
 
+    /// The sequence of the first entry (0 when empty).
+    pub fn first(&self) -> u64 {
+        self.inner.lock().entries.front().map_or(0, |e| e.sequence)
+    }
+
     /// The sequence the backlog expects next (0 when empty).
     pub fn end(&self) -> u64 {
         self.inner.lock().end().unwrap_or(0)
@@ -252,8 +279,9 @@ impl BacklogUse {
 
 impl Drop for BacklogUse {
     fn drop(&mut self) {
+        let mut inner = self.0.inner.lock();
         if self.0.users.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.inner.lock().clear();
+            inner.clear();
         }
     }
 }

@@ -28,6 +28,10 @@ const IDLE_NAP: Duration = Duration::from_millis(2);
 /// Caught up: the longest wait for a new batch before looking again (a
 /// write wakes the feed at once).
 const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// After a send of less than this from the backlog, the feed waits
+/// `COALESCE` before it looks again.
+const COALESCE_BELOW: usize = 64 * 1024;
+const COALESCE: Duration = Duration::from_micros(500);
 /// How long a batch written but not in the backlog is waited for before
 /// it is read from the WAL.
 const UNRECORDED_GRACE: Duration = Duration::from_millis(20);
@@ -294,6 +298,8 @@ fn feed(
     // Keeps the backlog recording while this feed runs; taken again if the
     // storage is replaced.
     let mut hold: Option<BacklogUse> = None;
+    // When `repl-backlog-size` was last looked at (it is live).
+    let mut limit_read: Option<Instant> = None;
     while !peer.stop.load(Ordering::Acquire) && !shared.is_shutting_down() {
         let storage = shared.data().storage.clone();
         let backlog = storage.backlog().clone();
@@ -302,6 +308,12 @@ fn feed(
             .is_some_and(|h| Arc::ptr_eq(h.backlog(), &backlog))
         {
             hold = Some(backlog.use_it());
+            limit_read = None;
+        }
+        if limit_read.is_none_or(|t: Instant| t.elapsed() >= PING_EVERY) {
+            let bytes = shared.config.read().repl_backlog_size;
+            backlog.set_limit(usize::try_from(bytes).unwrap_or(usize::MAX));
+            limit_read = Some(Instant::now());
         }
         out.clear();
         match backlog.read(next, PACK_BYTES) {
@@ -316,6 +328,13 @@ fn feed(
                 stream.write_all(&out)?;
                 peer.sent.store(next - 1, Ordering::Release);
                 last_send = Instant::now();
+                if out.len() < COALESCE_BELOW {
+                    // Chasing the writers one batch at a time costs a
+                    // wake-up of this thread (a futex call in the writer
+                    // that wakes it) and a socket write per batch: let a
+                    // few gather first. A fraction of a millisecond of lag.
+                    std::thread::sleep(COALESCE);
+                }
                 continue;
             }
             Lookup::NotYet if next > storage.latest_sequence_number() => {
