@@ -184,3 +184,49 @@ fn a_replica_behind_the_backlog_catches_up_from_the_wal() {
         }
     });
 }
+
+#[test]
+fn resuming_where_the_backlog_no_longer_reaches_reads_the_same_records_from_the_wal() {
+    skip_on_redis!();
+    let master = Server::start();
+    let mut m = master.client();
+    let _: () = q(&mut m, &["SET", "before", "1"]);
+    let id = info_field(&mut m, "replication", "master_replid").unwrap();
+    let start = info_int(&mut m, "replication", "master_repl_offset") as u64 + 1;
+    let (mut s, ok) = psync(&master, Some(&id), start);
+    assert!(ok);
+    // Each writer's batch, from the backlog.
+    let load = WriteLoad::start(&master, 6);
+    load.wait_for_writes(2000, SYNC);
+    load.stop();
+    let last = info_int(&mut m, "replication", "master_repl_offset") as u64;
+    let batches = read_through(&mut s, start, last, &id);
+
+    // The backlog shrinks to almost nothing: resuming at any of those
+    // batches reads the WAL, where concurrent writers' batches share
+    // records; a record is cut where the batch starts.
+    let _: () = q(&mut m, &["CONFIG", "SET", "repl-backlog-size", "1kb"]);
+    let _: () = q(&mut m, &["SET", "after", "1"]);
+    wait_until(SYNC, "the backlog to shrink", || {
+        match info_int(&mut m, "replication", "repl_backlog_first_byte_offset") as u64 {
+            first if first > last => Ok(()),
+            first => Err(format!("first {first}")),
+        }
+    });
+    let step = (batches.len() / 40).max(1);
+    for b in batches.iter().step_by(step) {
+        let (mut again, ok) = psync(&master, Some(&id), b.sequence);
+        assert!(ok, "PSYNC {} refused", b.sequence);
+        again.set_read_timeout(Some(SYNC)).unwrap();
+        let first = next_batch(&mut again);
+        assert_eq!(first.sequence, b.sequence);
+        // The WAL's batch holds this writer's records first (and maybe the
+        // next writers' after them).
+        assert!(first.count >= b.count);
+        assert!(
+            first.data[12..].starts_with(&b.data[12..]),
+            "at {}: other records than the backlog's",
+            b.sequence
+        );
+    }
+}
