@@ -111,6 +111,9 @@ pub struct Config {
     /// `max-replication-mb`: full-sync transfer rate limit in MB/s on a
     /// master; 0 means none.
     pub max_replication_mb: u64,
+    /// `repl-backlog-size`: bytes of recent batches a master keeps in
+    /// memory for its replicas' feeds while it has one.
+    pub repl_backlog_size: u64,
     /// `min-replicas-to-write`: a master refuses writes (NOREPLICAS) with
     /// fewer replicas in sync than this; 0 turns the check off.
     pub min_replicas_to_write: u64,
@@ -255,6 +258,7 @@ impl Config {
             slave_serve_stale_data: true,
             slave_empty_db_before_fullsync: false,
             max_replication_mb: 0,
+            repl_backlog_size: 64 << 20,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             proto_max_bulk_len: 0,

@@ -1128,6 +1128,16 @@ pub(crate) static TABLE: &[Section] = &[
             )
             .live(),
             opt(
+                "repl-backlog-size",
+                "67108864",
+                bytes(1, I64_MAX, int_field!(repl_backlog_size)),
+                "On a master with a replica: bytes of the latest write batches \
+                 kept in memory, from which replicas are fed; a replica further \
+                 behind reads the RocksDB WAL (rocksdb.wal_ttl_seconds and \
+                 rocksdb.wal_size_limit_mb bound how far).",
+            )
+            .live(),
+            opt(
                 "replica-announce-ip",
                 "",
                 text(Access::Field(Accessor {
@@ -1154,13 +1164,6 @@ pub(crate) static TABLE: &[Section] = &[
     Section {
         title: "KVROCKS OPTIONS NOT SUPPORTED YET (accepted so kvrocks.conf loads; no effect)",
         options: &[
-            opt(
-                "repl-backlog-size",
-                "1048576",
-                bytes(1, I64_MAX, Access::RedisNoOp),
-                "Redis's replication backlog; Basalt's replicas resume from the \
-                 RocksDB WAL (rocksdb.wal_ttl_seconds, rocksdb.wal_size_limit_mb).",
-            ),
             opt(
                 "slave-read-only",
                 "yes",

@@ -5,6 +5,7 @@
 //! durability and the compaction filters that reclaim stale data. It knows
 //! nothing of Redis commands or RESP: data types are built on top of it.
 
+pub mod backlog;
 pub mod column_family;
 pub mod encoding;
 mod error;
@@ -16,6 +17,7 @@ pub mod log_data;
 pub mod metadata;
 pub mod migration;
 mod options;
+mod raw_write;
 pub mod replication;
 mod storage;
 mod txn;

@@ -88,6 +88,9 @@ impl WalBatch {
 /// The WAL from a sequence on. It ends at the newest batch written when it
 /// was opened (or read since); open another to see later ones.
 pub struct WalBatches {
+    /// Yielded first: the tail of a batch cut at a writer's boundary
+    /// (`Storage::wal_from`).
+    head: Option<WalBatch>,
     inner: rocksdb::DBWALIterator,
 }
 
@@ -95,6 +98,9 @@ impl Iterator for WalBatches {
     type Item = Result<WalBatch, EngineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(head) = self.head.take() {
+            return Some(Ok(head));
+        }
         Some(match self.inner.next()? {
             Ok((sequence, batch)) => Ok(WalBatch {
                 sequence,
@@ -192,6 +198,21 @@ fn walk_batch<'a>(
     families: u32,
     mut record: impl FnMut(BatchRecord<'a>),
 ) -> Result<u64, MalformedBatch> {
+    walk_batch_at(data, families, |_, _, r| {
+        if let Some(r) = r {
+            record(r)
+        }
+    })
+}
+
+/// The records of a batch with the byte offset that follows each, whether
+/// it takes a sequence number, and what it is (`None` for a family beyond
+/// Basalt's own).
+fn walk_batch_at<'a>(
+    data: &'a [u8],
+    families: u32,
+    mut record: impl FnMut(usize, bool, Option<BatchRecord<'a>>),
+) -> Result<u64, MalformedBatch> {
     let header = data
         .get(..BATCH_HEADER)
         .ok_or_else(|| malformed("no header"))?;
@@ -227,17 +248,18 @@ fn walk_batch<'a>(
         // Family ids past Basalt's own (a database with more families)
         // pass the check but name nothing to look at.
         let family = ColumnFamily::ALL.get(cf as usize).copied();
-        match (tag, family) {
-            (0x3, _) => record(BatchRecord::LogData(k)),
-            (0xF | 0xE, Some(cf)) => record(BatchRecord::DeleteRange { cf, from: k, to: v }),
-            (0x1 | 0x2 | 0x5 | 0x6, Some(cf)) => record(BatchRecord::Put {
+        let found_record = match (tag, family) {
+            (0x3, _) => Some(BatchRecord::LogData(k)),
+            (0xF | 0xE, Some(cf)) => Some(BatchRecord::DeleteRange { cf, from: k, to: v }),
+            (0x1 | 0x2 | 0x5 | 0x6, Some(cf)) => Some(BatchRecord::Put {
                 cf,
                 key: k,
                 value: v,
             }),
-            (_, Some(cf)) if counted => record(BatchRecord::Delete { cf, key: k }),
-            _ => {}
-        }
+            (_, Some(cf)) if counted => Some(BatchRecord::Delete { cf, key: k }),
+            _ => None,
+        };
+        record(at, counted, found_record);
         found += u64::from(counted);
     }
     if found != count {
@@ -246,7 +268,108 @@ fn walk_batch<'a>(
     Ok(count)
 }
 
+/// The records of a batch from its `skip`-th counted record on, as a
+/// batch of their own starting `skip` sequence numbers later; `None` unless
+/// the cut falls between two writers' batches that RocksDB merged into one
+/// WAL record. That is where a replica fed from the backlog may stop (see
+/// `backlog.rs`): every batch a master writes ends with its replication id
+/// record, so the cut is right after such a record that follows the
+/// `skip`-th counted record (log data before it belongs to the writer
+/// before the cut, as a Basalt batch's notification record does).
+pub fn cut_batch(data: &[u8], skip: u64) -> Option<Vec<u8>> {
+    let header = data.get(..BATCH_HEADER)?;
+    let sequence = u64::from_le_bytes(header[..8].try_into().ok()?);
+    let count = u32::from_le_bytes(header[8..12].try_into().ok()?) as u64;
+    if skip == 0 {
+        return Some(data.to_vec());
+    }
+    if skip >= count {
+        return None;
+    }
+    let mut counted = 0u64;
+    let mut cut = None;
+    let mut done = false;
+    walk_batch_at(data, u32::MAX, |end, is_counted, record| {
+        if done {
+            return;
+        }
+        if counted < skip {
+            counted += u64::from(is_counted);
+            return;
+        }
+        if is_counted {
+            done = true;
+        } else if let Some(BatchRecord::LogData(blob)) = record {
+            if replication_id_of_record(blob).is_some() {
+                cut = Some(end);
+                done = true;
+            }
+        }
+    })
+    .ok()?;
+    let cut = cut?;
+    let mut out = Vec::with_capacity(BATCH_HEADER + data.len() - cut);
+    out.extend_from_slice(&(sequence + skip).to_le_bytes());
+    out.extend_from_slice(&((count - skip) as u32).to_le_bytes());
+    out.extend_from_slice(&data[cut..]);
+    Some(out)
+}
+
 impl Storage {
+    /// The batches from `sequence` on, the first one starting exactly
+    /// there: when `sequence` falls inside a WAL record that merged several
+    /// writers' batches, at a boundary between two of them, the record's
+    /// tail comes first (see `cut_batch`). Otherwise as `wal_since`.
+    pub fn wal_from(&self, sequence: u64) -> Result<WalBatches, EngineError> {
+        let mut batches = self.wal_since(sequence)?;
+        let first = match batches.next() {
+            Some(Ok(first)) if first.sequence == sequence => Some(first),
+            Some(Err(e)) => return Err(e),
+            other => {
+                if sequence <= self.latest_sequence_number() {
+                    if let Some((holding, mut rest)) = self.wal_batch_holding(sequence) {
+                        if let Some(data) = cut_batch(&holding.data, sequence - holding.sequence) {
+                            rest.head = Some(WalBatch {
+                                sequence,
+                                count: holding.next_sequence() - sequence,
+                                data,
+                            });
+                            return Ok(rest);
+                        }
+                    }
+                }
+                other.and_then(Result::ok)
+            }
+        };
+        batches.head = first;
+        Ok(batches)
+    }
+
+    /// The WAL batch that holds `sequence`, and the batches after it.
+    fn wal_batch_holding(&self, sequence: u64) -> Option<(WalBatch, WalBatches)> {
+        // `wal_since(n)` yields batches starting at `n` or later: step back
+        // until the batch holding `sequence` is among them.
+        let mut back = 0u64;
+        loop {
+            let from = sequence.saturating_sub(back).max(1);
+            let mut batches = self.wal_since(from).ok()?;
+            match batches.next() {
+                Some(Ok(first)) if first.sequence <= sequence => {
+                    let mut batch = first;
+                    while batch.next_sequence() <= sequence {
+                        batch = batches.next()?.ok()?;
+                    }
+                    if batch.sequence > sequence {
+                        return None;
+                    }
+                    return Some((batch, batches));
+                }
+                _ if from == 1 => return None,
+                _ => back = if back == 0 { 1 } else { back * 4 },
+            }
+        }
+    }
+
     /// The batches that start at `sequence` or later, in order. A batch
     /// that starts before `sequence` and contains it is left out, so a
     /// caller that finds a first batch starting after `sequence` knows
@@ -255,12 +378,14 @@ impl Storage {
         // The rocksdb crate yields only batches starting after the number
         // it is given (RocksDB itself starts at the batch containing it).
         Ok(WalBatches {
+            head: None,
             inner: self.db().get_updates_since(sequence.saturating_sub(1))?,
         })
     }
 
     /// Whether the WAL still holds a batch that starts exactly at
-    /// `sequence`, or `sequence` is the next one to be written: a replica
+    /// `sequence` (a WAL record, or a writer's batch inside one, see
+    /// `wal_from`), or `sequence` is the next one to be written: a replica
     /// asking for it can resume without a full sync.
     pub fn wal_starts_at(&self, sequence: u64) -> bool {
         let latest = self.latest_sequence_number();
@@ -270,7 +395,7 @@ impl Storage {
         if sequence == 0 || sequence > latest {
             return false;
         }
-        match self.wal_since(sequence).map(|mut it| it.next()) {
+        match self.wal_from(sequence).map(|mut it| it.next()) {
             Ok(Some(Ok(first))) => first.sequence == sequence,
             _ => false,
         }
@@ -379,27 +504,8 @@ impl Storage {
             return None;
         }
         let _ = self.flush_wal_buffer();
-        // `wal_since(n)` yields batches starting at `n` or later: step back
-        // until the batch containing `sequence` is among them.
-        let mut back = 0u64;
-        loop {
-            let from = sequence.saturating_sub(back).max(1);
-            let mut batches = self.wal_since(from).ok()?;
-            match batches.next() {
-                Some(Ok(first)) if first.sequence <= sequence => {
-                    let mut batch = first;
-                    while batch.next_sequence() <= sequence {
-                        batch = batches.next()?.ok()?;
-                    }
-                    if batch.sequence > sequence {
-                        return None;
-                    }
-                    return replication_id_in_batch(&batch.data);
-                }
-                _ if from == 1 => return None,
-                _ => back = if back == 0 { 1 } else { back * 4 },
-            }
-        }
+        let (batch, _) = self.wal_batch_holding(sequence)?;
+        replication_id_in_batch(&batch.data)
     }
 
     /// The id of this node's newest batch, or the stored one when the WAL
@@ -467,6 +573,48 @@ mod tests {
         // Not an id: wrong length or tag.
         b.put_log_data(b"r 0123");
         assert_eq!(replication_id_in_batch(b.data()), Some(id));
+    }
+
+    /// Two writers' batches as RocksDB merges them into one WAL record.
+    fn merged(parts: &[&rocksdb::WriteBatch], sequence: u64) -> Vec<u8> {
+        let count: u32 = parts.iter().map(|b| b.len() as u32).sum();
+        let mut out = sequence.to_le_bytes().to_vec();
+        out.extend_from_slice(&count.to_le_bytes());
+        for b in parts {
+            out.extend_from_slice(&b.data()[BATCH_HEADER..]);
+        }
+        out
+    }
+
+    #[test]
+    fn a_merged_record_is_cut_only_between_writers() {
+        let id = replication_id_record("0123456789ABCDEF");
+        // A plain batch: data, its notification record, the id.
+        let mut a = rocksdb::WriteBatch::default();
+        a.put(b"a", b"1");
+        a.put_log_data(b"B a");
+        a.put_log_data(&id);
+        // A transaction's: the notification record first.
+        let mut b = rocksdb::WriteBatch::default();
+        b.put_log_data(b"B b");
+        b.put(b"b", b"2");
+        b.delete(b"c");
+        b.put_log_data(&id);
+        let whole = merged(&[&a, &b], 40);
+        assert_eq!(cut_batch(&whole, 0).unwrap(), whole);
+        let tail = cut_batch(&whole, 1).expect("between the writers");
+        let mut b_alone = b.data().to_vec();
+        b_alone[..8].copy_from_slice(&41u64.to_le_bytes());
+        assert_eq!(tail, b_alone);
+        assert_eq!(check_batch(&tail, 1).unwrap(), 2);
+        // Inside the second writer's batch: no id record there.
+        assert_eq!(cut_batch(&whole, 2), None);
+        assert_eq!(cut_batch(&whole, 3), None);
+        // A batch without ids cannot be cut.
+        let mut c = rocksdb::WriteBatch::default();
+        c.put(b"x", b"1");
+        c.put(b"y", b"1");
+        assert_eq!(cut_batch(&merged(&[&c], 7), 1), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The open database: column families, reads, atomic batch writes, durability.
 
+use crate::backlog::Backlog;
 use crate::column_family::ColumnFamily;
 use crate::error::EngineError;
 use crate::filter::{self, DbSlot, SubKeyFilterFactory};
@@ -7,6 +8,7 @@ use crate::iter::StorageIter;
 use crate::key::KeyPrefix;
 use crate::lock::KeyLocks;
 use crate::options::{Compression, EngineOptions, SyncPolicy};
+use crate::raw_write::{self, RawWriteOptions};
 use crate::txn::{self, Op, TxnState, WriteBatch};
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType,
@@ -38,6 +40,11 @@ pub struct Storage {
     /// How many column families the database has (Basalt's and any extra
     /// ones found on disk): their ids are `0..families`.
     pub(crate) families: u32,
+    /// Recent batches for the master's feeds (see `backlog.rs`).
+    backlog: Arc<Backlog>,
+    /// The write options of a write recorded in the backlog.
+    raw_async: RawWriteOptions,
+    raw_sync: RawWriteOptions,
     _block_cache: Cache,
 }
 
@@ -124,6 +131,9 @@ impl Storage {
             replid: parking_lot::RwLock::new(None),
             previous_replid: parking_lot::Mutex::new(None),
             families,
+            backlog: Arc::new(Backlog::default()),
+            raw_async: RawWriteOptions::new(false),
+            raw_sync: RawWriteOptions::new(true),
             _block_cache: cache,
         })
     }
@@ -252,12 +262,31 @@ impl Storage {
     }
 
     pub(crate) fn write_unfenced(&self, batch: rocksdb::WriteBatch) -> Result<(), EngineError> {
-        let opts = if self.sync_policy() == SyncPolicy::Always {
+        let sync = self.sync_policy() == SyncPolicy::Always;
+        if self.backlog.is_on() {
+            // A copy of the batch, and one of it as written: only while a
+            // replica is fed.
+            let opts = if sync {
+                &self.raw_sync
+            } else {
+                &self.raw_async
+            };
+            let written = raw_write::write(&self.db, opts, batch.data())?;
+            self.backlog
+                .push(written.sequence, written.count, written.data);
+            return Ok(());
+        }
+        let opts = if sync {
             &self.write_sync
         } else {
             &self.write_async
         };
         Ok(self.db.write_opt(batch, opts)?)
+    }
+
+    /// The batches written lately, for the master's feeds.
+    pub fn backlog(&self) -> &Arc<Backlog> {
+        &self.backlog
     }
 
     fn replay(&self, ops: Vec<Op>) -> rocksdb::WriteBatch {

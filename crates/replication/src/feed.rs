@@ -1,9 +1,9 @@
 //! The master's side of a partial sync: `PSYNC [replid] <next-seq>` is
-//! accepted when the WAL still holds a batch starting at exactly that
-//! sequence (or it is the next one to be written); the connection is then
-//! taken over by a feed thread that sends every WAL batch from there on as
-//! a RESP bulk string of RocksDB's raw batch bytes, and a bulk `ping` when
-//! idle. A second thread reads what the replica sends back on the same
+//! accepted when the backlog or the WAL still holds a batch starting at
+//! exactly that sequence (or it is the next one to be written); the
+//! connection is then taken over by a feed thread that sends every batch
+//! from there on as a RESP bulk string of RocksDB's raw batch bytes, and a
+//! bulk `ping` when idle. A second thread reads what the replica sends back on the same
 //! socket: `REPLCONF ACK <seq>`, the newest sequence it applied.
 
 use crate::wire::{Wire, WireError};
@@ -11,6 +11,7 @@ use crate::{Announce, Replication};
 use basalt_core::context::{Action, ClientState, TakeOver};
 use basalt_core::error::CommandError;
 use basalt_core::shared::Shared;
+use basalt_engine::backlog::{BacklogUse, Lookup};
 use basalt_resp::Reply;
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -22,8 +23,18 @@ use std::time::{Duration, Instant};
 
 /// Batches are packed into one socket write up to about this much.
 const PACK_BYTES: usize = 256 * 1024;
-/// Nothing new: look again after this long.
+/// Waiting for RocksDB's WAL: look again after this long.
 const IDLE_NAP: Duration = Duration::from_millis(2);
+/// Caught up: the longest wait for a new batch before looking again (a
+/// write wakes the feed at once).
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// After a send of less than this from the backlog, the feed waits
+/// `COALESCE` before it looks again.
+const COALESCE_BELOW: usize = 64 * 1024;
+const COALESCE: Duration = Duration::from_micros(500);
+/// How long a batch written but not in the backlog is waited for before
+/// it is read from the WAL.
+const UNRECORDED_GRACE: Duration = Duration::from_millis(20);
 /// A bulk `ping` after this long without sending anything.
 const PING_EVERY: Duration = Duration::from_secs(1);
 /// How long a write to a replica may block.
@@ -179,7 +190,7 @@ pub fn psync(
             }
         }
     }
-    if !storage.wal_starts_at(next) {
+    if !storage.backlog().starts_at(next) && !storage.wal_starts_at(next) {
         repl.counters
             .sync_partial_err
             .fetch_add(1, Ordering::Relaxed);
@@ -264,8 +275,12 @@ fn start(
     }
 }
 
-/// Sends the WAL from `next` on until the replica goes away or the feed
-/// is stopped.
+/// Sends the batches from `next` on until the replica goes away or the
+/// feed is stopped: from the engine's in-memory backlog of recent batches
+/// while it holds `next` (the usual case: see `basalt_engine::backlog` for
+/// why not the WAL), from the WAL when the replica is further behind (a
+/// partial sync after a while away, or a slow replica), until it catches
+/// up with the backlog.
 fn feed(
     shared: &Shared,
     mut stream: TcpStream,
@@ -279,24 +294,82 @@ fn feed(
     let mut out = Vec::with_capacity(PACK_BYTES);
     let mut last_send = Instant::now();
     let mut missing_since: Option<Instant> = None;
+    let mut unrecorded_since: Option<Instant> = None;
+    // Keeps the backlog recording while this feed runs; taken again if the
+    // storage is replaced.
+    let mut hold: Option<BacklogUse> = None;
+    // When `repl-backlog-size` was last looked at (it is live).
+    let mut limit_read: Option<Instant> = None;
     while !peer.stop.load(Ordering::Acquire) && !shared.is_shutting_down() {
         let storage = shared.data().storage.clone();
-        if next > storage.latest_sequence_number() {
-            drop(storage);
-            if last_send.elapsed() >= PING_EVERY {
-                stream.write_all(b"$4\r\nping\r\n")?;
-                last_send = Instant::now();
-            }
-            std::thread::sleep(IDLE_NAP);
-            continue;
+        let backlog = storage.backlog().clone();
+        if !hold
+            .as_ref()
+            .is_some_and(|h| Arc::ptr_eq(h.backlog(), &backlog))
+        {
+            hold = Some(backlog.use_it());
+            limit_read = None;
+        }
+        if limit_read.is_none_or(|t: Instant| t.elapsed() >= PING_EVERY) {
+            let bytes = shared.config.read().repl_backlog_size;
+            backlog.set_limit(usize::try_from(bytes).unwrap_or(usize::MAX));
+            limit_read = Some(Instant::now());
         }
         out.clear();
+        match backlog.read(next, PACK_BYTES) {
+            Lookup::Batches(entries) => {
+                drop(storage);
+                for entry in &entries {
+                    push_bulk(&mut out, &entry.data);
+                    next = entry.next_sequence();
+                }
+                unrecorded_since = None;
+                missing_since = None;
+                stream.write_all(&out)?;
+                peer.sent.store(next - 1, Ordering::Release);
+                last_send = Instant::now();
+                if out.len() < COALESCE_BELOW {
+                    // Chasing the writers one batch at a time costs a
+                    // wake-up of this thread (a futex call in the writer
+                    // that wakes it) and a socket write per batch: let a
+                    // few gather first. A fraction of a millisecond of lag.
+                    std::thread::sleep(COALESCE);
+                }
+                continue;
+            }
+            Lookup::NotYet if next > storage.latest_sequence_number() => {
+                drop(storage);
+                unrecorded_since = None;
+                if last_send.elapsed() >= PING_EVERY {
+                    stream.write_all(b"$4\r\nping\r\n")?;
+                    last_send = Instant::now();
+                }
+                // Woken by the next write that lands in the backlog.
+                backlog.wait_past(next, IDLE_WAIT);
+                continue;
+            }
+            Lookup::NotYet => {
+                // Written but not in the backlog (yet): a writer between
+                // its write and its push, which a moment settles, or a
+                // write that raced with the backlog's start, which only the
+                // WAL has.
+                let since = *unrecorded_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < UNRECORDED_GRACE {
+                    drop(storage);
+                    backlog.wait_past(next, Duration::from_millis(1));
+                    continue;
+                }
+            }
+            Lookup::Older => {}
+        }
+        unrecorded_since = None;
         let start = next;
         // One iterator for as long as it has batches: RocksDB finds the
         // start of a new one by reading the WAL file from its beginning,
         // so one per pack would cost a read of the whole file per 256 KiB
-        // sent, and a replica would fall behind a busy master.
-        if let Ok(batches) = storage.wal_since(next) {
+        // sent, and a replica would fall behind a busy master. It stops
+        // where the backlog takes over.
+        if let Ok(batches) = storage.wal_from(next) {
             for batch in batches {
                 let batch =
                     batch.map_err(|e| WireError::Protocol(format!("reading the WAL: {e}")))?;
@@ -309,9 +382,7 @@ fn feed(
                         batch.sequence
                     )));
                 }
-                out.extend_from_slice(format!("${}\r\n", batch.data.len()).as_bytes());
-                out.extend_from_slice(&batch.data);
-                out.extend_from_slice(b"\r\n");
+                push_bulk(&mut out, &batch.data);
                 next = batch.next_sequence();
                 if out.len() >= PACK_BYTES {
                     if peer.stop.load(Ordering::Acquire) || shared.is_shutting_down() {
@@ -321,6 +392,9 @@ fn feed(
                     out.clear();
                     peer.sent.store(next - 1, Ordering::Release);
                     last_send = Instant::now();
+                    if backlog.starts_at(next) {
+                        break;
+                    }
                 }
             }
         }
@@ -339,11 +413,20 @@ fn feed(
         }
         drop(storage);
         missing_since = None;
-        stream.write_all(&out)?;
-        peer.sent.store(next - 1, Ordering::Release);
-        last_send = Instant::now();
+        if !out.is_empty() {
+            stream.write_all(&out)?;
+            peer.sent.store(next - 1, Ordering::Release);
+            last_send = Instant::now();
+        }
     }
     Ok(())
+}
+
+/// Appends one batch as the RESP bulk string Kvrocks sends.
+fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(format!("${}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Reads the replica's `REPLCONF ACK <seq>` commands; ignores anything else.

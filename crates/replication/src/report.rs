@@ -84,18 +84,25 @@ pub fn info_section(shared: &Shared, out: &mut String) {
             -1,
         ),
     };
+    // The in-memory backlog (engine `backlog.rs`): offsets are sequences,
+    // as everywhere here; its length is in bytes, as Redis's.
+    let backlog = storage.backlog();
+    let (active, first, histlen) = (
+        u8::from(backlog.is_on()),
+        backlog.first(),
+        backlog.len_bytes(),
+    );
     drop(storage);
     let _ = write!(
         out,
-        "master_failover_state:{}\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{latest}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+        "master_failover_state:{}\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{latest}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
         repl.as_ref().map_or("no-failover", |r| r.failover_state()),
         backlog_size(shared),
     );
     out.push_str(&stats_lines(shared));
 }
 
-/// `repl-backlog-size` as configured (Basalt's backlog is the WAL, but
-/// clients read the field).
+/// `repl-backlog-size` as configured.
 fn backlog_size(shared: &Shared) -> String {
     shared
         .config

@@ -32,6 +32,7 @@ mod protocol;
 mod pubsub;
 mod replication;
 mod replication_extras;
+mod replication_feed;
 mod replication_id;
 mod request_path;
 mod robustness;
