@@ -50,10 +50,7 @@ impl Database {
                 None => return Ok(None),
             },
             // Redis keeps a HyperLogLog as a string: dump it as Redis would.
-            RedisType::HyperLogLog => match self.hll_read(key)? {
-                Some(regs) => Value::String(crate::hll_payload::to_redis(&regs)),
-                None => return Ok(None),
-            },
+            RedisType::HyperLogLog => Value::String(self.hll_string(key, &record)?),
             // Redis users see a bitmap as the string it reads as.
             RedisType::Bitmap => {
                 let bits = self.load_bits(key, record, None)?;
@@ -95,9 +92,9 @@ impl Database {
             return Ok(Restored::Expired { deleted: true });
         }
         match value {
-            Value::String(s) => match crate::hll_payload::from_redis(s) {
-                Some(regs) => self.put_new_hll(&mut batch, key, &regs, expire_ms),
-                None => self.put_string(&mut batch, key, expire_ms, s),
+            Value::String(s) => match crate::hll_payload::parse(s) {
+                Ok(hll) => self.put_new_hll(&mut batch, key, &hll, expire_ms),
+                Err(_) => self.put_string(&mut batch, key, expire_ms, s),
             },
             Value::List(items) => {
                 self.put_new_list(&mut batch, key, items.iter().map(|v| &v[..]), expire_ms);
