@@ -738,3 +738,32 @@ fn resp3_replies_are_redisjson_s() {
     );
     assert_eq!(c2.cmd(&["JSON.TYPE", "k", ".c"]), "$6\r\nstring\r\n");
 }
+
+#[test]
+fn filters_with_regex_and_membership() {
+    skip_on_redis!();
+    let (_server, mut c) = setup();
+    let c = &mut c;
+    let doc = r#"[{"n":"Alice","a":30},{"n":"bob","a":25},{"n":"Ann","a":41}]"#;
+    assert_eq!(r(c, &["JSON.SET", "p", "$", doc]), "OK");
+    assert_eq!(
+        r(c, &["JSON.GET", "p", r#"$[?(@.n =~ "^A")].a"#]),
+        "[30,41]"
+    );
+    assert_eq!(r(c, &["JSON.GET", "p", r#"$[?@.n=~'o'].n"#]), r#"["bob"]"#);
+    assert_eq!(
+        r(
+            c,
+            &["JSON.GET", "p", r#"$[?@.a in [25, 41] && @.n =~ "n"].n"#]
+        ),
+        r#"["Ann"]"#
+    );
+    assert_eq!(
+        r(c, &["JSON.GET", "p", r#"$[?(@.n nin ["Alice","bob"])].a"#]),
+        "[41]"
+    );
+    assert_eq!(
+        r(c, &["JSON.NUMINCRBY", "p", "$[?@.a in [30]].a", "1"]),
+        "[31]"
+    );
+}
