@@ -1,8 +1,7 @@
-//! HyperLogLog commands. Stored as Kvrocks' own type (TYPE `hyperloglog`),
-//! not as Redis's strings; counts are Redis's (see
-//! `basalt_types::hyperloglog`). PFCOUNT's key is RO here where Redis
-//! declares it RW: Redis caches the count inside its string, Basalt never
-//! writes on PFCOUNT.
+//! HyperLogLog commands. Stored as Kvrocks' own type, read and written by
+//! the string commands as Redis's `HYLL` string, and PF* accept such a
+//! string too; counts are Redis's (see `basalt_types::hyperloglog`).
+//! PFCOUNT of one key caches the count as Redis does (RW key spec).
 
 use super::flags::*;
 use super::key_flags::*;
@@ -19,7 +18,7 @@ const fn hll_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Han
 
 pub static COMMANDS: &[Command] = &[
     hll_cmd("pfadd", -2, WRITE | DENYOOM | FAST, pfadd).syntax("key [element [element ...]]").keys(1, 1, 1).key_flags(&[RW | INSERT]).since("2.8.9").summary("Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
-    hll_cmd("pfcount", -2, READONLY | MAY_REPLICATE, pfcount).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RO | ACCESS]).since("2.8.9").summary("Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
+    hll_cmd("pfcount", -2, READONLY | MAY_REPLICATE, pfcount).syntax("key [key ...]").keys(1, -1, 1).key_flags(&[RW | ACCESS]).since("2.8.9").summary("Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
     hll_cmd("pfmerge", -2, WRITE | DENYOOM, pfmerge).syntax("destkey [sourcekey [sourcekey ...]]").keys(1, -1, 1).key_flags(&[RW | ACCESS | INSERT, RO | ACCESS]).since("2.8.9").summary("Merges one or more HyperLogLog values into a single key."),
 ];
 

@@ -126,6 +126,8 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     /// `max-bitmap-to-string-mb`: largest bitmap returned as a string, MB.
     pub max_bitmap_to_string_mb: u64,
+    /// `hll-sparse-max-bytes`: largest HyperLogLog string shown sparse.
+    pub hll_sparse_max_bytes: u64,
     /// `appendfsync`.
     pub appendfsync: FsyncPolicy,
     /// `slowlog-log-slower-than`, µs; negative disables the slow log.
@@ -264,6 +266,7 @@ impl Config {
             proto_max_bulk_len: 0,
             client_query_buffer_limit: 0,
             max_bitmap_to_string_mb: 0,
+            hll_sparse_max_bytes: 0,
             appendfsync: FsyncPolicy::EverySec,
             slowlog_log_slower_than: 0,
             slowlog_max_len: 0,

@@ -529,6 +529,15 @@ pub(crate) static TABLE: &[Section] = &[
             )
             .live(),
             opt(
+                "hll-sparse-max-bytes",
+                "3000",
+                bytes(0, I64_MAX, int_field!(hll_sparse_max_bytes)),
+                "Largest HyperLogLog, in bytes, that GET, DUMP and the other \
+                 string commands show in Redis's sparse form (Basalt stores \
+                 HyperLogLogs dense, as Kvrocks).",
+            )
+            .live(),
+            opt(
                 "max-db-size",
                 "0",
                 int(
@@ -941,12 +950,6 @@ pub(crate) static TABLE: &[Section] = &[
                 "100",
                 int(0, I64_MAX, Access::RedisNoOp),
                 "Redis stream node size; no effect.",
-            ),
-            opt(
-                "hll-sparse-max-bytes",
-                "3000",
-                bytes(0, I64_MAX, Access::RedisNoOp),
-                "Redis HyperLogLog sparse encoding limit; no effect.",
             ),
         ],
     },

@@ -225,6 +225,9 @@ impl CommandError {
             CommandError::Data(D::CorruptHyperLogLog) => {
                 "INVALIDOBJ Corrupted HLL object detected".into()
             }
+            CommandError::Data(D::NotHyperLogLog) => {
+                "WRONGTYPE Key is not a valid HyperLogLog string value.".into()
+            }
             CommandError::Data(D::Engine(basalt_engine::EngineError::ReplicaReadOnly)) => {
                 "READONLY You can't write against a read only replica.".into()
             }

@@ -81,6 +81,7 @@ impl Shared {
         let db = &dataset.get().db;
         db.set_max_string_len(config.proto_max_bulk_len);
         db.set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
+        db.set_hll_sparse_max_bytes(config.hll_sparse_max_bytes);
         let run_id: String = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
             .collect();
@@ -145,6 +146,7 @@ impl Shared {
         let db = &self.data().db;
         db.set_max_string_len(config.proto_max_bulk_len);
         db.set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
+        db.set_hll_sparse_max_bytes(config.hll_sparse_max_bytes);
         drop(config);
         let new = result?;
         if let Err(e) = self.scripting.reload(&new.storage) {
@@ -168,6 +170,8 @@ impl Shared {
         data.db.set_max_string_len(config.proto_max_bulk_len);
         data.db
             .set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
+        data.db
+            .set_hll_sparse_max_bytes(config.hll_sparse_max_bytes);
         data.storage
             .set_sync_policy(sync_policy(config.appendfsync));
         drop(config);
@@ -200,6 +204,8 @@ impl Shared {
         data.db.set_max_string_len(config.proto_max_bulk_len);
         data.db
             .set_max_bitmap_string_len(config.max_bitmap_to_string_mb << 20);
+        data.db
+            .set_hll_sparse_max_bytes(config.hll_sparse_max_bytes);
         data.storage
             .set_sync_policy(sync_policy(config.appendfsync));
         crate::logging::set_level(config.log_level);

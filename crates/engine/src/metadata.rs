@@ -70,7 +70,9 @@ impl RedisType {
             RedisType::Stream => "stream",
             RedisType::BloomFilter => "MBbloom--",
             RedisType::Json => "ReJSON-RL",
-            RedisType::HyperLogLog => "hyperloglog",
+            // Redis keeps a HyperLogLog as a string, and Basalt reads and
+            // writes it as one (Kvrocks answers `hyperloglog`).
+            RedisType::HyperLogLog => "string",
         }
     }
 

@@ -15,6 +15,7 @@ pub struct Database {
     cursors: CursorMap,
     max_string_len: AtomicU64,
     max_bitmap_string_len: AtomicU64,
+    hll_sparse_max_bytes: AtomicU64,
     reclaim: parking_lot::Mutex<Option<Reclaimer>>,
     field_ttls: crate::hash_ttl::FieldTtlHints,
 }
@@ -194,6 +195,7 @@ impl Database {
             cursors: CursorMap::new(),
             max_string_len: AtomicU64::new(512 << 20),
             max_bitmap_string_len: AtomicU64::new(16 << 20),
+            hll_sparse_max_bytes: AtomicU64::new(crate::hll_payload::DEFAULT_SPARSE_MAX_BYTES),
             field_ttls: Default::default(),
         }
     }
@@ -229,6 +231,16 @@ impl Database {
         self.max_bitmap_string_len.load(Ordering::Relaxed)
     }
 
+    /// The largest HyperLogLog string shown in Redis's sparse form
+    /// (hll-sparse-max-bytes).
+    pub fn set_hll_sparse_max_bytes(&self, len: u64) {
+        self.hll_sparse_max_bytes.store(len, Ordering::Relaxed);
+    }
+
+    pub fn hll_sparse_max_bytes(&self) -> u64 {
+        self.hll_sparse_max_bytes.load(Ordering::Relaxed)
+    }
+
     pub fn metadata_key(&self, key: &[u8]) -> Vec<u8> {
         self.storage.prefix().metadata_key(key)
     }
@@ -258,11 +270,17 @@ impl Database {
         }))
     }
 
-    /// Reads a key that must be a string (WRONGTYPE otherwise).
+    /// Reads a key that must be a string (WRONGTYPE otherwise). A
+    /// HyperLogLog reads as the string Redis keeps it as, so the string
+    /// commands that rewrite the value turn it into that string.
     pub fn read_string(&self, key: &[u8]) -> Result<Option<(Metadata, Vec<u8>)>> {
         match self.read(key)? {
             None => Ok(None),
             Some(r) if r.metadata.kind == RedisType::String => Ok(Some((r.metadata, r.rest))),
+            Some(r) if r.metadata.kind == RedisType::HyperLogLog => {
+                let value = self.hll_string(key, &r)?;
+                Ok(Some((r.metadata, value)))
+            }
             Some(_) => Err(Error::WrongType),
         }
     }

@@ -31,6 +31,9 @@ pub enum Error {
     /// A HyperLogLog whose stored registers are not Kvrocks' dense layout.
     #[error("corrupted HyperLogLog")]
     CorruptHyperLogLog,
+    /// PF* on a string that is not Redis's HyperLogLog form.
+    #[error("not a HyperLogLog string")]
+    NotHyperLogLog,
     /// A bitmap read as a string is larger than `max-bitmap-to-string-mb`
     /// (the limit in MB).
     #[error("bitmap larger than {0} MB")]

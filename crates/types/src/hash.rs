@@ -123,15 +123,6 @@ impl Database {
         Ok(out)
     }
 
-    /// Every live field and value of a hash (DUMP; field TTLs are not
-    /// part of the payload).
-    pub(crate) fn hash_fields(&self, key: &[u8], _version: u64) -> Result<Vec<FieldValue>> {
-        match self.hash_record(key)? {
-            Some(r) => self.all_fields(key, &r),
-            None => Ok(Vec::new()),
-        }
-    }
-
     /// Writes a hash's metadata after fields were removed: gone (and
     /// reclaimed) when no live field is left.
     fn put_after_removal(&self, mut batch: WriteBatch, key: &[u8], record: &Record) -> Result<()> {

@@ -81,6 +81,10 @@ impl FieldCodec {
     }
 }
 
+/// A hash field with its expiry in Unix ms (0: none), as DUMP and RESTORE
+/// carry it.
+pub type TtlFieldValue = (Vec<u8>, Vec<u8>, u64);
+
 /// A field's TTL as HTTL and friends see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldTtl {
@@ -322,6 +326,52 @@ impl Database {
         if at != 0 {
             let ik = self.ttl_index_key(key, version, at, field);
             self.storage().delete(batch, ColumnFamily::ZSetScore, &ik);
+        }
+    }
+
+    /// Every live field of a hash record with its expiry (DUMP).
+    pub(crate) fn hash_fields_with_ttls(
+        &self,
+        key: &[u8],
+        record: &Record,
+    ) -> Result<Vec<TtlFieldValue>> {
+        let version = record.metadata.version;
+        let codec = FieldCodec::of(record);
+        let prefix_len = self.subkey_prefix(key, version).len();
+        let mut it = self.iter_subkeys(ColumnFamily::Default, key, version);
+        let mut out = Vec::new();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let (at, value) = codec.split(v);
+            if let Some(field) = k.get(prefix_len..).filter(|_| !codec.is_due(at)) {
+                out.push((field.to_vec(), value.to_vec(), at));
+            }
+            it.next();
+        }
+        it.status().map_err(EngineError::from)?;
+        Ok(out)
+    }
+
+    /// Writes a new hash generation holding `fields` with their expiry
+    /// (RESTORE), in the field-TTL encoding when any field has one, and
+    /// tells the expiry cycle about the earliest.
+    pub(crate) fn put_new_hash_with_ttls(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        fields: &[TtlFieldValue],
+        expire_ms: u64,
+    ) {
+        let mut record = Record::new_collection(RedisType::Hash, expire_ms);
+        record.metadata.size = fields.len() as u64;
+        record.rest = vec![FIELD_TTL_MODE];
+        let codec = FieldCodec::of(&record);
+        let version = record.metadata.version;
+        for (field, value, at) in fields {
+            self.put_field_with_ttl(batch, key, codec, version, field, value, 0, *at);
+        }
+        self.put_record(batch, key, &record);
+        if let Some(first) = fields.iter().map(|f| f.2).filter(|&at| at != 0).min() {
+            self.field_ttls().note(key, first);
         }
     }
 

@@ -16,7 +16,8 @@
 
 use crate::database::{Database, Record};
 use crate::error::{Error, Result};
-use basalt_engine::{ColumnFamily, RedisType, WriteBatch};
+use crate::hll_payload::{CardField, Invalid};
+use basalt_engine::{ColumnFamily, Metadata, RedisType, WriteBatch};
 
 /// Index bits: 2^14 registers.
 const P: u32 = 14;
@@ -218,6 +219,42 @@ fn tau(mut x: f64) -> f64 {
     }
 }
 
+/// A key PF* commands accept: Kvrocks' HyperLogLog, or a string holding
+/// Redis's form of one (SET from another server's GET, a RESTOREd value
+/// that was edited, or a HyperLogLog a string command rewrote).
+enum Loaded {
+    Native(Record, Registers),
+    Str {
+        metadata: Metadata,
+        value: Vec<u8>,
+        parsed: crate::hll_payload::Parsed,
+    },
+}
+
+impl Loaded {
+    fn registers(&self) -> &Registers {
+        match self {
+            Loaded::Native(_, r) => r,
+            Loaded::Str { parsed, .. } => &parsed.registers,
+        }
+    }
+
+    /// The record PFADD and PFMERGE write: the native one, or a new
+    /// HyperLogLog generation that keeps the string's TTL.
+    fn into_record(self) -> (Record, Registers, bool) {
+        match self {
+            Loaded::Native(r, regs) => (r, regs, false),
+            Loaded::Str {
+                metadata, parsed, ..
+            } => {
+                let mut record = Record::new_collection(RedisType::HyperLogLog, metadata.expire_ms);
+                set_card_field(&mut record, parsed.card);
+                (record, parsed.registers, true)
+            }
+        }
+    }
+}
+
 impl Database {
     fn hll_segment_key(&self, key: &[u8], version: u64, segment: usize) -> Vec<u8> {
         self.subkey(key, version, segment.to_string().as_bytes())
@@ -244,16 +281,65 @@ impl Database {
         Ok(registers)
     }
 
-    /// The registers of `key`: `None` if it does not exist, WRONGTYPE if it
-    /// is not a HyperLogLog.
-    pub fn hll_read(&self, key: &[u8]) -> Result<Option<Registers>> {
-        match self.read_typed(key, RedisType::HyperLogLog)? {
-            None => Ok(None),
-            Some(record) => self.hll_registers(key, &record).map(Some),
+    /// A HyperLogLog record read as the string Redis would hold: sparse
+    /// or dense as Redis would have chosen for these registers, the count
+    /// cached in the header when PFCOUNT cached it.
+    pub(crate) fn hll_string(&self, key: &[u8], record: &Record) -> Result<Vec<u8>> {
+        let registers = self.hll_registers(key, record)?;
+        // A valid cache shows the registers' count (the same number unless
+        // another writer, such as Kvrocks, left the trailer behind).
+        let card = match card_field(record).cached() {
+            Some(_) => CardField::valid(registers.count()),
+            None => card_field(record),
+        };
+        Ok(crate::hll_payload::to_redis(
+            &registers,
+            card,
+            self.hll_sparse_max_bytes(),
+        ))
+    }
+
+    /// `key` as PF* see it: `None` if missing; WRONGTYPE for a string that
+    /// is not a HyperLogLog (Redis's own message) or another type,
+    /// INVALIDOBJ for a corrupt sparse one.
+    fn hll_load(&self, key: &[u8]) -> Result<Option<Loaded>> {
+        let Some(record) = self.read(key)? else {
+            return Ok(None);
+        };
+        match record.metadata.kind {
+            RedisType::HyperLogLog => {
+                let registers = self.hll_registers(key, &record)?;
+                Ok(Some(Loaded::Native(record, registers)))
+            }
+            // Users see a bitmap as a string: not a HyperLogLog one.
+            RedisType::String | RedisType::Bitmap => {
+                let value = if record.metadata.kind == RedisType::String {
+                    record.rest
+                } else {
+                    Vec::new()
+                };
+                match crate::hll_payload::parse(&value) {
+                    Ok(parsed) => Ok(Some(Loaded::Str {
+                        metadata: record.metadata,
+                        value,
+                        parsed,
+                    })),
+                    Err(Invalid::NotHll) => Err(Error::NotHyperLogLog),
+                    Err(Invalid::Corrupt) => Err(Error::CorruptHyperLogLog),
+                }
+            }
+            _ => Err(Error::WrongType),
         }
     }
 
-    /// Writes `record` and the segments of `registers` that `dirty` selects.
+    /// The registers of `key` (a HyperLogLog or a string holding one):
+    /// `None` if it does not exist.
+    pub fn hll_read(&self, key: &[u8]) -> Result<Option<Registers>> {
+        Ok(self.hll_load(key)?.map(|l| l.registers().clone()))
+    }
+
+    /// Writes `record` and the segments of `registers` that `dirty` selects;
+    /// the cached count is stale afterwards.
     fn hll_write(
         &self,
         key: &[u8],
@@ -269,56 +355,60 @@ impl Database {
                     .put(&mut batch, ColumnFamily::Default, &sub, s);
             }
         }
-        record.rest = vec![ENCODING_DENSE];
+        set_card_field(record, card_field(record).invalidated());
         self.put_record(&mut batch, key, record);
         self.storage().write(batch)?;
         Ok(())
     }
 
-    /// Writes `registers` into `batch` as a new HyperLogLog generation of
-    /// `key` (RESTORE of Redis's HyperLogLog string).
+    /// Writes `hll` into `batch` as a new HyperLogLog generation of `key`
+    /// (RESTORE of Redis's HyperLogLog string), its cache flag as the
+    /// string's header says.
     pub(crate) fn put_new_hll(
         &self,
         batch: &mut WriteBatch,
         key: &[u8],
-        registers: &Registers,
+        hll: &crate::hll_payload::Parsed,
         expire_ms: u64,
     ) {
         let mut record = Record::new_collection(RedisType::HyperLogLog, expire_ms);
-        for (i, segment) in registers.segments.iter().enumerate() {
+        for (i, segment) in hll.registers.segments.iter().enumerate() {
             if let Some(s) = segment {
                 let sub = self.hll_segment_key(key, record.metadata.version, i);
                 self.storage().put(batch, ColumnFamily::Default, &sub, s);
             }
         }
-        record.rest = vec![ENCODING_DENSE];
+        set_card_field(&mut record, hll.card);
         self.put_record(batch, key, &record);
     }
 
     /// PFADD: true if the key was created or a register changed (Redis's
-    /// reply 1). With no elements it only creates the key.
+    /// reply 1). With no elements it only creates the key. A string
+    /// holding a HyperLogLog becomes Kvrocks' HyperLogLog when it changes.
     pub fn pfadd(&self, key: &[u8], elements: &[&[u8]]) -> Result<bool> {
         let _guard = self.storage().locks().lock(key);
-        let (mut record, mut registers, created) =
-            match self.read_typed(key, RedisType::HyperLogLog)? {
-                Some(r) => {
-                    let regs = self.hll_registers(key, &r)?;
-                    (r, regs, false)
-                }
-                None => (
-                    Record::new_collection(RedisType::HyperLogLog, 0),
-                    Registers::default(),
-                    true,
-                ),
-            };
-        let mut dirty = [false; SEGMENTS];
+        let (mut record, mut registers, converted, created) = match self.hll_load(key)? {
+            Some(loaded) => {
+                let (r, regs, converted) = loaded.into_record();
+                (r, regs, converted, false)
+            }
+            None => (
+                Record::new_collection(RedisType::HyperLogLog, 0),
+                Registers::default(),
+                false,
+                true,
+            ),
+        };
+        let mut dirty = [converted; SEGMENTS];
+        let mut changed = false;
         for e in elements {
             let (index, value) = register_of(e);
             if registers.offer(index, value) {
                 dirty[index / SEGMENT_REGISTERS] = true;
+                changed = true;
             }
         }
-        if !created && !dirty.contains(&true) {
+        if !created && !changed {
             return Ok(false);
         }
         self.hll_write(key, &mut record, &registers, |i| dirty[i])?;
@@ -326,15 +416,56 @@ impl Database {
     }
 
     /// PFCOUNT: the estimated cardinality of the union of `keys`' sets;
-    /// missing keys count as empty. Nothing is written.
+    /// missing keys count as empty. With one key, as in Redis, the count
+    /// is cached (a flag in the metadata trailer, shown in the header of
+    /// the key's string form) unless this node is a replica.
     pub fn pfcount(&self, keys: &[&[u8]]) -> Result<u64> {
+        if let [key] = keys {
+            return self.pfcount_one(key);
+        }
         let mut union = Registers::default();
         for key in keys {
-            if let Some(r) = self.hll_read(key)? {
-                union.merge(&r);
+            if let Some(loaded) = self.hll_load(key)? {
+                union.merge(loaded.registers());
             }
         }
         Ok(union.count())
+    }
+
+    fn pfcount_one(&self, key: &[u8]) -> Result<u64> {
+        let _guard = self.storage().locks().lock(key);
+        let may_write = !self.storage().is_fenced();
+        match self.hll_load(key)? {
+            None => Ok(0),
+            Some(Loaded::Native(mut record, registers)) => {
+                let count = registers.count();
+                if may_write && card_field(&record).cached().is_none() {
+                    set_card_field(&mut record, CardField::valid(count));
+                    let mut batch = WriteBatch::default();
+                    self.put_record(&mut batch, key, &record);
+                    self.storage().write(batch)?;
+                }
+                Ok(count)
+            }
+            // Redis answers from a valid cache without reading the registers.
+            Some(Loaded::Str { parsed, .. }) if parsed.card.cached().is_some() => {
+                Ok(parsed.card.cached().unwrap_or_default())
+            }
+            Some(Loaded::Str {
+                metadata,
+                mut value,
+                parsed,
+            }) => {
+                let count = parsed.registers.count();
+                if may_write {
+                    value[8..16].copy_from_slice(&count.to_le_bytes());
+                    let mut batch = WriteBatch::default();
+                    self.put_string(&mut batch, key, metadata.expire_ms, &value);
+                    self.storage().write(batch)?;
+                }
+                Ok(count)
+            }
+        }
     }
 
     /// PFMERGE: `dest` becomes the union of itself and `sources`; created
@@ -343,18 +474,38 @@ impl Database {
         let mut all = vec![dest];
         all.extend_from_slice(sources);
         let _guard = self.storage().locks().lock_many(&all);
-        let mut record = match self.read_typed(dest, RedisType::HyperLogLog)? {
-            Some(r) => r,
-            None => Record::new_collection(RedisType::HyperLogLog, 0),
+        let (mut record, mut union) = match self.hll_load(dest)? {
+            Some(loaded) => {
+                let (r, regs, _) = loaded.into_record();
+                (r, regs)
+            }
+            None => (
+                Record::new_collection(RedisType::HyperLogLog, 0),
+                Registers::default(),
+            ),
         };
-        let mut union = Registers::default();
-        for key in &all {
-            if let Some(r) = self.hll_read(key)? {
-                union.merge(&r);
+        for key in sources {
+            if let Some(loaded) = self.hll_load(key)? {
+                union.merge(loaded.registers());
             }
         }
         self.hll_write(dest, &mut record, &union, |_| true)
     }
+}
+
+/// The count Redis would cache in its string, kept after the encoding
+/// byte in the metadata trailer (Kvrocks reads only the encoding byte and
+/// writes nothing after it, which reads as stale).
+fn card_field(record: &Record) -> CardField {
+    match record.rest.get(1..9) {
+        Some(b) => CardField(b.try_into().unwrap_or(CardField::STALE.0)),
+        None => CardField::STALE,
+    }
+}
+
+fn set_card_field(record: &mut Record, card: CardField) {
+    record.rest = vec![ENCODING_DENSE];
+    record.rest.extend_from_slice(&card.0);
 }
 
 #[cfg(test)]
@@ -514,7 +665,7 @@ mod tests {
         let record = db.read(b"k").unwrap().unwrap();
         assert_eq!(record.metadata.kind as u8, 11);
         assert_eq!(record.metadata.size, 0);
-        assert_eq!(record.rest, [0]);
+        assert_eq!(record.rest, [0, 0, 0, 0, 0, 0, 0, 0, 0x80]);
         let version = record.metadata.version;
         let seg = db
             .storage()

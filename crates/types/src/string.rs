@@ -77,11 +77,15 @@ impl Database {
     }
 
     /// GET. A bitmap reads as the string Redis would hold (Kvrocks does
-    /// the same), up to `max-bitmap-to-string-mb`.
+    /// the same), up to `max-bitmap-to-string-mb`; a HyperLogLog as Redis's
+    /// `HYLL` string.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.read(key)? {
             None => Ok(None),
             Some(r) if r.metadata.kind == RedisType::String => Ok(Some(r.rest)),
+            Some(r) if r.metadata.kind == RedisType::HyperLogLog => {
+                self.hll_string(key, &r).map(Some)
+            }
             Some(r) if r.metadata.kind == RedisType::Bitmap => self
                 .bitmap_string(key, r, self.max_bitmap_string_len())
                 .map(Some),
@@ -95,6 +99,9 @@ impl Database {
             opts.get || opts.condition != Condition::Always || opts.expiry == Expiry::Keep;
         let current = if needs_read { self.read(key)? } else { None };
         let old = match (&current, opts.get) {
+            (Some(r), true) if r.metadata.kind == RedisType::HyperLogLog => {
+                Some(self.hll_string(key, r)?)
+            }
             (Some(r), true) if r.metadata.kind != RedisType::String => {
                 return Err(Error::WrongType)
             }
@@ -166,6 +173,9 @@ impl Database {
             None => Ok(0),
             Some(r) if r.metadata.kind == RedisType::String => Ok(r.rest.len() as u64),
             Some(r) if r.metadata.kind == RedisType::Bitmap => Ok(r.metadata.size),
+            Some(r) if r.metadata.kind == RedisType::HyperLogLog => {
+                Ok(self.hll_string(key, &r)?.len() as u64)
+            }
             Some(_) => Err(Error::WrongType),
         }
     }
@@ -252,14 +262,16 @@ impl Database {
         Ok(text)
     }
 
-    /// MGET: nil for missing keys and for keys of other types.
+    /// MGET: nil for missing keys and for keys of other types; a
+    /// HyperLogLog is the string Redis would hold.
     pub fn mget(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         let mkeys: Vec<Vec<u8>> = keys.iter().map(|k| self.metadata_key(k)).collect();
         let now = basalt_engine::version::now_ms();
         self.storage()
             .multi_get(ColumnFamily::Metadata, &mkeys)
             .into_iter()
-            .map(|raw| {
+            .zip(keys)
+            .map(|(raw, key)| {
                 let Some(raw) = raw? else {
                     crate::lookups::record(false);
                     return Ok(None);
@@ -267,7 +279,22 @@ impl Database {
                 let (m, rest) = Metadata::decode(&raw).map_err(basalt_engine::EngineError::from)?;
                 // A key of another type is a hit that answers nil, as in Redis.
                 crate::lookups::record(!m.is_expired_at(now));
-                Ok((m.kind == RedisType::String && !m.is_expired_at(now)).then(|| rest.to_vec()))
+                if m.is_expired_at(now) {
+                    return Ok(None);
+                }
+                match m.kind {
+                    RedisType::String => Ok(Some(rest.to_vec())),
+                    RedisType::HyperLogLog => {
+                        let record = crate::database::Record {
+                            metadata: m,
+                            rest: rest.to_vec(),
+                        };
+                        // A HyperLogLog that fails to read is nil, as any
+                        // value MGET cannot show.
+                        Ok(self.hll_string(key, &record).ok())
+                    }
+                    _ => Ok(None),
+                }
             })
             .collect()
     }

@@ -15,6 +15,9 @@ pub enum Value {
     List(Vec<Vec<u8>>),
     Set(Vec<Vec<u8>>),
     Hash(Vec<crate::hash::FieldValue>),
+    /// A hash in which at least one field has a TTL: (field, value,
+    /// expire_ms), 0 for a field without one.
+    HashWithTtls(Vec<crate::hash_ttl::TtlFieldValue>),
     ZSet(Vec<(Vec<u8>, f64)>),
     Stream(Box<crate::stream::StreamValue>),
 }
@@ -43,17 +46,21 @@ impl Database {
             RedisType::String => Value::String(record.rest),
             RedisType::List => Value::List(self.list_elements(key, record)?),
             RedisType::Set => Value::Set(self.set_members(key, version)?),
-            RedisType::Hash => Value::Hash(self.hash_fields(key, version)?),
+            RedisType::Hash => {
+                let fields = self.hash_fields_with_ttls(key, &record)?;
+                if fields.iter().any(|&(_, _, at)| at != 0) {
+                    Value::HashWithTtls(fields)
+                } else {
+                    Value::Hash(fields.into_iter().map(|(f, v, _)| (f, v)).collect())
+                }
+            }
             RedisType::ZSet => Value::ZSet(self.zset_members(key, &record)?),
             RedisType::Stream => match self.stream_value(key)? {
                 Some(stream) => Value::Stream(Box::new(stream)),
                 None => return Ok(None),
             },
             // Redis keeps a HyperLogLog as a string: dump it as Redis would.
-            RedisType::HyperLogLog => match self.hll_read(key)? {
-                Some(regs) => Value::String(crate::hll_payload::to_redis(&regs)),
-                None => return Ok(None),
-            },
+            RedisType::HyperLogLog => Value::String(self.hll_string(key, &record)?),
             // Redis users see a bitmap as the string it reads as.
             RedisType::Bitmap => {
                 let bits = self.load_bits(key, record, None)?;
@@ -95,9 +102,9 @@ impl Database {
             return Ok(Restored::Expired { deleted: true });
         }
         match value {
-            Value::String(s) => match crate::hll_payload::from_redis(s) {
-                Some(regs) => self.put_new_hll(&mut batch, key, &regs, expire_ms),
-                None => self.put_string(&mut batch, key, expire_ms, s),
+            Value::String(s) => match crate::hll_payload::parse(s) {
+                Ok(hll) => self.put_new_hll(&mut batch, key, &hll, expire_ms),
+                Err(_) => self.put_string(&mut batch, key, expire_ms, s),
             },
             Value::List(items) => {
                 self.put_new_list(&mut batch, key, items.iter().map(|v| &v[..]), expire_ms);
@@ -108,6 +115,9 @@ impl Database {
             Value::Hash(pairs) => {
                 let pairs = pairs.iter().map(|(f, v)| (&f[..], &v[..]));
                 self.put_new_hash(&mut batch, key, pairs, expire_ms)
+            }
+            Value::HashWithTtls(fields) => {
+                self.put_new_hash_with_ttls(&mut batch, key, fields, expire_ms)
             }
             Value::ZSet(items) => self.put_new_zset(&mut batch, key, items, expire_ms),
             Value::Stream(stream) => self.put_new_stream(&mut batch, key, stream, expire_ms),
@@ -135,6 +145,10 @@ mod tests {
                 (b"g".to_vec(), b"2".to_vec()),
             ]),
             Value::ZSet(vec![(b"m".to_vec(), -1.5), (b"n".to_vec(), f64::INFINITY)]),
+            Value::HashWithTtls(vec![
+                (b"a".to_vec(), b"1".to_vec(), 0),
+                (b"b".to_vec(), b"2".to_vec(), now_ms() + 3_600_000),
+            ]),
         ]
     }
 
@@ -157,6 +171,10 @@ mod tests {
         );
         assert_eq!(db.zscore(b"k4", b"m").unwrap(), Some(-1.5));
         assert_eq!(db.hget(b"k3", b"g").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(db.hlen(b"k5").unwrap(), 2);
+        let ttls = db.hash_field_ttls(b"k5", &[b"a", b"b"]).unwrap();
+        assert_eq!(ttls[0], crate::hash_ttl::FieldTtl::Persistent);
+        assert!(matches!(ttls[1], crate::hash_ttl::FieldTtl::At(at) if at > now_ms()));
     }
 
     #[test]

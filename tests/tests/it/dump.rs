@@ -241,7 +241,7 @@ fn restore_errors() {
     assert_eq!(restore(&mut c, "new", "0", &flipped, &[]), checksum);
     let body = &good[..good.len() - 10];
     assert_eq!(
-        restore(&mut c, "new", "0", &sealed(body, 12), &[]),
+        restore(&mut c, "new", "0", &sealed(body, 13), &[]),
         checksum
     );
     // Good footers around bad contents: an empty set, a string longer

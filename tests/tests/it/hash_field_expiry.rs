@@ -575,3 +575,104 @@ fn replicas_follow_field_ttls() {
     assert_eq!(int(r, &["HLEN", "h"]), 4);
     assert_eq!(reply(r, &["HKEYS", "h"]), "[f1,f3,f4,f5]");
 }
+
+#[test]
+fn dump_restore_and_migrate_carry_field_ttls() {
+    basalt_tests::skip_on_redis!(); // redis-server 7.0 has no field TTLs
+    let server = Server::start();
+    let c = &mut server.client();
+    five_fields(c);
+    let at = now_ms() + 500_000;
+    let at_s = at.to_string();
+    q::<Vec<i64>>(c, &["HPEXPIREAT", "h", &at_s, "FIELDS", "2", "f1", "f2"]);
+    q::<Vec<i64>>(c, &["HEXPIRE", "h", "1000", "FIELDS", "1", "f3"]);
+    q::<Vec<i64>>(c, &["HPEXPIRE", "h", "1", "FIELDS", "1", "f5"]);
+    sleep_ms(20);
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("h").query(c).unwrap();
+    // Redis 7.4's RDB_TYPE_HASH_METADATA under RDB version 12.
+    assert_eq!(payload[0], 24);
+    assert_eq!(&payload[payload.len() - 10..payload.len() - 8], &[12, 0]);
+    let restored: String = redis::cmd("RESTORE")
+        .arg("r")
+        .arg(0)
+        .arg(&payload)
+        .query(c)
+        .unwrap();
+    assert_eq!(restored, "OK");
+    let times = |c: &mut Connection, key: &str| -> Vec<i64> {
+        q(
+            c,
+            &[
+                "HPEXPIRETIME",
+                key,
+                "FIELDS",
+                "5",
+                "f1",
+                "f2",
+                "f3",
+                "f4",
+                "f5",
+            ],
+        )
+    };
+    let want = times(c, "h");
+    assert_eq!(&want[..2], &[at as i64, at as i64]);
+    assert_eq!(
+        &want[3..],
+        &[-1, -2],
+        "f4 has no TTL, f5 expired before DUMP"
+    );
+    assert_eq!(times(c, "r"), want);
+    assert_eq!(int(c, &["HLEN", "r"]), 4);
+    assert_eq!(reply(c, &["HGETALL", "r"]), reply(c, &["HGETALL", "h"]));
+    // A hash without field TTLs left is dumped as a plain hash.
+    q::<Vec<i64>>(c, &["HPERSIST", "r", "FIELDS", "3", "f1", "f2", "f3"]);
+    let plain: Vec<u8> = redis::cmd("DUMP").arg("r").query(c).unwrap();
+    assert_eq!((plain[0], plain[plain.len() - 10]), (4, 10));
+
+    // MIGRATE moves the payload to another server.
+    let other = Server::start();
+    let o = &mut other.client();
+    let port = other.port.to_string();
+    assert_eq!(
+        q::<String>(c, &["MIGRATE", "127.0.0.1", &port, "h", "0", "5000"]),
+        "OK"
+    );
+    assert_eq!(times(o, "h"), want);
+    assert_eq!(int(c, &["EXISTS", "h"]), 0);
+    // The expiry cycle knows about the restored TTLs: a field expiring
+    // soon is reclaimed and the hash deleted with its last field.
+    let soon = (now_ms() + 200).to_string();
+    q::<Vec<i64>>(
+        o,
+        &[
+            "HPEXPIREAT",
+            "h",
+            &soon,
+            "FIELDS",
+            "4",
+            "f1",
+            "f2",
+            "f3",
+            "f4",
+        ],
+    );
+    let dump: Vec<u8> = redis::cmd("DUMP").arg("h").query(o).unwrap();
+    let _: String = redis::cmd("RESTORE")
+        .arg("h2")
+        .arg(0)
+        .arg(&dump)
+        .query(o)
+        .unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the restored hash to expire",
+        || {
+            if int(o, &["EXISTS", "h2"]) == 0 {
+                Ok(())
+            } else {
+                Err("h2 still exists".to_string())
+            }
+        },
+    );
+}

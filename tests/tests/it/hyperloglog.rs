@@ -1,10 +1,10 @@
-//! HyperLogLog: PFADD PFCOUNT PFMERGE, and the generic commands on the
-//! type. Counts are redis-server 7.0.15's for the same inputs (checked with
-//! `BASALT_TEST_AGAINST=redis`); where Basalt keeps Kvrocks' own type
-//! (TYPE, SCAN TYPE) the test skips Redis, whose HLLs are strings.
+//! HyperLogLog: PFADD PFCOUNT PFMERGE, the generic commands on the type,
+//! and the string commands, which see Redis's `HYLL` string. Counts and
+//! bytes are redis-server 7.0.15's for the same inputs (checked with
+//! `BASALT_TEST_AGAINST=redis`).
 
 use basalt_tests::client::{err, int, q};
-use basalt_tests::{against_redis, Server};
+use basalt_tests::Server;
 use redis::Connection;
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -136,22 +136,145 @@ fn generic_commands_work_on_hyperloglogs() {
 }
 
 #[test]
-fn the_type_is_kvrocks_hyperloglog() {
+fn the_type_is_string_as_in_redis() {
     let server = Server::start();
     let c = &mut server.client();
     q::<i64>(c, &["PFADD", "h", "a"]);
     q::<String>(c, &["SET", "s", "v"]);
-    // Redis's HLLs are strings; Basalt keeps Kvrocks' type.
-    let (kind, scan_type) = if against_redis() {
-        ("string", "string")
-    } else {
-        ("hyperloglog", "hyperloglog")
-    };
-    assert_eq!(q::<String>(c, &["TYPE", "h"]), kind);
-    let (_, keys): (u64, Vec<String>) = q(c, &["SCAN", "0", "TYPE", scan_type, "COUNT", "100"]);
-    if against_redis() {
-        assert_eq!(keys.len(), 2);
-    } else {
-        assert_eq!(keys, vec!["h".to_string()]);
-    }
+    q::<i64>(c, &["RPUSH", "l", "v"]);
+    assert_eq!(q::<String>(c, &["TYPE", "h"]), "string");
+    let (_, mut keys): (u64, Vec<String>) = q(c, &["SCAN", "0", "TYPE", "string", "COUNT", "100"]);
+    keys.sort();
+    assert_eq!(keys, ["h", "s"]);
+}
+
+fn bin(c: &mut Connection, args: &[&[u8]]) -> Vec<u8> {
+    basalt_tests::client::cmd(args).query(c).unwrap()
+}
+
+/// `PFADD h a b c` as redis-server 7.0 keeps it: the sparse form, the
+/// count cache stale.
+const ABC: &[u8] = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80\x60\xf3\x80\x50\xb1\x84\x4b\xfb\x80\x42\x5a";
+
+#[test]
+fn string_commands_see_redis_bytes() {
+    let server = Server::start();
+    let c = &mut server.client();
+    assert_eq!(int(c, &["PFADD", "h", "a", "b", "c"]), 1);
+    assert_eq!(bin(c, &[b"GET", b"h"]), ABC);
+    assert_eq!(int(c, &["STRLEN", "h"]), ABC.len() as i64);
+    assert_eq!(bin(c, &[b"GETRANGE", b"h", b"0", b"3"]), b"HYLL");
+    // PFCOUNT of one key caches the count in the header; a PFADD that
+    // changes a register marks it stale and leaves the old count.
+    assert_eq!(int(c, &["PFCOUNT", "h"]), 3);
+    assert_eq!(
+        bin(c, &[b"GETRANGE", b"h", b"8", b"15"]),
+        b"\x03\0\0\0\0\0\0\0"
+    );
+    assert_eq!(int(c, &["PFADD", "h", "a"]), 0);
+    assert_eq!(bin(c, &[b"GETRANGE", b"h", b"15", b"15"]), b"\0");
+    assert_eq!(int(c, &["PFADD", "h", "d"]), 1);
+    assert_eq!(
+        bin(c, &[b"GETRANGE", b"h", b"8", b"15"]),
+        b"\x03\0\0\0\0\0\0\x80"
+    );
+    let v: Vec<Option<Vec<u8>>> = basalt_tests::client::cmd(&["MGET", "h", "nokey"])
+        .query(c)
+        .unwrap();
+    assert_eq!(v[0].as_ref().map(|v| &v[..4]), Some(&b"HYLL"[..]));
+    assert_eq!(v[1], None);
+    // Past hll-sparse-max-bytes the HyperLogLog is dense, as Redis
+    // promotes it: 16 header bytes and 16384 six-bit registers.
+    add_range(c, "big", 1, 3000);
+    assert_eq!(int(c, &["STRLEN", "big"]), 12304);
+    assert_eq!(bin(c, &[b"GETRANGE", b"big", b"4", b"4"]), b"\0");
+    // SET of those bytes makes a string that PF* read as the same sketch.
+    let bytes = bin(c, &[b"GET", b"big"]);
+    let _: () = basalt_tests::client::cmd(&[b"SET".as_ref(), b"copy", &bytes])
+        .query(c)
+        .unwrap();
+    assert_eq!(int(c, &["PFCOUNT", "copy"]), int(c, &["PFCOUNT", "big"]));
+}
+
+#[test]
+fn strings_holding_hyperloglogs_are_hyperloglogs() {
+    let server = Server::start();
+    let c = &mut server.client();
+    let _: () = basalt_tests::client::cmd(&[b"SET".as_ref(), b"s", ABC])
+        .query(c)
+        .unwrap();
+    assert_eq!(int(c, &["PFCOUNT", "s"]), 3);
+    assert_eq!(int(c, &["PFADD", "s", "a", "b"]), 0);
+    assert_eq!(int(c, &["PFADD", "s", "d"]), 1);
+    assert_eq!(int(c, &["PFCOUNT", "s"]), 4);
+    assert_eq!(q::<String>(c, &["TYPE", "s"]), "string");
+    let _: () = basalt_tests::client::cmd(&[b"SET".as_ref(), b"t", ABC])
+        .query(c)
+        .unwrap();
+    assert_eq!(int(c, &["EXPIRE", "t", "1000"]), 1);
+    assert_eq!(q::<String>(c, &["PFMERGE", "t", "s"]), "OK");
+    assert_eq!(int(c, &["PFCOUNT", "t"]), 4);
+    assert!(int(c, &["TTL", "t"]) > 0, "PFMERGE keeps the TTL");
+    assert_eq!(int(c, &["PFCOUNT", "s", "t", "nokey"]), 4);
+}
+
+#[test]
+fn edited_hyperloglogs_are_checked_as_redis_checks_them() {
+    let server = Server::start();
+    let c = &mut server.client();
+    let not_hll = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    let corrupt = "INVALIDOBJ Corrupted HLL object detected";
+    q::<i64>(c, &["PFADD", "h", "a", "b", "c"]);
+    assert_eq!(int(c, &["APPEND", "h", "hello"]), ABC.len() as i64 + 5);
+    assert_eq!(err(c, &["PFCOUNT", "h"]), corrupt);
+    assert_eq!(err(c, &["PFMERGE", "d", "h"]), corrupt);
+    q::<i64>(c, &["DEL", "h"]);
+    q::<i64>(c, &["PFADD", "h", "a", "b", "c"]);
+    q::<i64>(c, &["SETRANGE", "h", "0", "0123"]);
+    assert_eq!(err(c, &["PFCOUNT", "h"]), not_hll);
+    q::<i64>(c, &["DEL", "h"]);
+    q::<i64>(c, &["PFADD", "h", "a", "b", "c"]);
+    q::<i64>(c, &["SETRANGE", "h", "4", "x"]);
+    assert_eq!(err(c, &["PFCOUNT", "h"]), not_hll);
+    // A sparse body claimed dense has the wrong length.
+    q::<i64>(c, &["DEL", "h"]);
+    q::<i64>(c, &["PFADD", "h", "a", "b", "c"]);
+    let len: i64 = basalt_tests::client::cmd(&[b"SETRANGE".as_ref(), b"h", b"4", b"\0"])
+        .query(c)
+        .unwrap();
+    assert_eq!(len, ABC.len() as i64);
+    assert_eq!(err(c, &["PFCOUNT", "h"]), not_hll);
+    q::<String>(c, &["SET", "plain", "bar"]);
+    assert_eq!(err(c, &["PFADD", "plain", "1"]), not_hll);
+    assert_eq!(err(c, &["PFCOUNT", "plain"]), not_hll);
+    assert_eq!(err(c, &["PFMERGE", "plain", "h"]), not_hll);
+    assert_eq!(err(c, &["PFMERGE", "d", "plain"]), not_hll);
+    assert_eq!(int(c, &["EXISTS", "d"]), 0);
+    // Any string command works on a HyperLogLog, as on Redis's string.
+    q::<i64>(c, &["PFADD", "n", "a"]);
+    assert_eq!(
+        err(c, &["INCR", "n"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(bin(c, &[b"GETDEL", b"n"])[..4], *b"HYLL");
+    assert_eq!(int(c, &["EXISTS", "n"]), 0);
+}
+
+#[test]
+fn a_replica_counts_without_caching_and_gets_the_masters_cache() {
+    basalt_tests::skip_on_redis!();
+    let sync = std::time::Duration::from_secs(30);
+    let master = Server::start();
+    let m = &mut master.client();
+    let replica = basalt_tests::nodes::start_replica(&master, &[]);
+    q::<i64>(m, &["PFADD", "h", "a", "b", "c"]);
+    basalt_tests::nodes::wait_in_sync(&master, &replica, sync);
+    let r = &mut basalt_tests::nodes::connect(&replica, sync);
+    // The replica cannot write its cache: it counts and leaves it stale.
+    assert_eq!(int(r, &["PFCOUNT", "h"]), 3);
+    assert_eq!(bin(r, &[b"GETRANGE", b"h", b"15", b"15"]), b"\x80");
+    assert_eq!(int(m, &["PFCOUNT", "h"]), 3);
+    basalt_tests::nodes::wait_in_sync(&master, &replica, sync);
+    assert_eq!(bin(r, &[b"GET", b"h"]), bin(m, &[b"GET", b"h"]));
+    assert_eq!(bin(r, &[b"GETRANGE", b"h", b"15", b"15"]), b"\0");
 }

@@ -684,3 +684,86 @@ fn replicas_follow_json_writes_and_refuse_them() {
     assert_eq!(r(rc, &["TYPE", "after"]), "ReJSON-RL");
     assert!(err(rc, &["JSON.SET", "after", "$.s", "1"]).starts_with("READONLY"));
 }
+
+#[test]
+fn resp3_replies_are_redisjson_s() {
+    skip_on_redis!();
+    let server = Server::start();
+    let mut c = Raw::connect(server.port);
+    c.val(&["HELLO", "3"]);
+    let doc = r#"{"a":1,"b":[true,null,2.5],"c":"x","o":{"n":1}}"#;
+    assert_eq!(c.cmd(&["JSON.SET", "k", "$", doc]), "+OK\r\n");
+    // JSON.TYPE: the RESP2 reply inside one more array.
+    assert_eq!(c.cmd(&["JSON.TYPE", "k"]), "*1\r\n$6\r\nobject\r\n");
+    assert_eq!(
+        c.cmd(&["JSON.TYPE", "k", "$.a"]),
+        "*1\r\n*1\r\n$7\r\ninteger\r\n"
+    );
+    assert_eq!(c.cmd(&["JSON.TYPE", "missing"]), "*1\r\n_\r\n");
+    // NUMINCRBY/NUMMULTBY: native numbers in an array, for both path kinds.
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "k", "$..n", "2"]), "*1\r\n:3\r\n");
+    assert_eq!(
+        c.cmd(&["JSON.NUMINCRBY", "k", "$.b[2]", "1"]),
+        "*1\r\n,3.5\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["JSON.NUMMULTBY", "k", ".a", "2.5"]),
+        "*1\r\n,2.5\r\n"
+    );
+    assert_eq!(c.cmd(&["JSON.NUMINCRBY", "k", "$.c", "1"]), "*1\r\n_\r\n");
+    // JSON.GET stays JSON text unless FORMAT asks for native values.
+    assert_eq!(c.cmd(&["JSON.GET", "k", "$.c"]), "$5\r\n[\"x\"]\r\n");
+    assert_eq!(
+        c.cmd(&["JSON.GET", "k", "FORMAT", "EXPAND", "$.b", "$.o"]),
+        "*2\r\n*1\r\n*3\r\n#t\r\n_\r\n,3.5\r\n*1\r\n%1\r\n$1\r\nn\r\n:3\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["JSON.GET", "k", "FORMAT", "EXPAND1", "$.o", ".c"]),
+        "*2\r\n*1\r\n$7\r\n{\"n\":3}\r\n*1\r\n$1\r\nx\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["JSON.GET", "k", "FORMAT", "STRING", "$.c"]),
+        "$5\r\n[\"x\"]\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["JSON.GET", "k", "FORMAT", "STRINGS"]),
+        "-ERR wrong reply format\r\n"
+    );
+    assert_eq!(c.cmd(&["JSON.GET", "missing", "FORMAT", "EXPAND"]), "_\r\n");
+    // RESP2: FORMAT before any path is refused.
+    let mut c2 = Raw::connect(server.port);
+    assert_eq!(
+        c2.cmd(&["JSON.GET", "k", "FORMAT", "EXPAND"]),
+        "-ERR FORMAT argument is not supported on RESP2\r\n"
+    );
+    assert_eq!(c2.cmd(&["JSON.TYPE", "k", ".c"]), "$6\r\nstring\r\n");
+}
+
+#[test]
+fn filters_with_regex_and_membership() {
+    skip_on_redis!();
+    let (_server, mut c) = setup();
+    let c = &mut c;
+    let doc = r#"[{"n":"Alice","a":30},{"n":"bob","a":25},{"n":"Ann","a":41}]"#;
+    assert_eq!(r(c, &["JSON.SET", "p", "$", doc]), "OK");
+    assert_eq!(
+        r(c, &["JSON.GET", "p", r#"$[?(@.n =~ "^A")].a"#]),
+        "[30,41]"
+    );
+    assert_eq!(r(c, &["JSON.GET", "p", r#"$[?@.n=~'o'].n"#]), r#"["bob"]"#);
+    assert_eq!(
+        r(
+            c,
+            &["JSON.GET", "p", r#"$[?@.a in [25, 41] && @.n =~ "n"].n"#]
+        ),
+        r#"["Ann"]"#
+    );
+    assert_eq!(
+        r(c, &["JSON.GET", "p", r#"$[?(@.n nin ["Alice","bob"])].a"#]),
+        "[41]"
+    );
+    assert_eq!(
+        r(c, &["JSON.NUMINCRBY", "p", "$[?@.a in [30]].a", "1"]),
+        "[31]"
+    );
+}

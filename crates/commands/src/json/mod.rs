@@ -28,7 +28,7 @@ const fn json_cmd(name: &'static str, arity: i32, flags: u32, handler: super::Ha
 
 pub static COMMANDS: &[Command] = &[
     json_cmd("json.set", -4, WRITE | DENYOOM, write::set).syntax("key path value [condition: NX | XX]").keys(1, 1, 1).key_flags(&[RW]).since("1.0.0").summary("Sets or updates the JSON value of one or more paths in a key."),
-    json_cmd("json.get", -2, READONLY, read::get).syntax("key [INDENT indent] [NEWLINE newline] [SPACE space] [path [path ...]]").keys(1, 1, 1).key_flags(&[RO]).since("1.0.0").summary("Gets the value at one or more paths in JSON serialized form."),
+    json_cmd("json.get", -2, READONLY, read::get).syntax("key [INDENT indent] [NEWLINE newline] [SPACE space] [FORMAT <STRING | EXPAND1 | EXPAND>] [path [path ...]]").keys(1, 1, 1).key_flags(&[RO]).since("1.0.0").summary("Gets the value at one or more paths in JSON serialized form."),
     json_cmd("json.mget", -3, READONLY, read::mget).syntax("key [key ...] path").keys(1, -2, 1).key_flags(&[RO]).since("1.0.0").summary("Returns the values at a path from one or more keys."),
     json_cmd("json.mset", -4, WRITE | DENYOOM, write::mset).syntax("key path value [key path value ...]").keys(1, -1, 3).key_flags(&[RW]).since("2.6.0").summary("Sets or updates the JSON value of one or more keys."),
     json_cmd("json.del", -2, WRITE, write::del).syntax("key [path]").keys(1, 1, 1).key_flags(&[RW]).since("1.0.0").summary("Deletes a value."),

@@ -3,7 +3,7 @@
 use super::{bulk_json, doc_arg, jerr, path_arg};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
-use basalt_resp::Reply;
+use basalt_resp::{Protocol, Reply};
 use basalt_types::json::edit;
 use basalt_types::json::format::{self, Style};
 use basalt_types::json::path::Path;
@@ -21,12 +21,63 @@ fn optional_path(args: &[Bytes], i: usize, name: &str) -> Result<Path, CommandEr
     }
 }
 
+/// JSON.GET's FORMAT (RedisJSON 2.6+, RESP3 only): STRING is the JSON
+/// text; EXPAND1 answers scalars as native RESP3 values and containers as
+/// JSON text; EXPAND answers everything natively (objects as maps).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReplyFormat {
+    String,
+    Expand1,
+    Expand,
+}
+
+/// A value as FORMAT EXPAND1/EXPAND answers it.
+fn expanded(v: &Value, format: ReplyFormat) -> Reply {
+    match v {
+        Value::Null => Reply::Null,
+        Value::Bool(b) => Reply::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Reply::Integer(i),
+            None => Reply::Double(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => Reply::Bulk(Bytes::from(s.clone())),
+        _ if format == ReplyFormat::Expand1 => bulk_json(v),
+        Value::Array(a) => Reply::Array(a.iter().map(|v| expanded(v, format)).collect()),
+        Value::Object(o) => Reply::Map(
+            o.iter()
+                .map(|(k, v)| (Reply::Bulk(Bytes::from(k.clone())), expanded(v, format)))
+                .collect(),
+        ),
+    }
+}
+
 pub(super) fn get(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let mut style = Style::default();
     let mut paths = Vec::new();
+    let mut reply_format = ReplyFormat::String;
+    let resp3 = ctx.client.protocol == Protocol::Resp3;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
+        if a.eq_ignore_ascii_case(b"format") {
+            // RedisJSON refuses FORMAT on RESP2 only before any path.
+            if !resp3 && paths.is_empty() {
+                return Err(CommandError::Other(
+                    "ERR FORMAT argument is not supported on RESP2".into(),
+                ));
+            }
+            let v = args
+                .get(i + 1)
+                .ok_or_else(|| CommandError::WrongArity("json.get".into()))?;
+            reply_format = match &v[..] {
+                b"STRING" => ReplyFormat::String,
+                b"EXPAND1" => ReplyFormat::Expand1,
+                b"EXPAND" => ReplyFormat::Expand,
+                _ => return Err(CommandError::Other("ERR wrong reply format".into())),
+            };
+            i += 2;
+            continue;
+        }
         let slot = if a.eq_ignore_ascii_case(b"indent") {
             Some(&mut style.indent)
         } else if a.eq_ignore_ascii_case(b"newline") {
@@ -56,6 +107,18 @@ pub(super) fn get(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let Some(doc) = ctx.db().json_read(&args[1])? else {
         return Ok(Reply::Null);
     };
+    if resp3 && reply_format != ReplyFormat::String {
+        // One array per path of its matches, legacy paths included.
+        let per_path = paths.iter().map(|p| {
+            Reply::Array(
+                p.values(&doc)
+                    .into_iter()
+                    .map(|v| expanded(v, reply_format))
+                    .collect(),
+            )
+        });
+        return Ok(Reply::Array(per_path.collect()));
+    }
     let text = |v: &Value| Reply::Bulk(Bytes::from(format::to_text(v, &style)));
     let all_legacy = paths.iter().all(Path::is_legacy);
     if paths.len() == 1 {
@@ -122,11 +185,19 @@ fn per_node(
 
 pub(super) fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let p = optional_path(args, 2, "json.type")?;
-    let Some(doc) = ctx.db().json_read(&args[1])? else {
-        return Ok(Reply::Null);
+    let reply = match ctx.db().json_read(&args[1])? {
+        None => Reply::Null,
+        Some(doc) => {
+            let name = |v: &Value| Reply::bulk(edit::type_name(v));
+            per_node(&p, &doc, |v| Ok(v.map_or(Reply::Null, name)), name)?
+        }
     };
-    let name = |v: &Value| Reply::bulk(edit::type_name(v));
-    per_node(&p, &doc, |v| Ok(v.map_or(Reply::Null, name)), name)
+    // RedisJSON wraps the RESP2 reply in one more array on RESP3.
+    Ok(if ctx.client.protocol == Protocol::Resp3 {
+        Reply::Array(vec![reply])
+    } else {
+        reply
+    })
 }
 
 pub(super) fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {

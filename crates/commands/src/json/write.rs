@@ -3,10 +3,10 @@
 use super::{bulk_json, doc_arg, jerr, path_arg, Outcome, MODULE};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
-use basalt_resp::Reply;
+use basalt_resp::{Protocol, Reply};
 use basalt_types::json::edit::{self, NumOp};
 use basalt_types::json::path::{self, AddTarget, Path};
-use basalt_types::json::{Change, JsonError, Value};
+use basalt_types::json::{serde_json, Change, JsonError, Value};
 use bytes::Bytes;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -249,6 +249,21 @@ fn num(ctx: &mut Ctx, args: &[Bytes], op: NumOp, event: &'static str) -> Command
         "does not contains a number",
         |v| edit::num_op(v, &by, op),
     )?;
+    // RESP3: an array of native numbers (nil for a non-number), whatever
+    // the path, as RedisJSON answers.
+    if ctx.client.protocol == Protocol::Resp3 {
+        let number = |n: Option<serde_json::Number>| match n {
+            None => Reply::Null,
+            Some(n) => match n.as_i64() {
+                Some(i) => Reply::Integer(i),
+                None => Reply::Double(n.as_f64().unwrap_or(0.0)),
+            },
+        };
+        return Ok(Reply::Array(match outcome {
+            Outcome::Last(n) => vec![number(Some(n))],
+            Outcome::Each(all) => all.into_iter().map(number).collect(),
+        }));
+    }
     // RESP2: one bulk string, the number (legacy) or a JSON array.
     Ok(match outcome {
         Outcome::Last(n) => Reply::Bulk(Bytes::from(n.to_string())),

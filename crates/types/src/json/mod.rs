@@ -12,6 +12,7 @@
 
 pub mod edit;
 mod error;
+mod filter_ext;
 pub mod format;
 pub mod path;
 

@@ -1,5 +1,6 @@
 //! JSON.* paths: JSONPath (`$...`, RFC 9535 as `serde_json_path` parses
-//! it) and RedisJSON 1.x "legacy" paths (`.a.b`, `a`, `.`), which RedisJSON
+//! it, plus RedisJSON's `=~`, `in` and `nin` filters, see `filter_ext`) and
+//! RedisJSON 1.x "legacy" paths (`.a.b`, `a`, `.`), which RedisJSON
 //! rewrites to JSONPath and answers with a single value instead of a list.
 
 use super::error::JsonError;
@@ -43,7 +44,7 @@ impl Path {
         } else {
             format!("$.{original}")
         };
-        let query = JsonPath::parse(&normalized)
+        let query = JsonPath::parse(&super::filter_ext::rewrite(&normalized))
             .map_err(|e| JsonError::PathSyntax(e.position(), e.message().to_string()))?;
         Ok(Path {
             original,

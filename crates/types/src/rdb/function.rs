@@ -2,7 +2,7 @@
 //! and the common footer, as Redis writes them.
 
 use super::reader::Reader;
-use super::{open, seal, writer, Error};
+use super::{open, seal, writer, Error, WRITE_VERSION};
 
 /// RDB_OPCODE_FUNCTION2.
 const OPCODE_FUNCTION: u8 = 245;
@@ -14,7 +14,7 @@ pub fn dump<'a>(libraries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
         out.push(OPCODE_FUNCTION);
         writer::string(code, &mut out);
     }
-    seal(out)
+    seal(out, WRITE_VERSION)
 }
 
 /// The library codes in a payload.

@@ -3,8 +3,10 @@
 //! <u64 LE CRC-64/Jones of everything before it>`.
 //!
 //! Written with RDB version 10 (Redis 7.0) in the plain object types, so
-//! both Redis 7.0 and 7.2 restore what Basalt dumps; read up to version 11
-//! (Redis 7.2) in every encoding those versions write or still load. The
+//! both Redis 7.0 and 7.2 restore what Basalt dumps, except a hash with
+//! field TTLs, which only Redis 7.4 has: RDB_TYPE_HASH_METADATA under
+//! version 12. Read up to version 12 (Redis 7.4) in every encoding those
+//! versions write or still load. The
 //! decoders are bounds-checked throughout: a hostile payload is refused
 //! with an error, never a panic or an allocation it did not pay for.
 
@@ -25,8 +27,11 @@ use crc::{Crc, CRC_64_REDIS};
 /// The RDB version written into payloads: Redis 7.0's, the oldest that
 /// Basalt's peers run, which refuses payloads of a newer version.
 pub const WRITE_VERSION: u16 = 10;
-/// The newest RDB version read: Redis 7.2's.
-pub const READ_VERSION: u16 = 11;
+/// The version of a payload holding a hash with field TTLs: Redis 7.4's,
+/// the first with them.
+pub const HASH_TTL_VERSION: u16 = 12;
+/// The newest RDB version read: Redis 7.4's.
+pub const READ_VERSION: u16 = 12;
 
 const CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
 const FOOTER: usize = 10;
@@ -63,6 +68,12 @@ pub(crate) mod types {
     pub const STREAM_LISTPACKS: u8 = 15;
     pub const STREAM_LISTPACKS_2: u8 = 19;
     pub const STREAM_LISTPACKS_3: u8 = 21;
+    /// Hashes with field TTLs (Redis 7.4): the release candidates' forms
+    /// with absolute times, and the final ones led by the earliest time.
+    pub const HASH_METADATA_PRE_GA: u8 = 22;
+    pub const HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+    pub const HASH_METADATA: u8 = 24;
+    pub const HASH_LISTPACK_EX: u8 = 25;
 }
 
 /// A little-endian two's complement integer of 1 to 8 bytes, as listpack
@@ -78,7 +89,11 @@ fn int_le(bytes: &[u8]) -> i64 {
 pub fn dump(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     encode::object(value, &mut out);
-    seal(out)
+    let version = match value {
+        Value::HashWithTtls(_) => HASH_TTL_VERSION,
+        _ => WRITE_VERSION,
+    };
+    seal(out, version)
 }
 
 /// The value in a RESTORE payload. Bytes after the object are ignored,
@@ -88,8 +103,8 @@ pub fn restore(payload: &[u8]) -> Result<Value, Error> {
 }
 
 /// Appends the footer: RDB version and checksum.
-fn seal(mut body: Vec<u8>) -> Vec<u8> {
-    body.extend_from_slice(&WRITE_VERSION.to_le_bytes());
+fn seal(mut body: Vec<u8>, version: u16) -> Vec<u8> {
+    body.extend_from_slice(&version.to_le_bytes());
     let crc = CRC64.checksum(&body);
     body.extend_from_slice(&crc.to_le_bytes());
     body

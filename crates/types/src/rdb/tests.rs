@@ -101,7 +101,7 @@ fn redis_payloads() -> Vec<(Vec<u8>, Value)> {
 fn payload(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![kind];
     out.extend_from_slice(body);
-    seal(out)
+    seal(out, WRITE_VERSION)
 }
 
 /// An RDB string holding `blob` verbatim.
@@ -228,12 +228,15 @@ fn bad_footers_and_contents() {
     bad_crc[n - 1] ^= 1;
     assert_eq!(restore(&bad_crc), Err(Error::Payload));
     let mut newer = good[..n - 10].to_vec();
-    newer.extend_from_slice(&12u16.to_le_bytes());
+    newer.extend_from_slice(&13u16.to_le_bytes());
     let crc = CRC64.checksum(&newer);
     newer.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(restore(&newer), Err(Error::Payload));
     assert_eq!(restore(b"short"), Err(Error::Payload));
-    assert_eq!(restore(&seal(Vec::new())), Err(Error::BadData));
+    assert_eq!(
+        restore(&seal(Vec::new(), WRITE_VERSION)),
+        Err(Error::BadData)
+    );
     // Empty collections, duplicates, NaN, unknown types, bad containers.
     assert_eq!(restore(&payload(types::SET, &[0])), Err(Error::BadData));
     assert_eq!(
@@ -295,7 +298,7 @@ fn hostile_payloads_never_panic() {
     for seed in &seeds {
         let body = &seed[..seed.len() - 10];
         for cut in 0..body.len() {
-            let _ = restore(&seal(body[..cut].to_vec()));
+            let _ = restore(&seal(body[..cut].to_vec(), WRITE_VERSION));
         }
         for _ in 0..2000 {
             let mut b = body.to_vec();
@@ -303,7 +306,7 @@ fn hostile_payloads_never_panic() {
                 let i = rng.random_range(0..b.len());
                 b[i] = rng.random();
             }
-            let _ = restore(&seal(b));
+            let _ = restore(&seal(b, WRITE_VERSION));
         }
     }
     for _ in 0..20000 {
@@ -312,6 +315,75 @@ fn hostile_payloads_never_panic() {
         if let Some(first) = b.first_mut() {
             *first %= 22;
         }
-        let _ = restore(&seal(b));
+        let _ = restore(&seal(b, WRITE_VERSION));
     }
+}
+
+#[test]
+fn hashes_with_field_ttls() {
+    let at = 1_900_000_000_000u64;
+    let v = Value::HashWithTtls(vec![
+        (b"a".to_vec(), b"1".to_vec(), at + 5),
+        (b"b".to_vec(), b"x".to_vec(), 0),
+        (b"c".to_vec(), b"y".to_vec(), at),
+    ]);
+    let p = dump(&v);
+    // RDB_TYPE_HASH_METADATA under Redis 7.4's version: the earliest time
+    // as 8 bytes LE, the count, then (time - earliest + 1 or 0, field,
+    // value) per field, as rdbSaveObject writes them.
+    let mut want = vec![types::HASH_METADATA];
+    want.extend_from_slice(&at.to_le_bytes());
+    want.extend_from_slice(&[
+        3, 6, 1, b'a', 0xc0, 1, 0, 1, b'b', 1, b'x', 1, 1, b'c', 1, b'y',
+    ]);
+    assert_eq!(&p[..p.len() - 10], &want[..]);
+    assert_eq!(u16::from_le_bytes([p[p.len() - 10], p[p.len() - 9]]), 12);
+    assert_eq!(restore(&p).unwrap(), v);
+    // The release candidates' form: absolute times.
+    let body = [2, 0, 1, b'a', 1, b'1', 0x80, 0, 0, 0, 9, 1, b'b', 1, b'2'];
+    assert_eq!(
+        restore(&payload(types::HASH_METADATA_PRE_GA, &body)).unwrap(),
+        Value::HashWithTtls(vec![
+            (b"a".to_vec(), b"1".to_vec(), 0),
+            (b"b".to_vec(), b"2".to_vec(), 9),
+        ])
+    );
+    // A hash whose fields all lost their TTL is a plain hash.
+    let body = [1, 0, 1, b'a', 1, b'1'];
+    assert_eq!(
+        restore(&payload(types::HASH_METADATA_PRE_GA, &body)).unwrap(),
+        Value::Hash(vec![(b"a".to_vec(), b"1".to_vec())])
+    );
+    // Listpack-ex: (field, value, time) triplets in time order, fields
+    // without a time last; the final form leads with the earliest time.
+    let t = at.to_string();
+    let lp = listpack::build([&b"c"[..], b"y", t.as_bytes(), b"b", b"x", b"0"]);
+    let mut body = at.to_le_bytes().to_vec();
+    body.extend_from_slice(&rdb_string(&lp));
+    assert_eq!(
+        restore(&payload(types::HASH_LISTPACK_EX, &body)).unwrap(),
+        Value::HashWithTtls(vec![
+            (b"c".to_vec(), b"y".to_vec(), at),
+            (b"b".to_vec(), b"x".to_vec(), 0),
+        ])
+    );
+    let unordered = listpack::build([&b"b"[..], b"x", b"0", b"c", b"y", t.as_bytes()]);
+    assert_eq!(
+        restore(&payload(
+            types::HASH_LISTPACK_EX_PRE_GA,
+            &rdb_string(&unordered)
+        )),
+        Err(Error::BadData)
+    );
+    let too_late = (1u64 << 48).to_string();
+    let lp = listpack::build([&b"c"[..], b"y", too_late.as_bytes()]);
+    assert_eq!(
+        restore(&payload(types::HASH_LISTPACK_EX_PRE_GA, &rdb_string(&lp))),
+        Err(Error::BadData)
+    );
+    let dup = [2, 0, 1, b'a', 1, b'1', 0, 1, b'a', 1, b'2'];
+    assert_eq!(
+        restore(&payload(types::HASH_METADATA_PRE_GA, &dup)),
+        Err(Error::BadData)
+    );
 }
