@@ -5,6 +5,7 @@ use crate::driver::{self, DriverError};
 use crate::meta::{Meta, MetaError};
 use crate::model::{Cluster, ModelError};
 use crate::status::Status;
+use crate::store::StoreError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -77,6 +78,10 @@ impl ApiError {
             | ApiError::BadBody(_)
             | ApiError::NodesRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::Failover(e) => e.status(),
+            // A deposed leader's write: retry against the new leader.
+            ApiError::Meta(MetaError::Store(StoreError::NotLeader)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Meta(_) | ApiError::PushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
