@@ -95,6 +95,25 @@ const LIBRARY: &str = "#!lua name=lib\n\
     redis.register_function{function_name='ro', callback=function(keys, args) \
     return 'ro ' .. (redis.call('GET', keys[1]) or 'nil') end, flags={'no-writes'}}";
 
+/// A replica reloads its scripts right after applying the batch that
+/// changed them, so INFO's offset can show the batch a moment before the
+/// reload is done (docs/replication.md, "Not done yet"): after
+/// `wait_in_sync`, wait for the answer too.
+fn replica_says(r: &mut redis::Connection, args: &[&str], expected: &str) {
+    wait_until(
+        SYNC,
+        &format!("{args:?} on the replica to answer {expected:?}"),
+        || {
+            let got = reply(r, args);
+            if got.starts_with(expected) {
+                Ok(())
+            } else {
+                Err(got)
+            }
+        },
+    );
+}
+
 #[test]
 fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     skip_on_redis!();
@@ -122,15 +141,16 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     let replaced = LIBRARY.replace("'ro '", "'new '");
     let _: String = q(&mut m, &["FUNCTION", "LOAD", "REPLACE", &replaced]);
     wait_in_sync(&master, &replica, SYNC);
-    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "new v");
+    replica_says(&mut r, &["FCALL_RO", "ro", "1", "k"], "new v");
     let _: () = q(&mut m, &["FUNCTION", "DELETE", "lib"]);
     let _: () = q(&mut m, &["SCRIPT", "FLUSH"]);
     wait_in_sync(&master, &replica, SYNC);
-    assert_eq!(
-        err(&mut r, &["FCALL_RO", "ro", "1", "k"]),
-        "ERR Function not found"
+    replica_says(
+        &mut r,
+        &["FCALL_RO", "ro", "1", "k"],
+        "ERR Function not found",
     );
-    assert!(err(&mut r, &["EVALSHA", &loaded, "0"]).starts_with("NOSCRIPT"));
+    replica_says(&mut r, &["EVALSHA", &loaded, "0"], "NOSCRIPT");
 
     // A replica that joins later gets them with its full sync.
     let loaded: String = q(&mut m, &["SCRIPT", "LOAD", "return 'loaded'"]);
