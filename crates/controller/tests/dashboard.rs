@@ -156,14 +156,9 @@ fn status_endpoints_answer_for_a_cluster_and_404_otherwise() {
     let nodes: Vec<Server> = (0..2).map(|_| node()).collect();
     let (_tmp, dir) = data_dir();
     let ctl = Controller::start(&dir);
-    ctl.post("/api/v1/namespaces", json!({"namespace": "ns"}));
     let addrs: Vec<String> = nodes.iter().map(addr).collect();
-    let (status, body) = ctl.post(
-        "/api/v1/namespaces/ns/clusters",
-        json!({"name": "c", "nodes": addrs, "replicas": 2}),
-    );
-    assert_eq!(status, 201, "{body}");
-    let ids: Vec<String> = body["data"]["cluster"]["shards"][0]["nodes"]
+    let cluster = ctl.create_cluster("ns", "c", &addrs, 2);
+    let ids: Vec<String> = cluster["shards"][0]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -239,13 +234,8 @@ fn dashboard_in_chromium_shows_the_cluster_its_nodes_and_slot_map() {
             .unwrap();
     }
     let ctl = Controller::start(&dir);
-    ctl.post("/api/v1/namespaces", json!({"namespace": "ns"}));
     let addrs: Vec<String> = nodes.iter().map(addr).collect();
-    let (status, body) = ctl.post(
-        "/api/v1/namespaces/ns/clusters",
-        json!({"name": "c1", "nodes": addrs, "replicas": 2}),
-    );
-    assert_eq!(status, 201, "{body}");
+    ctl.create_cluster("ns", "c1", &addrs, 2);
 
     for page in ["/", "/dashboard"] {
         let (status, kind, html) = get_text(&ctl.base, page);

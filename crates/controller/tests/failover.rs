@@ -25,16 +25,8 @@ const FAST: &[&str] = &["--probe-interval-ms", "200", "--failure-threshold", "3"
 fn cluster(count: usize, per_shard: usize, dir: &Path) -> (Vec<Server>, Controller) {
     let nodes: Vec<Server> = (0..count).map(|_| node()).collect();
     let ctl = Controller::start_with(dir, FAST);
-    assert_eq!(
-        ctl.post("/api/v1/namespaces", json!({"namespace": "ns"})).0,
-        201
-    );
     let addrs: Vec<String> = nodes.iter().map(addr).collect();
-    let (status, body) = ctl.post(
-        "/api/v1/namespaces/ns/clusters",
-        json!({"name": "c", "nodes": addrs, "replicas": per_shard}),
-    );
-    assert_eq!(status, 201, "{body}");
+    ctl.create_cluster("ns", "c", &addrs, per_shard);
     for shard in nodes.chunks(per_shard) {
         for replica in &shard[1..] {
             wait_in_sync(&shard[0], replica, WAIT);
@@ -44,9 +36,7 @@ fn cluster(count: usize, per_shard: usize, dir: &Path) -> (Vec<Server>, Controll
 }
 
 fn model(ctl: &Controller) -> Value {
-    let (status, body) = ctl.get("/api/v1/namespaces/ns/clusters/c");
-    assert_eq!(status, 200, "{body}");
-    body["data"]["cluster"].clone()
+    ctl.cluster("ns", "c")
 }
 
 fn master_of(cluster: &Value, shard: usize) -> String {

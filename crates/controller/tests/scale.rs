@@ -24,23 +24,13 @@ const C: &str = "/api/v1/namespaces/ns/clusters/c";
 fn cluster_on(nodes: &[&Server], per_shard: usize) -> (tempfile::TempDir, Controller) {
     let (tmp, dir) = data_dir();
     let ctl = Controller::start(&dir);
-    assert_eq!(
-        ctl.post("/api/v1/namespaces", json!({"namespace": "ns"})).0,
-        201
-    );
     let addrs: Vec<String> = nodes.iter().map(|n| addr(n)).collect();
-    let (status, body) = ctl.post(
-        "/api/v1/namespaces/ns/clusters",
-        json!({"name": "c", "nodes": addrs, "replicas": per_shard}),
-    );
-    assert_eq!(status, 201, "{body}");
+    ctl.create_cluster("ns", "c", &addrs, per_shard);
     (tmp, ctl)
 }
 
 fn doc(ctl: &Controller) -> Value {
-    let (status, body) = ctl.get(C);
-    assert_eq!(status, 200, "{body}");
-    body["data"]["cluster"].clone()
+    ctl.cluster("ns", "c")
 }
 
 fn wait_version(ctl: &Controller, version: i64) -> Value {

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use basalt_tests::Server;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -87,6 +87,32 @@ impl Controller {
 }
 
 impl Controller {
+    /// Creates namespace `ns` and, in it, cluster `name` on `addrs` with
+    /// `per_shard` nodes a shard; the created cluster document.
+    pub fn create_cluster(
+        &self,
+        ns: &str,
+        name: &str,
+        addrs: &[String],
+        per_shard: usize,
+    ) -> Value {
+        let (status, body) = self.post("/api/v1/namespaces", json!({ "namespace": ns }));
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = self.post(
+            &format!("/api/v1/namespaces/{ns}/clusters"),
+            json!({"name": name, "nodes": addrs, "replicas": per_shard}),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["data"]["cluster"].clone()
+    }
+
+    /// The stored document of cluster `name` in namespace `ns`.
+    pub fn cluster(&self, ns: &str, name: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/namespaces/{ns}/clusters/{name}"));
+        assert_eq!(status, 200, "{body}");
+        body["data"]["cluster"].clone()
+    }
+
     pub fn delete(&self, path: &str) -> (u16, Value) {
         let mut r = self
             .agent
