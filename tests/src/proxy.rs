@@ -1,7 +1,8 @@
 //! A TCP proxy for fault injection between two servers: it forwards every
 //! connection it accepts to a target port, and on demand cuts every
-//! connection open through it, refuses new ones, or delays what it
-//! forwards.
+//! connection open through it, refuses new ones, delays what it
+//! forwards, or freezes (holds everything, closing nothing, as a network
+//! partition does).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -21,6 +22,7 @@ struct State {
     stop: AtomicBool,
     refuse: AtomicBool,
     delay_ms: AtomicU64,
+    frozen: AtomicBool,
     /// Both ends of every forwarded connection, to cut them.
     open: Mutex<Vec<TcpStream>>,
     /// Connections accepted and forwarded so far.
@@ -60,6 +62,12 @@ impl Proxy {
         self.state
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::Release);
+    }
+
+    /// While set, nothing is forwarded either way and every connection
+    /// stays open: both ends see silence, not a close.
+    pub fn freeze(&self, frozen: bool) {
+        self.state.frozen.store(frozen, Ordering::Release);
     }
 
     pub fn accepted(&self) -> u64 {
@@ -126,6 +134,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, state: &State) {
         let delay = state.delay_ms.load(Ordering::Acquire);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));
+        }
+        while state.frozen.load(Ordering::Acquire) && !state.stop.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(10));
         }
         if to.write_all(&buf[..n]).is_err() {
             break;

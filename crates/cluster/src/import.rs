@@ -15,7 +15,7 @@ use crate::slots::SlotRange;
 use basalt_core::shared::Shared;
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportState {
@@ -44,6 +44,8 @@ struct Status {
     link: u64,
     batches: u64,
     bytes: u64,
+    /// When the source was last heard from (CLUSTER IMPORT, APPLYBATCH).
+    heard: Instant,
 }
 
 pub struct Importer {
@@ -59,6 +61,7 @@ impl Default for Importer {
                 link: 0,
                 batches: 0,
                 bytes: 0,
+                heard: Instant::now(),
             }),
         }
     }
@@ -111,6 +114,16 @@ impl Importer {
         s.ranges = ranges;
     }
 
+    /// The slots of the import under way (CLUSTER NODES marks them).
+    pub fn importing(&self) -> Vec<SlotRange> {
+        let s = self.status.lock();
+        if s.state == ImportState::Start {
+            s.ranges.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
     pub fn ranges(&self) -> Vec<SlotRange> {
         self.status.lock().ranges.clone()
     }
@@ -119,6 +132,7 @@ impl Importer {
         let mut s = self.status.lock();
         s.batches += 1;
         s.bytes += bytes as u64;
+        s.heard = Instant::now();
     }
 
     pub(crate) fn start(
@@ -131,6 +145,7 @@ impl Importer {
         if s.state == ImportState::Start {
             if s.ranges == ranges {
                 s.link = link;
+                s.heard = Instant::now();
                 return Ok(());
             }
             return Err(format!(
@@ -145,6 +160,7 @@ impl Importer {
             link,
             batches: 0,
             bytes: 0,
+            heard: Instant::now(),
         };
         tracing::info!("[import] Start importing slot(s) {}", ranges_text(ranges));
         watch_link(Arc::downgrade(self), Arc::downgrade(shared), link);
@@ -165,6 +181,15 @@ impl Importer {
     pub(crate) fn succeed(&self, ranges: &[SlotRange]) -> Result<(), String> {
         let mut s = self.status.lock();
         Self::matching(&s, ranges)?;
+        // An import that failed meanwhile (its link dropped, or it timed
+        // out) had its partial data deleted: it cannot succeed.
+        if s.state != ImportState::Start {
+            return Err(format!(
+                "ERR the import of slot(s) {} is not in progress ({})",
+                ranges_text(ranges),
+                s.state.name()
+            ));
+        }
         s.state = ImportState::Success;
         tracing::info!(
             "[import] Mark the importing slot(s) {} as succeed ({} batches, {} bytes)",
@@ -222,7 +247,10 @@ fn clear(shared: &Shared, ranges: &[SlotRange]) -> Result<(), String> {
 }
 
 /// Fails the import when its link goes away before the end (Kvrocks'
-/// close callback on the importing connection).
+/// close callback on the importing connection), or when the source sent
+/// nothing for `migrate-import-timeout` seconds: a source cut off by a
+/// network partition never closes the connection, and its partial data
+/// would otherwise stay until the next import.
 fn watch_link(importer: Weak<Importer>, shared: Weak<Shared>, link: u64) {
     let _ = std::thread::Builder::new()
         .name("slot-import".into())
@@ -231,6 +259,7 @@ fn watch_link(importer: Weak<Importer>, shared: Weak<Shared>, link: u64) {
             let (Some(importer), Some(shared)) = (importer.upgrade(), shared.upgrade()) else {
                 return;
             };
+            let timeout = shared.config.read().migrate_import_timeout;
             let mut s = importer.status.lock();
             if s.state != ImportState::Start || s.link != link {
                 return;
@@ -239,14 +268,26 @@ fn watch_link(importer: Weak<Importer>, shared: Weak<Shared>, link: u64) {
                 .clients
                 .get(link)
                 .is_none_or(|c| c.is_killed() || c.peer_closed());
-            if gone {
+            let silent = timeout > 0 && s.heard.elapsed() >= Duration::from_secs(timeout);
+            if gone || silent {
                 s.state = ImportState::Failed;
                 let ranges = s.ranges.clone();
                 drop(s);
-                tracing::warn!(
-                    "[import] the import link dropped; slot(s) {} failed",
-                    ranges_text(&ranges)
-                );
+                if gone {
+                    tracing::warn!(
+                        "[import] the import link dropped; slot(s) {} failed",
+                        ranges_text(&ranges)
+                    );
+                } else {
+                    tracing::warn!(
+                        "[import] nothing from the source for {timeout} s; slot(s) {} failed",
+                        ranges_text(&ranges)
+                    );
+                    // The source, if it comes back, must not go on.
+                    if let Some(c) = shared.clients.get(link) {
+                        c.kill();
+                    }
+                }
                 if let Err(e) = clear(&shared, &ranges) {
                     tracing::error!(
                         "[import] Failed to clear slot(s) {}: {e}",

@@ -440,9 +440,21 @@ fn is_listening_address(binds: &[String], host: &str) -> bool {
 /// Plugs the cluster layer into a server whose router gate is already
 /// set: loads nodes.conf (when persisting is on) and takes the replication
 /// role it gives. A nodes.conf that cannot be read stops the server.
+///
+/// A node that nodes.conf makes a replica keeps the replication id of its
+/// newest batch, so that it resumes from its master with a partial sync;
+/// any other node starts a new history as a master does at startup.
 pub fn install(shared: &Arc<Shared>, cluster: Arc<Cluster>) -> Result<(), String> {
     let _ = shared.cluster.set(cluster.clone());
-    restore_moves(shared, &cluster)?;
+    let loaded = load(shared, &cluster);
+    if let Some(repl) = basalt_replication::of(shared) {
+        repl.start_as_master(shared);
+    }
+    loaded
+}
+
+fn load(shared: &Arc<Shared>, cluster: &Arc<Cluster>) -> Result<(), String> {
+    restore_moves(shared, cluster)?;
     if !shared.config.read().persist_cluster_nodes_enabled {
         return Ok(());
     }

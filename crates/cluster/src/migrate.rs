@@ -145,6 +145,17 @@ impl Migrator {
             .map(|(_, d)| d.clone())
     }
 
+    /// The running job's slots and destination id (CLUSTER NODES marks
+    /// them); `None` when no job runs.
+    pub fn running(&self) -> Option<(Vec<SlotRange>, String)> {
+        let s = self.status.lock();
+        if s.state != MigrateState::Start {
+            return None;
+        }
+        let dst = s.destination.as_ref()?.id.clone();
+        Some((s.ranges.clone(), dst))
+    }
+
     /// The slots handed over whose new owner the topology does not show yet.
     pub(crate) fn migrated(&self) -> Vec<(SlotRange, Destination)> {
         self.migrated.read().clone()

@@ -2,7 +2,7 @@
 //! in Redis 7's formats (NODES lines as Kvrocks writes them, which are
 //! Redis's).
 
-use crate::slots::SLOTS;
+use crate::slots::{SlotRange, SLOTS};
 use crate::topology::{Node, Role, Topology};
 use basalt_resp::Reply;
 use bytes::Bytes;
@@ -73,11 +73,42 @@ fn now_ms() -> u128 {
         .map_or(0, |d| d.as_millis())
 }
 
-pub fn nodes(t: &Topology) -> Reply {
+/// Slots moving while CLUSTER NODES is asked: the running migration's
+/// (this node is the source) and import's (this node is the destination).
+#[derive(Default)]
+pub struct Moving {
+    /// The slots being migrated and the destination's id.
+    pub migrating: Option<(Vec<SlotRange>, String)>,
+    pub importing: Vec<SlotRange>,
+}
+
+/// Redis's markers on this node's own line, one per slot:
+/// `[slot->-dst-id]` while it migrates the slot away, `[slot-<-src-id]`
+/// while it imports it (the source being the slot's owner in the
+/// topology, as Kvrocks finds it; a slot without owner gets none).
+fn moving_markers(t: &Topology, moving: &Moving) -> String {
+    let mut out = String::new();
+    if let Some((ranges, dst)) = &moving.migrating {
+        for slot in ranges.iter().flat_map(|r| r.start..=r.end) {
+            out.push_str(&format!(" [{slot}->-{dst}]"));
+        }
+    }
+    for slot in moving.importing.iter().flat_map(|r| r.start..=r.end) {
+        if let Some(src) = t.owner(slot) {
+            out.push_str(&format!(" [{slot}-<-{}]", src.id));
+        }
+    }
+    out
+}
+
+pub fn nodes(t: &Topology, moving: &Moving) -> Reply {
     let now = now_ms();
     let mut text = String::new();
     for n in t.nodes() {
         text.push_str(&node_line(t, n, now));
+        if n.id == t.myid {
+            text.push_str(&moving_markers(t, moving));
+        }
         text.push('\n');
     }
     verbatim(text)
@@ -122,9 +153,18 @@ pub fn slots(t: &Topology) -> Reply {
     )
 }
 
-/// A node of CLUSTER SHARDS, with the replication offset this node knows
-/// for it (see `shards`).
-fn shard_node(n: &Node, offset: u64) -> Reply {
+/// What this node knows of another node for CLUSTER SHARDS.
+#[derive(Clone, Copy)]
+pub struct NodeStatus {
+    /// Its replication offset (a RocksDB sequence); 0 when unknown.
+    pub offset: u64,
+    /// `online`, `loading` (a replica in a full sync) or `fail` (a replica
+    /// its master does not hear from).
+    pub health: &'static str,
+}
+
+/// A node of CLUSTER SHARDS.
+fn shard_node(n: &Node, status: NodeStatus) -> Reply {
     let pair = |k: &'static str, v: Reply| (bulk(k), v);
     Reply::Map(vec![
         pair("id", bulk(n.id.clone())),
@@ -138,16 +178,15 @@ fn shard_node(n: &Node, offset: u64) -> Reply {
                 Role::Replica => "replica",
             }),
         ),
-        pair("replication-offset", Reply::Integer(offset as i64)),
-        pair("health", bulk("online")),
+        pair("replication-offset", Reply::Integer(status.offset as i64)),
+        pair("health", bulk(status.health)),
     ])
 }
 
 /// CLUSTER SHARDS: one shard per master, with its slots as start/end
-/// pairs and the master then its replicas. There is no bus to learn other
-/// nodes' replication offsets (RocksDB sequences): `offset` gives what this
-/// node knows, 0 for a node it knows nothing of.
-pub fn shards(t: &Topology, offset: impl Fn(&Node) -> u64) -> Reply {
+/// pairs and the master then its replicas. There is no bus to learn of
+/// other nodes: `status` gives what this node knows of each.
+pub fn shards(t: &Topology, status: impl Fn(&Node) -> NodeStatus) -> Reply {
     let shards = t
         .nodes()
         .iter()
@@ -158,11 +197,11 @@ pub fn shards(t: &Topology, offset: impl Fn(&Node) -> u64) -> Reply {
                 .into_iter()
                 .flat_map(|r| [Reply::Integer(r.start.into()), Reply::Integer(r.end.into())])
                 .collect();
-            let mut nodes = vec![shard_node(master, offset(master))];
+            let mut nodes = vec![shard_node(master, status(master))];
             nodes.extend(
                 t.replicas_of(&master.id)
                     .into_iter()
-                    .map(|r| shard_node(r, offset(r))),
+                    .map(|r| shard_node(r, status(r))),
             );
             Reply::Map(vec![
                 (bulk("slots"), Reply::Array(slots)),

@@ -154,7 +154,7 @@ fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 
 fn fetch_meta(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     let repl = layer(ctx)?;
-    let (reply, action) = basalt_replication::fetch_meta(ctx.shared, &repl);
+    let (reply, action) = basalt_replication::fetch_meta(ctx.shared, &repl, ctx.client);
     ctx.action = action;
     Ok(reply)
 }

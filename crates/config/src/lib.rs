@@ -93,6 +93,9 @@ pub struct Config {
     /// `migrate-batch-rate-limit-mb`: a migration's MB per second (0: no
     /// limit).
     pub migrate_batch_rate_limit_mb: u64,
+    /// `migrate-import-timeout`: seconds a slot import may go without a
+    /// batch from its source before it fails (0: no limit).
+    pub migrate_import_timeout: u64,
     /// `slaveof` / `replicaof`: `<host> <port>` of the master to follow at
     /// startup; empty for a master.
     pub slaveof: String,
@@ -253,6 +256,7 @@ impl Config {
             migrate_sequence_gap: 10000,
             migrate_batch_size_kb: 16,
             migrate_batch_rate_limit_mb: 16,
+            migrate_import_timeout: 60,
             slaveof: String::new(),
             masterauth: None,
             replica_announce_ip: String::new(),

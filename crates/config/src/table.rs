@@ -1260,6 +1260,16 @@ pub(crate) static TABLE: &[Section] = &[
             )
             .live(),
             opt(
+                "migrate-import-timeout",
+                "60",
+                int(0, INT_MAX, int_field!(migrate_import_timeout)),
+                "Slot migration, on the destination (Basalt's own): an import that \
+                 receives nothing from its source for this many seconds fails and its \
+                 partial data is deleted, as when its connection drops; this covers a \
+                 source that vanished without closing the connection (0: no limit).",
+            )
+            .live(),
+            opt(
                 "max-backup-to-keep",
                 "1",
                 int(0, 1, Access::KvrocksIgnored),

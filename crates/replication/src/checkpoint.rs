@@ -11,7 +11,7 @@
 //! `UNUSED_FOR`.
 
 use crate::Replication;
-use basalt_core::context::{Action, TakeOver};
+use basalt_core::context::{Action, ClientState, TakeOver};
 use basalt_core::shared::Shared;
 use basalt_engine::Storage;
 use basalt_resp::Reply;
@@ -95,6 +95,16 @@ impl Checkpoint {
         Ok(files)
     }
 
+    /// How long since a replica last fetched from the checkpoint; `None`
+    /// while a transfer runs.
+    pub fn idle(&self) -> Option<Duration> {
+        let state = self.state.lock();
+        if state.fetchers > 0 {
+            return None;
+        }
+        Some(state.last_access.map_or(Duration::MAX, |t| t.elapsed()))
+    }
+
     /// Deletes the checkpoint when it has been unused for a while.
     pub fn expire(&self, storage: &Storage) {
         let dir = checkpoint_dir(storage);
@@ -113,8 +123,20 @@ impl Checkpoint {
 
 /// `_fetch_meta`: the reply is written by the thread that makes the
 /// checkpoint, which can take a while.
-pub fn fetch_meta(shared: &Arc<Shared>, repl: &Arc<Replication>) -> (Reply, Option<Action>) {
+pub fn fetch_meta(
+    shared: &Arc<Shared>,
+    repl: &Arc<Replication>,
+    client: &ClientState,
+) -> (Reply, Option<Action>) {
     repl.counters.sync_full.fetch_add(1, Ordering::Relaxed);
+    // Sent on the handshake's connection: whose sync this is is known.
+    let announce = repl.take_announce(client.handle.id);
+    if let Some(port) = announce.port {
+        let ip = announce
+            .ip
+            .unwrap_or_else(|| client.handle.addr.ip().to_string());
+        repl.full_syncs.began(ip, port);
+    }
     let (shared, repl) = (shared.clone(), repl.clone());
     let take_over = TakeOver(Box::new(move |stream, _| {
         let Ok(mut stream) = stream.into_std() else {

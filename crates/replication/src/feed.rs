@@ -245,6 +245,7 @@ fn start(
         stop: AtomicBool::new(false),
         socket,
     });
+    repl.full_syncs.ended(&peer.ip, peer.port);
     repl.feed.peers.lock().push(peer.clone());
     tracing::info!(
         "replication: feeding replica {}:{} ({addr}) from sequence {next}",

@@ -20,6 +20,7 @@ mod full_sync;
 mod gate;
 mod link;
 mod report;
+mod syncing;
 mod wait;
 mod wire;
 
@@ -49,6 +50,8 @@ pub struct Replication {
     feed: Arc<feed::Replicas>,
     failover: failover::Failover,
     checkpoint: checkpoint::Checkpoint,
+    /// Replicas in a full sync from this node (CLUSTER SHARDS).
+    full_syncs: syncing::FullSyncs,
     counters: Counters,
     /// What replicas said in REPLCONF, by client id, until their PSYNC.
     announced: Mutex<HashMap<u64, Announce>>,
@@ -81,6 +84,7 @@ impl Replication {
             feed: Default::default(),
             failover: Default::default(),
             checkpoint: Default::default(),
+            full_syncs: Default::default(),
             counters: Default::default(),
             announced: Mutex::new(HashMap::new()),
             waiting: Default::default(),
@@ -114,6 +118,18 @@ impl Replication {
             .iter()
             .map(|p| (p.ip.clone(), p.port, p.offset()))
             .collect()
+    }
+
+    /// The replicas (address as they announced it) in a full sync from
+    /// this node now (see `syncing`).
+    pub fn full_sync_replicas(&self) -> Vec<(String, u16)> {
+        self.full_syncs.list(self.checkpoint.idle())
+    }
+
+    /// Whether this node is a replica in a full sync from its master.
+    pub fn in_full_sync(&self) -> bool {
+        self.link()
+            .is_some_and(|l| l.state() == link::LinkState::Sync)
     }
 
     pub fn counters(&self) -> &Counters {
@@ -187,6 +203,16 @@ impl Replication {
         shared.config.write().slaveof.clear();
     }
 
+    /// At startup, for a node that follows no master: a master starts a
+    /// new history each time it starts (as Kvrocks), since it may have
+    /// been a replica, or another node's master, before. Nothing happens
+    /// on a replica.
+    pub fn start_as_master(&self, shared: &Shared) {
+        if !self.is_replica() {
+            shift_id(&shared.data().storage);
+        }
+    }
+
     /// REPLCONF listening-port / ip-address from the client `client_id`.
     pub fn announce(&self, shared: &Shared, client_id: u64, update: Announce) {
         let mut announced = self.announced.lock();
@@ -226,9 +252,12 @@ pub fn install(shared: &Arc<Shared>, replication: Arc<Replication>) {
         Some((host, port)) => {
             replication.follow(shared, host, port);
         }
-        // A master starts a new history each time it starts (as Kvrocks):
-        // it may have been a replica, or another node's master, before.
-        None => shift_id(&shared.data().storage),
+        // In cluster mode the topology (nodes.conf) gives the role, and
+        // the cluster layer calls `start_as_master` if it is not a
+        // replica's: a new id here would make a replica restarted from
+        // nodes.conf look as if it had written a history of its own.
+        None if shared.config.read().cluster_enabled => {}
+        None => replication.start_as_master(shared),
     }
     let s = shared.clone();
     let spawned = std::thread::Builder::new()
