@@ -794,3 +794,114 @@ fn a_migration_survives_restarts_before_the_new_topology() {
     assert_eq!(q::<String>(&mut b, &["GET", &keys[0]]), "new");
     assert_eq!(q::<i64>(&mut a, &["DBSIZE"]), 1);
 }
+
+/// CLUSTER NODES as `node` shows it: its own line (`myself`) and the others.
+fn nodes_lines(c: &mut Connection) -> (String, Vec<String>) {
+    let text: String = match redis::cmd("CLUSTER").arg("NODES").query::<Value>(c).unwrap() {
+        Value::BulkString(b) => String::from_utf8(b).unwrap(),
+        Value::VerbatimString { text, .. } => text,
+        other => panic!("CLUSTER NODES: {other:?}"),
+    };
+    let (mine, others): (Vec<&str>, Vec<&str>) =
+        text.lines().partition(|l| l.contains("myself,"));
+    assert_eq!(mine.len(), 1, "{text}");
+    (
+        mine[0].to_string(),
+        others.iter().map(|l| l.to_string()).collect(),
+    )
+}
+
+/// While a migration runs, the source's own CLUSTER NODES line carries a
+/// `[slot->-dst]` marker per moving slot and the destination's own line a
+/// `[slot-<-src]` one (Redis's format, which Kvrocks follows); both go
+/// once the job is over.
+#[test]
+fn cluster_nodes_marks_the_slots_being_migrated() {
+    let src = slow_source();
+    let dst = start_node(&[]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    write_data(&src);
+    let mut a = src.client();
+    let mut b = dst.client();
+    let (mine, _) = nodes_lines(&mut a);
+    assert!(!mine.contains('['), "{mine}");
+    let _: () = q(
+        &mut a,
+        &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "async"],
+    );
+    wait_import_started(&mut b);
+    let (mine, others) = nodes_lines(&mut a);
+    let (theirs, their_others) = nodes_lines(&mut b);
+    assert_eq!(cluster_info(&mut a)["migrating_state"], "start");
+    assert!(
+        mine.ends_with(&format!(" 0-8191 [0->-{0}] [1->-{0}]", node_id(1)))
+            || mine.contains(&format!(" 0-8191 [0->-{0}] [1->-{0}] ", node_id(1))),
+        "{mine}"
+    );
+    assert!(mine.contains(&format!(" [4095->-{}]", node_id(1))), "{mine}");
+    assert_eq!(mine.matches("->-").count(), 4096, "{mine}");
+    assert!(!mine.contains("[4096->-"), "{mine}");
+    assert!(
+        others.iter().all(|l| !l.contains('[')),
+        "markers on another node's line: {others:?}"
+    );
+    assert!(
+        theirs.contains(&format!(" 8192-16383 [0-<-{0}] [1-<-{0}] ", node_id(0))),
+        "{theirs}"
+    );
+    assert_eq!(theirs.matches("-<-").count(), 4096, "{theirs}");
+    assert!(their_others.iter().all(|l| !l.contains('[')));
+
+    wait_field(&mut a, "migrating_state", "success");
+    assert!(!nodes_lines(&mut a).0.contains('['));
+    assert!(!nodes_lines(&mut b).0.contains('['));
+}
+
+/// A source that vanishes without closing its connection (a network
+/// partition, a frozen proxy here): after `migrate-import-timeout` seconds
+/// without a batch the destination fails the import and deletes the
+/// partial data, as on a dropped connection; a later migration succeeds.
+#[test]
+fn an_import_whose_source_goes_silent_times_out_and_discards_the_partial_data() {
+    let src = slow_source();
+    let dst = start_node(&["--migrate-import-timeout", "3"]);
+    let proxy = Proxy::start(dst.port);
+    push_topology(&[&src, &dst], [src.port, proxy.port], 1);
+    let key = write_data(&src);
+    let mut a = src.client();
+    let mut b = dst.client();
+    assert_eq!(
+        q::<Vec<String>>(&mut b, &["CONFIG", "GET", "migrate-import-timeout"]),
+        ["migrate-import-timeout", "3"]
+    );
+    let _: () = q(
+        &mut a,
+        &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "async"],
+    );
+    wait_import_started(&mut b);
+    proxy.freeze(true);
+    assert!(q::<i64>(&mut b, &["DBSIZE"]) > 0, "no partial data");
+    wait_field(&mut b, "import_state", "error");
+    assert_eq!(q::<i64>(&mut b, &["DBSIZE"]), 0);
+    assert!(dst
+        .log()
+        .contains("[import] nothing from the source for 3 s; slot(s) 0-4095 failed"));
+    // The destination closed the link: the source's job fails too.
+    wait_field(&mut a, "migrating_state", "fail");
+    proxy.freeze(false);
+    assert_eq!(q::<i64>(&mut a, &["HLEN", &key]), 10_000);
+
+    let _: () = q(
+        &mut a,
+        &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "async"],
+    );
+    let info = wait_until(WAIT, "the second migration's end", || {
+        let info = cluster_info(&mut a);
+        match info["migrating_state"].as_str() {
+            "start" => Err(format!("{info:#?}")),
+            _ => Ok(info),
+        }
+    });
+    assert_eq!(info["migrating_state"], "success", "{info:#?}");
+    assert_eq!(q::<i64>(&mut b, &["HLEN", &key]), 10_000);
+}

@@ -7,6 +7,7 @@ mod bloom;
 mod cluster;
 mod cluster_blocked;
 mod cluster_migration;
+mod cluster_replicas;
 mod cluster_scripts;
 mod config;
 mod connection;
