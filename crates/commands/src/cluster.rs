@@ -323,7 +323,17 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             let me_loading = repl.as_ref().is_some_and(|r| r.in_full_sync());
             let t = cluster.topology();
             let my_master = t.myself().map(|me| me.master_id.clone());
-            views::shards(&t, |n| shard_status(&t, n, mine, me_loading, &fed, &loading, my_master.as_deref()))
+            views::shards(&t, |n| {
+                shard_status(
+                    &t,
+                    n,
+                    mine,
+                    me_loading,
+                    &fed,
+                    &loading,
+                    my_master.as_deref(),
+                )
+            })
         }
         "myid" => Reply::bulk(cluster.topology().myid.clone()),
         "myshardid" => {

@@ -797,13 +797,16 @@ fn a_migration_survives_restarts_before_the_new_topology() {
 
 /// CLUSTER NODES as `node` shows it: its own line (`myself`) and the others.
 fn nodes_lines(c: &mut Connection) -> (String, Vec<String>) {
-    let text: String = match redis::cmd("CLUSTER").arg("NODES").query::<Value>(c).unwrap() {
+    let text: String = match redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query::<Value>(c)
+        .unwrap()
+    {
         Value::BulkString(b) => String::from_utf8(b).unwrap(),
         Value::VerbatimString { text, .. } => text,
         other => panic!("CLUSTER NODES: {other:?}"),
     };
-    let (mine, others): (Vec<&str>, Vec<&str>) =
-        text.lines().partition(|l| l.contains("myself,"));
+    let (mine, others): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.contains("myself,"));
     assert_eq!(mine.len(), 1, "{text}");
     (
         mine[0].to_string(),
@@ -838,7 +841,10 @@ fn cluster_nodes_marks_the_slots_being_migrated() {
             || mine.contains(&format!(" 0-8191 [0->-{0}] [1->-{0}] ", node_id(1))),
         "{mine}"
     );
-    assert!(mine.contains(&format!(" [4095->-{}]", node_id(1))), "{mine}");
+    assert!(
+        mine.contains(&format!(" [4095->-{}]", node_id(1))),
+        "{mine}"
+    );
     assert_eq!(mine.matches("->-").count(), 4096, "{mine}");
     assert!(!mine.contains("[4096->-"), "{mine}");
     assert!(

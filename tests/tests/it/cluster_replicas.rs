@@ -176,9 +176,8 @@ fn setnodes_restating_the_master_keeps_the_stream() {
 fn replicas_follow_a_promoted_sibling_partially_unless_their_history_diverged() {
     skip_on_redis!();
     let nodes: Vec<Server> = (0..3).map(|_| start_node(&[])).collect();
-    let v1 = master_line(0, &nodes[0])
-        + &replica_line(1, &nodes[1], 0)
-        + &replica_line(2, &nodes[2], 0);
+    let v1 =
+        master_line(0, &nodes[0]) + &replica_line(1, &nodes[1], 0) + &replica_line(2, &nodes[2], 0);
     for (i, s) in nodes.iter().enumerate() {
         push(i, s, &v1, 1);
     }
@@ -189,9 +188,8 @@ fn replicas_follow_a_promoted_sibling_partially_unless_their_history_diverged() 
     wait_in_sync(&nodes[0], &nodes[1], WAIT);
     wait_in_sync(&nodes[0], &nodes[2], WAIT);
 
-    let v2 = replica_line(0, &nodes[0], 1)
-        + &master_line(1, &nodes[1])
-        + &replica_line(2, &nodes[2], 1);
+    let v2 =
+        replica_line(0, &nodes[0], 1) + &master_line(1, &nodes[1]) + &replica_line(2, &nodes[2], 1);
     push(1, &nodes[1], &v2, 2);
     push(2, &nodes[2], &v2, 2);
     wait_in_sync(&nodes[1], &nodes[2], WAIT);
@@ -229,8 +227,7 @@ fn cluster_shards_health_is_what_the_master_knows_of_its_replicas() {
     let master = start_node(&["--max-replication-mb", "1"]);
     let r1 = start_node(&[]);
     let mut r2 = start_node(&[]);
-    let lines =
-        master_line(0, &master) + &replica_line(1, &r1, 0) + &replica_line(2, &r2, 0);
+    let lines = master_line(0, &master) + &replica_line(1, &r1, 0) + &replica_line(2, &r2, 0);
     push(0, &master, &lines, 1);
     {
         let mut m = master.client();
