@@ -616,8 +616,9 @@ fn setnodes_validation_and_version_rules() {
     );
     assert!(
         shards.ends_with(&format!(
-            "[id,{b},port,1,ip,127.0.0.1,endpoint,127.0.0.1,role,replica,replication-offset,0,health,online]]]]"
+            "[id,{b},port,1,ip,127.0.0.1,endpoint,127.0.0.1,role,replica,replication-offset,0,health,fail]]]]"
         )),
+        // The replica (port 1) is not connected to this master.
         "{shards}"
     );
     let nodes: String = q(&mut c, &["CLUSTER", "NODES"]);
