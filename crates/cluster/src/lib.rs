@@ -447,16 +447,26 @@ fn is_listening_address(binds: &[String], host: &str) -> bool {
 pub fn install(shared: &Arc<Shared>, cluster: Arc<Cluster>) -> Result<(), String> {
     let _ = shared.cluster.set(cluster.clone());
     let loaded = load(shared, &cluster);
+    // After the role is known, before anything is written.
     if let Some(repl) = basalt_replication::of(shared) {
         repl.start_as_master(shared);
     }
-    loaded
+    if loaded? {
+        // A move the saved topology already shows had its data deleted,
+        // unless the node stopped first: finish that.
+        if cluster.drop_migrated(shared) {
+            cluster.persist_moves(shared);
+        }
+    }
+    Ok(())
 }
 
-fn load(shared: &Arc<Shared>, cluster: &Arc<Cluster>) -> Result<(), String> {
+/// Reads slot-moves.conf and nodes.conf and takes the role the topology
+/// gives; whether a topology was loaded.
+fn load(shared: &Arc<Shared>, cluster: &Arc<Cluster>) -> Result<bool, String> {
     restore_moves(shared, cluster)?;
     if !shared.config.read().persist_cluster_nodes_enabled {
-        return Ok(());
+        return Ok(false);
     }
     let path = nodes_path(shared);
     let Some(saved) = nodes_file::load(&path)? else {
@@ -464,7 +474,7 @@ fn load(shared: &Arc<Shared>, cluster: &Arc<Cluster>) -> Result<(), String> {
             "The cluster nodes file {} is not found. Use CLUSTERX subcommands to specify it.",
             path.display()
         );
-        return Ok(());
+        return Ok(false);
     };
     {
         let mut t = cluster.topology.write();
@@ -482,12 +492,7 @@ fn load(shared: &Arc<Shared>, cluster: &Arc<Cluster>) -> Result<(), String> {
         cluster.topology().version,
         path.display()
     );
-    // A move the saved topology already shows had its data deleted, unless
-    // the node stopped first: finish that.
-    if cluster.drop_migrated(shared) {
-        cluster.persist_moves(shared);
-    }
-    Ok(())
+    Ok(true)
 }
 
 /// Takes back the slot moves of `slot-moves.conf`. A file that cannot be
