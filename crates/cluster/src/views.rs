@@ -153,18 +153,52 @@ pub fn slots(t: &Topology) -> Reply {
     )
 }
 
-/// What this node knows of another node for CLUSTER SHARDS.
-#[derive(Clone, Copy)]
-pub struct NodeStatus {
-    /// Its replication offset (a RocksDB sequence); 0 when unknown.
-    pub offset: u64,
-    /// `online`, `loading` (a replica in a full sync) or `fail` (a replica
-    /// its master does not hear from).
-    pub health: &'static str,
+/// What this node knows of the replication around it, for CLUSTER
+/// SHARDS (there is no bus to learn more).
+#[derive(Default)]
+pub struct Known {
+    /// This node's latest sequence.
+    pub mine: u64,
+    /// This node is a replica in a full sync from its master.
+    pub loading: bool,
+    /// The replicas streaming from this node: address as they announced
+    /// it, and the sequence they acknowledged.
+    pub streaming: Vec<(String, u16, u64)>,
+    /// The replicas fetching a full sync from this node.
+    pub syncing: Vec<(String, u16)>,
+}
+
+impl Known {
+    /// Node `n`'s replication offset and health: itself, with its
+    /// sequence, `loading` during its own full sync; on a replica, its
+    /// master is at least as far as what it applied; on a master, each
+    /// replica the topology gives it is `online` with its acknowledged
+    /// sequence while it streams, `loading` during a full sync, else
+    /// `fail` (not connected). Any other node: `online`, offset 0.
+    fn status(&self, t: &Topology, n: &Node) -> (u64, &'static str) {
+        if n.id == t.myid {
+            return (self.mine, if self.loading { "loading" } else { "online" });
+        }
+        if t.myself().is_some_and(|me| me.master_id == n.id) {
+            return (self.mine, "online");
+        }
+        if n.role != Role::Replica || n.master_id != t.myid {
+            return (0, "online");
+        }
+        let at = |ip: &str, port: u16| port == n.port && ip == n.host;
+        if let Some((_, _, offset)) = self.streaming.iter().find(|(ip, p, _)| at(ip, *p)) {
+            return (*offset, "online");
+        }
+        if self.syncing.iter().any(|(ip, p)| at(ip, *p)) {
+            (0, "loading")
+        } else {
+            (0, "fail")
+        }
+    }
 }
 
 /// A node of CLUSTER SHARDS.
-fn shard_node(n: &Node, status: NodeStatus) -> Reply {
+fn shard_node(n: &Node, (offset, health): (u64, &'static str)) -> Reply {
     let pair = |k: &'static str, v: Reply| (bulk(k), v);
     Reply::Map(vec![
         pair("id", bulk(n.id.clone())),
@@ -178,15 +212,15 @@ fn shard_node(n: &Node, status: NodeStatus) -> Reply {
                 Role::Replica => "replica",
             }),
         ),
-        pair("replication-offset", Reply::Integer(status.offset as i64)),
-        pair("health", bulk(status.health)),
+        pair("replication-offset", Reply::Integer(offset as i64)),
+        pair("health", bulk(health)),
     ])
 }
 
 /// CLUSTER SHARDS: one shard per master, with its slots as start/end
-/// pairs and the master then its replicas. There is no bus to learn of
-/// other nodes: `status` gives what this node knows of each.
-pub fn shards(t: &Topology, status: impl Fn(&Node) -> NodeStatus) -> Reply {
+/// pairs and the master then its replicas, each as `known` tells.
+pub fn shards(t: &Topology, known: &Known) -> Reply {
+    let status = |n: &Node| known.status(t, n);
     let shards = t
         .nodes()
         .iter()
@@ -210,4 +244,63 @@ pub fn shards(t: &Topology, status: impl Fn(&Node) -> NodeStatus) -> Reply {
         })
         .collect();
     Reply::Array(shards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> String {
+        format!("{n:040}")
+    }
+
+    fn topology(myid: String) -> Topology {
+        let mut t = Topology::default();
+        let lines = format!(
+            "{} 10.0.0.1 7001 master - 0-16383\n\
+             {} 10.0.0.2 7002 slave {}\n\
+             {} 10.0.0.3 7003 slave {}\n\
+             {} 10.0.0.4 7004 slave {}",
+            id(1),
+            id(2),
+            id(1),
+            id(3),
+            id(1),
+            id(4),
+            id(1)
+        );
+        t.set_nodes(&lines, 1, false, |_| false).unwrap();
+        t.myid = myid;
+        t
+    }
+
+    #[test]
+    fn a_master_tells_its_replicas_health() {
+        let t = topology(id(1));
+        let known = Known {
+            mine: 50,
+            loading: false,
+            streaming: vec![("10.0.0.2".into(), 7002, 42)],
+            syncing: vec![("10.0.0.3".into(), 7003)],
+        };
+        let node = |i: u8| t.node(&id(i)).unwrap();
+        assert_eq!(known.status(&t, node(1)), (50, "online"));
+        assert_eq!(known.status(&t, node(2)), (42, "online"));
+        assert_eq!(known.status(&t, node(3)), (0, "loading"));
+        assert_eq!(known.status(&t, node(4)), (0, "fail"));
+    }
+
+    #[test]
+    fn a_replica_tells_its_own_full_sync_only() {
+        let t = topology(id(2));
+        let known = Known {
+            mine: 30,
+            loading: true,
+            ..Known::default()
+        };
+        let node = |i: u8| t.node(&id(i)).unwrap();
+        assert_eq!(known.status(&t, node(2)), (30, "loading"));
+        assert_eq!(known.status(&t, node(1)), (30, "online"));
+        assert_eq!(known.status(&t, node(3)), (0, "online"));
+    }
 }

@@ -310,30 +310,20 @@ fn cluster(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         }
         "shards" => {
             initialized(&cluster)?;
-            let mine = ctx.data.storage.latest_sequence_number();
             let repl = basalt_replication::of(ctx.shared);
-            let fed = repl
-                .as_ref()
-                .map(|r| r.replica_offsets())
-                .unwrap_or_default();
-            let loading = repl
-                .as_ref()
-                .map(|r| r.full_sync_replicas())
-                .unwrap_or_default();
-            let me_loading = repl.as_ref().is_some_and(|r| r.in_full_sync());
-            let t = cluster.topology();
-            let my_master = t.myself().map(|me| me.master_id.clone());
-            views::shards(&t, |n| {
-                shard_status(
-                    &t,
-                    n,
-                    mine,
-                    me_loading,
-                    &fed,
-                    &loading,
-                    my_master.as_deref(),
-                )
-            })
+            let known = views::Known {
+                mine: ctx.data.storage.latest_sequence_number(),
+                loading: repl.as_ref().is_some_and(|r| r.in_full_sync()),
+                streaming: repl
+                    .as_ref()
+                    .map(|r| r.replica_offsets())
+                    .unwrap_or_default(),
+                syncing: repl
+                    .as_ref()
+                    .map(|r| r.full_sync_replicas())
+                    .unwrap_or_default(),
+            };
+            views::shards(&cluster.topology(), &known)
         }
         "myid" => Reply::bulk(cluster.topology().myid.clone()),
         "myshardid" => {
@@ -515,42 +505,4 @@ fn applybatch(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn asking(ctx: &mut Ctx, _args: &[Bytes]) -> CommandResult {
     layer(ctx, CommandError::ClusterDisabled)?;
     Ok(Reply::ok())
-}
-
-/// What CLUSTER SHARDS says of node `n`, from what this node knows (there
-/// is no bus): itself, with its sequence, `loading` during a full sync
-/// from its master; on a replica, its master is at least as far as what
-/// it applied; on a master, each replica the topology gives it: `online`
-/// with its acknowledged sequence while it streams, `loading` during a
-/// full sync, else `fail` (not connected). Every other node: `online`,
-/// offset 0.
-fn shard_status(
-    t: &basalt_cluster::Topology,
-    n: &basalt_cluster::Node,
-    mine: u64,
-    me_loading: bool,
-    fed: &[(String, u16, u64)],
-    loading: &[(String, u16)],
-    my_master: Option<&str>,
-) -> views::NodeStatus {
-    let status = |offset, health| views::NodeStatus { offset, health };
-    if n.id == t.myid {
-        return status(mine, if me_loading { "loading" } else { "online" });
-    }
-    if my_master == Some(n.id.as_str()) {
-        return status(mine, "online");
-    }
-    let at = |ip: &String, port: &u16| *port == n.port && *ip == n.host;
-    if n.role == basalt_cluster::Role::Replica && n.master_id == t.myid {
-        if let Some((_, _, offset)) = fed.iter().find(|(ip, port, _)| at(ip, port)) {
-            return status(*offset, "online");
-        }
-        let health = if loading.iter().any(|(ip, port)| at(ip, port)) {
-            "loading"
-        } else {
-            "fail"
-        };
-        return status(0, health);
-    }
-    status(0, "online")
 }
