@@ -828,11 +828,13 @@ fn cluster_nodes_marks_the_slots_being_migrated() {
     let mut b = dst.client();
     let (mine, _) = nodes_lines(&mut a);
     assert!(!mine.contains('['), "{mine}");
+    // About 200 keys at 50 a second: seconds to look at the markers.
+    let _: () = q(&mut a, &["CONFIG", "SET", "migrate-speed", "50"]);
     let _: () = q(
         &mut a,
         &["CLUSTERX", "MIGRATE", RANGE, &node_id(1), "async"],
     );
-    wait_import_started(&mut b);
+    wait_field(&mut b, "import_state", "start");
     let (mine, others) = nodes_lines(&mut a);
     let (theirs, their_others) = nodes_lines(&mut b);
     assert_eq!(cluster_info(&mut a)["migrating_state"], "start");

@@ -134,7 +134,8 @@ fn a_replica_killed_and_restarted_from_nodes_conf_resumes_with_a_partial_sync() 
 
     let after = counters(&master);
     assert_eq!(after.0, before.0, "a full sync after the restart");
-    assert_eq!(after.1, before.1 + 1, "no partial sync after the restart");
+    assert!(after.1 > before.1, "no partial sync after the restart");
+    assert_eq!(after.2, before.2, "a partial sync refused");
     assert!(replica.log().contains("partial sync from"));
     let mut r = readonly(&replica);
     assert_same_data(&mut master.client(), &mut r);
@@ -193,11 +194,13 @@ fn replicas_follow_a_promoted_sibling_partially_unless_their_history_diverged() 
     push(1, &nodes[1], &v2, 2);
     push(2, &nodes[2], &v2, 2);
     wait_in_sync(&nodes[1], &nodes[2], WAIT);
+    let (full, ok, err) = counters(&nodes[1]);
     assert_eq!(
-        counters(&nodes[1]),
-        (0, 1, 0),
+        (full, err),
+        (0, 0),
         "the sibling's resume from the promoted replica"
     );
+    assert!(ok >= 1);
 
     // The old master has not heard of the promotion yet and takes a write.
     let _: () = q(&mut a, &["SET", "diverged", "x"]);
@@ -207,8 +210,8 @@ fn replicas_follow_a_promoted_sibling_partially_unless_their_history_diverged() 
     wait_in_sync(&nodes[1], &nodes[0], WAIT);
     // A full sync, then the partial sync that resumes after it.
     let (full, ok, err) = counters(&nodes[1]);
-    assert_eq!((full, ok), (1, 2), "the diverged old master's sync");
-    assert!(err >= 1);
+    assert_eq!(full, 1, "the diverged old master's sync");
+    assert!(ok >= 2 && err >= 1, "{ok} {err}");
     let mut old = readonly(&nodes[0]);
     assert_eq!(q::<Option<String>>(&mut old, &["GET", "diverged"]), None);
     assert_eq!(q::<String>(&mut old, &["GET", "after"]), "y");
