@@ -88,10 +88,19 @@ impl Importer {
         s.state == ImportState::Start && s.link == link
     }
 
-    /// Whether `link` is the import link of an import of `slot`.
-    pub fn is_link_for(&self, link: u64, slot: u16) -> bool {
-        let s = self.status.lock();
-        s.state == ImportState::Start && s.link == link && s.ranges.iter().any(|r| r.contains(slot))
+    /// Whether a command on connection `link` for `slot` comes from the
+    /// source of the running import: a Kvrocks source in its
+    /// redis-command mode sends plain commands, not APPLYBATCH, and each
+    /// counts as word from it (`migrate-import-timeout`).
+    pub fn from_source(&self, link: u64, slot: u16) -> bool {
+        let mut s = self.status.lock();
+        let ours = s.state == ImportState::Start
+            && s.link == link
+            && s.ranges.iter().any(|r| r.contains(slot));
+        if ours {
+            s.heard = Instant::now();
+        }
+        ours
     }
 
     /// The slots imported whose new owner the topology does not show yet.

@@ -126,7 +126,7 @@ pub(crate) fn serve(
         }
         if me.role == Role::Master
             && (cluster.importer().imported(slot)
-                || cluster.importer().is_link_for(client_id, slot))
+                || cluster.importer().from_source(client_id, slot))
         {
             return Ok(());
         }

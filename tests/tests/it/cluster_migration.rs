@@ -913,3 +913,27 @@ fn an_import_whose_source_goes_silent_times_out_and_discards_the_partial_data() 
     assert_eq!(info["migrating_state"], "success", "{info:#?}");
     assert_eq!(q::<i64>(&mut b, &["HLEN", &key]), 10_000);
 }
+
+/// A Kvrocks source in its redis-command mode sends plain commands on the
+/// import link, not APPLYBATCH: they count as word from the source, so the
+/// import lasts as long as they come, and times out once they stop.
+#[test]
+fn plain_commands_from_the_source_keep_an_import_alive() {
+    let src = start_node(&[]);
+    let dst = start_node(&["--migrate-import-timeout", "2"]);
+    push_topology(&[&src, &dst], [src.port, dst.port], 1);
+    let mut link = dst.client();
+    let mut other = dst.client();
+    let mut n = 0;
+    let _: () = q(&mut link, &["CLUSTER", "IMPORT", RANGE, "0"]);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        let key = key_in_range(&mut other, "cmd", &mut n);
+        let _: () = q(&mut link, &["SET", &key, "v"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(cluster_info(&mut other)["import_state"], "start");
+    assert!(q::<i64>(&mut other, &["DBSIZE"]) > 5);
+    wait_field(&mut other, "import_state", "error");
+    assert_eq!(q::<i64>(&mut other, &["DBSIZE"]), 0);
+}
