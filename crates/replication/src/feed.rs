@@ -424,7 +424,9 @@ fn feed(
 
 /// Appends one batch as the RESP bulk string Kvrocks sends.
 fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
-    out.extend_from_slice(format!("${}\r\n", data.len()).as_bytes());
+    out.push(b'$');
+    out.extend_from_slice(itoa::Buffer::new().format(data.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
