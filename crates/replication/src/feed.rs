@@ -316,13 +316,17 @@ fn feed(
             limit_read = Some(Instant::now());
         }
         out.clear();
-        match backlog.read(next, PACK_BYTES) {
-            Lookup::Batches(entries) => {
+        match backlog.read(next, PACK_BYTES, |entry| push_bulk(&mut out, &entry.data)) {
+            Lookup::Batches(after) => {
+                // A writer pushes its batch after RocksDB took it, but it
+                // may still be in RocksDB's WAL buffer, which its
+                // connection writes out a moment later: a master killed
+                // meanwhile would lose what its replica has, and the
+                // replica, ahead of it, would need a full sync. So what is
+                // sent is in the WAL file first (nothing to do, usually).
+                let _ = storage.flush_wal_buffer();
                 drop(storage);
-                for entry in &entries {
-                    push_bulk(&mut out, &entry.data);
-                    next = entry.next_sequence();
-                }
+                next = after;
                 unrecorded_since = None;
                 missing_since = None;
                 stream.write_all(&out)?;
