@@ -29,9 +29,16 @@ const IDLE_NAP: Duration = Duration::from_millis(2);
 /// write wakes the feed at once).
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// After a send of less than this from the backlog, the feed waits
-/// `COALESCE` before it looks again.
+/// `COALESCE` before it looks again. Each send costs the master a wake-up
+/// of this thread, a WAL buffer flush and a socket write, and brings back
+/// an acknowledgement that wakes the ack thread: with the master on one
+/// CPU, every wake-up also takes it from a worker. At 500 µs the feed
+/// cost a master about 15% more CPU per SET than without a replica, at
+/// 2 ms about 8% (docs/benchmarks.md). The first batch after a pause is
+/// sent at once (the feed waits on the backlog then), so this adds lag
+/// only under a steady load, and never more than `COALESCE`.
 const COALESCE_BELOW: usize = 64 * 1024;
-const COALESCE: Duration = Duration::from_micros(500);
+const COALESCE: Duration = Duration::from_millis(2);
 /// How long a batch written but not in the backlog is waited for before
 /// it is read from the WAL.
 const UNRECORDED_GRACE: Duration = Duration::from_millis(20);
@@ -336,7 +343,7 @@ fn feed(
                     // Chasing the writers one batch at a time costs a
                     // wake-up of this thread (a futex call in the writer
                     // that wakes it) and a socket write per batch: let a
-                    // few gather first. A fraction of a millisecond of lag.
+                    // few gather first (see `COALESCE_BELOW`).
                     std::thread::sleep(COALESCE);
                 }
                 continue;
