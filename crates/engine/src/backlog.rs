@@ -21,7 +21,7 @@
 //! `replication.rs` for a replica that stops between two of them).
 
 use parking_lot::{Condvar, Mutex};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,8 @@ const ENTRY_OVERHEAD: usize = 64;
 /// If this many wait, the missing one never comes (a write that bypassed
 /// the backlog, as one racing with its start): start again after the gap.
 const MAX_OUT_OF_ORDER: usize = 1024;
+/// How many entries from the end `Inner::position` looks at one by one.
+const NEAR_END: usize = 256;
 
 /// One batch as RocksDB wrote it.
 #[derive(Clone)]
@@ -58,8 +60,9 @@ struct Inner {
     /// Contiguous: each entry starts where the one before ends.
     entries: VecDeque<Entry>,
     bytes: usize,
-    /// Arrived before the entry that precedes them, by sequence.
-    early: BTreeMap<u64, Entry>,
+    /// Arrived before the entry that precedes them, in no order: a few at
+    /// most (one per writer that overtook another), so a scan beats a map.
+    early: Vec<Entry>,
     /// Feeds waiting for a new entry.
     waiting: usize,
 }
@@ -73,6 +76,25 @@ impl Inner {
         self.bytes += entry.data.len() + ENTRY_OVERHEAD;
         self.entries.push_back(entry);
         self.trim(limit);
+    }
+
+    /// The index of the entry starting at `sequence`. A feed that keeps up
+    /// reads near the end: a look back over a few entries first, before a
+    /// search that touches entries long out of the CPU's caches.
+    fn position(&self, sequence: u64) -> Option<usize> {
+        let len = self.entries.len();
+        for i in (len.saturating_sub(NEAR_END)..len).rev() {
+            let e = &self.entries[i];
+            if e.sequence == sequence {
+                return Some(i);
+            }
+            if e.sequence < sequence {
+                return None;
+            }
+        }
+        self.entries
+            .binary_search_by_key(&sequence, |e| e.sequence)
+            .ok()
     }
 
     fn trim(&mut self, limit: usize) {
@@ -92,8 +114,9 @@ impl Inner {
 
 /// What the backlog holds at a sequence.
 pub enum Lookup {
-    /// Entries from the sequence on (at least one).
-    Batches(Vec<Entry>),
+    /// Entries from the sequence on (at least one) were read: the
+    /// sequence after the last of them.
+    Batches(u64),
     /// Nothing yet: the sequence is the next one the backlog expects (or
     /// later), or the backlog is empty.
     NotYet,
@@ -174,13 +197,15 @@ impl Backlog {
             // already there: the WAL has it.
             Some(end) if sequence < end => return,
             Some(_) => {
-                inner.early.insert(sequence, entry);
+                inner.early.push(entry);
                 if inner.early.len() > MAX_OUT_OF_ORDER {
                     // A gap that will not fill: start again after it.
                     let early = std::mem::take(&mut inner.early);
                     inner.clear();
                     inner.early = early;
-                    if let Some((_, first)) = inner.early.pop_first() {
+                    let first = (0..inner.early.len()).min_by_key(|&i| inner.early[i].sequence);
+                    if let Some(first) = first {
+                        let first = inner.early.swap_remove(first);
                         inner.append(first, limit);
                     }
                 } else {
@@ -188,22 +213,29 @@ impl Backlog {
                 }
             }
         }
-        // Entries that were waiting for this one.
-        while let Some(end) = inner.end() {
-            match inner.early.remove(&end) {
-                Some(next) => inner.append(next, limit),
-                None => break,
+        if !inner.early.is_empty() {
+            // Entries that were waiting for this one.
+            while let Some(end) = inner.end() {
+                match inner.early.iter().position(|e| e.sequence == end) {
+                    Some(at) => {
+                        let next = inner.early.swap_remove(at);
+                        inner.append(next, limit);
+                    }
+                    None => break,
+                }
             }
+            let old = inner.entries.front().map_or(0, |e| e.sequence);
+            inner.early.retain(|e| e.sequence >= old);
         }
-        let old = inner.entries.front().map_or(0, |e| e.sequence);
-        inner.early.retain(|&s, _| s >= old);
         if inner.waiting > 0 {
             self.wake.notify_all();
         }
     }
 
-    /// The entries from `sequence` on, up to about `max_bytes`.
-    pub fn read(&self, sequence: u64, max_bytes: usize) -> Lookup {
+    /// Hands `each` the entries from `sequence` on, up to about
+    /// `max_bytes`, under the backlog's lock: a feed copies them straight
+    /// into what it sends, and no entry is shared beyond the backlog.
+    pub fn read(&self, sequence: u64, max_bytes: usize, mut each: impl FnMut(&Entry)) -> Lookup {
         let inner = self.inner.lock();
         let (Some(first), Some(end)) = (inner.entries.front(), inner.end()) else {
             return Lookup::NotYet;
@@ -214,22 +246,20 @@ impl Backlog {
         if sequence < first.sequence {
             return Lookup::Older;
         }
-        let Ok(at) = inner
-            .entries
-            .binary_search_by_key(&sequence, |e| e.sequence)
-        else {
+        let Some(at) = inner.position(sequence) else {
             return Lookup::Older;
         };
-        let mut out = Vec::new();
         let mut bytes = 0;
+        let mut next = sequence;
         for e in inner.entries.range(at..) {
-            out.push(e.clone());
+            each(e);
+            next = e.next_sequence();
             bytes += e.data.len();
             if bytes >= max_bytes {
                 break;
             }
         }
-        Lookup::Batches(out)
+        Lookup::Batches(next)
     }
 
     /// Whether an entry starts at `sequence`.
@@ -294,9 +324,17 @@ mod tests {
         Arc::from(vec![n; 10])
     }
 
-    fn seqs(l: Lookup) -> Vec<u64> {
-        match l {
-            Lookup::Batches(v) => v.iter().map(|e| e.sequence).collect(),
+    fn seqs(b: &Backlog, sequence: u64, max_bytes: usize) -> Vec<u64> {
+        let mut read = Vec::new();
+        let mut last_next = 0;
+        match b.read(sequence, max_bytes, |e| {
+            read.push(e.sequence);
+            last_next = e.next_sequence();
+        }) {
+            Lookup::Batches(next) => {
+                assert_eq!(next, last_next);
+                read
+            }
             Lookup::NotYet => vec![0],
             Lookup::Older => vec![1],
         }
@@ -306,7 +344,7 @@ mod tests {
     fn records_only_while_used_and_in_order() {
         let b = Arc::new(Backlog::default());
         b.push(1, 1, data(1));
-        assert!(matches!(b.read(1, 100), Lookup::NotYet));
+        assert!(matches!(b.read(1, 100, |_| {}), Lookup::NotYet));
         let user = b.use_it();
         b.push(5, 2, data(5));
         // 9 arrives before 7: held back until 7 is there.
@@ -314,18 +352,18 @@ mod tests {
         assert_eq!(b.end(), 7);
         b.push(7, 2, data(7));
         assert_eq!(b.end(), 10);
-        assert_eq!(seqs(b.read(5, 1000)), vec![5, 7, 9]);
-        assert_eq!(seqs(b.read(7, 15)), vec![7, 9]);
-        assert_eq!(seqs(b.read(7, 5)), vec![7]);
-        assert_eq!(seqs(b.read(6, 100)), vec![1], "inside an entry");
-        assert_eq!(seqs(b.read(4, 100)), vec![1], "before the start");
-        assert_eq!(seqs(b.read(10, 100)), vec![0]);
+        assert_eq!(seqs(&b, 5, 1000), vec![5, 7, 9]);
+        assert_eq!(seqs(&b, 7, 15), vec![7, 9]);
+        assert_eq!(seqs(&b, 7, 5), vec![7]);
+        assert_eq!(seqs(&b, 6, 100), vec![1], "inside an entry");
+        assert_eq!(seqs(&b, 4, 100), vec![1], "before the start");
+        assert_eq!(seqs(&b, 10, 100), vec![0]);
         // A writer that raced with the start: the WAL has it.
         b.push(4, 1, data(4));
-        assert_eq!(seqs(b.read(5, 1000)), vec![5, 7, 9]);
+        assert_eq!(seqs(&b, 5, 1000), vec![5, 7, 9]);
         drop(user);
         assert!(!b.is_on());
-        assert!(matches!(b.read(5, 100), Lookup::NotYet));
+        assert!(matches!(b.read(5, 100, |_| {}), Lookup::NotYet));
     }
 
     #[test]
@@ -335,13 +373,37 @@ mod tests {
         for s in 1..=100 {
             b.push(s, 1, data(s as u8));
         }
-        assert_eq!(seqs(b.read(91, 1000)), (91..=100).collect::<Vec<_>>());
-        assert!(matches!(b.read(90, 1000), Lookup::Older));
+        assert_eq!(seqs(&b, 91, 1000), (91..=100).collect::<Vec<_>>());
+        assert!(matches!(b.read(90, 1000, |_| {}), Lookup::Older));
         // 101 never comes.
         for s in 102..(103 + MAX_OUT_OF_ORDER as u64) {
             b.push(s, 1, data(1));
         }
-        assert!(matches!(b.read(101, 1000), Lookup::Older));
+        assert!(matches!(b.read(101, 1000, |_| {}), Lookup::Older));
         assert_eq!(b.end(), 103 + MAX_OUT_OF_ORDER as u64);
+    }
+
+    #[test]
+    fn finds_entries_near_the_end_and_far_from_it() {
+        let b = Arc::new(Backlog::default());
+        let _user = b.use_it();
+        let n = 4 * NEAR_END as u64;
+        for i in 0..n {
+            b.push(1 + 2 * i, 2, data(1));
+        }
+        for i in [
+            0,
+            1,
+            n / 2,
+            n - NEAR_END as u64 - 1,
+            n - NEAR_END as u64,
+            n - 2,
+            n - 1,
+        ] {
+            let at = 1 + 2 * i;
+            assert_eq!(seqs(&b, at, 10), vec![at], "entry {i}");
+            assert_eq!(seqs(&b, at + 1, 10), vec![1], "inside entry {i}");
+        }
+        assert_eq!(seqs(&b, 1 + 2 * n, 10), vec![0]);
     }
 }

@@ -315,6 +315,48 @@ pub fn cut_batch(data: &[u8], skip: u64) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Batches that follow one another, merged into one (see
+/// `Storage::apply_replicated_all`).
+#[derive(Default)]
+struct ReplicatedRun {
+    data: Vec<u8>,
+    count: u64,
+    /// The sequence after the last batch.
+    end: u64,
+}
+
+impl ReplicatedRun {
+    /// Whether a batch at `sequence` of `count` records may join.
+    fn extends(&self, sequence: u64, count: u64) -> bool {
+        self.data.is_empty() || (sequence == self.end && self.count + count <= u64::from(u32::MAX))
+    }
+
+    fn push(&mut self, batch: &[u8], sequence: u64, count: u64) {
+        // The first batch's header heads the run (its count is set at
+        // the write); the others add their records.
+        let from = if self.data.is_empty() {
+            0
+        } else {
+            BATCH_HEADER
+        };
+        self.data.extend_from_slice(&batch[from..]);
+        self.count += count;
+        self.end = sequence + count;
+    }
+
+    fn write(&mut self, storage: &Storage) -> Result<(), EngineError> {
+        if self.data.is_empty() {
+            return Ok(());
+        }
+        // `extends` keeps the sum within RocksDB's 32-bit count.
+        self.data[8..BATCH_HEADER].copy_from_slice(&(self.count as u32).to_le_bytes());
+        let result = storage.write_unfenced(rocksdb::WriteBatch::from_data(&self.data));
+        self.data.clear();
+        self.count = 0;
+        result
+    }
+}
+
 impl Storage {
     /// The batches from `sequence` on, the first one starting exactly
     /// there: when `sequence` falls inside a WAL record that merged several
@@ -411,6 +453,45 @@ impl Storage {
         })?;
         self.write_unfenced(rocksdb::WriteBatch::from_data(data))?;
         Ok(count)
+    }
+
+    /// Writes batches received from the master, in order, as few RocksDB
+    /// writes as it can: each run of batches that follow one another
+    /// without a gap (the next starts where the one before ends, as a
+    /// master sends them) becomes one write, the way RocksDB itself merges
+    /// concurrent writers' batches into one WAL record on the master.
+    /// Every record keeps its sequence number: RocksDB numbers a batch's
+    /// records one after the other from the batch's start, and a run's
+    /// count is the sum of its batches'. What it saves is RocksDB's cost
+    /// per write (the write queue, a WAL record and its checksum, the
+    /// statistics), about as much as the memtable insert of a small batch.
+    ///
+    /// Returns the records written. A malformed batch is refused as
+    /// `apply_replicated` does, after the batches before it are written.
+    pub fn apply_replicated_all<B: AsRef<[u8]>>(&self, batches: &[B]) -> Result<u64, EngineError> {
+        let mut run = ReplicatedRun::default();
+        let mut total = 0;
+        for batch in batches {
+            let data = batch.as_ref();
+            let count = match check_batch(data, self.families) {
+                Ok(count) => count,
+                Err(e) => {
+                    run.write(self)?;
+                    return Err(EngineError::Io {
+                        path: "replication stream".into(),
+                        source: std::io::Error::other(e),
+                    });
+                }
+            };
+            let sequence = u64::from_le_bytes(data[..8].try_into().unwrap_or_default());
+            if !run.extends(sequence, count) {
+                run.write(self)?;
+            }
+            run.push(data, sequence, count);
+            total += count;
+        }
+        run.write(self)?;
+        Ok(total)
     }
 
     /// The user keys a batch changes (from its metadata and subkey

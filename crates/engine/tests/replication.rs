@@ -76,3 +76,46 @@ fn batches_read_from_the_wal_rebuild_the_same_database() {
     replica.set_fenced(false);
     put(&replica, &[(b"local", b"x")]).unwrap();
 }
+
+#[test]
+fn consecutive_batches_applied_as_one_write_keep_the_masters_sequences() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = open(a.path());
+    put(&master, &[(b"k1", b"v1")]).unwrap();
+    put(&master, &[(b"k2", b"v2"), (b"k3", b"v3")]).unwrap();
+    put(&master, &[(b"k1", b"v1b")]).unwrap();
+    put(&master, &[(b"k4", b"v4")]).unwrap();
+    master.flush_wal_buffer().unwrap();
+    let batches: Vec<_> = master.wal_since(1).unwrap().map(|b| b.unwrap()).collect();
+    assert_eq!(batches.len(), 4);
+
+    let replica = open(b.path());
+    replica.set_fenced(true);
+    let first: Vec<&[u8]> = batches[..3].iter().map(|b| &b.data[..]).collect();
+    assert_eq!(replica.apply_replicated_all(&first).unwrap(), 4);
+    // One write: RocksDB's WAL holds one record for the three batches,
+    // whose records kept their sequences 1..=4 (k1 overwritten at 4).
+    replica.flush_wal_buffer().unwrap();
+    let written: Vec<_> = replica.wal_since(1).unwrap().map(|b| b.unwrap()).collect();
+    assert_eq!(written.len(), 1);
+    assert_eq!((written[0].sequence, written[0].count), (1, 4));
+    assert_eq!(replica.latest_sequence_number(), 4);
+    assert_eq!(
+        replica
+            .get(ColumnFamily::Metadata, b"k1")
+            .unwrap()
+            .as_deref(),
+        Some(&b"v1b"[..])
+    );
+
+    // A malformed batch: what comes before it is written, then the error.
+    let last: Vec<&[u8]> = vec![&batches[3].data, b"short"];
+    assert!(replica.apply_replicated_all(&last).is_err());
+    assert_eq!(replica.latest_sequence_number(), 5);
+    for k in [b"k1", b"k2", b"k3", b"k4"] {
+        assert_eq!(
+            replica.get(ColumnFamily::Metadata, k).unwrap().as_deref(),
+            master.get(ColumnFamily::Metadata, k).unwrap().as_deref()
+        );
+    }
+}

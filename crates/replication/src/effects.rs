@@ -28,7 +28,7 @@ use std::sync::Arc;
 /// their `new` event, before the command's own ones as on the master
 /// (`notify::NewKeys`, which holds the events back until `finish`).
 pub(crate) fn watch_new_keys(shared: &Arc<Shared>, batch: &[u8]) -> Option<NewKeys> {
-    if !shared.notify.wants(basalt_core::notify::NEW) || !shared.pubsub.has_listeners() {
+    if !watches_new_keys(shared) {
         return None;
     }
     let mut args: Vec<Bytes> = Vec::new();
@@ -55,6 +55,11 @@ pub(crate) fn watch_new_keys(shared: &Arc<Shared>, batch: &[u8]) -> Option<NewKe
     NewKeys::watch(shared, keys.iter(), &args)
 }
 
+/// Whether `watch_new_keys` has anything to do.
+pub(crate) fn watches_new_keys(shared: &Shared) -> bool {
+    shared.notify.wants(basalt_core::notify::NEW) && shared.pubsub.has_listeners()
+}
+
 #[derive(Default)]
 pub(crate) struct Effects {
     /// `(channel, message)` published on the master.
@@ -78,6 +83,9 @@ impl Effects {
             || shared.blocking.has_waiters()
             || (shared.notify.wants(u32::MAX) && shared.pubsub.has_listeners());
         let mut effects = Effects::default();
+        // Log data is decoded only for someone: the commands raise
+        // keyspace notifications, and mark a published message as SPUBLISH.
+        let mut logs: Vec<&[u8]> = Vec::new();
         if needs_keys {
             effects.keys = storage
                 .batch_user_keys(batch)
@@ -87,12 +95,7 @@ impl Effects {
         }
         for record in batch_records(batch) {
             match record {
-                BatchRecord::LogData(blob) => {
-                    if let Some(command) = basalt_core::command_log::decode(blob) {
-                        effects.shard |= command.name == "spublish";
-                        effects.commands.push(command);
-                    }
-                }
+                BatchRecord::LogData(blob) => logs.push(blob),
                 BatchRecord::Put {
                     cf: ColumnFamily::PubSub,
                     key,
@@ -113,6 +116,15 @@ impl Effects {
                     ..
                 } => effects.scripts_changed |= basalt_core::scripting::is_script_record(key),
                 _ => {}
+            }
+        }
+        let notifies = shared.notify.wants(u32::MAX) && shared.pubsub.has_listeners();
+        if notifies || !effects.messages.is_empty() {
+            for blob in logs {
+                if let Some(command) = basalt_core::command_log::decode(blob) {
+                    effects.shard |= command.name == "spublish";
+                    effects.commands.push(command);
+                }
             }
         }
         effects

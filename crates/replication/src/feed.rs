@@ -29,9 +29,16 @@ const IDLE_NAP: Duration = Duration::from_millis(2);
 /// write wakes the feed at once).
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// After a send of less than this from the backlog, the feed waits
-/// `COALESCE` before it looks again.
+/// `COALESCE` before it looks again. Each send costs the master a wake-up
+/// of this thread, a WAL buffer flush and a socket write, and brings back
+/// an acknowledgement that wakes the ack thread: with the master on one
+/// CPU, every wake-up also takes it from a worker. At 500 µs the feed
+/// cost a master about 15% more CPU per SET than without a replica, at
+/// 2 ms about 8% (docs/benchmarks.md). The first batch after a pause is
+/// sent at once (the feed waits on the backlog then), so this adds lag
+/// only under a steady load, and never more than `COALESCE`.
 const COALESCE_BELOW: usize = 64 * 1024;
-const COALESCE: Duration = Duration::from_micros(500);
+const COALESCE: Duration = Duration::from_millis(2);
 /// How long a batch written but not in the backlog is waited for before
 /// it is read from the WAL.
 const UNRECORDED_GRACE: Duration = Duration::from_millis(20);
@@ -317,13 +324,17 @@ fn feed(
             limit_read = Some(Instant::now());
         }
         out.clear();
-        match backlog.read(next, PACK_BYTES) {
-            Lookup::Batches(entries) => {
+        match backlog.read(next, PACK_BYTES, |entry| push_bulk(&mut out, &entry.data)) {
+            Lookup::Batches(after) => {
+                // A writer pushes its batch after RocksDB took it, but it
+                // may still be in RocksDB's WAL buffer, which its
+                // connection writes out a moment later: a master killed
+                // meanwhile would lose what its replica has, and the
+                // replica, ahead of it, would need a full sync. So what is
+                // sent is in the WAL file first (nothing to do, usually).
+                let _ = storage.flush_wal_buffer();
                 drop(storage);
-                for entry in &entries {
-                    push_bulk(&mut out, &entry.data);
-                    next = entry.next_sequence();
-                }
+                next = after;
                 unrecorded_since = None;
                 missing_since = None;
                 stream.write_all(&out)?;
@@ -333,7 +344,7 @@ fn feed(
                     // Chasing the writers one batch at a time costs a
                     // wake-up of this thread (a futex call in the writer
                     // that wakes it) and a socket write per batch: let a
-                    // few gather first. A fraction of a millisecond of lag.
+                    // few gather first (see `COALESCE_BELOW`).
                     std::thread::sleep(COALESCE);
                 }
                 continue;
@@ -425,7 +436,9 @@ fn feed(
 
 /// Appends one batch as the RESP bulk string Kvrocks sends.
 fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
-    out.extend_from_slice(format!("${}\r\n", data.len()).as_bytes());
+    out.push(b'$');
+    out.extend_from_slice(itoa::Buffer::new().format(data.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }

@@ -31,6 +31,8 @@ const ACK_EVERY: Duration = Duration::from_secs(1);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The largest batch accepted from a master.
 const MAX_BATCH: usize = 1 << 30;
+/// Batches already received are applied together up to about this much.
+const GROUP_BYTES: usize = 4 << 20;
 
 /// Where the link is, as ROLE names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,8 +321,23 @@ fn stream(shared: &Arc<Shared>, repl: &Replication, link: &Link, mut wire: Wire)
             Some(bulk) => {
                 last_input = Instant::now();
                 link.touch();
-                if bulk != b"ping" {
-                    apply(shared, repl, link, &bulk)?;
+                // Everything else already received goes with it.
+                let mut batches = Vec::new();
+                let mut bytes = 0;
+                let mut next = Some(bulk);
+                while let Some(bulk) = next {
+                    if bulk != b"ping" {
+                        bytes += bulk.len();
+                        batches.push(bulk);
+                    }
+                    next = if bytes < GROUP_BYTES {
+                        wire.take_bulk(MAX_BATCH)?
+                    } else {
+                        None
+                    };
+                }
+                if !batches.is_empty() {
+                    apply(shared, repl, link, &batches)?;
                     unflushed = true;
                 }
             }
@@ -368,13 +385,33 @@ fn send_without_waiting(mut stream: &TcpStream, pending: &mut Vec<u8>) -> WireRe
     }
 }
 
-/// Applies one batch, unless the link was stopped (REPLICAOF changed the
-/// role): from then on this node's data is no longer the master's. Then
-/// what the batch does beyond its data (`effects`).
-fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) -> WireResult<()> {
+/// Applies batches received together, unless the link was stopped
+/// (REPLICAOF changed the role): from then on this node's data is no
+/// longer the master's. Then what each batch does beyond its data
+/// (`effects`), in order.
+///
+/// Batches that follow one another go to RocksDB as one write (see
+/// `Storage::apply_replicated_all`), which halves what applying a small
+/// batch costs a replica; except while a client listens for `new` key
+/// events, which must know what was missing right before each batch.
+fn apply(
+    shared: &Arc<Shared>,
+    repl: &Replication,
+    link: &Link,
+    batches: &[Vec<u8>],
+) -> WireResult<()> {
+    if batches.len() > 1 && crate::effects::watches_new_keys(shared) {
+        for batch in batches {
+            apply(shared, repl, link, std::slice::from_ref(batch))?;
+        }
+        return Ok(());
+    }
     // Only this thread writes on a replica: what is missing now is
     // missing right before the batch.
-    let new_keys = crate::effects::watch_new_keys(shared, batch);
+    let new_keys = match batches {
+        [batch] => crate::effects::watch_new_keys(shared, batch),
+        _ => None,
+    };
     let effects = {
         let _access = shared.dataset.access();
         let _applying = repl.apply.lock();
@@ -382,18 +419,26 @@ fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) ->
             return Err(WireError::Stopped);
         }
         let data = shared.data();
-        data.storage.apply_replicated(batch).map_err(|e| {
+        data.storage.apply_replicated_all(batches).map_err(|e| {
             WireError::Protocol(format!("cannot apply a batch from the master: {e}"))
         })?;
-        let effects = Effects::of(shared, &data.storage, batch);
+        let effects: Vec<Effects> = batches
+            .iter()
+            .map(|batch| Effects::of(shared, &data.storage, batch))
+            .collect();
         // What clients built on reads of the changed keys: WATCHes and
         // client-side caches.
         if shared.watches.active() || shared.tracking.active() {
-            shared.watches.touch(&effects.keys);
-            shared.tracking.invalidate(shared, &effects.keys, None);
+            for e in &effects {
+                shared.watches.touch(&e.keys);
+                shared.tracking.invalidate(shared, &e.keys, None);
+            }
         }
         effects
     };
-    effects.run(shared, new_keys);
+    let mut new_keys = new_keys;
+    for e in effects {
+        e.run(shared, new_keys.take());
+    }
     Ok(())
 }

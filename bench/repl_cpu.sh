@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# What a replica costs a master, in CPU time per SET (issue 10, item 8):
+# a measure that the other processes of a shared machine disturb much less
+# than ops/s do.
+#
+#   bench/repl_cpu.sh [basalt-server binary]
+#
+# Starts a master (CPU 0, --appendfsync everysec), fills it with one
+# unmeasured run of SETs, then runs the same redis-benchmark SET load
+# (pipeline 16, 50 clients, 100-byte values, CPU 1) three times:
+#   1. without a replica;
+#   2. with a replica (CPU 1, same options) attached and streaming; the
+#      replica's CPU is counted until it has applied everything;
+#   3. without a replica again (the replica stopped), so that a drift in
+#      the master's cost over the runs (a bigger data set, compactions)
+#      shows as the difference between 1 and 3.
+# For each run it prints the master's CPU time (utime + stime from
+# /proc/<pid>/task/*/stat) per thread name in µs per SET, and for run 2
+# the replica's.
+#
+# Environment: RCPU_REQUESTS (default 1000000), RCPU_PORT (default 16794),
+# RCPU_KEYS (-r, default 1000000).
+set -euo pipefail
+export LC_ALL=C
+
+bin="${1:-${CARGO_TARGET_DIR:-target}/release/basalt-server}"
+requests="${RCPU_REQUESTS:-1000000}"
+keys="${RCPU_KEYS:-1000000}"
+port="${RCPU_PORT:-16794}"
+rport=$((port + 1))
+tmp="$(mktemp -d /var/tmp/basalt-replcpu.XXXXXX)"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+start() { # cpu port dir
+    # Another program on the port would answer the pings below (and a
+    # REPLICAOF sent to it would turn it into our replica).
+    if redis-cli -p "$2" ping >/dev/null 2>&1; then
+        echo "port $2 is taken: set RCPU_PORT" >&2
+        exit 1
+    fi
+    taskset -c "$1" "$bin" --bind 127.0.0.1 --port "$2" --dir "$3" --appendfsync everysec \
+        >"$3.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 300); do
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        redis-cli -p "$2" ping >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    echo "server on $2 did not start" >&2
+    exit 1
+}
+
+# threads PID: "name ticks" per thread name (utime + stime, clock ticks).
+threads() {
+    for stat in /proc/"$1"/task/*/stat; do
+        # The name is in parentheses and may hold spaces.
+        sed -E 's/^[0-9]+ \((.*)\) [A-Za-z] (.*)$/\1|\2/' "$stat" 2>/dev/null |
+            awk -F'|' '{ split($2, f, " "); print $1 "\t" f[11] + f[12] }'
+    done | awk -F'\t' '{ t[$1] += $2 } END { for (n in t) print n "\t" t[n] }' | sort
+}
+
+hz="$(getconf CLK_TCK)"
+# report LABEL BEFORE AFTER: µs per SET per thread name, and the total.
+report() {
+    echo "$1"
+    join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 "$2" "$3" |
+        awk -F'\t' -v hz="$hz" -v n="$requests" '
+            { d = ($3 - $2) / hz; if (d > 0) { cpu[$1] = d; total += d } }
+            END {
+                for (t in cpu) printf "  %-18s %7.2f s  %6.2f us/SET\n", t, cpu[t], 1e6 * cpu[t] / n
+                printf "  %-18s %7.2f s  %6.2f us/SET\n", "TOTAL", total, 1e6 * total / n
+            }'
+}
+
+bench() {
+    taskset -c 1 redis-benchmark -p "$port" -c 50 -P 16 -d 100 -r "$keys" -n "$requests" -t set --csv |
+        awk -F'"' '/^"SET"/ { print "  SET ops/s: " $4 }'
+}
+
+seq_of() { redis-cli -p "$1" info replication | tr -d '\r' | sed -n "s/^$2://p"; }
+
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+start 0 "$port" "$tmp/master"
+master="${pids[0]}"
+bench >/dev/null # fill
+
+threads "$master" >"$tmp/m1a"
+bench
+threads "$master" >"$tmp/m1b"
+report "1. master, no replica" "$tmp/m1a" "$tmp/m1b"
+
+start 1 "$rport" "$tmp/replica"
+replica="${pids[1]}"
+redis-cli -p "$rport" replicaof 127.0.0.1 "$port" >/dev/null
+for _ in $(seq 600); do
+    m="$(seq_of "$port" master_repl_offset)"
+    r="$(seq_of "$rport" slave_repl_offset)"
+    [ -n "$r" ] && [ "$r" = "$m" ] && redis-cli -p "$rport" info replication | grep -q 'master_link_status:up' && break
+    sleep 0.1
+done
+sleep 1
+threads "$master" >"$tmp/m2a"
+threads "$replica" >"$tmp/r2a"
+bench
+threads "$master" >"$tmp/m2b"
+m="$(seq_of "$port" master_repl_offset)"
+for _ in $(seq 600); do
+    [ "$(seq_of "$rport" slave_repl_offset)" = "$m" ] && break
+    sleep 0.1
+done
+threads "$replica" >"$tmp/r2b"
+report "2. master, one replica" "$tmp/m2a" "$tmp/m2b"
+report "2. the replica (until it has applied everything)" "$tmp/r2a" "$tmp/r2b"
+echo "  master sequence $m, replica sequence $(seq_of "$rport" slave_repl_offset)"
+
+kill "$replica"
+wait "$replica" 2>/dev/null || true
+sleep 2
+threads "$master" >"$tmp/m3a"
+bench
+threads "$master" >"$tmp/m3b"
+report "3. master, no replica (again)" "$tmp/m3a" "$tmp/m3b"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
