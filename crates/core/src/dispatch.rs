@@ -361,8 +361,7 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     // EXEC, scripts and PUBLISH may write or not (through the commands
     // they run): whether the database moved on tells. Another client's
     // write can move it too, which only costs an unneeded WAL flush.
-    let sequence_before =
-        (!nested && command.has(flags::MAY_REPLICATE)).then(|| storage.latest_sequence_number());
+    let sequence_before = (!nested && may_write(call)).then(|| storage.latest_sequence_number());
     // Inside EXEC or a script, a key the transaction did not declare is
     // locked now; if another transaction keeps it, the command is refused
     // rather than run without its lock, which would break the atomicity
@@ -492,6 +491,19 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         action,
         wrote,
     }
+}
+
+/// Whether a command without the WRITE flag may still write, so that the
+/// sequence it leaves counts as its client's last write (what WAIT waits
+/// for): EXEC, scripts and PUBLISH (`MAY_REPLICATE`), a container's
+/// writing subcommand (FUNCTION LOAD/DELETE/FLUSH/RESTORE), and SCRIPT
+/// LOAD/FLUSH, which store scripts in the propagate column family that
+/// replicas reload them from.
+fn may_write(call: &Call<'_>) -> bool {
+    let own = call.flags();
+    call.command.has(flags::MAY_REPLICATE)
+        || own & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        || (call.command.group == "scripting" && own & flags::READONLY == 0)
 }
 
 /// MONITOR: the command as it ran, from its client or, inside a script,

@@ -54,6 +54,9 @@ pub struct Replication {
     announced: Mutex<HashMap<u64, Announce>>,
     /// Clients blocked in WAIT now (INFO blocked_clients).
     waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// While the link applies a batch: the sequence before it (else
+    /// `u64::MAX`). See [`Replication::shown_offset`].
+    applying_from: AtomicU64,
 }
 
 /// Kvrocks' INFO counters.
@@ -84,6 +87,7 @@ impl Replication {
             counters: Default::default(),
             announced: Mutex::new(HashMap::new()),
             waiting: Default::default(),
+            applying_from: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -114,6 +118,19 @@ impl Replication {
             .iter()
             .map(|p| (p.ip.clone(), p.port, p.offset()))
             .collect()
+    }
+
+    /// The sequence a replica shows as applied (INFO's
+    /// `slave_repl_offset`, ROLE): the storage's latest, except while the
+    /// link applies a batch whose effects (a script reload, its
+    /// notifications) are not done yet: then the sequence before it, so
+    /// that a client that sees an offset also sees what its batches did.
+    /// The acknowledgements WAIT counts are sent after the effects too.
+    pub fn shown_offset(&self, storage: &basalt_engine::Storage) -> u64 {
+        // Latest first: a batch written after this read is not in it, and
+        // one written before has already raised the mark read next.
+        let latest = storage.latest_sequence_number();
+        latest.min(self.applying_from.load(Ordering::SeqCst))
     }
 
     pub fn counters(&self) -> &Counters {

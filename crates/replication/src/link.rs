@@ -372,6 +372,7 @@ fn send_without_waiting(mut stream: &TcpStream, pending: &mut Vec<u8>) -> WireRe
 /// role): from then on this node's data is no longer the master's. Then
 /// what the batch does beyond its data (`effects`).
 fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) -> WireResult<()> {
+    let _shown = Applying::mark(repl, shared.data().storage.latest_sequence_number());
     // Only this thread writes on a replica: what is missing now is
     // missing right before the batch.
     let new_keys = crate::effects::watch_new_keys(shared, batch);
@@ -396,4 +397,21 @@ fn apply(shared: &Arc<Shared>, repl: &Replication, link: &Link, batch: &[u8]) ->
     };
     effects.run(shared, new_keys);
     Ok(())
+}
+
+/// Holds the offset INFO and ROLE show at `before` until the batch and
+/// its effects are done (`Replication::shown_offset`).
+struct Applying<'a>(&'a Replication);
+
+impl<'a> Applying<'a> {
+    fn mark(repl: &'a Replication, before: u64) -> Applying<'a> {
+        repl.applying_from.store(before, Ordering::SeqCst);
+        Applying(repl)
+    }
+}
+
+impl Drop for Applying<'_> {
+    fn drop(&mut self) {
+        self.0.applying_from.store(u64::MAX, Ordering::SeqCst);
+    }
 }

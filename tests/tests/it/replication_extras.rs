@@ -6,8 +6,8 @@
 
 use crate::protocol::{Raw, R};
 use crate::replication::line;
-use basalt_tests::client::{err, q, reply};
-use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_until};
+use basalt_tests::client::{err, int, q, reply};
+use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_link, wait_until};
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
 
@@ -95,25 +95,6 @@ const LIBRARY: &str = "#!lua name=lib\n\
     redis.register_function{function_name='ro', callback=function(keys, args) \
     return 'ro ' .. (redis.call('GET', keys[1]) or 'nil') end, flags={'no-writes'}}";
 
-/// A replica reloads its scripts right after applying the batch that
-/// changed them, so INFO's offset can show the batch a moment before the
-/// reload is done (docs/replication.md, "Not done yet"): after
-/// `wait_in_sync`, wait for the answer too.
-fn replica_says(r: &mut redis::Connection, args: &[&str], expected: &str) {
-    wait_until(
-        SYNC,
-        &format!("{args:?} on the replica to answer {expected:?}"),
-        || {
-            let got = reply(r, args);
-            if got.starts_with(expected) {
-                Ok(())
-            } else {
-                Err(got)
-            }
-        },
-    );
-}
-
 #[test]
 fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     skip_on_redis!();
@@ -141,16 +122,12 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     let replaced = LIBRARY.replace("'ro '", "'new '");
     let _: String = q(&mut m, &["FUNCTION", "LOAD", "REPLACE", &replaced]);
     wait_in_sync(&master, &replica, SYNC);
-    replica_says(&mut r, &["FCALL_RO", "ro", "1", "k"], "new v");
+    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "new v");
     let _: () = q(&mut m, &["FUNCTION", "DELETE", "lib"]);
     let _: () = q(&mut m, &["SCRIPT", "FLUSH"]);
     wait_in_sync(&master, &replica, SYNC);
-    replica_says(
-        &mut r,
-        &["FCALL_RO", "ro", "1", "k"],
-        "ERR Function not found",
-    );
-    replica_says(&mut r, &["EVALSHA", &loaded, "0"], "NOSCRIPT");
+    assert!(err(&mut r, &["FCALL_RO", "ro", "1", "k"]).starts_with("ERR Function not found"));
+    assert!(err(&mut r, &["EVALSHA", &loaded, "0"]).starts_with("NOSCRIPT"));
 
     // A replica that joins later gets them with its full sync.
     let loaded: String = q(&mut m, &["SCRIPT", "LOAD", "return 'loaded'"]);
@@ -165,6 +142,66 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     let mut l = connect(&late, SYNC);
     assert_eq!(reply(&mut l, &["EVALSHA", &loaded, "0"]), "loaded");
     assert_eq!(reply(&mut l, &["FCALL_RO", "ro", "1", "k"]), "ro v");
+}
+
+/// `WAIT 1` after a script or library change means the replica runs the
+/// new code: the change counts as the client's last write, and a replica
+/// acknowledges a batch only once it reloaded what the batch changed. No
+/// retry on the replica: each round's first answer must be the new one.
+#[test]
+fn wait_after_loading_scripts_and_functions_covers_the_replica() {
+    skip_on_redis!();
+    let master = Server::start();
+    let replica = start_replica(&master, &[]);
+    wait_in_sync(&master, &replica, SYNC);
+    let mut m = master.client();
+    let mut r = connect(&replica, SYNC);
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    let mut shas = Vec::new();
+    for round in 0..30 {
+        let code = LIBRARY.replace("'ro '", &format!("'r{round} '"));
+        let _: String = q(&mut m, &["FUNCTION", "LOAD", "REPLACE", &code]);
+        assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1, "round {round}");
+        assert_eq!(
+            reply(&mut r, &["FCALL_RO", "ro", "1", "k"]),
+            format!("r{round} v"),
+            "FCALL_RO on the replica right after WAIT, round {round}"
+        );
+
+        let body = format!("return 'script {round}'");
+        let sha: String = q(&mut m, &["SCRIPT", "LOAD", &body]);
+        shas.push(sha.clone());
+        assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1, "round {round}");
+        assert_eq!(
+            reply(&mut r, &["EVALSHA_RO", &sha, "0"]),
+            format!("script {round}")
+        );
+        assert_eq!(
+            reply(&mut r, &["EVALSHA", &sha, "0"]),
+            format!("script {round}")
+        );
+    }
+    let _: () = q(&mut m, &["FUNCTION", "DELETE", "lib"]);
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert!(err(&mut r, &["FCALL_RO", "ro", "1", "k"]).starts_with("ERR Function not found"));
+    let dump: Vec<u8> = {
+        let code = LIBRARY.replace("'ro '", "'restored '");
+        let _: String = q(&mut m, &["FUNCTION", "LOAD", &code]);
+        q(&mut m, &["FUNCTION", "DUMP"])
+    };
+    let _: () = q(&mut m, &["FUNCTION", "FLUSH"]);
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert!(err(&mut r, &["FCALL_RO", "ro", "1", "k"]).starts_with("ERR Function not found"));
+    let _: () = basalt_tests::client::cmd(&[b"FUNCTION".as_slice(), b"RESTORE", &dump])
+        .query(&mut m)
+        .unwrap();
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "restored v");
+    let _: () = q(&mut m, &["SCRIPT", "FLUSH"]);
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    for sha in &shas {
+        assert!(err(&mut r, &["EVALSHA", sha, "0"]).starts_with("NOSCRIPT"));
+    }
 }
 
 /// A subscriber to every keyspace and keyevent channel and to `marker`,
@@ -434,12 +471,7 @@ fn a_replica_of_a_kvrocks_style_master_delivers_its_messages() {
     let to = format!("127.0.0.1 {fake_port}");
     let replica = Server::start_with(&["--slaveof", &to]);
     let mut r = connect(&replica, SYNC);
-    wait_until(SYNC, "the link", || {
-        match basalt_tests::nodes::info_field(&mut r, "replication", "master_link_status") {
-            Some(s) if s == "up" => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    });
+    wait_link(&mut r, "up", SYNC);
     let mut sub = Raw::connect(replica.port);
     subscribed(&mut sub, &["SUBSCRIBE", "news"]);
     // A script body as Kvrocks stores it, then a message.
