@@ -10,6 +10,7 @@ use crate::wire::{Wire, WireError};
 use crate::{Announce, Replication};
 use basalt_core::context::{Action, ClientState, TakeOver};
 use basalt_core::error::CommandError;
+use basalt_core::notify::Notifier;
 use basalt_core::shared::Shared;
 use basalt_engine::backlog::{BacklogUse, Lookup};
 use basalt_resp::Reply;
@@ -102,8 +103,19 @@ impl Replicas {
         }
     }
 
-    fn remove(&self, peer: &Arc<Peer>) {
-        self.peers.lock().retain(|p| !Arc::ptr_eq(p, peer));
+    /// Also tells `notify` whether writes must still record their events
+    /// (under the lock, so that the last word is right).
+    fn add(&self, peer: Arc<Peer>, notify: &Notifier) {
+        let mut peers = self.peers.lock();
+        peers.push(peer);
+        notify.set_feeding_replicas(true);
+    }
+
+    fn remove(&self, peer: &Arc<Peer>, notify: &Notifier) {
+        let mut peers = self.peers.lock();
+        peers.retain(|p| !Arc::ptr_eq(p, peer));
+        notify.set_feeding_replicas(!peers.is_empty());
+        drop(peers);
         // A WAIT counting this replica must count again.
         self.acked.notify_waiters();
     }
@@ -245,7 +257,7 @@ fn start(
         stop: AtomicBool::new(false),
         socket,
     });
-    repl.feed.peers.lock().push(peer.clone());
+    repl.feed.add(peer.clone(), &shared.notify);
     tracing::info!(
         "replication: feeding replica {}:{} ({addr}) from sequence {next}",
         peer.ip,
@@ -268,7 +280,7 @@ fn start(
                 tracing::info!("replication: stopped feeding {}:{}: {e}", p.ip, p.port);
             }
             p.stop();
-            repl.feed.remove(&p);
+            repl.feed.remove(&p, &shared.notify);
         });
     if spawned.is_err() {
         peer.stop();

@@ -13,7 +13,6 @@
 
 mod checkpoint;
 mod effects;
-mod events;
 mod failover;
 mod feed;
 mod full_sync;
