@@ -373,13 +373,13 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     {
         return refuse(shared, CommandError::UndeclaredKeyBusy);
     }
-    // While a replica streams from this node, the events a write raises
-    // travel in its batch (`crate::notify`): collected while it runs, and
+    // While a replica that raises notifications streams from this node,
+    // the events a write raises travel in its batch (`crate::notify`): collected while it runs, and
     // attached when its transaction commits (EXEC's and a script's own,
     // or the one below).
     let for_replicas = !nested
         && (wrote || sequence_before.is_some())
-        && shared.notify.feeding_replicas()
+        && shared.notify.for_replicas()
         && !storage.is_fenced();
     let _events =
         for_replicas.then(|| basalt_engine::log_data::collecting(crate::command_log::EVENTS));
@@ -628,7 +628,7 @@ pub fn retry_blocked(
     // As `run` does: its events travel in its batch.
     let for_replicas = command.has(flags::WRITE)
         && !nested
-        && shared.notify.feeding_replicas()
+        && shared.notify.for_replicas()
         && !data.storage.is_fenced();
     let _events =
         for_replicas.then(|| basalt_engine::log_data::collecting(crate::command_log::EVENTS));

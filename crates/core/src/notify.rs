@@ -7,7 +7,8 @@
 //! with Redis 7.2's event names. With `notify-keyspace-events` empty (the
 //! default) an event costs one relaxed atomic load.
 //!
-//! A master that feeds replicas also records each event its writes raise,
+//! A master that feeds replicas which raise notifications (they say so
+//! with `REPLCONF keyspace-events 1`) also records each event its writes raise,
 //! whatever its own setting, into the batch that carries them
 //! (`crate::command_log`): a replica raises exactly those, with its own
 //! setting. [`needed`] tells handlers whether to work out an event.
@@ -36,15 +37,16 @@ const KEYEVENT: u32 = KeyspaceEvents::KEYEVENT;
 /// The live copy of `notify-keyspace-events`, updated by CONFIG SET.
 pub struct Notifier {
     flags: AtomicU32,
-    /// A replica streams from this node: its writes record their events.
-    feeding: AtomicBool,
+    /// A replica that raises notifications streams from this node: its
+    /// writes record their events.
+    for_replicas: AtomicBool,
 }
 
 impl Notifier {
     pub fn new(events: KeyspaceEvents) -> Notifier {
         let n = Notifier {
             flags: AtomicU32::new(0),
-            feeding: AtomicBool::new(false),
+            for_replicas: AtomicBool::new(false),
         };
         n.set_flags(events);
         n
@@ -63,17 +65,18 @@ impl Notifier {
         self.flags.load(Relaxed) & class != 0
     }
 
-    /// Set by the replication layer while at least one replica streams
-    /// from this node.
-    pub fn set_feeding_replicas(&self, feeding: bool) {
-        self.feeding.store(feeding, Relaxed);
+    /// Set by the replication layer while at least one replica that
+    /// raises notifications (or feeds one that does) streams from this
+    /// node.
+    pub fn set_for_replicas(&self, on: bool) {
+        self.for_replicas.store(on, Relaxed);
     }
 
     /// Whether writes record their events for replicas now (see
     /// `crate::dispatch`, which collects them).
     #[inline]
-    pub fn feeding_replicas(&self) -> bool {
-        self.feeding.load(Relaxed)
+    pub fn for_replicas(&self) -> bool {
+        self.for_replicas.load(Relaxed)
     }
 }
 

@@ -66,11 +66,14 @@ pub struct Counters {
     pub sync_partial_err: AtomicU64,
 }
 
-/// A replica's REPLCONF: the port it serves on and the address to show.
+/// A replica's REPLCONF: the port it serves on, the address to show, and
+/// whether it raises keyspace notifications (Basalt's `keyspace-events`:
+/// then this node's writes record theirs for it).
 #[derive(Clone, Default)]
 pub struct Announce {
     pub port: Option<u16>,
     pub ip: Option<String>,
+    pub events: Option<bool>,
 }
 
 impl Replication {
@@ -214,6 +217,9 @@ impl Replication {
         }
         if update.ip.is_some() {
             entry.ip = update.ip;
+        }
+        if update.events.is_some() {
+            entry.events = update.events;
         }
     }
 

@@ -228,7 +228,7 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
     let mut wire = connect(shared, link)?;
     link.keep_socket(&wire);
     link.set_state(LinkState::Handshake);
-    handshake(shared, link, &mut wire)?;
+    let events = handshake(shared, repl, link, &mut wire)?;
     let storage = shared.data().storage.clone();
     let next = storage.latest_sequence_number() + 1;
     let replid = storage.last_replication_id();
@@ -259,7 +259,7 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
             replid.as_deref().unwrap_or("none")
         );
         link.set_state(LinkState::Connected);
-        return stream(shared, repl, link, wire);
+        return stream(shared, repl, link, wire, events);
     }
     tracing::info!(
         "replication: {}:{} refused a partial sync at {next} ({}); full sync",
@@ -271,7 +271,14 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
     crate::full_sync::run(shared, repl, link, wire)
 }
 
-fn handshake(shared: &Shared, link: &Link, wire: &mut Wire) -> WireResult<()> {
+/// Returns what the master was told with `REPLCONF keyspace-events`, if
+/// it understood (a Basalt master; Kvrocks refuses the option).
+fn handshake(
+    shared: &Shared,
+    repl: &Replication,
+    link: &Link,
+    wire: &mut Wire,
+) -> WireResult<Option<bool>> {
     let line = ask(wire, link, &[b"_db_name"])?;
     let ours = shared.config.read().db_name.clone();
     if line.first() == Some(&b'-') || line != ours.as_bytes() {
@@ -299,15 +306,39 @@ fn handshake(shared: &Shared, link: &Link, wire: &mut Wire) -> WireResult<()> {
     }
     // Any other refusal is ignored, as a Kvrocks replica does: very old
     // masters have no REPLCONF.
-    Ok(())
+    let wants = wants_events(shared, repl);
+    let line = ask(
+        wire,
+        link,
+        &[
+            b"REPLCONF",
+            b"keyspace-events",
+            if wants { b"1" } else { b"0" },
+        ],
+    )?;
+    Ok(wire::is_ok(&line).then_some(wants))
+}
+
+/// Whether this node needs its master's writes to carry their keyspace
+/// notifications: it raises them itself, or feeds a replica that does.
+fn wants_events(shared: &Shared, repl: &Replication) -> bool {
+    shared.notify.wants(u32::MAX) || repl.feed.any_wants_events()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Applies the master's batches until the link fails or stops.
-fn stream(shared: &Arc<Shared>, repl: &Replication, link: &Link, mut wire: Wire) -> WireResult<()> {
+/// Applies the master's batches until the link fails or stops. `events`:
+/// what the master was last told about this node's keyspace
+/// notifications, if it takes that (`handshake`).
+fn stream(
+    shared: &Arc<Shared>,
+    repl: &Replication,
+    link: &Link,
+    mut wire: Wire,
+    mut events: Option<bool>,
+) -> WireResult<()> {
     let mut last_input = Instant::now();
     let mut last_ack = Instant::now();
     let mut unflushed = false;
@@ -335,6 +366,17 @@ fn stream(shared: &Arc<Shared>, repl: &Replication, link: &Link, mut wire: Wire)
         if unflushed && (wire.buffered() == 0 || last_ack.elapsed() >= ACK_EVERY) {
             let _ = shared.data().storage.flush_wal_buffer();
             unflushed = false;
+        }
+        // A CONFIG SET of notify-keyspace-events here (or on a replica of
+        // this node) changes what the master must record.
+        if let Some(told) = events {
+            let wants = wants_events(shared, repl);
+            if wants != told {
+                let value: &[u8] = if wants { b"1" } else { b"0" };
+                pending_ack.extend(wire::command(&[b"REPLCONF", b"keyspace-events", value]));
+                send_without_waiting(&wire.stream, &mut pending_ack)?;
+                events = Some(wants);
+            }
         }
         // Besides every second, as soon as everything received is
         // applied: a client's WAIT on the master returns that much sooner.

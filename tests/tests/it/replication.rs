@@ -551,6 +551,8 @@ fn garbage_from_a_master_never_harms_the_replica() {
                 for (asked, answer) in [
                     (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
                     (b"listening-port", b"+OK\r\n"),
+                    // A Kvrocks master refuses Basalt's option.
+                    (b"keyspace-events", b"-ERR unknown option\r\n"),
                     (b"PSYNC", b"+OK\r\n"),
                 ] {
                     while !seen.windows(asked.len()).any(|w| w == asked) {
@@ -677,6 +679,8 @@ fn a_checkpoint_that_does_not_open_leaves_the_old_data() {
         s.write_all(b"change.me.db\r\n").unwrap();
         expect_request(&mut s, b"listening-port");
         s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"keyspace-events");
+        s.write_all(b"-ERR unknown option\r\n").unwrap();
         expect_request(&mut s, b"PSYNC");
         s.write_all(b"-ERR sequence out of range, please use fullsync\r\n")
             .unwrap();
@@ -769,6 +773,9 @@ fn the_master_speaks_kvrocks_replication_protocol() {
     assert_eq!(line(&mut s), b"+OK");
     send(&mut s, &[b"REPLCONF", b"no-such-option", b"1"]);
     assert_eq!(line(&mut s), b"-ERR unknown option");
+    // Basalt's own: this replica raises keyspace notifications.
+    send(&mut s, &[b"REPLCONF", b"keyspace-events", b"1"]);
+    assert_eq!(line(&mut s), b"+OK");
     send(&mut s, &[b"PSYNC", b"abc", b"1"]);
     assert_eq!(line(&mut s), b"-ERR Wrong replication id length");
     send(&mut s, &[b"PSYNC", b"x"]);

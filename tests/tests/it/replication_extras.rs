@@ -461,6 +461,40 @@ fn a_replica_raises_the_events_of_every_kind_of_write() {
     assert_eq!(on_replica.events(), again, "with the master not listening");
 }
 
+/// A master records events only for replicas that raise them; a replica
+/// in the middle of a chain asks for them on behalf of the one it feeds,
+/// when that one connects (after the chain was up).
+#[test]
+fn a_chained_replica_gets_events_through_a_replica_that_raises_none() {
+    skip_on_redis!();
+    let master = Server::start();
+    let middle = start_replica(&master, &[]);
+    wait_in_sync(&master, &middle, SYNC);
+    let last = start_replica(&middle, &["--notify-keyspace-events", "KEA"]);
+    wait_in_sync(&middle, &last, SYNC);
+    let mut on_last = Listener::new(last.port);
+    let mut m = master.client();
+    let mut round = 0;
+    wait_until(SYNC, "the master to record events for the chain", || {
+        round += 1;
+        let _: () = q(&mut m, &["SET", "probe", &round.to_string()]);
+        let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+        let events = on_last.events();
+        if events.iter().any(|e| e == "probe set") {
+            Ok(())
+        } else {
+            Err(format!("{events:?}"))
+        }
+    });
+    let _: i64 = q(&mut m, &["HSET", "h", "f", "v"]);
+    let _: i64 = q(&mut m, &["HDEL", "h", "f"]);
+    let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+    assert_eq!(
+        on_last.events(),
+        ["h hset", "E hset h", "h hdel", "E hdel h", "h del", "E del h"]
+    );
+}
+
 #[test]
 fn clients_blocked_on_a_replica_wake_on_replicated_writes() {
     skip_on_redis!();
@@ -576,6 +610,8 @@ fn a_replica_of_a_kvrocks_style_master_delivers_its_messages() {
         for (asked, answer) in [
             (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
             (b"listening-port", b"+OK\r\n"),
+            // A Kvrocks master refuses Basalt's option.
+            (b"keyspace-events", b"-ERR unknown option\r\n"),
             (b"PSYNC", b"+OK\r\n"),
         ] {
             while !contains(&seen, asked) {

@@ -325,6 +325,8 @@ fn a_master_without_replication_ids_gets_the_old_psync() {
         s.write_all(b"change.me.db\r\n").unwrap();
         expect_request(&mut s, b"listening-port");
         s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"keyspace-events");
+        s.write_all(b"-ERR unknown option\r\n").unwrap();
         expect_request(&mut s, b"*3\r\n$5\r\nPSYNC\r\n$16\r\n");
         s.write_all(b"-ERR wrong number of arguments for 'psync' command\r\n")
             .unwrap();
