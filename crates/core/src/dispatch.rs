@@ -374,9 +374,9 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         return refuse(shared, CommandError::UndeclaredKeyBusy);
     }
     // While a replica that raises notifications streams from this node,
-    // the events a write raises travel in its batch (`crate::notify`): collected while it runs, and
-    // attached when its transaction commits (EXEC's and a script's own,
-    // or the one below).
+    // the events a write raises travel in its batch (`crate::notify`):
+    // collected while it runs, and attached when its transaction commits
+    // (EXEC's and a script's own, or the one below).
     let for_replicas = !nested
         && (wrote || sequence_before.is_some())
         && shared.notify.for_replicas()

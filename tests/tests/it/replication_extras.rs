@@ -8,6 +8,7 @@ use crate::protocol::{Raw, R};
 use crate::replication::line;
 use basalt_tests::client::{err, int, q, reply};
 use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_link, wait_until};
+use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
 
@@ -148,12 +149,17 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
 /// new code: the change counts as the client's last write, and a replica
 /// acknowledges a batch only once it reloaded what the batch changed. No
 /// retry on the replica: each round's first answer must be the new one.
+/// The link goes through a proxy that delays it, so that a WAIT which
+/// does not wait for the change answers before the replica has it.
 #[test]
 fn wait_after_loading_scripts_and_functions_covers_the_replica() {
     skip_on_redis!();
     let master = Server::start();
-    let replica = start_replica(&master, &[]);
+    let proxy = Proxy::start(master.port);
+    let to = format!("127.0.0.1 {}", proxy.port);
+    let replica = Server::start_with(&["--slaveof", &to]);
     wait_in_sync(&master, &replica, SYNC);
+    proxy.delay(Duration::from_millis(10));
     let mut m = master.client();
     let mut r = connect(&replica, SYNC);
     let _: () = q(&mut m, &["SET", "k", "v"]);
