@@ -1,6 +1,6 @@
 //! The replica's link to its master, on a thread of its own: connect, the
 //! handshake (`AUTH <masterauth>`, `_db_name`, `REPLCONF listening-port
-//! [ip-address]`), then `PSYNC <replid> <latest-seq + 1>` (the
+//! [ip-address]`, Basalt's `REPLCONF keyspace-events <0|1>`), then `PSYNC <replid> <latest-seq + 1>` (the
 //! replication id of its newest batch; `PSYNC <latest-seq + 1>` when it
 //! has none, or the master knows no ids). `+OK` starts the
 //! stream: every bulk string but `ping` is a WAL batch, applied as it is,
