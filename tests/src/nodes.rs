@@ -67,6 +67,19 @@ pub fn start_replica(master: &Server, extra: &[&str]) -> Server {
     Server::start_with(&args)
 }
 
+/// Waits until a replica's `master_link_status` (INFO replication) is
+/// `status` (`up` or `down`), within `timeout`.
+pub fn wait_link(c: &mut Connection, status: &str, timeout: Duration) {
+    wait_until(
+        timeout,
+        &format!("the replica's link {status}"),
+        || match info_field(c, "replication", "master_link_status") {
+            Some(s) if s == status => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+}
+
 /// Waits until `replica` is linked to its master and has applied all the
 /// master has written (its sequence equals the master's).
 pub fn wait_in_sync(master: &Server, replica: &Server, timeout: Duration) {

@@ -150,8 +150,8 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let (start, stop) = (int(&args[2])?, int(&args[3])?);
     // LTRIM reports `ltrim` whenever the list existed, even if nothing
     // was trimmed.
-    let existed =
-        ctx.shared.notify.wants(LIST | crate::notify::GENERIC) && ctx.db().exists(&[&args[1]])? > 0;
+    let existed = crate::notify::needed(ctx.shared, LIST | crate::notify::GENERIC)
+        && ctx.db().exists(&[&args[1]])? > 0;
     ctx.db().ltrim(&args[1], start, stop)?;
     if existed {
         ctx.notify_removal(LIST, "ltrim", &args[1]);

@@ -244,7 +244,7 @@ fn replicate_message(
     );
     let write = || storage.write(batch);
     let written = if shard {
-        let blob = basalt_core::command_log::encode("spublish", &[], &[]);
+        let blob = basalt_core::command_log::marker(basalt_core::command_log::SPUBLISH);
         basalt_engine::log_data::scoped(blob, false, write)
     } else {
         write()

@@ -137,6 +137,9 @@ fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
                 }
                 update.ip = Some(text(&pair[1]));
             }
+            // Basalt's: whether the replica raises keyspace notifications
+            // (or feeds one that does), so that writes record theirs.
+            "keyspace-events" => update.events = Some(&pair[1][..] == b"1"),
             "ack" | "capa" | "getack" => {}
             _ => return Err(CommandError::other("ERR unknown option")),
         }

@@ -138,7 +138,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
     // Redis reports `sadd` only when the destination lacked the member.
-    let dst_had = ctx.shared.notify.wants(SET) && ctx.db().sismember(dst, member)?;
+    let dst_had = crate::notify::needed(ctx.shared, SET) && ctx.db().sismember(dst, member)?;
     let moved = ctx.db().smove(src, dst, member)?;
     if moved && src != dst {
         ctx.notify_removal(SET, "srem", src);

@@ -241,7 +241,7 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     }
     // PERSIST is an event only when there was a TTL to remove.
     let had_ttl = expiry.expiry == Some(Expiry::Clear)
-        && ctx.shared.notify.wants(GENERIC)
+        && crate::notify::needed(ctx.shared, GENERIC)
         && matches!(
             ctx.db().ttl(&args[1])?,
             basalt_types::keys::Ttl::ExpiresAt(_)

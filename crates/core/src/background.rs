@@ -95,7 +95,7 @@ pub fn spawn_expire_cycle(shared: Arc<Shared>) {
             let _access = shared.dataset.access();
             for _ in 0..10 {
                 // Its deletions reach replicas as `expired` ones.
-                let blob = crate::command_log::encode(crate::command_log::EXPIRED, &[], &[]);
+                let blob = crate::command_log::marker(crate::command_log::EXPIRED);
                 let step = basalt_engine::log_data::scoped(blob, true, || {
                     cycle.step(&shared.data().db, budget)
                 });

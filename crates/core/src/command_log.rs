@@ -1,94 +1,47 @@
-//! What a write command leaves in its batch's WAL log data for replicas:
-//! `B ` followed by a RESP array: the command's name, how many keys
-//! follow, its keys, then the few option words its events depend on (see
-//! [`options_of`]). A replica applies batches, not commands; this is what
-//! lets it raise the command's keyspace notifications
-//! (`basalt-replication`'s `events`).
+//! What a Basalt master leaves in its batches' WAL log data for its
+//! replicas, which apply batches and never see commands:
+//!
+//! - the keyspace notifications the batch's writes raised (`E ` then, per
+//!   event, three RESP bulk strings: its name, its class as a decimal
+//!   `notify-keyspace-events` bit set, its key), so that a replica raises
+//!   exactly those, in that order; written only while the master feeds a
+//!   replica (`crate::notify`, `crate::dispatch`);
+//! - a marker (`B ` and a RESP array of a name and `0`, the form of the
+//!   command records before the events replaced them) for batches whose
+//!   meaning is not in their events: `spublish` (the message put in the
+//!   batch is a shard message) and `expired` (the active expire cycle's
+//!   deletions).
 //!
 //! Kvrocks reads its own log data by its first byte (a digit for its
 //! `WriteBatchLogData`, `r` for the replication id) and ignores the rest
 //! when applying a batch, so a Kvrocks replica of a Basalt master is not
-//! disturbed by these. Values never travel here: the WAL grows by a few
-//! bytes per command.
+//! disturbed by these. Values never travel here.
 
-use bytes::Bytes;
+use std::io::Write;
 
-const TAG: &[u8] = b"B ";
+const MARKER: &[u8] = b"B ";
 
-/// The name the active expire cycle writes its deletions under.
+/// The tag of an events record.
+pub const EVENTS: &[u8] = b"E ";
+
+/// The marker the active expire cycle writes its deletions under.
 pub const EXPIRED: &str = "expired";
 
-/// A decoded record.
-#[derive(Debug, PartialEq, Eq)]
-pub struct CommandRecord {
-    pub name: String,
-    pub keys: Vec<Vec<u8>>,
-    pub options: Vec<Vec<u8>>,
-}
+/// The marker of an SPUBLISH message's batch.
+pub const SPUBLISH: &str = "spublish";
 
-impl CommandRecord {
-    /// Whether one of the options is `word` (case-insensitive).
-    pub fn has_option(&self, word: &str) -> bool {
-        self.options
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(word.as_bytes()))
-    }
-}
-
-/// The blob for `name` run with `args` (the whole command line) on
-/// `keys`.
-pub fn encode(name: &str, keys: &[Bytes], args: &[Bytes]) -> Vec<u8> {
-    use std::io::Write;
-    let options = options_of(name, args);
-    let parts = keys.iter().chain(options).map(|p| &p[..]);
-    let size = 24 + name.len() + parts.clone().map(|p| p.len() + 8).sum::<usize>();
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(TAG);
-    let count = keys.len().to_string();
+/// The blob of the marker `name`.
+pub fn marker(name: &str) -> Vec<u8> {
+    let mut out = MARKER.to_vec();
     // Writing into a Vec cannot fail.
-    let _ = write!(out, "*{}\r\n", keys.len() + options.len() + 2);
-    for part in [name.as_bytes(), count.as_bytes()].into_iter().chain(parts) {
-        let _ = write!(out, "${}\r\n", part.len());
-        out.extend_from_slice(part);
-        out.extend_from_slice(b"\r\n");
-    }
+    let _ = write!(out, "*2\r\n${}\r\n{name}\r\n$1\r\n0\r\n", name.len());
     out
 }
 
-/// The arguments besides the keys that decide which events a command
-/// raises: only for the commands whose events depend on them, and never
-/// a value.
-fn options_of<'a>(name: &str, args: &'a [Bytes]) -> &'a [Bytes] {
-    let options = match name {
-        // LMOVE source destination LEFT|RIGHT LEFT|RIGHT [timeout]
-        "lmove" | "blmove" => args.get(3..5),
-        // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT|PXAT|KEEPTTL]
-        "set" => args.get(3..),
-        // GETEX key [EX s|PX ms|EXAT|PXAT|PERSIST]
-        "getex" => args.get(2..),
-        // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...
-        "zadd" => {
-            let words = args
-                .iter()
-                .skip(2)
-                .take_while(|a| {
-                    ["nx", "xx", "gt", "lt", "ch", "incr"]
-                        .iter()
-                        .any(|w| a.eq_ignore_ascii_case(w.as_bytes()))
-                })
-                .count();
-            args.get(2..2 + words)
-        }
-        _ => None,
-    };
-    options.unwrap_or_default()
-}
-
-/// A blob written by `encode`. `None` for any other log data (Kvrocks',
-/// the replication id) or a damaged one. The array is read by the same
-/// parser as client requests.
-pub fn decode(blob: &[u8]) -> Option<CommandRecord> {
-    let rest = blob.strip_prefix(TAG)?;
+/// The name of a marker; `None` for any other log data (Kvrocks', the
+/// replication id, events) or a damaged one.
+pub fn decode_marker(blob: &[u8]) -> Option<String> {
+    let rest = blob.strip_prefix(MARKER)?;
     if rest.first() != Some(&b'*') {
         return None;
     }
@@ -99,66 +52,108 @@ pub fn decode(blob: &[u8]) -> Option<CommandRecord> {
     if !buf.is_empty() || parts.len() < 2 {
         return None;
     }
-    let mut parts = parts.into_iter();
-    let name = String::from_utf8(parts.next()?.to_vec()).ok()?;
-    let keys: usize = std::str::from_utf8(&parts.next()?).ok()?.parse().ok()?;
-    let mut keys_and_options: Vec<Vec<u8>> = parts.map(|p| p.to_vec()).collect();
-    if keys > keys_and_options.len() {
-        return None;
+    String::from_utf8(parts[0].to_vec()).ok()
+}
+
+/// One keyspace notification a master raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub name: String,
+    /// The `notify-keyspace-events` class bit(s) it belongs to.
+    pub class: u32,
+    pub key: Vec<u8>,
+}
+
+/// Appends one event to an events record (after its tag).
+pub fn push_event(out: &mut Vec<u8>, name: &str, class: u32, key: &[u8]) {
+    let class = class.to_string();
+    for part in [name.as_bytes(), class.as_bytes(), key] {
+        let _ = write!(out, "${}\r\n", part.len());
+        out.extend_from_slice(part);
+        out.extend_from_slice(b"\r\n");
     }
-    let options = keys_and_options.split_off(keys);
-    Some(CommandRecord {
-        name,
-        keys: keys_and_options,
-        options,
-    })
+}
+
+/// The events of an events record; `None` for any other log data or a
+/// damaged record.
+pub fn decode_events(blob: &[u8]) -> Option<Vec<Event>> {
+    let mut rest = blob.strip_prefix(EVENTS)?;
+    let mut events = Vec::new();
+    while !rest.is_empty() {
+        let name = bulk(&mut rest)?;
+        let class = std::str::from_utf8(bulk(&mut rest)?).ok()?.parse().ok()?;
+        let key = bulk(&mut rest)?;
+        events.push(Event {
+            name: String::from_utf8(name.to_vec()).ok()?,
+            class,
+            key: key.to_vec(),
+        });
+    }
+    Some(events)
+}
+
+/// Reads one `$<len>\r\n<bytes>\r\n` off the front of `rest`.
+fn bulk<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let body = rest.strip_prefix(b"$")?;
+    let end = body.iter().position(|&b| b == b'\r')?;
+    let len: usize = std::str::from_utf8(&body[..end]).ok()?.parse().ok()?;
+    let body = body.get(end..)?.strip_prefix(b"\r\n")?;
+    let (value, after) = (body.get(..len)?, body.get(len..)?);
+    *rest = after.strip_prefix(b"\r\n")?;
+    Some(value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-            .collect()
-    }
-
     #[test]
-    fn round_trip_and_foreign_log_data() {
-        let keys = vec![Bytes::from_static(b"a\r\nb"), Bytes::new()];
-        let blob = encode("rename", &keys, &[]);
-        let record = decode(&blob).unwrap();
-        assert_eq!(record.name, "rename");
-        assert_eq!(record.keys, vec![b"a\r\nb".to_vec(), Vec::new()]);
-        assert!(record.options.is_empty());
-        assert_eq!(decode(&encode(EXPIRED, &[], &[])).unwrap().name, "expired");
-        assert!(decode(b"r ABCDEFGHIJKLMNOP").is_none());
-        assert!(decode(b"1 2 3").is_none());
-        assert!(decode(b"B *2\r\n$3\r\nset\r\n$1\r\n5\r\n").is_none());
+    fn markers_round_trip_and_foreign_log_data_is_not_one() {
+        assert_eq!(decode_marker(&marker(EXPIRED)).as_deref(), Some(EXPIRED));
+        assert_eq!(decode_marker(&marker(SPUBLISH)).as_deref(), Some(SPUBLISH));
+        assert!(decode_marker(b"r ABCDEFGHIJKLMNOP").is_none());
+        assert!(decode_marker(b"1 2 3").is_none());
+        let blob = marker(SPUBLISH);
         for cut in 0..blob.len() {
-            assert!(decode(&blob[..cut]).is_none(), "cut at {cut}");
+            assert!(decode_marker(&blob[..cut]).is_none(), "cut at {cut}");
         }
     }
 
     #[test]
-    fn options_are_the_words_events_depend_on_never_values() {
-        let line = args(&["ZADD", "z", "XX", "INCR", "1", "member"]);
-        let record = decode(&encode("zadd", &line[1..2], &line)).unwrap();
-        assert_eq!(record.keys, vec![b"z".to_vec()]);
-        assert!(record.has_option("incr") && record.has_option("XX"));
-        assert_eq!(record.options.len(), 2);
-        let line = args(&["SET", "k", "a big value", "KEEPTTL"]);
-        let record = decode(&encode("set", &line[1..2], &line)).unwrap();
-        assert_eq!(record.options, vec![b"KEEPTTL".to_vec()]);
-        let line = args(&["LMOVE", "a", "b", "LEFT", "RIGHT"]);
-        let record = decode(&encode("lmove", &line[1..3], &line)).unwrap();
-        assert_eq!(record.options, vec![b"LEFT".to_vec(), b"RIGHT".to_vec()]);
-        let line = args(&["HSET", "h", "f", "v"]);
-        assert!(decode(&encode("hset", &line[1..2], &line))
-            .unwrap()
-            .options
-            .is_empty());
+    fn events_round_trip_in_order_with_any_key() {
+        let mut blob = EVENTS.to_vec();
+        push_event(&mut blob, "rename_from", 4, b"a\r\nb");
+        push_event(&mut blob, "rename_to", 4, b"");
+        push_event(&mut blob, "hset", 64, b"h");
+        let events = decode_events(&blob).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                Event {
+                    name: "rename_from".into(),
+                    class: 4,
+                    key: b"a\r\nb".to_vec()
+                },
+                Event {
+                    name: "rename_to".into(),
+                    class: 4,
+                    key: Vec::new()
+                },
+                Event {
+                    name: "hset".into(),
+                    class: 64,
+                    key: b"h".to_vec()
+                },
+            ]
+        );
+        assert_eq!(decode_events(EVENTS), Some(Vec::new()));
+        assert!(decode_events(&marker(EXPIRED)).is_none());
+        for cut in EVENTS.len() + 1..blob.len() {
+            let cut_blob = &blob[..cut];
+            // A cut between two events is a shorter, valid record.
+            if let Some(events) = decode_events(cut_blob) {
+                assert!(events.len() < 3, "cut at {cut}");
+            }
+        }
     }
 }

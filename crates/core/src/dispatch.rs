@@ -361,8 +361,7 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     // EXEC, scripts and PUBLISH may write or not (through the commands
     // they run): whether the database moved on tells. Another client's
     // write can move it too, which only costs an unneeded WAL flush.
-    let sequence_before =
-        (!nested && command.has(flags::MAY_REPLICATE)).then(|| storage.latest_sequence_number());
+    let sequence_before = (!nested && may_write(call)).then(|| storage.latest_sequence_number());
     // Inside EXEC or a script, a key the transaction did not declare is
     // locked now; if another transaction keeps it, the command is refused
     // rather than run without its lock, which would break the atomicity
@@ -374,10 +373,22 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     {
         return refuse(shared, CommandError::UndeclaredKeyBusy);
     }
+    // While a replica that raises notifications streams from this node,
+    // the events a write raises travel in its batch (`crate::notify`):
+    // collected while it runs, and attached when its transaction commits
+    // (EXEC's and a script's own, or the one below).
+    let for_replicas = !nested
+        && (wrote || sequence_before.is_some())
+        && shared.notify.for_replicas()
+        && !storage.is_fenced();
+    let _events =
+        for_replicas.then(|| basalt_engine::log_data::collecting(crate::command_log::EVENTS));
     // While anyone WATCHes, a write runs as a small transaction so that it
     // invalidates the watchers in the same instant it becomes visible,
-    // under its keys' locks, which EXEC checks its watches under.
-    let watch_guard = (wrote && !nested && shared.watches.active())
+    // under its keys' locks, which EXEC checks its watches under. While
+    // events are collected for replicas too: the batch is written once the
+    // command has raised them, still under its keys' locks.
+    let watch_guard = (wrote && !nested && (shared.watches.active() || for_replicas))
         .then(|| storage.begin_txn(&command.keys_of(args)));
     // Emptying the database is judged before it happens (see
     // `invalidate_watches`); other writes by the keys they really changed.
@@ -494,6 +505,19 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     }
 }
 
+/// Whether a command without the WRITE flag may still write, so that the
+/// sequence it leaves counts as its client's last write (what WAIT waits
+/// for): EXEC, scripts and PUBLISH (`MAY_REPLICATE`), a container's
+/// writing subcommand (FUNCTION LOAD/DELETE/FLUSH/RESTORE), and SCRIPT
+/// LOAD/FLUSH, which store scripts in the propagate column family that
+/// replicas reload them from.
+fn may_write(call: &Call<'_>) -> bool {
+    let own = call.flags();
+    call.command.has(flags::MAY_REPLICATE)
+        || own & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        || (call.command.group == "scripting" && own & flags::READONLY == 0)
+}
+
 /// MONITOR: the command as it ran, from its client or, inside a script,
 /// from `lua`.
 fn feed_monitors(shared: &Shared, state: &ClientState, args: &[Bytes]) {
@@ -599,14 +623,17 @@ pub fn retry_blocked(
     }
     let started = Instant::now();
     let data = shared.data();
-    let watched = shared.watches.active() && !basalt_engine::in_txn();
-    let txn = watched.then(|| data.storage.begin_txn(&command.keys_of(args)));
-    let mut result = if command.has(flags::WRITE) && !data.storage.is_fenced() {
-        let blob = crate::command_log::encode(command.name, &command.keys_of(args), args);
-        basalt_engine::log_data::scoped(blob, false, || retry(shared, args))
-    } else {
-        retry(shared, args)
-    };
+    let nested = basalt_engine::in_txn();
+    let watched = shared.watches.active() && !nested;
+    // As `run` does: its events travel in its batch.
+    let for_replicas = command.has(flags::WRITE)
+        && !nested
+        && shared.notify.for_replicas()
+        && !data.storage.is_fenced();
+    let _events =
+        for_replicas.then(|| basalt_engine::log_data::collecting(crate::command_log::EVENTS));
+    let txn = (watched || for_replicas).then(|| data.storage.begin_txn(&command.keys_of(args)));
+    let mut result = retry(shared, args);
     if watched && matches!(result, Ok(Some(_))) {
         let s = shared.clone();
         let keys = command.keys_of(args);
@@ -684,25 +711,8 @@ fn invalidate_watches(
         .on_commit(move || s.watches.touch(&keys));
 }
 
-/// The command's handler, counting the keys a read-only one looks up. A
-/// write on a master names itself in its batch's log data, for replicas
-/// (`crate::command_log`).
+/// The command's handler, counting the keys a read-only one looks up.
 fn call_handler(
-    shared: &Shared,
-    ctx: &mut Ctx<'_>,
-    command: &Command,
-    args: &[Bytes],
-) -> crate::error::CommandResult {
-    if command.has(flags::WRITE) && !ctx.data.storage.is_fenced() {
-        let blob = crate::command_log::encode(command.name, &command.keys_of(args), args);
-        return basalt_engine::log_data::scoped(blob, false, || {
-            call_unlogged(shared, ctx, command, args)
-        });
-    }
-    call_unlogged(shared, ctx, command, args)
-}
-
-fn call_unlogged(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
     command: &Command,

@@ -6,12 +6,18 @@
 //! Handlers call [`emit`] only when the command really changed something,
 //! with Redis 7.2's event names. With `notify-keyspace-events` empty (the
 //! default) an event costs one relaxed atomic load.
+//!
+//! A master that feeds replicas which raise notifications (they say so
+//! with `REPLCONF keyspace-events 1`) also records each event its writes raise,
+//! whatever its own setting, into the batch that carries them
+//! (`crate::command_log`): a replica raises exactly those, with its own
+//! setting. [`needed`] tells handlers whether to work out an event.
 
 use crate::shared::Shared;
 use basalt_config::KeyspaceEvents;
 use basalt_types::list::End;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
 pub const GENERIC: u32 = KeyspaceEvents::GENERIC;
@@ -31,12 +37,16 @@ const KEYEVENT: u32 = KeyspaceEvents::KEYEVENT;
 /// The live copy of `notify-keyspace-events`, updated by CONFIG SET.
 pub struct Notifier {
     flags: AtomicU32,
+    /// A replica that raises notifications streams from this node: its
+    /// writes record their events.
+    for_replicas: AtomicBool,
 }
 
 impl Notifier {
     pub fn new(events: KeyspaceEvents) -> Notifier {
         let n = Notifier {
             flags: AtomicU32::new(0),
+            for_replicas: AtomicBool::new(false),
         };
         n.set_flags(events);
         n
@@ -54,11 +64,44 @@ impl Notifier {
     pub fn wants(&self, class: u32) -> bool {
         self.flags.load(Relaxed) & class != 0
     }
+
+    /// Set by the replication layer while at least one replica that
+    /// raises notifications (or feeds one that does) streams from this
+    /// node.
+    pub fn set_for_replicas(&self, on: bool) {
+        self.for_replicas.store(on, Relaxed);
+    }
+
+    /// Whether writes record their events for replicas now (see
+    /// `crate::dispatch`, which collects them).
+    #[inline]
+    pub fn for_replicas(&self) -> bool {
+        self.for_replicas.load(Relaxed)
+    }
+}
+
+/// Whether the events of the running command are recorded for replicas.
+#[inline]
+fn recording() -> bool {
+    basalt_engine::log_data::collecting_now()
+}
+
+/// Whether a handler must work out events of `class` (a read the event
+/// depends on): someone here listens for them, or they are recorded for
+/// replicas.
+#[inline]
+pub fn needed(shared: &Shared, class: u32) -> bool {
+    shared.notify.wants(class) || recording()
 }
 
 /// Reports that `event` (of `class`) happened to `key`.
 #[inline]
-pub fn emit(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
+pub fn emit(shared: &Arc<Shared>, class: u32, event: &str, key: &[u8]) {
+    if recording() {
+        basalt_engine::log_data::note(|out| {
+            crate::command_log::push_event(out, event, class, key);
+        });
+    }
     if shared.notify.wants(class) && shared.pubsub.has_listeners() {
         publish(shared, event, key);
     }
@@ -67,15 +110,17 @@ pub fn emit(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
 /// `event`, then `del` when it emptied the key: Redis deletes a
 /// collection with its last element and reports both.
 pub fn emit_removal(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
-    if !shared.notify.wants(class | GENERIC) || !shared.pubsub.has_listeners() {
+    let listened = shared.notify.wants(class | GENERIC) && shared.pubsub.has_listeners();
+    if !listened && !recording() {
         return;
     }
     emit(shared, class, event, key);
-    // Checked after the fact, outside the command's key lock: a writer
-    // racing in between can hide the `del`, which only matters when
-    // notifications are on.
-    if shared.notify.wants(GENERIC) && shared.data().db.exists(&[key]).is_ok_and(|n| n == 0) {
-        publish(shared, "del", key);
+    // Checked after the fact: outside the command's key lock unless the
+    // command runs in a transaction (as it does while feeding replicas),
+    // so a writer racing in between can hide the `del`, which only
+    // matters when notifications are on.
+    if needed(shared, GENERIC) && shared.data().db.exists(&[key]).is_ok_and(|n| n == 0) {
+        emit(shared, GENERIC, "del", key);
     }
 }
 
@@ -103,7 +148,7 @@ pub fn dst_existed(
     ctx: &crate::context::Ctx,
     dst: &[u8],
 ) -> Result<bool, crate::error::CommandError> {
-    Ok(ctx.shared.notify.wants(GENERIC) && ctx.db().exists(&[dst])? > 0)
+    Ok(needed(ctx.shared, GENERIC) && ctx.db().exists(&[dst])? > 0)
 }
 
 /// SINTERSTORE & co.: `event` on the destination when the result has
@@ -124,12 +169,12 @@ pub fn emit_store(
 }
 
 #[cold]
-fn publish(shared: &Arc<Shared>, event: &'static str, key: &[u8]) {
+fn publish(shared: &Arc<Shared>, event: &str, key: &[u8]) {
     deliver(shared, messages(shared, event, key));
 }
 
 /// The `(channel, payload)` pairs for one event: keyspace, then keyevent.
-fn messages(shared: &Shared, event: &'static str, key: &[u8]) -> Messages {
+fn messages(shared: &Shared, event: &str, key: &[u8]) -> Messages {
     let flags = shared.notify.flags.load(Relaxed);
     let mut messages = Vec::with_capacity(2);
     if flags & KEYSPACE != 0 {

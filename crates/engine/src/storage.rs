@@ -234,6 +234,11 @@ impl Storage {
                 if let Some(blob) = log {
                     inner.put_log_data(&blob);
                 }
+                if !inner.is_empty() {
+                    if let Some(notes) = crate::log_data::take_notes() {
+                        inner.put_log_data(&notes);
+                    }
+                }
                 inner
             }
             Some(mut ops) => {
@@ -562,10 +567,19 @@ impl Txn<'_> {
         let Some(state) = txn::TXN.with(|t| t.borrow_mut().take()) else {
             return Ok(());
         };
-        let result = if state.ops.is_empty() {
+        let writes = state
+            .ops
+            .iter()
+            .any(|op| !matches!(op, txn::Op::LogData(_)));
+        let result = if !writes {
             Ok(())
         } else {
-            self.storage.write_raw(self.storage.replay(state.ops))
+            let mut ops = state.ops;
+            // What the transaction's writes did, known only now.
+            if let Some(notes) = crate::log_data::take_notes() {
+                ops.push(txn::Op::LogData(notes));
+            }
+            self.storage.write_raw(self.storage.replay(ops))
         };
         if result.is_ok() {
             for f in state.on_commit {

@@ -10,6 +10,7 @@ use crate::wire::{Wire, WireError};
 use crate::{Announce, Replication};
 use basalt_core::context::{Action, ClientState, TakeOver};
 use basalt_core::error::CommandError;
+use basalt_core::notify::Notifier;
 use basalt_core::shared::Shared;
 use basalt_engine::backlog::{BacklogUse, Lookup};
 use basalt_resp::Reply;
@@ -60,11 +61,18 @@ pub struct Peer {
     pub acked: AtomicU64,
     pub last_ack: Mutex<Option<Instant>>,
     pub since: Instant,
+    /// It raises keyspace notifications, or feeds a replica that does
+    /// (`REPLCONF keyspace-events`).
+    wants_events: AtomicBool,
     stop: AtomicBool,
     socket: TcpStream,
 }
 
 impl Peer {
+    fn wants_events(&self) -> bool {
+        self.wants_events.load(Ordering::Acquire)
+    }
+
     fn stop(&self) {
         self.stop.store(true, Ordering::Release);
         let _ = self.socket.shutdown(Shutdown::Both);
@@ -109,10 +117,34 @@ impl Replicas {
         }
     }
 
-    fn remove(&self, peer: &Arc<Peer>) {
-        self.peers.lock().retain(|p| !Arc::ptr_eq(p, peer));
+    /// Also tells `notify` whether writes must record their events (under
+    /// the lock, so that the last word is right).
+    fn add(&self, peer: Arc<Peer>, notify: &Notifier) {
+        let mut peers = self.peers.lock();
+        peers.push(peer);
+        notify.set_for_replicas(peers.iter().any(|p| p.wants_events()));
+    }
+
+    fn remove(&self, peer: &Arc<Peer>, notify: &Notifier) {
+        let mut peers = self.peers.lock();
+        peers.retain(|p| !Arc::ptr_eq(p, peer));
+        notify.set_for_replicas(peers.iter().any(|p| p.wants_events()));
+        drop(peers);
         // A WAIT counting this replica must count again.
         self.acked.notify_waiters();
+    }
+
+    /// A replica now says whether it raises keyspace notifications.
+    fn set_wants_events(&self, peer: &Peer, wants: bool, notify: &Notifier) {
+        let peers = self.peers.lock();
+        peer.wants_events.store(wants, Ordering::Release);
+        notify.set_for_replicas(peers.iter().any(|p| p.wants_events()));
+    }
+
+    /// Whether a replica fed from here raises keyspace notifications (a
+    /// replica tells its own master so, for them).
+    pub fn any_wants_events(&self) -> bool {
+        self.peers.lock().iter().any(|p| p.wants_events())
     }
 
     /// How many replicas acknowledged `seq` or later (Redis's
@@ -249,11 +281,12 @@ fn start(
         acked: AtomicU64::new(0),
         last_ack: Mutex::new(None),
         since: Instant::now(),
+        wants_events: AtomicBool::new(announce.events.unwrap_or(false)),
         stop: AtomicBool::new(false),
         socket,
     });
     repl.full_syncs.ended(&peer.ip, peer.port);
-    repl.feed.peers.lock().push(peer.clone());
+    repl.feed.add(peer.clone(), &shared.notify);
     tracing::info!(
         "replication: feeding replica {}:{} ({addr}) from sequence {next}",
         peer.ip,
@@ -264,10 +297,10 @@ fn start(
         Err(_) => return,
     };
     let p = peer.clone();
-    let acked = repl.feed.acked.clone();
+    let (s, r) = (shared.clone(), repl.clone());
     let _ = std::thread::Builder::new()
         .name("repl-acks".into())
-        .spawn(move || read_acks(acks, &p, &acked));
+        .spawn(move || read_acks(acks, &p, &s, &r.feed));
     let p = peer.clone();
     let spawned = std::thread::Builder::new()
         .name("repl-feed".into())
@@ -276,7 +309,7 @@ fn start(
                 tracing::info!("replication: stopped feeding {}:{}: {e}", p.ip, p.port);
             }
             p.stop();
-            repl.feed.remove(&p);
+            repl.feed.remove(&p, &shared.notify);
         });
     if spawned.is_err() {
         peer.stop();
@@ -444,7 +477,10 @@ fn push_bulk(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 /// Reads the replica's `REPLCONF ACK <seq>` commands; ignores anything else.
-fn read_acks(mut wire: Wire, peer: &Peer, acked: &tokio::sync::Notify) {
+/// What a replica sends on the stream: `REPLCONF ACK <seq>`, and from a
+/// Basalt replica `REPLCONF keyspace-events <0|1>` when that changes.
+fn read_acks(mut wire: Wire, peer: &Peer, shared: &Shared, feed: &Replicas) {
+    let acked = &feed.acked;
     let forever = Duration::from_secs(u64::MAX / 4);
     while let Ok(header) = wire.line(&peer.stop, forever) {
         let Some(count) = header
@@ -478,6 +514,11 @@ fn read_acks(mut wire: Wire, peer: &Peer, acked: &tokio::sync::Notify) {
                 *peer.last_ack.lock() = Some(Instant::now());
                 acked.notify_waiters();
             }
+        } else if args.len() == 3
+            && args[0].eq_ignore_ascii_case(b"replconf")
+            && args[1].eq_ignore_ascii_case(b"keyspace-events")
+        {
+            feed.set_wants_events(peer, &args[2][..] == b"1", &shared.notify);
         }
     }
     peer.stop();

@@ -13,7 +13,6 @@
 
 mod checkpoint;
 mod effects;
-mod events;
 mod failover;
 mod feed;
 mod full_sync;
@@ -57,6 +56,9 @@ pub struct Replication {
     announced: Mutex<HashMap<u64, Announce>>,
     /// Clients blocked in WAIT now (INFO blocked_clients).
     waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// While the link applies a batch: the sequence before it (else
+    /// `u64::MAX`). See [`Replication::shown_offset`].
+    applying_from: AtomicU64,
 }
 
 /// Kvrocks' INFO counters.
@@ -67,11 +69,14 @@ pub struct Counters {
     pub sync_partial_err: AtomicU64,
 }
 
-/// A replica's REPLCONF: the port it serves on and the address to show.
+/// A replica's REPLCONF: the port it serves on, the address to show, and
+/// whether it raises keyspace notifications (Basalt's `keyspace-events`:
+/// then this node's writes record theirs for it).
 #[derive(Clone, Default)]
 pub struct Announce {
     pub port: Option<u16>,
     pub ip: Option<String>,
+    pub events: Option<bool>,
 }
 
 impl Replication {
@@ -88,6 +93,7 @@ impl Replication {
             counters: Default::default(),
             announced: Mutex::new(HashMap::new()),
             waiting: Default::default(),
+            applying_from: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -130,6 +136,19 @@ impl Replication {
     pub fn in_full_sync(&self) -> bool {
         self.link()
             .is_some_and(|l| l.state() == link::LinkState::Sync)
+    }
+
+    /// The sequence a replica shows as applied (INFO's
+    /// `slave_repl_offset`, ROLE): the storage's latest, except while the
+    /// link applies a batch whose effects (a script reload, its
+    /// notifications) are not done yet: then the sequence before it, so
+    /// that a client that sees an offset also sees what its batches did.
+    /// The acknowledgements WAIT counts are sent after the effects too.
+    pub fn shown_offset(&self, storage: &basalt_engine::Storage) -> u64 {
+        // Latest first: a batch written after this read is not in it, and
+        // one written before has already raised the mark read next.
+        let latest = storage.latest_sequence_number();
+        latest.min(self.applying_from.load(Ordering::SeqCst))
     }
 
     pub fn counters(&self) -> &Counters {
@@ -224,6 +243,9 @@ impl Replication {
         }
         if update.ip.is_some() {
             entry.ip = update.ip;
+        }
+        if update.events.is_some() {
+            entry.events = update.events;
         }
     }
 

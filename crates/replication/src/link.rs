@@ -1,6 +1,6 @@
 //! The replica's link to its master, on a thread of its own: connect, the
 //! handshake (`AUTH <masterauth>`, `_db_name`, `REPLCONF listening-port
-//! [ip-address]`), then `PSYNC <replid> <latest-seq + 1>` (the
+//! [ip-address]`, Basalt's `REPLCONF keyspace-events <0|1>`), then `PSYNC <replid> <latest-seq + 1>` (the
 //! replication id of its newest batch; `PSYNC <latest-seq + 1>` when it
 //! has none, or the master knows no ids). `+OK` starts the
 //! stream: every bulk string but `ping` is a WAL batch, applied as it is,
@@ -230,7 +230,7 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
     let mut wire = connect(shared, link)?;
     link.keep_socket(&wire);
     link.set_state(LinkState::Handshake);
-    handshake(shared, link, &mut wire)?;
+    let events = handshake(shared, repl, link, &mut wire)?;
     let storage = shared.data().storage.clone();
     let next = storage.latest_sequence_number() + 1;
     let replid = storage.last_replication_id();
@@ -261,7 +261,7 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
             replid.as_deref().unwrap_or("none")
         );
         link.set_state(LinkState::Connected);
-        return stream(shared, repl, link, wire);
+        return stream(shared, repl, link, wire, events);
     }
     tracing::info!(
         "replication: {}:{} refused a partial sync at {next} ({}); full sync",
@@ -273,7 +273,14 @@ fn session(shared: &Arc<Shared>, repl: &Arc<Replication>, link: &Arc<Link>) -> W
     crate::full_sync::run(shared, repl, link, wire)
 }
 
-fn handshake(shared: &Shared, link: &Link, wire: &mut Wire) -> WireResult<()> {
+/// Returns what the master was told with `REPLCONF keyspace-events`, if
+/// it understood (a Basalt master; Kvrocks refuses the option).
+fn handshake(
+    shared: &Shared,
+    repl: &Replication,
+    link: &Link,
+    wire: &mut Wire,
+) -> WireResult<Option<bool>> {
     let line = ask(wire, link, &[b"_db_name"])?;
     let ours = shared.config.read().db_name.clone();
     if line.first() == Some(&b'-') || line != ours.as_bytes() {
@@ -301,15 +308,39 @@ fn handshake(shared: &Shared, link: &Link, wire: &mut Wire) -> WireResult<()> {
     }
     // Any other refusal is ignored, as a Kvrocks replica does: very old
     // masters have no REPLCONF.
-    Ok(())
+    let wants = wants_events(shared, repl);
+    let line = ask(
+        wire,
+        link,
+        &[
+            b"REPLCONF",
+            b"keyspace-events",
+            if wants { b"1" } else { b"0" },
+        ],
+    )?;
+    Ok(wire::is_ok(&line).then_some(wants))
+}
+
+/// Whether this node needs its master's writes to carry their keyspace
+/// notifications: it raises them itself, or feeds a replica that does.
+fn wants_events(shared: &Shared, repl: &Replication) -> bool {
+    shared.notify.wants(u32::MAX) || repl.feed.any_wants_events()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Applies the master's batches until the link fails or stops.
-fn stream(shared: &Arc<Shared>, repl: &Replication, link: &Link, mut wire: Wire) -> WireResult<()> {
+/// Applies the master's batches until the link fails or stops. `events`:
+/// what the master was last told about this node's keyspace
+/// notifications, if it takes that (`handshake`).
+fn stream(
+    shared: &Arc<Shared>,
+    repl: &Replication,
+    link: &Link,
+    mut wire: Wire,
+    mut events: Option<bool>,
+) -> WireResult<()> {
     let mut last_input = Instant::now();
     let mut last_ack = Instant::now();
     let mut unflushed = false;
@@ -353,6 +384,17 @@ fn stream(shared: &Arc<Shared>, repl: &Replication, link: &Link, mut wire: Wire)
             let _ = shared.data().storage.flush_wal_buffer();
             unflushed = false;
         }
+        // A CONFIG SET of notify-keyspace-events here (or on a replica of
+        // this node) changes what the master must record.
+        if let Some(told) = events {
+            let wants = wants_events(shared, repl);
+            if wants != told {
+                let value: &[u8] = if wants { b"1" } else { b"0" };
+                pending_ack.extend(wire::command(&[b"REPLCONF", b"keyspace-events", value]));
+                send_without_waiting(&wire.stream, &mut pending_ack)?;
+                events = Some(wants);
+            }
+        }
         // Besides every second, as soon as everything received is
         // applied: a client's WAIT on the master returns that much sooner.
         let latest = shared.data().storage.latest_sequence_number();
@@ -388,7 +430,8 @@ fn send_without_waiting(mut stream: &TcpStream, pending: &mut Vec<u8>) -> WireRe
 /// Applies batches received together, unless the link was stopped
 /// (REPLICAOF changed the role): from then on this node's data is no
 /// longer the master's. Then what each batch does beyond its data
-/// (`effects`), in order.
+/// (`effects`), in order. INFO and ROLE show the offset before the
+/// batches until their effects are done (`Applying`).
 ///
 /// Batches that follow one another go to RocksDB as one write (see
 /// `Storage::apply_replicated_all`), which halves what applying a small
@@ -406,6 +449,7 @@ fn apply(
         }
         return Ok(());
     }
+    let _shown = Applying::mark(repl, shared.data().storage.latest_sequence_number());
     // Only this thread writes on a replica: what is missing now is
     // missing right before the batch.
     let new_keys = match batches {
@@ -441,4 +485,21 @@ fn apply(
         e.run(shared, new_keys.take());
     }
     Ok(())
+}
+
+/// Holds the offset INFO and ROLE show at `before` until the batch and
+/// its effects are done (`Replication::shown_offset`).
+struct Applying<'a>(&'a Replication);
+
+impl<'a> Applying<'a> {
+    fn mark(repl: &'a Replication, before: u64) -> Applying<'a> {
+        repl.applying_from.store(before, Ordering::SeqCst);
+        Applying(repl)
+    }
+}
+
+impl Drop for Applying<'_> {
+    fn drop(&mut self) {
+        self.0.applying_from.store(u64::MAX, Ordering::SeqCst);
+    }
 }

@@ -10,8 +10,12 @@ use std::sync::atomic::Ordering::Relaxed;
 
 /// The `# Replication` section of INFO.
 pub fn info_section(shared: &Shared, out: &mut String) {
-    let latest = shared.data().storage.latest_sequence_number();
     let repl = crate::of(shared);
+    let storage = shared.data().storage.clone();
+    let latest = match &repl {
+        Some(r) => r.shown_offset(&storage),
+        None => storage.latest_sequence_number(),
+    };
     let _ = out.write_str("# Replication\r\n");
     let link = repl.as_ref().and_then(|r| r.link());
     match &link {
@@ -129,8 +133,12 @@ pub fn stats_lines(shared: &Shared) -> String {
 
 /// ROLE, in Redis's shape.
 pub fn role_reply(shared: &Shared) -> Reply {
-    let latest = shared.data().storage.latest_sequence_number() as i64;
     let repl = crate::of(shared);
+    let storage = shared.data().storage.clone();
+    let latest = match &repl {
+        Some(r) => r.shown_offset(&storage),
+        None => storage.latest_sequence_number(),
+    } as i64;
     match repl.as_ref().and_then(|r| r.link()) {
         Some(link) => Reply::Array(vec![
             Reply::bulk("slave"),

@@ -6,7 +6,7 @@
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
     assert_acked_present, assert_same_data, connect, fill_incompressible, info_field, info_int,
-    start_replica, wait_in_sync, wait_until, WriteLoad,
+    start_replica, wait_in_sync, wait_link, wait_until, WriteLoad,
 };
 use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
@@ -167,14 +167,7 @@ fn a_master_killed_under_load_comes_back_and_the_replica_resumes() {
     load.wait_for_writes(2000, SYNC);
     master.kill9();
     let mut r = connect(&replica, SYNC);
-    wait_until(
-        SYNC,
-        "the replica to see its link down",
-        || match info_field(&mut r, "replication", "master_link_status").as_deref() {
-            Some("down") => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    );
+    wait_link(&mut r, "down", SYNC);
     master.restart();
     // The writers reconnect by themselves.
     load.wait_for_writes(2000, SYNC);
@@ -286,22 +279,10 @@ fn a_cut_or_slow_link_resumes_with_partial_syncs() {
     proxy.refuse(true);
     proxy.cut();
     let mut r = connect(&replica, SYNC);
-    wait_until(
-        SYNC,
-        "the replica to see its link down",
-        || match info_field(&mut r, "replication", "master_link_status").as_deref() {
-            Some("down") => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    );
+    wait_link(&mut r, "down", SYNC);
     load.wait_for_writes(1000, SYNC);
     proxy.refuse(false);
-    wait_until(SYNC, "the link to come back", || {
-        match info_field(&mut r, "replication", "master_link_status").as_deref() {
-            Some("up") => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    });
+    wait_link(&mut r, "up", SYNC);
 
     // A slow link, then a cut in the middle of the stream.
     proxy.delay(Duration::from_millis(20));
@@ -570,6 +551,8 @@ fn garbage_from_a_master_never_harms_the_replica() {
                 for (asked, answer) in [
                     (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
                     (b"listening-port", b"+OK\r\n"),
+                    // A Kvrocks master refuses Basalt's option.
+                    (b"keyspace-events", b"-ERR unknown option\r\n"),
                     (b"PSYNC", b"+OK\r\n"),
                 ] {
                     while !seen.windows(asked.len()).any(|w| w == asked) {
@@ -696,6 +679,8 @@ fn a_checkpoint_that_does_not_open_leaves_the_old_data() {
         s.write_all(b"change.me.db\r\n").unwrap();
         expect_request(&mut s, b"listening-port");
         s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"keyspace-events");
+        s.write_all(b"-ERR unknown option\r\n").unwrap();
         expect_request(&mut s, b"PSYNC");
         s.write_all(b"-ERR sequence out of range, please use fullsync\r\n")
             .unwrap();
@@ -788,6 +773,9 @@ fn the_master_speaks_kvrocks_replication_protocol() {
     assert_eq!(line(&mut s), b"+OK");
     send(&mut s, &[b"REPLCONF", b"no-such-option", b"1"]);
     assert_eq!(line(&mut s), b"-ERR unknown option");
+    // Basalt's own: this replica raises keyspace notifications.
+    send(&mut s, &[b"REPLCONF", b"keyspace-events", b"1"]);
+    assert_eq!(line(&mut s), b"+OK");
     send(&mut s, &[b"PSYNC", b"abc", b"1"]);
     assert_eq!(line(&mut s), b"-ERR Wrong replication id length");
     send(&mut s, &[b"PSYNC", b"x"]);

@@ -6,8 +6,9 @@
 
 use crate::protocol::{Raw, R};
 use crate::replication::line;
-use basalt_tests::client::{err, q, reply};
-use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_until};
+use basalt_tests::client::{err, int, q, reply};
+use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_link, wait_until};
+use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
 
@@ -95,25 +96,6 @@ const LIBRARY: &str = "#!lua name=lib\n\
     redis.register_function{function_name='ro', callback=function(keys, args) \
     return 'ro ' .. (redis.call('GET', keys[1]) or 'nil') end, flags={'no-writes'}}";
 
-/// A replica reloads its scripts right after applying the batch that
-/// changed them, so INFO's offset can show the batch a moment before the
-/// reload is done (docs/replication.md, "Not done yet"): after
-/// `wait_in_sync`, wait for the answer too.
-fn replica_says(r: &mut redis::Connection, args: &[&str], expected: &str) {
-    wait_until(
-        SYNC,
-        &format!("{args:?} on the replica to answer {expected:?}"),
-        || {
-            let got = reply(r, args);
-            if got.starts_with(expected) {
-                Ok(())
-            } else {
-                Err(got)
-            }
-        },
-    );
-}
-
 #[test]
 fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     skip_on_redis!();
@@ -141,16 +123,12 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     let replaced = LIBRARY.replace("'ro '", "'new '");
     let _: String = q(&mut m, &["FUNCTION", "LOAD", "REPLACE", &replaced]);
     wait_in_sync(&master, &replica, SYNC);
-    replica_says(&mut r, &["FCALL_RO", "ro", "1", "k"], "new v");
+    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "new v");
     let _: () = q(&mut m, &["FUNCTION", "DELETE", "lib"]);
     let _: () = q(&mut m, &["SCRIPT", "FLUSH"]);
     wait_in_sync(&master, &replica, SYNC);
-    replica_says(
-        &mut r,
-        &["FCALL_RO", "ro", "1", "k"],
-        "ERR Function not found",
-    );
-    replica_says(&mut r, &["EVALSHA", &loaded, "0"], "NOSCRIPT");
+    assert!(err(&mut r, &["FCALL_RO", "ro", "1", "k"]).starts_with("ERR Function not found"));
+    assert!(err(&mut r, &["EVALSHA", &loaded, "0"]).starts_with("NOSCRIPT"));
 
     // A replica that joins later gets them with its full sync.
     let loaded: String = q(&mut m, &["SCRIPT", "LOAD", "return 'loaded'"]);
@@ -165,6 +143,71 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
     let mut l = connect(&late, SYNC);
     assert_eq!(reply(&mut l, &["EVALSHA", &loaded, "0"]), "loaded");
     assert_eq!(reply(&mut l, &["FCALL_RO", "ro", "1", "k"]), "ro v");
+}
+
+/// `WAIT 1` after a script or library change means the replica runs the
+/// new code: the change counts as the client's last write, and a replica
+/// acknowledges a batch only once it reloaded what the batch changed. No
+/// retry on the replica: each round's first answer must be the new one.
+/// The link goes through a proxy that delays it, so that a WAIT which
+/// does not wait for the change answers before the replica has it.
+#[test]
+fn wait_after_loading_scripts_and_functions_covers_the_replica() {
+    skip_on_redis!();
+    let master = Server::start();
+    let proxy = Proxy::start(master.port);
+    let to = format!("127.0.0.1 {}", proxy.port);
+    let replica = Server::start_with(&["--slaveof", &to]);
+    wait_in_sync(&master, &replica, SYNC);
+    proxy.delay(Duration::from_millis(10));
+    let mut m = master.client();
+    let mut r = connect(&replica, SYNC);
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    let mut shas = Vec::new();
+    for round in 0..30 {
+        let code = LIBRARY.replace("'ro '", &format!("'r{round} '"));
+        let _: String = q(&mut m, &["FUNCTION", "LOAD", "REPLACE", &code]);
+        assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1, "round {round}");
+        assert_eq!(
+            reply(&mut r, &["FCALL_RO", "ro", "1", "k"]),
+            format!("r{round} v"),
+            "FCALL_RO on the replica right after WAIT, round {round}"
+        );
+
+        let body = format!("return 'script {round}'");
+        let sha: String = q(&mut m, &["SCRIPT", "LOAD", &body]);
+        shas.push(sha.clone());
+        assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1, "round {round}");
+        assert_eq!(
+            reply(&mut r, &["EVALSHA_RO", &sha, "0"]),
+            format!("script {round}")
+        );
+        assert_eq!(
+            reply(&mut r, &["EVALSHA", &sha, "0"]),
+            format!("script {round}")
+        );
+    }
+    let _: () = q(&mut m, &["FUNCTION", "DELETE", "lib"]);
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert!(err(&mut r, &["FCALL_RO", "ro", "1", "k"]).starts_with("ERR Function not found"));
+    let dump: Vec<u8> = {
+        let code = LIBRARY.replace("'ro '", "'restored '");
+        let _: String = q(&mut m, &["FUNCTION", "LOAD", &code]);
+        q(&mut m, &["FUNCTION", "DUMP"])
+    };
+    let _: () = q(&mut m, &["FUNCTION", "FLUSH"]);
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert!(err(&mut r, &["FCALL_RO", "ro", "1", "k"]).starts_with("ERR Function not found"));
+    let _: () = basalt_tests::client::cmd(&[b"FUNCTION".as_slice(), b"RESTORE", &dump])
+        .query(&mut m)
+        .unwrap();
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert_eq!(reply(&mut r, &["FCALL_RO", "ro", "1", "k"]), "restored v");
+    let _: () = q(&mut m, &["SCRIPT", "FLUSH"]);
+    assert_eq!(int(&mut m, &["WAIT", "1", "5000"]), 1);
+    for sha in &shas {
+        assert!(err(&mut r, &["EVALSHA", sha, "0"]).starts_with("NOSCRIPT"));
+    }
 }
 
 /// A subscriber to every keyspace and keyevent channel and to `marker`,
@@ -283,7 +326,8 @@ fn replicated_writes_raise_keyspace_notifications_on_the_replica() {
     }
     assert_eq!(seen, expected, "the replica's events are the master's");
 
-    // Keys the master's expire cycle deletes are `expired` on replicas.
+    // Keys the master's expire cycle deletes are `del` on replicas, as a
+    // Redis replica reports the DEL its master sends it.
     let _: () = q(&mut m, &["SET", "short", "v", "PX", "30"]);
     let mut c = connect(&master, SYNC);
     wait_until(SYNC, "the master to expire the key", || {
@@ -298,7 +342,163 @@ fn replicated_writes_raise_keyspace_notifications_on_the_replica() {
         expected.iter().any(|e| e == "short expired"),
         "{expected:?}"
     );
-    assert_eq!(on_replica.events(), expected);
+    let as_deleted: Vec<String> = expected
+        .iter()
+        .map(|e| {
+            e.replace("short expired", "short del")
+                .replace("E expired short", "E del short")
+        })
+        .collect();
+    assert_eq!(on_replica.events(), as_deleted);
+}
+
+/// Commands of every kind, with the events Redis (or Basalt's modules)
+/// raise for them; `{}` is a prefix for the keys of one round.
+const EVERY_KIND: &[&[&str]] = &[
+    &["XADD", "{}st", "1-1", "f", "v"],
+    &["XADD", "{}st", "2-1", "f", "v"],
+    &["XGROUP", "CREATE", "{}st", "g", "0"],
+    &["XGROUP", "CREATECONSUMER", "{}st", "g", "c0"],
+    &[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "{}st",
+        ">",
+    ],
+    &["XCLAIM", "{}st", "g", "c2", "0", "1-1"],
+    &["XAUTOCLAIM", "{}st", "g", "c3", "0", "0-0"],
+    &["XGROUP", "DELCONSUMER", "{}st", "g", "c0"],
+    &["XGROUP", "SETID", "{}st", "g", "$"],
+    &["XGROUP", "DESTROY", "{}st", "g"],
+    &["RPUSH", "{}l", "3", "1", "2"],
+    &["LMPOP", "1", "{}l", "LEFT", "COUNT", "1"],
+    &["SORT", "{}l", "STORE", "{}sorted"],
+    &["ZADD", "{}z", "1", "a", "2", "b"],
+    &["ZMPOP", "1", "{}z", "MIN", "COUNT", "2"],
+    &["JSON.SET", "{}j", "$", "{\"a\":1}"],
+    &["JSON.SET", "{}j", "$.b", "2"],
+    &["JSON.DEL", "{}j", "$.a"],
+    &["BF.ADD", "{}bf", "x"],
+    &["BF.MADD", "{}bf", "y", "z"],
+    &["GEOADD", "{}geo", "13.361389", "38.115556", "Palermo"],
+    &[
+        "GEOSEARCHSTORE",
+        "{}near",
+        "{}geo",
+        "FROMLONLAT",
+        "15",
+        "37",
+        "BYRADIUS",
+        "200",
+        "km",
+    ],
+    &["COPY", "{}near", "{}copy"],
+    &["COPY", "{}l", "{}copy", "REPLACE"],
+    &["HSET", "{}h", "f", "1", "g", "2", "k", "3"],
+    &["HEXPIRE", "{}h", "100", "FIELDS", "1", "f"],
+    &["HPERSIST", "{}h", "FIELDS", "1", "f"],
+    &["HPEXPIRE", "{}h", "0", "FIELDS", "1", "g"],
+    &["HGETDEL", "{}h", "FIELDS", "1", "k"],
+    &["DEL", "{}sorted"],
+];
+
+/// A replica raises the events its master recorded for each write, of any
+/// command, in the master's order; also when the master itself does not
+/// listen for them.
+#[test]
+fn a_replica_raises_the_events_of_every_kind_of_write() {
+    skip_on_redis!();
+    let master = Server::start_with(&["--notify-keyspace-events", "KEA"]);
+    let replica = start_replica(&master, &["--notify-keyspace-events", "KEA"]);
+    wait_in_sync(&master, &replica, SYNC);
+    wait_fed(&master, 1);
+    let mut on_master = Listener::new(master.port);
+    let mut on_replica = Listener::new(replica.port);
+    let mut m = master.client();
+    let run = |m: &mut redis::Connection, prefix: &str| {
+        for args in EVERY_KIND {
+            let args: Vec<String> = args.iter().map(|a| a.replace("{}", prefix)).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _: redis::Value = basalt_tests::client::cmd(&args)
+                .query(m)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
+        let _: i64 = q(m, &["PUBLISH", "marker", "end"]);
+    };
+    run(&mut m, "a:");
+    let expected = on_master.events();
+    for event in [
+        "a:st xgroup-create",
+        "a:st xgroup-createconsumer",
+        "a:st xgroup-delconsumer",
+        "a:st xgroup-setid",
+        "a:st xgroup-destroy",
+        "a:l lpop",
+        "a:sorted sortstore",
+        "a:z zpopmin",
+        "a:z del",
+        "a:j json.set",
+        "a:j json.del",
+        "a:near geosearchstore",
+        "a:copy copy_to",
+        "a:h hexpire",
+        "a:h hpersist",
+        "a:h hdel",
+        "a:sorted del",
+    ] {
+        assert!(
+            expected.iter().any(|e| e == event),
+            "{event} on the master: {expected:?}"
+        );
+    }
+    assert_eq!(on_replica.events(), expected, "the replica's events");
+
+    // The master's own setting does not matter: it records the events for
+    // its replicas anyway.
+    let _: () = q(&mut m, &["CONFIG", "SET", "notify-keyspace-events", ""]);
+    run(&mut m, "b:");
+    assert!(on_master.events().is_empty());
+    let again: Vec<String> = expected.iter().map(|e| e.replace("a:", "b:")).collect();
+    assert_eq!(on_replica.events(), again, "with the master not listening");
+}
+
+/// A master records events only for replicas that raise them; a replica
+/// in the middle of a chain asks for them on behalf of the one it feeds,
+/// when that one connects (after the chain was up).
+#[test]
+fn a_chained_replica_gets_events_through_a_replica_that_raises_none() {
+    skip_on_redis!();
+    let master = Server::start();
+    let middle = start_replica(&master, &[]);
+    wait_in_sync(&master, &middle, SYNC);
+    let last = start_replica(&middle, &["--notify-keyspace-events", "KEA"]);
+    wait_in_sync(&middle, &last, SYNC);
+    let mut on_last = Listener::new(last.port);
+    let mut m = master.client();
+    let mut round = 0;
+    wait_until(SYNC, "the master to record events for the chain", || {
+        round += 1;
+        let _: () = q(&mut m, &["SET", "probe", &round.to_string()]);
+        let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+        let events = on_last.events();
+        if events.iter().any(|e| e == "probe set") {
+            Ok(())
+        } else {
+            Err(format!("{events:?}"))
+        }
+    });
+    let _: i64 = q(&mut m, &["HSET", "h", "f", "v"]);
+    let _: i64 = q(&mut m, &["HDEL", "h", "f"]);
+    let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+    assert_eq!(
+        on_last.events(),
+        ["h hset", "E hset h", "h hdel", "E hdel h", "h del", "E del h"]
+    );
 }
 
 #[test]
@@ -416,6 +616,8 @@ fn a_replica_of_a_kvrocks_style_master_delivers_its_messages() {
         for (asked, answer) in [
             (&b"_db_name"[..], &b"change.me.db\r\n"[..]),
             (b"listening-port", b"+OK\r\n"),
+            // A Kvrocks master refuses Basalt's option.
+            (b"keyspace-events", b"-ERR unknown option\r\n"),
             (b"PSYNC", b"+OK\r\n"),
         ] {
             while !contains(&seen, asked) {
@@ -434,12 +636,7 @@ fn a_replica_of_a_kvrocks_style_master_delivers_its_messages() {
     let to = format!("127.0.0.1 {fake_port}");
     let replica = Server::start_with(&["--slaveof", &to]);
     let mut r = connect(&replica, SYNC);
-    wait_until(SYNC, "the link", || {
-        match basalt_tests::nodes::info_field(&mut r, "replication", "master_link_status") {
-            Some(s) if s == "up" => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    });
+    wait_link(&mut r, "up", SYNC);
     let mut sub = Raw::connect(replica.port);
     subscribed(&mut sub, &["SUBSCRIBE", "news"]);
     // A script body as Kvrocks stores it, then a message.

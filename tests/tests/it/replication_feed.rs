@@ -7,7 +7,7 @@ use crate::replication::{exact, line, send};
 use basalt_tests::client::q;
 use basalt_tests::nodes::{
     assert_acked_present, assert_same_data, connect, info_field, info_int, start_replica,
-    wait_in_sync, wait_until, WriteLoad,
+    wait_in_sync, wait_link, wait_until, WriteLoad,
 };
 use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
@@ -150,14 +150,7 @@ fn a_replica_behind_the_backlog_catches_up_from_the_wal() {
     proxy.refuse(true);
     proxy.cut();
     let mut r = connect(&replica, SYNC);
-    wait_until(
-        SYNC,
-        "the replica to see its link down",
-        || match info_field(&mut r, "replication", "master_link_status").as_deref() {
-            Some("down") => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    );
+    wait_link(&mut r, "down", SYNC);
     load.wait_for_writes(2000, SYNC);
     proxy.refuse(false);
 

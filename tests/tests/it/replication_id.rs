@@ -8,7 +8,7 @@ use super::replication::{exact, expect_request, line, send};
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
     assert_same_data, connect, fill_incompressible, info_field, info_int, start_replica,
-    wait_in_sync, wait_until,
+    wait_in_sync, wait_link, wait_until,
 };
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
@@ -325,6 +325,8 @@ fn a_master_without_replication_ids_gets_the_old_psync() {
         s.write_all(b"change.me.db\r\n").unwrap();
         expect_request(&mut s, b"listening-port");
         s.write_all(b"+OK\r\n").unwrap();
+        expect_request(&mut s, b"keyspace-events");
+        s.write_all(b"-ERR unknown option\r\n").unwrap();
         expect_request(&mut s, b"*3\r\n$5\r\nPSYNC\r\n$16\r\n");
         s.write_all(b"-ERR wrong number of arguments for 'psync' command\r\n")
             .unwrap();
@@ -338,12 +340,7 @@ fn a_master_without_replication_ids_gets_the_old_psync() {
     let to = fake_port.to_string();
     assert_eq!(reply(&mut r, &["REPLICAOF", "127.0.0.1", &to]), "OK");
     let _stream = fake.join().expect("fake master");
-    wait_until(SYNC, "the link up", || {
-        match info_field(&mut r, "replication", "master_link_status").as_deref() {
-            Some("up") => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    });
+    wait_link(&mut r, "up", SYNC);
 }
 
 /// A full sync whose link is cut in the middle of a file (through the
