@@ -10,6 +10,8 @@
 #   TYPES_N=100000 bench/types-large.sh     a quick run
 #
 # Environment: TYPES_N (default 10000000), TYPES_PORT (16791),
+# TYPES_PARTS ("hash stream", the default, or one of them: each part then
+# gets its own table),
 # BASALT_BIN (default: builds and runs the release basalt-server),
 # TYPES_TMPDIR (default /var/tmp), TYPES_OUT (default bench/out/types-large),
 # TYPES_RECLAIM_WAIT (seconds to wait for the reclamation, default 2400),
@@ -18,6 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${TYPES_N:-10000000}
+parts=${TYPES_PARTS:-hash stream}
 port=${TYPES_PORT:-16791}
 out=${TYPES_OUT:-$root/bench/out/types-large}
 doc=${BENCH_DOC:-$root/docs/benchmarks.md}
@@ -109,52 +112,57 @@ put bin "$BASALT_BIN"
 put cpus "$(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo))"
 put load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 put command "${TYPES_COMMAND:-TYPES_N=$n bench/types-large.sh}"
+put parts "$parts"
 
 half=$((n / 2))
-# The hash: n fields, each given a TTL of a day, then the first half given
-# one of 2 s: those expire while HLEN must stay exact, then the rest is
-# made to expire too and the background cycle must delete every field and
-# then the key.
-step hset "HSET $n fields" pipe hset 0 "$n"
-step hexpire "HEXPIRE $n fields (1 day)" pipe hexpire 0 "$n"
-check "HLEN big:hash" "$n" "$(cli HLEN big:hash)"
-ttl=$(cli HTTL big:hash FIELDS 1 f$((n - 1)))
-check "HTTL of the last field > 86000" 1 "$((ttl > 86000))"
-step hpersist "HPERSIST one field" cli HPERSIST big:hash FIELDS 1 f0
-check "HTTL f0 after HPERSIST" -1 "$(cli HTTL big:hash FIELDS 1 f0)"
-put rss_hash_loaded "$(rss_now)"
-put disk_hash_loaded "$(disk)"
-step hpexpire_half "HPEXPIRE 2 s on $half fields" pipe hpexpire-soon 0 "$half"
-sleep 2.5
-step hlen_half "HLEN after the first half expired" cli HLEN big:hash
-check "HLEN after $half fields expired" "$((n - half))" "$(cli HLEN big:hash)"
-check "HGET of an expired field" "" "$(cli HGET big:hash f0)"
-check "HGET of a live field" "v$((n - 1))" "$(cli HGET big:hash f$((n - 1)))"
-step hpexpire_rest "HPEXPIRE 2 s on the other $((n - half)) fields" pipe hpexpire-soon "$half" "$n"
-sleep 2.5
-check "HLEN after every field expired" 0 "$(cli HLEN big:hash)"
-t0=$(date +%s.%N)
-reclaimed=0
-for _ in $(seq $((reclaim_wait * 2))); do
-    if [[ $(cli EXISTS big:hash) == 0 ]]; then reclaimed=1 && break; fi
-    sleep 0.5
-done
-secs=$(echo "$(date +%s.%N) - $t0" | bc)
-printf '%-40s %8.1f s\n' "reclamation until the key is gone" "$secs" | tee -a "$out/result.txt"
-put "step:reclaim" "background reclamation of $n expired fields, until the key is gone	$secs"
-check "big:hash deleted by the background cycle" 1 "$reclaimed"
-put rss_hash_reclaimed "$(rss_now)"
+if [[ " $parts " == *" hash "* ]]; then
+    # The hash: n fields, each given a TTL of a day, then the first half given
+    # one of 2 s: those expire while HLEN must stay exact, then the rest is
+    # made to expire too and the background cycle must delete every field and
+    # then the key.
+    step hset "HSET $n fields" pipe hset 0 "$n"
+    step hexpire "HEXPIRE $n fields (1 day)" pipe hexpire 0 "$n"
+    check "HLEN big:hash" "$n" "$(cli HLEN big:hash)"
+    ttl=$(cli HTTL big:hash FIELDS 1 f$((n - 1)))
+    check "HTTL of the last field > 86000" 1 "$((ttl > 86000))"
+    step hpersist "HPERSIST one field" cli HPERSIST big:hash FIELDS 1 f0
+    check "HTTL f0 after HPERSIST" -1 "$(cli HTTL big:hash FIELDS 1 f0)"
+    put rss_hash_loaded "$(rss_now)"
+    put disk_hash_loaded "$(disk)"
+    step hpexpire_half "HPEXPIRE 2 s on $half fields" pipe hpexpire-soon 0 "$half"
+    sleep 2.5
+    step hlen_half "HLEN after the first half expired" cli HLEN big:hash
+    check "HLEN after $half fields expired" "$((n - half))" "$(cli HLEN big:hash)"
+    check "HGET of an expired field" "" "$(cli HGET big:hash f0)"
+    check "HGET of a live field" "v$((n - 1))" "$(cli HGET big:hash f$((n - 1)))"
+    step hpexpire_rest "HPEXPIRE 2 s on the other $((n - half)) fields" pipe hpexpire-soon "$half" "$n"
+    sleep 2.5
+    check "HLEN after every field expired" 0 "$(cli HLEN big:hash)"
+    t0=$(date +%s.%N)
+    reclaimed=0
+    for _ in $(seq $((reclaim_wait * 2))); do
+        if [[ $(cli EXISTS big:hash) == 0 ]]; then reclaimed=1 && break; fi
+        sleep 0.5
+    done
+    secs=$(echo "$(date +%s.%N) - $t0" | bc)
+    printf '%-40s %8.1f s\n' "reclamation until the key is gone" "$secs" | tee -a "$out/result.txt"
+    put "step:reclaim" "background reclamation of $n expired fields, until the key is gone	$secs"
+    check "big:hash deleted by the background cycle" 1 "$reclaimed"
+    put rss_hash_reclaimed "$(rss_now)"
+fi
 
-# The stream: n entries with ids 1-0..n-0, trimmed to the second half.
-step xadd "XADD $n entries" pipe xadd 0 "$n"
-check "XLEN big:stream" "$n" "$(cli XLEN big:stream)"
-put rss_stream_loaded "$(rss_now)"
-put disk_stream_loaded "$(disk)"
-step xtrim "XTRIM MINID $((half + 1))" cli XTRIM big:stream MINID $((half + 1))
-check "XLEN after XTRIM MINID" "$((n - half))" "$(cli XLEN big:stream)"
-check "first entry after XTRIM" "$((half + 1))-0" "$(cli --raw XRANGE big:stream - + COUNT 1 | head -1)"
-check "last entry after XTRIM" "$n-0" "$(cli --raw XREVRANGE big:stream + - COUNT 1 | head -1)"
-step del "DEL big:stream" cli DEL big:stream
+if [[ " $parts " == *" stream "* ]]; then
+    # The stream: n entries with ids 1-0..n-0, trimmed to the second half.
+    step xadd "XADD $n entries" pipe xadd 0 "$n"
+    check "XLEN big:stream" "$n" "$(cli XLEN big:stream)"
+    put rss_stream_loaded "$(rss_now)"
+    put disk_stream_loaded "$(disk)"
+    step xtrim "XTRIM MINID $((half + 1))" cli XTRIM big:stream MINID $((half + 1))
+    check "XLEN after XTRIM MINID" "$((n - half))" "$(cli XLEN big:stream)"
+    check "first entry after XTRIM" "$((half + 1))-0" "$(cli --raw XRANGE big:stream - + COUNT 1 | head -1)"
+    check "last entry after XTRIM" "$n-0" "$(cli --raw XREVRANGE big:stream + - COUNT 1 | head -1)"
+    step del "DEL big:stream" cli DEL big:stream
+fi
 check "DBSIZE at the end" 0 "$(cli DBSIZE)"
 put disk_end "$(disk)"
 put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"

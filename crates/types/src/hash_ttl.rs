@@ -208,7 +208,7 @@ impl Database {
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>> {
         let prefix_len = self.subkey_prefix(key, version).len();
-        let mut it = self.iter_subkeys(ColumnFamily::ZSetScore, key, version);
+        let mut it = self.ttl_index_iter(key, version, until);
         let mut out = Vec::new();
         while let Some(k) = it.key() {
             if out.len() >= limit {
@@ -226,6 +226,52 @@ impl Database {
         }
         it.status().map_err(EngineError::from)?;
         Ok(out)
+    }
+
+    /// The index entries of a generation due at or before `until`, the
+    /// iterator bounded there: a scan of the due entries never walks the
+    /// tombstones of later entries (a field whose TTL was changed leaves
+    /// one at its old time; a hash of millions of fields given new TTLs
+    /// leaves millions).
+    fn ttl_index_iter(
+        &self,
+        key: &[u8],
+        version: u64,
+        until: u64,
+    ) -> basalt_engine::StorageIter<'_> {
+        let prefix = self.subkey_prefix(key, version);
+        let upper = match until.checked_add(1) {
+            Some(end) => {
+                let mut upper = prefix.clone();
+                upper.extend_from_slice(&end.to_be_bytes());
+                Some(upper)
+            }
+            None => basalt_engine::key::prefix_upper_bound(&prefix),
+        };
+        let mut it = self
+            .storage()
+            .iter(ColumnFamily::ZSetScore, Some(&prefix), upper.as_deref());
+        it.seek(&prefix);
+        it
+    }
+
+    /// When the background cycle should look at a generation again: the
+    /// first index entry's time. Looked for within the next minute first
+    /// (a bounded scan); past it, the whole index is scanned, tombstones
+    /// and all, which a hash with fields due soon never needs.
+    fn ttl_index_next(&self, key: &[u8], version: u64, now: u64) -> Result<Option<u64>> {
+        const SOON_MS: u64 = 60_000;
+        let prefix_len = self.subkey_prefix(key, version).len();
+        let it = self.ttl_index_iter(key, version, now.saturating_add(SOON_MS));
+        let soon = it
+            .key()
+            .and_then(|k| k.get(prefix_len..prefix_len + 8))
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])));
+        it.status().map_err(EngineError::from)?;
+        match soon {
+            Some(at) => Ok(Some(at)),
+            None => self.ttl_index_first(key, version),
+        }
     }
 
     /// The first index entry's time, if any field has a TTL.
@@ -247,7 +293,7 @@ impl Database {
             return Ok(0);
         }
         let prefix_len = self.subkey_prefix(key, record.metadata.version).len();
-        let mut it = self.iter_subkeys(ColumnFamily::ZSetScore, key, record.metadata.version);
+        let mut it = self.ttl_index_iter(key, record.metadata.version, codec.now);
         let mut due = 0u64;
         while let Some(at) = it
             .key()
@@ -786,7 +832,7 @@ impl Database {
         let version = record.metadata.version;
         let due = self.ttl_index_until(key, version, codec.now, RECLAIM_CHUNK)?;
         let Some((last_at, last_field)) = due.last() else {
-            if let Some(next) = self.ttl_index_first(key, version)? {
+            if let Some(next) = self.ttl_index_next(key, version, codec.now)? {
                 self.field_ttls().note(key, next);
             }
             return Ok((0, false));
@@ -818,7 +864,7 @@ impl Database {
             if due.len() == RECLAIM_CHUNK {
                 // More may be due: the next step goes on with them.
                 self.field_ttls().note(key, 0);
-            } else if let Some(next) = self.ttl_index_first(key, version)? {
+            } else if let Some(next) = self.ttl_index_next(key, version, codec.now)? {
                 self.field_ttls().note(key, next);
             }
         }
