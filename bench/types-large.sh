@@ -40,7 +40,7 @@ pid=$!
     sleep 1
 done) >"$out/rss.tsv" &
 sampler=$!
-trap 'rc=$?; kill "$pid" "$sampler" 2>/dev/null; wait "$pid" "$sampler" 2>/dev/null; rm -rf "$data"; exit $rc' EXIT
+trap 'rc=$?; kill "$pid" "$sampler" 2>/dev/null; wait "$pid" "$sampler" 2>/dev/null || true; rm -rf "$data"; exit $rc' EXIT
 cli() { redis-cli -p "$port" "$@"; }
 for _ in $(seq 100); do cli PING >/dev/null 2>&1 && break; sleep 0.1; done
 
