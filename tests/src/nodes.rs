@@ -2,7 +2,8 @@
 //! cluster later): bounded waits for a condition, INFO fields, a replica
 //! started against a master, a write load that remembers every write the
 //! server acknowledged, and a checker that compares two servers key by key
-//! (type, expiry time and value, the value as DUMP serializes it).
+//! (type, expiry time and value, the value as DUMP serializes it, or for
+//! the types DUMP refuses, what the commands of the type show).
 
 use crate::Server;
 use redis::{Connection, Value};
@@ -106,8 +107,34 @@ pub struct KeyState {
     /// PEXPIRETIME: the absolute expiry (the same bytes on both sides), or
     /// -1.
     pub expire_at_ms: i64,
-    /// DUMP's serialization of the value (JSON: its JSON.GET text).
+    /// DUMP's serialization of the value (JSON: its JSON.GET text; a
+    /// Bloom filter: [`bloom_state`]).
     pub value: Vec<u8>,
+}
+
+/// Items BF.MEXISTS is asked about when two Bloom filters are compared:
+/// short words and numbers tests add, and enough others that two filters
+/// with different bits are very unlikely to answer all of them alike.
+fn bloom_sample() -> Vec<String> {
+    let words = ["a", "b", "c", "x", "y", "z", "apple", "pear", "plum", "fig"];
+    let mut items: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    items.extend((0..200).map(|i| i.to_string()));
+    items.extend((0..200).map(|i| format!("item:{i}")));
+    items
+}
+
+/// What a user sees of a Bloom filter, which DUMP refuses (RedisBloom's
+/// payload is its module's own): every BF.INFO field and BF.MEXISTS of a
+/// fixed sample of items. Equal filters always give equal states; a filter
+/// whose bits differ shows in the item count or, almost surely, the sample.
+pub fn bloom_state(c: &mut Connection, key: &[u8]) -> Vec<u8> {
+    let info: Value = redis::cmd("BF.INFO").arg(key).query(c).expect("BF.INFO");
+    let seen: Value = redis::cmd("BF.MEXISTS")
+        .arg(key)
+        .arg(bloom_sample())
+        .query(c)
+        .expect("BF.MEXISTS");
+    format!("{info:?} {seen:?}").into_bytes()
 }
 
 /// Every key of a server with its type, expiry and value.
@@ -123,16 +150,21 @@ pub fn snapshot(c: &mut Connection) -> BTreeMap<Vec<u8>, KeyState> {
             .arg(&key)
             .query(c)
             .expect("PEXPIRETIME");
-        // DUMP refuses JSON (RedisJSON's payload): compare the text.
-        let dump = if kind == "ReJSON-RL" {
-            "JSON.GET"
+        // DUMP refuses the module types: JSON is compared as its text, a
+        // Bloom filter as its commands show it.
+        let value = if kind == "MBbloom--" {
+            bloom_state(c, &key)
         } else {
-            "DUMP"
-        };
-        let value = match redis::cmd(dump).arg(&key).query::<Value>(c).expect(dump) {
-            Value::BulkString(b) => b,
-            Value::Nil => continue,
-            other => panic!("DUMP {key:?}: {other:?}"),
+            let dump = if kind == "ReJSON-RL" {
+                "JSON.GET"
+            } else {
+                "DUMP"
+            };
+            match redis::cmd(dump).arg(&key).query::<Value>(c).expect(dump) {
+                Value::BulkString(b) => b,
+                Value::Nil => continue,
+                other => panic!("{dump} {key:?}: {other:?}"),
+            }
         };
         out.insert(
             key,

@@ -159,6 +159,11 @@ pub struct FieldTtlHints {
 
 const HINTS_MAX: usize = 100_000;
 
+/// Due fields one reclamation step deletes from one hash: bounds the write
+/// batch and how long the key stays locked (a hash whose millions of
+/// fields expire together is reclaimed over many steps).
+const RECLAIM_CHUNK: usize = 10_000;
+
 impl FieldTtlHints {
     pub fn note(&self, key: &[u8], at: u64) {
         let mut map = self.map.lock();
@@ -194,12 +199,21 @@ impl Database {
     }
 
     /// Index entries of a generation in time order: (expire_ms, field),
-    /// stopping after `until` (inclusive).
-    fn ttl_index_until(&self, key: &[u8], version: u64, until: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// stopping after `until` (inclusive) or `limit` entries.
+    fn ttl_index_until(
+        &self,
+        key: &[u8],
+        version: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
         let prefix_len = self.subkey_prefix(key, version).len();
-        let mut it = self.iter_subkeys(ColumnFamily::ZSetScore, key, version);
+        let mut it = self.ttl_index_iter(key, version, until);
         let mut out = Vec::new();
         while let Some(k) = it.key() {
+            if out.len() >= limit {
+                break;
+            }
             let Some(sub) = k.get(prefix_len..).filter(|s| s.len() >= 8) else {
                 break;
             };
@@ -212,6 +226,52 @@ impl Database {
         }
         it.status().map_err(EngineError::from)?;
         Ok(out)
+    }
+
+    /// The index entries of a generation due at or before `until`, the
+    /// iterator bounded there: a scan of the due entries never walks the
+    /// tombstones of later entries (a field whose TTL was changed leaves
+    /// one at its old time; a hash of millions of fields given new TTLs
+    /// leaves millions).
+    fn ttl_index_iter(
+        &self,
+        key: &[u8],
+        version: u64,
+        until: u64,
+    ) -> basalt_engine::StorageIter<'_> {
+        let prefix = self.subkey_prefix(key, version);
+        let upper = match until.checked_add(1) {
+            Some(end) => {
+                let mut upper = prefix.clone();
+                upper.extend_from_slice(&end.to_be_bytes());
+                Some(upper)
+            }
+            None => basalt_engine::key::prefix_upper_bound(&prefix),
+        };
+        let mut it = self
+            .storage()
+            .iter(ColumnFamily::ZSetScore, Some(&prefix), upper.as_deref());
+        it.seek(&prefix);
+        it
+    }
+
+    /// When the background cycle should look at a generation again: the
+    /// first index entry's time. Looked for within the next minute first
+    /// (a bounded scan); past it, the whole index is scanned, tombstones
+    /// and all, which a hash with fields due soon never needs.
+    fn ttl_index_next(&self, key: &[u8], version: u64, now: u64) -> Result<Option<u64>> {
+        const SOON_MS: u64 = 60_000;
+        let prefix_len = self.subkey_prefix(key, version).len();
+        let it = self.ttl_index_iter(key, version, now.saturating_add(SOON_MS));
+        let soon = it
+            .key()
+            .and_then(|k| k.get(prefix_len..prefix_len + 8))
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])));
+        it.status().map_err(EngineError::from)?;
+        match soon {
+            Some(at) => Ok(Some(at)),
+            None => self.ttl_index_first(key, version),
+        }
     }
 
     /// The first index entry's time, if any field has a TTL.
@@ -232,9 +292,22 @@ impl Database {
         if !codec.has_ttls() {
             return Ok(0);
         }
-        Ok(self
-            .ttl_index_until(key, record.metadata.version, codec.now)?
-            .len() as u64)
+        let prefix_len = self.subkey_prefix(key, record.metadata.version).len();
+        let mut it = self.ttl_index_iter(key, record.metadata.version, codec.now);
+        let mut due = 0u64;
+        while let Some(at) = it
+            .key()
+            .and_then(|k| k.get(prefix_len..prefix_len + 8))
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
+        {
+            if at > codec.now {
+                break;
+            }
+            due += 1;
+            it.next();
+        }
+        it.status().map_err(EngineError::from)?;
+        Ok(due)
     }
 
     /// Switches a hash generation to values with an expiry prefix: rewrites
@@ -463,7 +536,11 @@ impl Database {
             return Ok((out, outcome));
         }
         record.metadata.size = record.metadata.size.saturating_sub(stored_deleted);
-        outcome.key_deleted = record.metadata.size <= self.expired_field_count(key, &record)?;
+        // A field just given a future time is live, so the hash stays: only
+        // a call that deleted every field it named needs the count of the
+        // expired ones (a scan of them, costly while many await reclaiming).
+        outcome.key_deleted = outcome.updated == 0
+            && record.metadata.size <= self.expired_field_count(key, &record)?;
         self.finish_ttl_write(&mut batch, key, &record, outcome.key_deleted)?;
         if outcome.updated > 0 {
             self.field_ttls().note(key, at);
@@ -753,22 +830,41 @@ impl Database {
         }
         let codec = FieldCodec::of(&record);
         let version = record.metadata.version;
-        let due = self.ttl_index_until(key, version, codec.now)?;
-        if due.is_empty() {
-            if let Some(next) = self.ttl_index_first(key, version)? {
+        let due = self.ttl_index_until(key, version, codec.now, RECLAIM_CHUNK)?;
+        let Some((last_at, last_field)) = due.last() else {
+            if let Some(next) = self.ttl_index_next(key, version, codec.now)? {
                 self.field_ttls().note(key, next);
             }
             return Ok((0, false));
-        }
+        };
         let mut batch = WriteBatch::default();
-        for (at, field) in &due {
-            self.delete_field(&mut batch, key, version, field, *at);
+        for (_, field) in &due {
+            self.storage().delete(
+                &mut batch,
+                ColumnFamily::Default,
+                &self.subkey(key, version, field),
+            );
         }
+        // The entries taken are the index's first ones (the key lock keeps
+        // writers out): one range deletion removes them all, and the next
+        // scan from the prefix skips it at once, where millions of point
+        // tombstones would be walked one by one until compaction.
+        let mut end = self.ttl_index_key(key, version, *last_at, last_field);
+        end.push(0);
+        self.storage().delete_range(
+            &mut batch,
+            ColumnFamily::ZSetScore,
+            &self.subkey_prefix(key, version),
+            &end,
+        );
         record.metadata.size = record.metadata.size.saturating_sub(due.len() as u64);
         let gone = record.metadata.size == 0;
         self.finish_ttl_write(&mut batch, key, &record, gone)?;
         if !gone {
-            if let Some(next) = self.ttl_index_first(key, version)? {
+            if due.len() == RECLAIM_CHUNK {
+                // More may be due: the next step goes on with them.
+                self.field_ttls().note(key, 0);
+            } else if let Some(next) = self.ttl_index_next(key, version, codec.now)? {
                 self.field_ttls().note(key, next);
             }
         }

@@ -118,20 +118,28 @@ fn sparse_body(registers: &Registers, limit: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Reads a Redis HyperLogLog string with Redis's checks (`isHLLObjectOrReply`
-/// for the header, `hllSparseSum` for the sparse opcodes).
-pub fn parse(s: &[u8]) -> Result<Parsed, Invalid> {
+/// Redis's `isHLLObjectOrReply`: the magic, a known encoding and a dense
+/// body of the right length (a sparse body is checked only when read).
+/// The cached-count field when they hold.
+pub fn check_header(s: &[u8]) -> Result<CardField, Invalid> {
     if s.len() < HEADER || &s[..4] != MAGIC {
         return Err(Invalid::NotHll);
     }
+    match s[4] {
+        DENSE if s.len() - HEADER != DENSE_BYTES => Err(Invalid::NotHll),
+        DENSE | SPARSE => Ok(CardField(s[8..16].try_into().unwrap_or([0; 8]))),
+        _ => Err(Invalid::NotHll),
+    }
+}
+
+/// Reads a Redis HyperLogLog string with Redis's checks (`isHLLObjectOrReply`
+/// for the header, `hllSparseSum` for the sparse opcodes).
+pub fn parse(s: &[u8]) -> Result<Parsed, Invalid> {
+    let card = check_header(s)?;
     let body = &s[HEADER..];
-    let card = CardField(s[8..16].try_into().unwrap_or([0; 8]));
     let mut registers = Registers::default();
     match s[4] {
         DENSE => {
-            if body.len() != DENSE_BYTES {
-                return Err(Invalid::NotHll);
-            }
             for i in 0..REGISTERS {
                 let v = get_register(body, i);
                 if v > 0 {

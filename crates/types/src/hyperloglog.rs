@@ -303,9 +303,14 @@ impl Database {
     /// is not a HyperLogLog (Redis's own message) or another type,
     /// INVALIDOBJ for a corrupt sparse one.
     fn hll_load(&self, key: &[u8]) -> Result<Option<Loaded>> {
-        let Some(record) = self.read(key)? else {
-            return Ok(None);
-        };
+        match self.read(key)? {
+            None => Ok(None),
+            Some(record) => self.hll_loaded(key, record),
+        }
+    }
+
+    /// [`Database::hll_load`] of a record already read.
+    fn hll_loaded(&self, key: &[u8], record: Record) -> Result<Option<Loaded>> {
         match record.metadata.kind {
             RedisType::HyperLogLog => {
                 let registers = self.hll_registers(key, &record)?;
@@ -435,7 +440,20 @@ impl Database {
     fn pfcount_one(&self, key: &[u8]) -> Result<u64> {
         let _guard = self.storage().locks().lock(key);
         let may_write = !self.storage().is_fenced();
-        match self.hll_load(key)? {
+        let Some(record) = self.read(key)? else {
+            return Ok(0);
+        };
+        // Redis answers from a valid cache after checking only the header:
+        // a string whose sparse body was edited still counts.
+        if record.metadata.kind == RedisType::String {
+            if let Some(count) = crate::hll_payload::check_header(&record.rest)
+                .ok()
+                .and_then(|card| card.cached())
+            {
+                return Ok(count);
+            }
+        }
+        match self.hll_loaded(key, record)? {
             None => Ok(0),
             Some(Loaded::Native(mut record, registers)) => {
                 let count = registers.count();
@@ -446,10 +464,6 @@ impl Database {
                     self.storage().write(batch)?;
                 }
                 Ok(count)
-            }
-            // Redis answers from a valid cache without reading the registers.
-            Some(Loaded::Str { parsed, .. }) if parsed.card.cached().is_some() => {
-                Ok(parsed.card.cached().unwrap_or_default())
             }
             Some(Loaded::Str {
                 metadata,

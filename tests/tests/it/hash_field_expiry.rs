@@ -480,6 +480,88 @@ fn expired_fields_are_reclaimed_and_the_last_one_deletes_the_hash() {
 }
 
 #[test]
+fn a_large_hash_expiring_at_once_is_reclaimed_over_several_steps() {
+    basalt_tests::skip_on_redis!(); // redis-server 7.0 has no field TTLs
+    let server = Server::start();
+    let c = &mut server.client();
+    // More fields than one reclamation step takes (10,000), all due
+    // together, beside fields that stay.
+    let n = 25_000;
+    let mut fill = redis::pipe();
+    for chunk in 0..n / 1000 {
+        let mut hset = redis::cmd("HSET");
+        hset.arg("big");
+        let mut expire = redis::cmd("HPEXPIRE");
+        expire.arg("big").arg(3000).arg("FIELDS").arg(1000);
+        for i in chunk * 1000..(chunk + 1) * 1000 {
+            hset.arg(format!("f{i}")).arg("v");
+            expire.arg(format!("f{i}"));
+        }
+        fill.add_command(hset).ignore().add_command(expire).ignore();
+    }
+    fill.cmd("HSET")
+        .arg("big")
+        .arg("stay")
+        .arg("1")
+        .arg("too")
+        .arg("2")
+        .ignore();
+    let _: () = fill.query(c).unwrap();
+    assert_eq!(int(c, &["HLEN", "big"]), n + 2);
+    // HLEN is exact while the due fields wait for reclamation and after.
+    wait_until(
+        Duration::from_secs(20),
+        "the fields to expire",
+        || match int(c, &["HLEN", "big"]) {
+            2 => Ok(()),
+            other => Err(other.to_string()),
+        },
+    );
+    assert_eq!(int(c, &["HEXISTS", "big", "f0"]), 0);
+    assert_eq!(q::<Vec<String>>(c, &["HKEYS", "big"]).len(), 2);
+    // Reclamation goes through every field, 10,000 a step: MEMORY USAGE
+    // (every stored record with SAMPLES 0) falls to the two left.
+    wait_until(
+        Duration::from_secs(20),
+        "the fields to be reclaimed",
+        || {
+            let stored: i64 = int(c, &["MEMORY", "USAGE", "big", "SAMPLES", "0"]);
+            if stored < 200 {
+                Ok(())
+            } else {
+                Err(format!("MEMORY USAGE {stored}"))
+            }
+        },
+    );
+    // The index takes new times after its range deletions; HSET of a
+    // reclaimed field adds it anew.
+    assert_eq!(int(c, &["HSET", "big", "f1", "v", "f24999", "v"]), 2);
+    assert_eq!(
+        q::<Vec<i64>>(c, &["HPEXPIRE", "big", "100", "FIELDS", "1", "f1"]),
+        [1]
+    );
+    wait_until(Duration::from_secs(10), "f1 to expire", || {
+        match int(c, &["HLEN", "big"]) {
+            3 => Ok(()),
+            other => Err(other.to_string()),
+        }
+    });
+    // The last fields expiring take the key with them.
+    q::<Vec<i64>>(
+        c,
+        &[
+            "HPEXPIRE", "big", "100", "FIELDS", "3", "stay", "too", "f24999",
+        ],
+    );
+    wait_until(Duration::from_secs(10), "the key to go", || {
+        match int(c, &["EXISTS", "big"]) {
+            0 => Ok(()),
+            n => Err(n.to_string()),
+        }
+    });
+}
+
+#[test]
 fn hashes_without_field_ttls_are_unchanged_and_generic_commands_carry_ttls() {
     let server = Server::start();
     let c = &mut server.client();

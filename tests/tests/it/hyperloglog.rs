@@ -278,3 +278,52 @@ fn a_replica_counts_without_caching_and_gets_the_masters_cache() {
     assert_eq!(bin(r, &[b"GET", b"h"]), bin(m, &[b"GET", b"h"]));
     assert_eq!(bin(r, &[b"GETRANGE", b"h", b"15", b"15"]), b"\0");
 }
+
+#[test]
+fn bit_commands_run_on_the_hyperloglog_string() {
+    let server = Server::start();
+    let c = &mut server.client();
+    q::<i64>(c, &["PFADD", "h", "a", "b", "c"]);
+    // Redis runs the bit commands on the `HYLL` string (ABC above): 'H'
+    // is 0x48.
+    assert_eq!(int(c, &["GETBIT", "h", "1"]), 1);
+    assert_eq!(int(c, &["GETBIT", "h", "3"]), 0);
+    assert_eq!(int(c, &["BITCOUNT", "h"]), 49);
+    assert_eq!(int(c, &["BITCOUNT", "h", "0", "3"]), 12);
+    assert_eq!(int(c, &["BITPOS", "h", "1"]), 1);
+    assert_eq!(int(c, &["BITPOS", "h", "0", "8"]), 64);
+    assert_eq!(
+        q::<Vec<i64>>(c, &["BITFIELD_RO", "h", "GET", "u8", "0"]),
+        [72]
+    );
+    assert_eq!(
+        q::<Vec<i64>>(c, &["BITFIELD", "h", "GET", "u32", "0"]),
+        [0x4859_4c4c]
+    );
+    // BITOP reads it as that string and stores a string PF* accept.
+    assert_eq!(int(c, &["BITOP", "OR", "dst", "h", "h"]), ABC.len() as i64);
+    assert_eq!(bin(c, &[b"GET", b"dst"]), ABC);
+    assert_eq!(int(c, &["PFCOUNT", "dst"]), 3);
+    // A SETBIT that changes nothing leaves it alone; one that changes a
+    // bit makes it that string, which is no longer a HyperLogLog.
+    assert_eq!(int(c, &["EXPIRE", "h", "1000"]), 1);
+    assert_eq!(int(c, &["SETBIT", "h", "1", "1"]), 1);
+    assert_eq!(int(c, &["PFCOUNT", "h"]), 3);
+    assert_eq!(int(c, &["SETBIT", "h", "7", "1"]), 0);
+    assert_eq!(bin(c, &[b"GETRANGE", b"h", b"0", b"3"]), b"IYLL");
+    assert!(int(c, &["TTL", "h"]) > 0, "SETBIT keeps the TTL");
+    assert_eq!(
+        err(c, &["PFCOUNT", "h"]),
+        "WRONGTYPE Key is not a valid HyperLogLog string value."
+    );
+    // BITFIELD writing past the header leaves a string whose valid cached
+    // count PFCOUNT answers.
+    q::<i64>(c, &["PFADD", "k", "a", "b", "c"]);
+    assert_eq!(int(c, &["PFCOUNT", "k"]), 3);
+    assert_eq!(
+        q::<Vec<i64>>(c, &["BITFIELD", "k", "INCRBY", "u8", "144", "1"]),
+        [0x81]
+    );
+    assert_eq!(int(c, &["PFCOUNT", "k"]), 3);
+    assert_eq!(q::<String>(c, &["TYPE", "k"]), "string");
+}

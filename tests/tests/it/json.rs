@@ -740,6 +740,80 @@ fn resp3_replies_are_redisjson_s() {
 }
 
 #[test]
+fn arrpop_replies_in_resp2_and_resp3() {
+    skip_on_redis!();
+    let server = Server::start();
+    let doc = r#"{"a":[1,"s",{"o":2.5},[true]],"b":[],"c":3}"#;
+    for resp3 in [false, true] {
+        let mut c = Raw::connect(server.port);
+        if resp3 {
+            c.val(&["HELLO", "3"]);
+        }
+        assert_eq!(c.cmd(&["JSON.SET", "k", "$", doc]), "+OK\r\n");
+        // Legacy path: the popped value as JSON text, nil for an empty array.
+        assert_eq!(c.cmd(&["JSON.ARRPOP", "k", ".a", "0"]), "$1\r\n1\r\n");
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", ".b"]),
+            "$-1\r\n".replace("$-1\r\n", if resp3 { "_\r\n" } else { "$-1\r\n" })
+        );
+        // JSONPath: one entry per match, nil for an empty array or a
+        // non-array, JSON text in both protocols by default.
+        let nil = if resp3 { "_\r\n" } else { "$-1\r\n" };
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "$.*"]),
+            format!("*3\r\n$6\r\n[true]\r\n{nil}{nil}")
+        );
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "STRING", "$.a"]),
+            "-ERR wrong reply format\r\n"
+        );
+        if !resp3 {
+            // RESP2 refuses any FORMAT, its default STRINGS included.
+            assert_eq!(
+                c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "STRINGS", "$.a"]),
+                "-ERR FORMAT argument is not supported on RESP2\r\n"
+            );
+            continue;
+        }
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "STRINGS", "$.a", "-1"]),
+            "*1\r\n$9\r\n{\"o\":2.5}\r\n"
+        );
+        // RESP3 FORMAT EXPAND1/EXPAND: native values (EXPAND1 keeps
+        // containers as JSON text).
+        assert_eq!(
+            c.cmd(&["JSON.ARRAPPEND", "k", "$.a", "[1,{\"x\":null}]", "2.5"]),
+            "*1\r\n:3\r\n"
+        );
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "EXPAND", "$.a"]),
+            "*1\r\n,2.5\r\n"
+        );
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "EXPAND1", "$.a"]),
+            "*1\r\n$14\r\n[1,{\"x\":null}]\r\n"
+        );
+        assert_eq!(
+            c.cmd(&["JSON.ARRAPPEND", "k", "$.a", "[1,{\"x\":null}]"]),
+            "*1\r\n:2\r\n"
+        );
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "EXPAND", "$..a"]),
+            "*1\r\n*2\r\n:1\r\n%1\r\n$1\r\nx\r\n_\r\n"
+        );
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT", "EXPAND", ".a"]),
+            "-Legacy paths are supported only with FORMAT STRINGS\r\n"
+        );
+        // FORMAT with nothing after it is a (legacy) path.
+        assert_eq!(
+            c.cmd(&["JSON.ARRPOP", "k", "FORMAT"]),
+            "-ERR Path does not exist or not an array\r\n"
+        );
+    }
+}
+
+#[test]
 fn filters_with_regex_and_membership() {
     skip_on_redis!();
     let (_server, mut c) = setup();
@@ -766,4 +840,20 @@ fn filters_with_regex_and_membership() {
         r(c, &["JSON.NUMINCRBY", "p", "$[?@.a in [30]].a", "1"]),
         "[31]"
     );
+    // Against a query: membership in the array it selects, numbers by
+    // value; nothing selected (or not an array) is not a member.
+    let doc = r#"{"ok":["bob",41.0],"n":3,"p":[{"n":"Alice","a":30,"seen":["Alice"]},{"n":"bob","a":25},{"n":"Ann","a":41}]}"#;
+    assert_eq!(r(c, &["JSON.SET", "q", "$", doc]), "OK");
+    assert_eq!(r(c, &["JSON.GET", "q", "$.p[?@.n in $.ok].a"]), "[25]");
+    assert_eq!(
+        r(c, &["JSON.GET", "q", "$.p[?(@.a in $.ok)].n"]),
+        r#"["Ann"]"#
+    );
+    assert_eq!(
+        r(c, &["JSON.GET", "q", "$.p[?@.n nin $.ok && @.a > 26].n"]),
+        r#"["Alice","Ann"]"#
+    );
+    assert_eq!(r(c, &["JSON.GET", "q", "$.p[?@.n in @.seen].a"]), "[30]");
+    assert_eq!(r(c, &["JSON.GET", "q", "$.p[?@.n in $.n].a"]), "[]");
+    assert_eq!(r(c, &["JSON.GET", "q", "$.p[?@.n in $.none].a"]), "[]");
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 const SYNC: Duration = Duration::from_secs(30);
 
-/// A dataset with every type, expiry times, scripts and a function.
+/// A dataset with every type (Bloom and JSON included, which DUMP
+/// refuses), expiry times, a field TTL, scripts and a function.
 fn fill_every_type(c: &mut redis::Connection) {
     let _: () = q(c, &["SET", "str", "hello"]);
     let _: () = q(c, &["SET", "str:ttl", "x", "EX", "1000"]);
@@ -27,6 +28,39 @@ fn fill_every_type(c: &mut redis::Connection) {
     let _: i64 = q(c, &["SETBIT", "bits", "100", "1"]);
     let _: i64 = q(c, &["GEOADD", "geo", "13.36", "38.11", "palermo"]);
     let _: i64 = q(c, &["PEXPIRE", "hash", "5000000"]);
+    let _: i64 = q(c, &["PFADD", "hll", "a", "b", "c"]);
+    let _: String = q(c, &["XADD", "stream", "1-1", "f", "v"]);
+    let _: String = q(c, &["XADD", "stream", "2-1", "f", "w"]);
+    let _: () = q(c, &["XGROUP", "CREATE", "stream", "g", "0"]);
+    let _: redis::Value = q(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "stream",
+            ">",
+        ],
+    );
+    let _: () = q(
+        c,
+        &["JSON.SET", "json", "$", r#"{"a":[1,2.5,"x"],"b":null}"#],
+    );
+    let _: redis::Value = q(c, &["BF.MADD", "bloom", "apple", "pear", "plum"]);
+    let _: redis::Value = q(
+        c,
+        &["BF.RESERVE", "bloom:fixed", "0.001", "50", "NONSCALING"],
+    );
+    let _: redis::Value = q(c, &["BF.ADD", "bloom:fixed", "item:7"]);
+    let _: i64 = q(c, &["HSET", "fields", "lasting", "1", "fading", "2"]);
+    let _: redis::Value = q(
+        c,
+        &["HPEXPIRE", "fields", "5000000", "FIELDS", "1", "fading"],
+    );
     for i in 0..300 {
         let _: i64 = q(c, &["HSET", "bighash", &format!("f{i}"), &"v".repeat(100)]);
     }
@@ -68,7 +102,7 @@ fn a_full_sync_copies_every_type_and_replaces_the_replicas_own_data() {
     assert_eq!(info_int(&mut m, "stats", "sync_full"), full_before + 1);
     let mut r = connect(&replica, SYNC);
     let keys = assert_same_data(&mut m, &mut r);
-    assert_eq!(keys, 10, "every key compared");
+    assert_eq!(keys, 16, "every key compared");
     assert_eq!(reply(&mut r, &["GET", "own:1"]), "nil");
 
     // What a full sync brings beyond keys: scripts and functions.
@@ -81,6 +115,9 @@ fn a_full_sync_copies_every_type_and_replaces_the_replicas_own_data() {
     // The stream goes on after the full sync.
     let _: () = q(&mut m, &["SET", "after", "1"]);
     let _: i64 = q(&mut m, &["DEL", "list"]);
+    let _: i64 = q(&mut m, &["BF.ADD", "bloom", "fig"]);
+    let _: redis::Value = q(&mut m, &["JSON.ARRAPPEND", "json", "$.a", "true"]);
+    let _: i64 = q(&mut m, &["PFADD", "hll", "d"]);
     wait_in_sync(&master, &replica, SYNC);
     assert_same_data(&mut m, &mut r);
     assert_eq!(reply(&mut r, &["GET", "after"]), "1");

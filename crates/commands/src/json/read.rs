@@ -25,14 +25,14 @@ fn optional_path(args: &[Bytes], i: usize, name: &str) -> Result<Path, CommandEr
 /// text; EXPAND1 answers scalars as native RESP3 values and containers as
 /// JSON text; EXPAND answers everything natively (objects as maps).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum ReplyFormat {
+pub(super) enum ReplyFormat {
     String,
     Expand1,
     Expand,
 }
 
 /// A value as FORMAT EXPAND1/EXPAND answers it.
-fn expanded(v: &Value, format: ReplyFormat) -> Reply {
+pub(super) fn expanded(v: &Value, format: ReplyFormat) -> Reply {
     match v {
         Value::Null => Reply::Null,
         Value::Bool(b) => Reply::Bool(*b),

@@ -1,5 +1,6 @@
 //! The JSON.* commands that change documents.
 
+use super::read::{expanded, ReplyFormat};
 use super::{bulk_json, doc_arg, jerr, path_arg, Outcome, MODULE};
 use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
@@ -376,20 +377,55 @@ pub(super) fn arrinsert(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
     Ok(outcome.reply(|n| Reply::Integer(n as i64)))
 }
 
+/// JSON.ARRPOP's optional `FORMAT STRINGS|EXPAND1|EXPAND` before the path
+/// (RedisJSON 8, RESP3 only): `None` for STRINGS, the default (each popped
+/// value as JSON text). `FORMAT` with nothing after it is the path.
+fn arrpop_format(ctx: &Ctx, args: &[Bytes]) -> Result<Option<ReplyFormat>, CommandError> {
+    match args {
+        [first, value, ..] if first.eq_ignore_ascii_case(b"format") => {
+            let format = match &value[..] {
+                b"STRINGS" => None,
+                b"EXPAND1" => Some(ReplyFormat::Expand1),
+                b"EXPAND" => Some(ReplyFormat::Expand),
+                // STRING is JSON.GET's; ARRPOP refuses it as RedisJSON does.
+                _ => return Err(CommandError::Other("ERR wrong reply format".into())),
+            };
+            if ctx.client.protocol != Protocol::Resp3 {
+                return Err(CommandError::Other(
+                    "ERR FORMAT argument is not supported on RESP2".into(),
+                ));
+            }
+            Ok(format)
+        }
+        _ => Ok(None),
+    }
+}
+
 pub(super) fn arrpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
-    if args.len() > 4 {
+    let format = arrpop_format(ctx, &args[2..])?;
+    let rest = if args.len() > 3 && args[2].eq_ignore_ascii_case(b"format") {
+        &args[4..]
+    } else {
+        &args[2..]
+    };
+    if rest.len() > 2 {
         return Err(CommandError::WrongArity("json.arrpop".into()));
     }
-    let (p, index) = match args.get(2) {
+    let (p, index) = match rest.first() {
         Some(a) => (
             path_arg(a)?,
-            match args.get(3) {
+            match rest.get(1) {
                 Some(i) => super::super::int(i)?,
                 None => -1,
             },
         ),
         None => (Path::legacy_root(), -1),
     };
+    if format.is_some() && p.is_legacy() {
+        return Err(CommandError::Other(
+            "Legacy paths are supported only with FORMAT STRINGS".into(),
+        ));
+    }
     let outcome = edit_each(
         ctx,
         &args[1],
@@ -402,7 +438,11 @@ pub(super) fn arrpop(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
             Ok(edit::arr_pop(arr, index))
         },
     )?;
-    let popped = |v: Option<Value>| v.map_or(Reply::Null, |v| bulk_json(&v));
+    let popped = |v: Option<Value>| match (v, format) {
+        (None, _) => Reply::Null,
+        (Some(v), None) => bulk_json(&v),
+        (Some(v), Some(format)) => expanded(&v, format),
+    };
     Ok(match outcome {
         Outcome::Last(v) => popped(v),
         Outcome::Each(all) => Reply::Array(all.into_iter().map(|v| popped(v.flatten())).collect()),

@@ -28,7 +28,7 @@ pub struct SetBit {
 }
 
 impl Database {
-    /// The bits of a string or bitmap record; with `only`, just those
+    /// The bits of a string, HyperLogLog or bitmap record; with `only`, just those
     /// fragments of a bitmap are read (the rest read as zeros, so only
     /// they may be changed and written back).
     pub(crate) fn load_bits(
@@ -39,6 +39,10 @@ impl Database {
     ) -> Result<Bits> {
         match record.metadata.kind {
             RedisType::String => Ok(Bits::from_string(record.rest)),
+            // Redis keeps a HyperLogLog as a string and runs the bit
+            // commands on it: the same bytes here, and a write makes it
+            // that (changed) string, as APPEND and SETRANGE do.
+            RedisType::HyperLogLog => Ok(Bits::from_string(self.hll_string(key, &record)?)),
             RedisType::Bitmap => {
                 let version = record.metadata.version;
                 let mut bits = Bits::fragmented(record.metadata.size);
@@ -83,7 +87,7 @@ impl Database {
     }
 
     /// The bits of `key`: `None` if it does not exist, WRONGTYPE unless it
-    /// is a string or a bitmap.
+    /// is a string (a HyperLogLog included) or a bitmap.
     pub fn read_bits(&self, key: &[u8]) -> Result<Option<Bits>> {
         match self.read(key)? {
             None => Ok(None),

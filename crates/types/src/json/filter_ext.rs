@@ -4,11 +4,16 @@
 //! - `L =~ R` (regular expression found anywhere in the string, as
 //!   RedisJSON's `Regex::is_match`) becomes `search(L, R)`;
 //! - `L in [a, b]` becomes `(L == a || L == b)`, `L nin [a, b]` becomes
-//!   `(L != a && L != b)`; the list must be a literal array of scalars.
+//!   `(L != a && L != b)` for a literal array of scalars; against a query
+//!   (`L in $.allowed`, `L nin @.seen`) they become `basalt_in(L, Q)` and
+//!   `!basalt_in(L, Q)`, a function registered below (RFC 9535 has no
+//!   membership test).
 //!
 //! Operands are found by scanning for their ends (brackets, parentheses and
 //! quotes balanced); text that does not fit is left as it is, so the
 //! JSONPath parser reports it.
+
+use serde_json_path::functions::{LogicalType, ValueType};
 
 /// The path with every `=~`, `in` and `nin` outside quotes rewritten.
 pub fn rewrite(path: &str) -> String {
@@ -164,6 +169,10 @@ fn rewrite_first(text: &str) -> Option<String> {
     let r = &text[right_begin..right_end];
     let replacement = match op {
         Op::Regex => format!("search({l}, {r})"),
+        Op::In | Op::NotIn if r.starts_with(['$', '@']) => {
+            let not = if op == Op::NotIn { "!" } else { "" };
+            format!("{not}basalt_in({l}, {r})")
+        }
         Op::In | Op::NotIn => {
             let items = list_items(r)?;
             let (cmp, join, empty) = match op {
@@ -184,6 +193,39 @@ fn rewrite_first(text: &str) -> Option<String> {
         replacement,
         &text[right_end..]
     ))
+}
+
+/// `L in Q`: whether the array `Q` selects holds a value equal to `L`
+/// (numbers by value, as `==` compares them); false when either side
+/// selects nothing or `Q` is not an array.
+#[serde_json_path::function(name = "basalt_in")]
+fn basalt_in(value: ValueType, list: ValueType) -> LogicalType {
+    match (value.as_value(), list.as_value()) {
+        (Some(v), Some(serde_json::Value::Array(items))) => {
+            items.iter().any(|item| same_value(item, v)).into()
+        }
+        _ => LogicalType::False,
+    }
+}
+
+/// JSON equality with numbers compared by value (`1` equals `1.0`).
+fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Array(x), Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y))
+        }
+        (Object(x), Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +251,10 @@ mod tests {
             r#"$[?(@['k'] != "a" && @['k'] != "b")]"#
         );
         assert_eq!(rewrite("$[?@.x in []]"), "$[?(1 == 2)]");
+        assert_eq!(
+            rewrite("$[?@.x in $.ok && @.y nin @.seen]"),
+            "$[?basalt_in(@.x, $.ok) && !basalt_in(@.y, @.seen)]"
+        );
         // Inside a quoted name or a value the words stay.
         assert_eq!(rewrite(r#"$['a in b']"#), r#"$['a in b']"#);
         assert_eq!(rewrite(r#"$[?@.s == "x =~ y"]"#), r#"$[?@.s == "x =~ y"]"#);
