@@ -9,7 +9,7 @@ page without them they are added at the end of the notes.
 import os
 import sys
 
-from report_lib import NOTES_END, between, md_row, num, read_meta, read_tsv
+from report_lib import md_row, num, put_block, read_meta, read_tsv
 
 BEGIN = "<!-- cluster:begin -->"
 END = "<!-- cluster:end -->"
@@ -125,20 +125,7 @@ def main():
     lines.append(END)
     block = "\n".join(lines)
 
-    text = open(doc).read() if os.path.exists(doc) else ""
-    span = between(text, BEGIN, END)
-    if span is not None:
-        start, stop = span[0] - len(BEGIN), span[1] + len(END)
-        text = text[:start] + block + text[stop:]
-    elif NOTES_END in text:
-        i = text.index(NOTES_END)
-        text = text[:i] + block + "\n" + text[i:]
-    else:
-        text = text + "\n" + block + "\n"
-    tmp = doc + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, doc)
+    put_block(doc, BEGIN, END, block)
 
 
 if __name__ == "__main__":

@@ -100,3 +100,20 @@ def write_page(doc_path, lines):
     with open(tmp, "w") as f:
         f.write("\n".join(lines))
     os.replace(tmp, doc_path)
+
+
+def put_block(doc_path, begin, end, block):
+    """Put block (which starts with begin and ends with end) into doc_path in
+    place of the old one between those markers; a page without them gets it
+    before the notes' end marker, else at its end. Written in one step."""
+    text = open(doc_path).read() if os.path.exists(doc_path) else ""
+    span = between(text, begin, end)
+    if span is not None:
+        start, stop = span[0] - len(begin), span[1] + len(end)
+        text = text[:start] + block + text[stop:]
+    elif NOTES_END in text:
+        i = text.index(NOTES_END)
+        text = text[:i] + block + "\n" + text[i:]
+    else:
+        text = text + "\n" + block + "\n"
+    write_page(doc_path, [text])

@@ -6,7 +6,7 @@ of docs/benchmarks.md (inside its notes, which the other reports keep).
 import os
 import sys
 
-from report_lib import NOTES_END, between
+from report_lib import put_block
 
 
 
@@ -88,20 +88,7 @@ def main():
     lines += [f"| {name} | {mib_kb(v)} |" for name, v in rows if v not in (None, "")]
     lines.append(end)
     block = "\n".join(lines)
-    text = open(doc).read() if os.path.exists(doc) else ""
-    span = between(text, begin, end)
-    if span is not None:
-        start, stop = span[0] - len(begin), span[1] + len(end)
-        text = text[:start] + block + text[stop:]
-    elif NOTES_END in text:
-        i = text.index(NOTES_END)
-        text = text[:i] + block + "\n" + text[i:]
-    else:
-        text = text + "\n" + block + "\n"
-    tmp = doc + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, doc)
+    put_block(doc, begin, end, block)
 
 
 if __name__ == "__main__":
