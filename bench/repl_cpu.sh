@@ -15,8 +15,9 @@
 #      the master's cost over the runs (a bigger data set, compactions)
 #      shows as the difference between 1 and 3.
 # For each run it prints the master's CPU time (utime + stime from
-# /proc/<pid>/task/*/stat) per thread name in µs per SET, and for run 2
-# the replica's.
+# /proc/<pid>/task/*/stat) per thread name in µs per SET and as a share of
+# the process's CPU (run 2 shows the `repl-feed` thread's share), and for
+# run 2 the replica's.
 #
 # Environment: RCPU_REQUESTS (default 1000000), RCPU_PORT (default 16794),
 # RCPU_KEYS (-r, default 1000000).
@@ -73,7 +74,7 @@ report() {
         awk -F'\t' -v hz="$hz" -v n="$requests" '
             { d = ($3 - $2) / hz; if (d > 0) { cpu[$1] = d; total += d } }
             END {
-                for (t in cpu) printf "  %-18s %7.2f s  %6.2f us/SET\n", t, cpu[t], 1e6 * cpu[t] / n
+                for (t in cpu) printf "  %-18s %7.2f s  %6.2f us/SET  %5.1f%%\n", t, cpu[t], 1e6 * cpu[t] / n, 100 * cpu[t] / total
                 printf "  %-18s %7.2f s  %6.2f us/SET\n", "TOTAL", total, 1e6 * total / n
             }'
 }
