@@ -5,6 +5,7 @@
 //! `redis-server` instead; that is how expected replies are checked against
 //! the reference. Tests of Basalt-only behaviour call [`skip_on_redis`].
 
+pub mod cluster;
 pub mod nodes;
 pub mod proxy;
 

@@ -402,3 +402,14 @@ pub fn fill_incompressible(c: &mut Connection, count: usize, size: usize, seed: 
     }
     let _: () = fill.query(c).expect("fill");
 }
+
+/// A replica of `master` (started with `extra` arguments too) whose link
+/// goes through a proxy the test can cut, freeze or slow down.
+pub fn replica_via_proxy(master: &Server, extra: &[&str]) -> (crate::proxy::Proxy, Server) {
+    let proxy = crate::proxy::Proxy::start(master.port);
+    let to = format!("127.0.0.1 {}", proxy.port);
+    let mut args = vec!["--slaveof", to.as_str()];
+    args.extend_from_slice(extra);
+    let replica = Server::start_with(&args);
+    (proxy, replica)
+}

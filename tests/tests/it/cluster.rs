@@ -4,20 +4,13 @@
 //! replication the topology sets up.
 
 use basalt_tests::client::{err, q, reply};
+use basalt_tests::cluster::{node_id, shard_field, start_node};
 use basalt_tests::nodes::{assert_same_data, connect, wait_in_sync, wait_until};
 use basalt_tests::{against_redis, Server};
 use redis::{Commands, Connection, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn node_id(i: usize) -> String {
-    format!("{:040x}", i + 1)
-}
-
-fn start_node() -> Server {
-    Server::start_with(&["--cluster-enabled", "yes"])
-}
 
 /// The slots of master `i` of `n`, as Redis's `--cluster create` splits them.
 fn slot_range(i: usize, n: usize) -> (usize, usize) {
@@ -36,7 +29,7 @@ struct Cluster {
 
 impl Cluster {
     fn start(masters: usize, replicas: usize) -> Cluster {
-        let nodes: Vec<Server> = (0..masters + replicas).map(|_| start_node()).collect();
+        let nodes: Vec<Server> = (0..masters + replicas).map(|_| start_node(&[])).collect();
         let cluster = Cluster { nodes, masters };
         cluster.push(&cluster.lines(|i| i), 1);
         cluster
@@ -120,20 +113,9 @@ fn readonly(server: &Server) -> Connection {
 
 /// Each node's replication-offset in CLUSTER SHARDS, by node id.
 fn shard_offsets(c: &mut Connection) -> std::collections::HashMap<String, i64> {
-    let shards = reply(c, &["CLUSTER", "SHARDS"]);
-    shards
-        .split("[id,")
-        .skip(1)
-        .map(|node| {
-            let id = node.split(',').next().unwrap().to_string();
-            let offset = node
-                .split("replication-offset,")
-                .nth(1)
-                .and_then(|rest| rest.split(',').next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("{shards}"));
-            (id, offset)
-        })
+    shard_field(c, "replication-offset")
+        .into_iter()
+        .map(|(id, v)| (id, v.parse().unwrap_or_else(|_| panic!("offset {v}"))))
         .collect()
 }
 
@@ -306,8 +288,8 @@ fn routing_errors_on_raw_connections() {
     if against_redis() {
         return;
     }
-    let a = start_node();
-    let b = start_node();
+    let a = start_node(&[]);
+    let b = start_node(&[]);
     let (ida, idb) = (node_id(0), node_id(1));
     // Slots 10000-16383 are served by no one.
     let lines = format!(
@@ -473,7 +455,7 @@ fn setnodes_validation_and_version_rules() {
     if against_redis() {
         return;
     }
-    let s = start_node();
+    let s = start_node(&[]);
     let mut c = s.client();
     let (a, b) = (node_id(0), node_id(1));
     assert_eq!(reply(&mut c, &["CLUSTERX", "VERSION"]), "-1");
@@ -682,7 +664,7 @@ fn nodes_conf_survives_a_restart() {
     if against_redis() {
         return;
     }
-    let mut s = start_node();
+    let mut s = start_node(&[]);
     let (a, b) = (node_id(0), node_id(1));
     let lines = format!(
         "{a} 127.0.0.1 {} master - 0-100 200 300-16383\n{b} 127.0.0.1 1 master - 101-199 201-299",
@@ -751,8 +733,8 @@ fn redis_cli_follows_a_moved_redirect() {
     {
         return;
     }
-    let a = start_node();
-    let b = start_node();
+    let a = start_node(&[]);
+    let b = start_node(&[]);
     let lines = format!(
         "{} 127.0.0.1 {} master - 0-8191\n{} 127.0.0.1 {} master - 8192-16383",
         node_id(0),

@@ -5,6 +5,7 @@
 //! `replicationSetMaster`). Two real nodes: A serves 0-8191, B the rest.
 
 use basalt_tests::client::{q, reply};
+use basalt_tests::cluster::node_id;
 use basalt_tests::nodes::wait_until;
 use basalt_tests::{against_redis, Server};
 use redis::Connection;
@@ -12,10 +13,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn node_id(i: usize) -> String {
-    format!("{:040x}", i + 1)
-}
 
 fn push(nodes: &[&Server], lines: &str, version: i64) {
     for (i, node) in nodes.iter().enumerate() {

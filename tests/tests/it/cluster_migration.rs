@@ -9,6 +9,7 @@
 //! a Bloom filter: every type a command can create.
 
 use basalt_tests::client::{err, q};
+use basalt_tests::cluster::{node_id, start_node};
 use basalt_tests::nodes::{bloom_state, wait_until};
 use basalt_tests::proxy::Proxy;
 use basalt_tests::Server;
@@ -22,16 +23,6 @@ const WAIT: Duration = Duration::from_secs(25);
 
 /// The range migrated in these tests: the source owns 0-8191.
 const RANGE: &str = "0-4095";
-
-fn node_id(i: usize) -> String {
-    format!("{:040x}", i + 1)
-}
-
-fn start_node(extra: &[&str]) -> Server {
-    let mut args = vec!["--cluster-enabled", "yes"];
-    args.extend_from_slice(extra);
-    Server::start_with(&args)
-}
 
 /// Node 0 owns 0-8191 and node 1 8192-16383; `ports` are the addresses the
 /// topology gives them (a proxy may stand in front of one).

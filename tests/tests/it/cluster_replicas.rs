@@ -6,27 +6,17 @@
 //! 127.0.0.1; whether a sync was partial or full is read from the master's
 //! Kvrocks counters.
 
-use basalt_tests::client::{q, reply};
+use basalt_tests::client::q;
+use basalt_tests::cluster::{node_id, shard_field, start_node};
 use basalt_tests::nodes::{
     assert_acked_present, assert_same_data, connect, fill_incompressible, info_field, info_int,
     wait_in_sync, wait_until, WriteLoad,
 };
 use basalt_tests::{skip_on_redis, Server};
 use redis::Connection;
-use std::collections::HashMap;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn node_id(i: usize) -> String {
-    format!("{:040x}", i + 1)
-}
-
-fn start_node(extra: &[&str]) -> Server {
-    let mut args = vec!["--cluster-enabled", "yes"];
-    args.extend_from_slice(extra);
-    Server::start_with(&args)
-}
 
 fn master_line(i: usize, s: &Server) -> String {
     format!("{} 127.0.0.1 {} master - 0-16383\n", node_id(i), s.port)
@@ -68,29 +58,10 @@ fn readonly(s: &Server) -> Connection {
     c
 }
 
-/// Each node's health in CLUSTER SHARDS, by node id.
-fn health(c: &mut Connection) -> HashMap<String, String> {
-    let shards = reply(c, &["CLUSTER", "SHARDS"]);
-    shards
-        .split("[id,")
-        .skip(1)
-        .map(|node| {
-            let id = node.split(',').next().unwrap().to_string();
-            let health = node
-                .split("health,")
-                .nth(1)
-                .and_then(|rest| rest.split([',', ']']).next())
-                .unwrap_or_else(|| panic!("{shards}"))
-                .to_string();
-            (id, health)
-        })
-        .collect()
-}
-
 fn wait_health(s: &Server, node: usize, want: &str) {
     let mut c = connect(s, WAIT);
     wait_until(WAIT, &format!("node {node} {want}"), || {
-        let h = health(&mut c);
+        let h = shard_field(&mut c, "health");
         if h.get(&node_id(node)).map(String::as_str) == Some(want) {
             Ok(())
         } else {
@@ -234,7 +205,7 @@ fn cluster_shards_health_is_what_the_master_knows_of_its_replicas() {
     push(0, &master, &lines, 1);
     {
         let mut m = master.client();
-        let h = health(&mut m);
+        let h = shard_field(&mut m, "health");
         assert_eq!(h[&node_id(0)], "online");
         assert_eq!(h[&node_id(1)], "fail", "a replica never connected");
         fill_incompressible(&mut m, 300, 10_000, 7);
@@ -252,7 +223,7 @@ fn cluster_shards_health_is_what_the_master_knows_of_its_replicas() {
 
     r2.kill9();
     wait_health(&master, 2, "fail");
-    let h = health(&mut master.client());
+    let h = shard_field(&mut master.client(), "health");
     assert_eq!(h[&node_id(0)], "online");
     assert_eq!(h[&node_id(1)], "online");
 }

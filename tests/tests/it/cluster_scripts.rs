@@ -5,17 +5,14 @@
 //! and j (3564) are A's; a (15495) is B's.
 
 use basalt_tests::client::{err, q, reply};
+use basalt_tests::cluster::{node_id, start_node};
 use basalt_tests::{against_redis, Server};
 use redis::Connection;
 
-fn node_id(i: usize) -> String {
-    format!("{:040x}", i + 1)
-}
-
 /// Nodes A and B, and a connection to A.
 fn two_nodes() -> (Server, Server, Connection) {
-    let a = Server::start_with(&["--cluster-enabled", "yes"]);
-    let b = Server::start_with(&["--cluster-enabled", "yes"]);
+    let a = start_node(&[]);
+    let b = start_node(&[]);
     let lines = format!(
         "{} 127.0.0.1 {} master - 0-5460\n{} 127.0.0.1 {} master - 5461-16383",
         node_id(0),

@@ -6,8 +6,8 @@
 
 use basalt_tests::client::{err, reply};
 use basalt_tests::nodes::{
-    assert_acked_present, assert_same_data, connect, info_field, info_int, start_replica,
-    wait_in_sync, wait_link, wait_until, WriteLoad,
+    assert_acked_present, assert_same_data, connect, info_field, info_int, replica_via_proxy,
+    start_replica, wait_in_sync, wait_link, wait_until, WriteLoad,
 };
 use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
@@ -192,9 +192,7 @@ struct SlowReplica {
 
 fn slow_replica() -> SlowReplica {
     let master = Server::start();
-    let proxy = Proxy::start(master.port);
-    let to = format!("127.0.0.1 {}", proxy.port);
-    let replica = Server::start_with(&["--slaveof", &to]);
+    let (proxy, replica) = replica_via_proxy(&master, &[]);
     wait_in_sync(&master, &replica, SYNC);
     proxy.delay(Duration::from_secs(2));
     let mut m = master.client();

@@ -6,9 +6,8 @@
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
     assert_acked_present, assert_same_data, connect, fill_incompressible, info_field, info_int,
-    start_replica, wait_in_sync, wait_link, wait_until, WriteLoad,
+    replica_via_proxy, start_replica, wait_in_sync, wait_link, wait_until, WriteLoad,
 };
-use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -295,9 +294,7 @@ fn replicaof_no_one_promotes_the_replica() {
 fn a_cut_or_slow_link_resumes_with_partial_syncs() {
     skip_on_redis!();
     let master = Server::start();
-    let proxy = Proxy::start(master.port);
-    let to = format!("127.0.0.1 {}", proxy.port);
-    let replica = Server::start_with(&["--slaveof", &to]);
+    let (proxy, replica) = replica_via_proxy(&master, &[]);
     let mut m = master.client();
     wait_until(SYNC, "the replica to link", || {
         match info_int(&mut m, "replication", "connected_slaves") {
@@ -508,9 +505,7 @@ fn a_replica_attached_again_after_diverging_takes_the_masters_data() {
 fn a_replica_without_its_master_can_refuse_stale_reads() {
     skip_on_redis!();
     let master = Server::start();
-    let proxy = Proxy::start(master.port);
-    let to = format!("127.0.0.1 {}", proxy.port);
-    let replica = Server::start_with(&["--slaveof", &to, "--slave-serve-stale-data", "no"]);
+    let (proxy, replica) = replica_via_proxy(&master, &["--slave-serve-stale-data", "no"]);
     let mut m = master.client();
     let _: () = q(&mut m, &["SET", "k", "v"]);
     wait_in_sync(&master, &replica, SYNC);

@@ -7,8 +7,9 @@
 use crate::protocol::{Raw, R};
 use crate::replication::line;
 use basalt_tests::client::{err, int, q, reply};
-use basalt_tests::nodes::{connect, info_int, start_replica, wait_in_sync, wait_link, wait_until};
-use basalt_tests::proxy::Proxy;
+use basalt_tests::nodes::{
+    connect, info_int, replica_via_proxy, start_replica, wait_in_sync, wait_link, wait_until,
+};
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
 
@@ -155,9 +156,7 @@ fn scripts_and_functions_loaded_on_the_master_run_on_replicas() {
 fn wait_after_loading_scripts_and_functions_covers_the_replica() {
     skip_on_redis!();
     let master = Server::start();
-    let proxy = Proxy::start(master.port);
-    let to = format!("127.0.0.1 {}", proxy.port);
-    let replica = Server::start_with(&["--slaveof", &to]);
+    let (proxy, replica) = replica_via_proxy(&master, &[]);
     wait_in_sync(&master, &replica, SYNC);
     proxy.delay(Duration::from_millis(10));
     let mut m = master.client();

@@ -6,10 +6,9 @@
 use crate::replication::{exact, line, send};
 use basalt_tests::client::q;
 use basalt_tests::nodes::{
-    assert_acked_present, assert_same_data, connect, info_field, info_int, start_replica,
-    wait_in_sync, wait_link, wait_until, WriteLoad,
+    assert_acked_present, assert_same_data, connect, info_field, info_int, replica_via_proxy,
+    start_replica, wait_in_sync, wait_link, wait_until, WriteLoad,
 };
-use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -132,9 +131,7 @@ fn a_replica_behind_the_backlog_catches_up_from_the_wal() {
     // A backlog of a few batches: any replica that falls behind at all
     // reads the WAL.
     let master = Server::start_with(&["--repl-backlog-size", "4kb"]);
-    let proxy = Proxy::start(master.port);
-    let to = format!("127.0.0.1 {}", proxy.port);
-    let replica = Server::start_with(&["--slaveof", &to]);
+    let (proxy, replica) = replica_via_proxy(&master, &[]);
     let mut m = master.client();
     wait_in_sync(&master, &replica, SYNC);
     let (full, partial) = (

@@ -4,9 +4,9 @@
 
 use basalt_tests::client::{err, int, reply};
 use basalt_tests::nodes::{
-    assert_acked_present, connect, info_int, start_replica, wait_in_sync, wait_until, Acked,
+    assert_acked_present, connect, info_int, replica_via_proxy, start_replica, wait_in_sync,
+    wait_until, Acked,
 };
-use basalt_tests::proxy::Proxy;
 use basalt_tests::{skip_on_redis, Server};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -85,9 +85,7 @@ fn wait_counts_a_replica_that_acknowledged_the_write() {
 fn wait_blocks_until_a_slowed_replica_has_the_write() {
     skip_on_redis!();
     let master = Server::start();
-    let proxy = Proxy::start(master.port);
-    let to = format!("127.0.0.1 {}", proxy.port);
-    let replica = Server::start_with(&["--slaveof", &to]);
+    let (proxy, replica) = replica_via_proxy(&master, &[]);
     wait_in_sync(&master, &replica, SYNC);
     let (mut m, mut r) = (master.client(), replica.client());
     // Each way through the proxy now takes 2 s: the write cannot reach
