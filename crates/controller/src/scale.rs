@@ -189,21 +189,11 @@ impl Cluster {
 
 /// The contiguous runs of slots `owners` gives to `shard`.
 fn ranges_of(owners: &[Option<usize>], shard: usize) -> Vec<SlotRange> {
-    let mut out: Vec<SlotRange> = Vec::new();
-    for (slot, owner) in owners.iter().enumerate() {
-        if *owner != Some(shard) {
-            continue;
-        }
-        let slot = slot as u16;
-        match out.last_mut() {
-            Some(r) if r.stop + 1 == slot => r.stop = slot,
-            _ => out.push(SlotRange {
-                start: slot,
-                stop: slot,
-            }),
-        }
-    }
-    out
+    let slots: Vec<u16> = (0..owners.len())
+        .filter(|&slot| owners[slot] == Some(shard))
+        .map(|slot| slot as u16)
+        .collect();
+    runs(&slots)
 }
 
 /// One planned move of the rebalance.

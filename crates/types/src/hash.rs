@@ -108,19 +108,34 @@ impl Database {
 
     /// Every live field of one hash generation in bytewise order.
     fn all_fields(&self, key: &[u8], record: &Record) -> Result<Vec<FieldValue>> {
+        let mut out = Vec::new();
+        self.for_each_live_field(key, record, |field, value, _| {
+            out.push((field.to_vec(), value.to_vec()))
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f(field, value, expires_at)` (0 = never) for every live
+    /// field of one hash generation, in bytewise order.
+    pub(crate) fn for_each_live_field(
+        &self,
+        key: &[u8],
+        record: &Record,
+        mut f: impl FnMut(&[u8], &[u8], u64),
+    ) -> Result<()> {
         let version = record.metadata.version;
         let codec = FieldCodec::of(record);
         let prefix_len = self.subkey_prefix(key, version).len();
         let mut it = self.iter_subkeys(ColumnFamily::Default, key, version);
-        let mut out = Vec::new();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if let (Some(field), Some(value)) = (k.get(prefix_len..), codec.live(v)) {
-                out.push((field.to_vec(), value.to_vec()));
+            let (at, value) = codec.split(v);
+            if let Some(field) = k.get(prefix_len..).filter(|_| !codec.is_due(at)) {
+                f(field, value, at);
             }
             it.next();
         }
         it.status().map_err(EngineError::from)?;
-        Ok(out)
+        Ok(())
     }
 
     /// Writes a hash's metadata after fields were removed: gone (and

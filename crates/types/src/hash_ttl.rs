@@ -408,19 +408,10 @@ impl Database {
         key: &[u8],
         record: &Record,
     ) -> Result<Vec<TtlFieldValue>> {
-        let version = record.metadata.version;
-        let codec = FieldCodec::of(record);
-        let prefix_len = self.subkey_prefix(key, version).len();
-        let mut it = self.iter_subkeys(ColumnFamily::Default, key, version);
         let mut out = Vec::new();
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let (at, value) = codec.split(v);
-            if let Some(field) = k.get(prefix_len..).filter(|_| !codec.is_due(at)) {
-                out.push((field.to_vec(), value.to_vec(), at));
-            }
-            it.next();
-        }
-        it.status().map_err(EngineError::from)?;
+        self.for_each_live_field(key, record, |field, value, at| {
+            out.push((field.to_vec(), value.to_vec(), at))
+        })?;
         Ok(out)
     }
 
