@@ -183,17 +183,9 @@ $(node_id "$b") $HOST $b master - 8192-16383"
 # --- preflight --------------------------------------------------------------
 command -v redis-benchmark >/dev/null || die "redis-benchmark is not installed"
 need=$(((MIGRATE_MB << 20) * 4 + (2 << 30)))
-free_bytes="$(df -PB1 "$DATA_PARENT" | awk 'NR == 2 { print $4 }')"
-[ "$free_bytes" -ge "$need" ] || die "$DATA_PARENT has $((free_bytes >> 30)) GiB free, this run needs ~$((need >> 30)) GiB"
+need_free "$DATA_PARENT" "$need"
 use_out "$root/bench/out/cluster" "${CLUSTER_OUT:-}"
-if [ -n "${BASALT_BIN:-}" ]; then
-    basalt_bin_cmd
-    basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
-else
-    build_basalt_server
-    basalt_cmd=("$basalt_bin")
-fi
-busy_pattern='^(rustc|cc1plus|cc1|ld|perf|redis-benchmark|basalt-bench|redis-server|basalt-server)$'
+basalt_server
 TMP="$(mktemp -d "$DATA_PARENT/basalt-cluster.XXXXXX")"
 {
     meta_machine

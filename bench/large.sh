@@ -275,12 +275,9 @@ log "raw data ~$((raw_est >> 20)) MiB, block cache $CACHE_MB MiB ($((raw_est / c
 [ "$raw_est" -ge $((cache_bytes * 10)) ] || log "warning: the data set is less than 10x the block cache"
 
 mkdir -p "$DATA_PARENT"
-free_bytes="$(df -PB1 "$DATA_PARENT" | awk 'NR == 2 { print $4 }')"
 # SST files (~0.6x raw with these values) + WAL archive (~1x raw: Basalt's
 # default rocksdb.wal_ttl_seconds keeps it) + compaction's temporary copies.
-need=$((raw_est * 3 + (2 << 30)))
-[ "$free_bytes" -ge "$need" ] ||
-    die "$DATA_PARENT has $((free_bytes >> 30)) GiB free, this run needs ~$((need >> 30)) GiB (set LARGE_TMPDIR)"
+need_free "$DATA_PARENT" $((raw_est * 3 + (2 << 30))) "set LARGE_TMPDIR"
 
 mem_avail="$(awk '/^MemAvailable/ { printf "%.0f\n", $2 * 1024 }' /proc/meminfo)"
 case "$REDIS" in
@@ -311,7 +308,6 @@ read -r -a basalt_extra <<<"${BASALT_ARGS:-}"
 
 # Compilers, profilers or other servers and benchmarks on the machine make
 # every number lie (nothing of ours is running yet).
-busy_pattern='^(rustc|cc1plus|cc1|ld|perf|redis-benchmark|basalt-bench|redis-server|basalt-server)$'
 busy="$(busy_procs "$busy_pattern")"
 [ -n "$busy" ] && log "warning: other work is running and will skew results: $busy"
 

@@ -248,6 +248,25 @@ build_basalt_server() {
     [ -n "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ] && rev="$rev + uncommitted changes"
     basalt_desc="basalt-server, release build of $rev"
 }
+# basalt_server: basalt_cmd and basalt_desc from BASALT_BIN, or a fresh
+# release build.
+basalt_server() {
+    if [ -n "${BASALT_BIN:-}" ]; then
+        basalt_bin_cmd
+        basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
+    else
+        build_basalt_server
+        basalt_cmd=("$basalt_bin")
+    fi
+}
+# need_free DIR BYTES [HINT]: dies unless DIR's file system has BYTES free.
+need_free() {
+    local free
+    free="$(df -PB1 "$1" | awk 'NR == 2 { print $4 }')"
+    [ "$free" -ge "$2" ] || die "$1 has $((free >> 30)) GiB free, this run needs ~$(($2 >> 30)) GiB${3:+ ($3)}"
+}
+# What busy_procs looks for: other programs that take the CPUs a run needs.
+busy_pattern='^(rustc|cc1plus|cc1|ld|perf|redis-benchmark|basalt-bench|redis-server|basalt-server)$'
 # build_driver: DRIVER_BIN = a fresh release build of bench/driver (basalt-bench).
 build_driver() {
     cargo build --release -p basalt-bench

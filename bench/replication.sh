@@ -218,17 +218,9 @@ run_pair() {
 check_cpus
 command -v redis-benchmark >/dev/null || die "redis-benchmark is not installed"
 need=$(((DATA_MB << 20) * 5 + (2 << 30)))
-free_bytes="$(df -PB1 "$DATA_PARENT" | awk 'NR == 2 { print $4 }')"
-[ "$free_bytes" -ge "$need" ] || die "$DATA_PARENT has $((free_bytes >> 30)) GiB free, this run needs ~$((need >> 30)) GiB"
+need_free "$DATA_PARENT" "$need"
 use_out "$root/bench/out/replication" "${REPL_OUT:-}"
-if [ -n "${BASALT_BIN:-}" ]; then
-    basalt_bin_cmd
-    basalt_desc="\`$BASALT_BIN\` (BASALT_BIN)"
-else
-    build_basalt_server
-    basalt_cmd=("$basalt_bin")
-fi
-busy_pattern='^(rustc|cc1plus|cc1|ld|perf|redis-benchmark|basalt-bench|redis-server|basalt-server)$'
+basalt_server
 TMP="$(mktemp -d "$DATA_PARENT/basalt-repl.XXXXXX")"
 {
     meta_machine
