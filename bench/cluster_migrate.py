@@ -12,49 +12,14 @@
         and OUT_DIR/migration-phases.tsv (seconds since MIGRATE, phase,
         keys, bytes).
 """
-import binascii
 import os
 import random
-import socket
 import sys
 import threading
 import time
 
-HOST = "127.0.0.1"
+from resp_client import Conn, ReplyError, slot
 
-
-def slot(key):
-    """Redis's key slot (no hash tags in these names): CRC16/XMODEM mod 16384."""
-    return binascii.crc_hqx(key, 0) % 16384
-
-
-class Conn:
-    def __init__(self, port):
-        self.sock = socket.create_connection((HOST, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.file = self.sock.makefile("rb")
-
-    def call(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        return self.read()
-
-    def read(self):
-        line = self.file.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.file.read(n + 2)[:-2]
-        if kind == b"-":
-            return RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"*":
-            return [self.read() for _ in range(int(rest))]
-        return rest
 
 
 def names(slot_end, prefix=b"mig"):
@@ -103,7 +68,7 @@ class Writer(threading.Thread):
         key = next(keys)
         while not self.stop.is_set():
             r = self.ports[self.port].call("SET", key, self.value)
-            if isinstance(r, RuntimeError):
+            if isinstance(r, ReplyError):
                 text = str(r)
                 if text.startswith("TRYAGAIN"):
                     self.tryagain += 1
@@ -127,7 +92,7 @@ def run(src, dst, dst_id, ranges, out):
     before = writer.acked
     t0 = time.monotonic()
     r = c.call("CLUSTERX", "MIGRATE", ranges, dst_id)
-    if isinstance(r, RuntimeError):
+    if isinstance(r, ReplyError):
         sys.exit(f"CLUSTERX MIGRATE: {r}")
     phases = []
     last = None

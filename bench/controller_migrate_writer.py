@@ -16,44 +16,10 @@ measurement.
 """
 
 import signal
-import socket
 import sys
 import time
 
-
-def slot(key: bytes) -> int:
-    start = key.find(b"{")
-    if start >= 0:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1 : end]
-    crc = 0
-    for byte in key:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc % 16384
-
-
-class Conn:
-    def __init__(self, host: str, port: int):
-        self.sock = socket.create_connection((host, port), timeout=30)
-        self.file = self.sock.makefile("rb")
-
-    def call(self, *args: bytes):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        line = self.file.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.file.read(n + 2)[:-2]
-        if kind == b"-":
-            return Exception(rest.decode())
-        return rest
+from resp_client import Conn, ReplyError, slot
 
 
 class Cluster:
@@ -67,9 +33,9 @@ class Cluster:
         while True:
             port = self.owner[s]
             if port not in self.conns:
-                self.conns[port] = Conn(self.host, port)
+                self.conns[port] = Conn(port, self.host, timeout=30)
             reply = self.conns[port].call(*args)
-            if isinstance(reply, Exception):
+            if isinstance(reply, ReplyError):
                 text = str(reply)
                 if text.startswith("MOVED "):
                     self.owner[s] = int(text.rsplit(":", 1)[1])
@@ -89,7 +55,7 @@ def write(host: str, port: int, rate: float, acked_file: str) -> None:
     n = 0
     while not stop:
         key = b"w:%d" % n
-        if not isinstance(cluster.call(key, b"SET", key, b"%d" % n), Exception):
+        if not isinstance(cluster.call(key, b"SET", key, b"%d" % n), ReplyError):
             acked.append(n)
         n += 1
         due = started + n / rate

@@ -13,34 +13,20 @@ unseen at the end are written with how long they had waited so far and
 """
 import collections
 import signal
-import socket
 import sys
 import time
 
-HOST = "127.0.0.1"
+from resp_client import Conn, ReplyError
+
 POLL = 0.0002
 EVERY = 0.01
 
 
-class Conn:
-    def __init__(self, port):
-        self.sock = socket.create_connection((HOST, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.file = self.sock.makefile("rb")
-
-    def call(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        line = self.file.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.file.read(n + 2)[:-2]
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        return rest
+def must(reply):
+    """A probe that gets an error reply has no lag to measure: stop."""
+    if isinstance(reply, ReplyError):
+        raise reply
+    return reply
 
 
 def main():
@@ -58,12 +44,12 @@ def main():
             if now >= next_probe:
                 i += 1
                 key, value = b"lagprobe:%d" % i, b"%d" % time.monotonic_ns()
-                m.call(b"SET", key, value)
+                must(m.call(b"SET", key, value))
                 pending.append((i, key, value, time.monotonic()))
                 next_probe = now + EVERY
             while pending:
                 probe, key, value, acked = pending[0]
-                if r.call(b"GET", key) != value:
+                if must(r.call(b"GET", key)) != value:
                     break
                 out.write(f"{probe}\t{(time.monotonic() - acked) * 1000:.3f}\tyes\n")
                 pending.popleft()
