@@ -104,7 +104,7 @@ pub static COMMANDS: &[Command] = &[
             sub(
                 "load",
                 3,
-                NOSCRIPT | STALE,
+                NOSCRIPT | STALE | STORES_SCRIPTS,
                 "Loads a server-side Lua script to the script cache.",
             )
             .syntax("script"),
@@ -118,7 +118,7 @@ pub static COMMANDS: &[Command] = &[
             sub(
                 "flush",
                 -2,
-                NOSCRIPT,
+                NOSCRIPT | STORES_SCRIPTS,
                 "Removes all server-side Lua scripts from the script cache.",
             )
             .syntax("[flush-type: ASYNC | SYNC]"),

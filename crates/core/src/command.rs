@@ -63,6 +63,11 @@ pub mod flags {
     /// Leaves CLIENT CACHING's opt-in/out armed for the next command
     /// (CLIENT itself, as Redis exempts `clientCommand`).
     pub const TRACKING_CONTROL: u32 = 1 << 26;
+    /// Stores or drops scripts in the propagate column family, which
+    /// replicas reload them from (SCRIPT LOAD, SCRIPT FLUSH): its write
+    /// counts as its client's last for WAIT, though Redis flags it no
+    /// write.
+    pub const STORES_SCRIPTS: u32 = 1 << 18;
 
     // Channel arguments, as Redis's `commands_with_channels` table marks
     // them for ACL (`&pattern`): PUBLISH's first argument, every argument

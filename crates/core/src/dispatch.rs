@@ -505,17 +505,14 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     }
 }
 
-/// Whether a command without the WRITE flag may still write, so that the
-/// sequence it leaves counts as its client's last write (what WAIT waits
-/// for): EXEC, scripts and PUBLISH (`MAY_REPLICATE`), a container's
-/// writing subcommand (FUNCTION LOAD/DELETE/FLUSH/RESTORE), and SCRIPT
-/// LOAD/FLUSH, which store scripts in the propagate column family that
-/// replicas reload them from.
+/// Whether a command may write, so that the sequence it leaves counts as
+/// its client's last write (what WAIT waits for): a WRITE command, EXEC,
+/// scripts and PUBLISH (`MAY_REPLICATE`), a container's writing
+/// subcommand (FUNCTION LOAD/DELETE/FLUSH/RESTORE), and SCRIPT LOAD/FLUSH
+/// (`STORES_SCRIPTS`).
 fn may_write(call: &Call<'_>) -> bool {
-    let own = call.flags();
     call.command.has(flags::MAY_REPLICATE)
-        || own & (flags::WRITE | flags::MAY_REPLICATE) != 0
-        || (call.command.group == "scripting" && own & flags::READONLY == 0)
+        || call.flags() & (flags::WRITE | flags::MAY_REPLICATE | flags::STORES_SCRIPTS) != 0
 }
 
 /// MONITOR: the command as it ran, from its client or, inside a script,
