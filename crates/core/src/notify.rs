@@ -5,7 +5,8 @@
 //!
 //! Handlers call [`emit`] only when the command really changed something,
 //! with Redis 7.2's event names. With `notify-keyspace-events` empty (the
-//! default) an event costs one relaxed atomic load.
+//! default) and no replica asking for them, an event costs two relaxed
+//! atomic loads.
 //!
 //! A master that feeds replicas which raise notifications (they say so
 //! with `REPLCONF keyspace-events 1`) also records each event its writes raise,
@@ -81,9 +82,11 @@ impl Notifier {
 }
 
 /// Whether the events of the running command are recorded for replicas.
+/// The dispatcher collects only while `for_replicas` is on, so the atomic
+/// load spares every other write the thread-local lookup.
 #[inline]
-fn recording() -> bool {
-    basalt_engine::log_data::collecting_now()
+fn recording(shared: &Shared) -> bool {
+    shared.notify.for_replicas() && basalt_engine::log_data::collecting_now()
 }
 
 /// Whether a handler must work out events of `class` (a read the event
@@ -91,13 +94,13 @@ fn recording() -> bool {
 /// replicas.
 #[inline]
 pub fn needed(shared: &Shared, class: u32) -> bool {
-    shared.notify.wants(class) || recording()
+    shared.notify.wants(class) || recording(shared)
 }
 
 /// Reports that `event` (of `class`) happened to `key`.
 #[inline]
 pub fn emit(shared: &Arc<Shared>, class: u32, event: &str, key: &[u8]) {
-    if recording() {
+    if recording(shared) {
         basalt_engine::log_data::note(|out| {
             crate::command_log::push_event(out, event, class, key);
         });
@@ -111,7 +114,7 @@ pub fn emit(shared: &Arc<Shared>, class: u32, event: &str, key: &[u8]) {
 /// collection with its last element and reports both.
 pub fn emit_removal(shared: &Arc<Shared>, class: u32, event: &'static str, key: &[u8]) {
     let listened = shared.notify.wants(class | GENERIC) && shared.pubsub.has_listeners();
-    if !listened && !recording() {
+    if !listened && !recording(shared) {
         return;
     }
     emit(shared, class, event, key);
