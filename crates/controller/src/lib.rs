@@ -22,3 +22,4 @@ pub mod redirect;
 pub mod scale;
 pub mod status;
 pub mod store;
+pub mod whole_body;

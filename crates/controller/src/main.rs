@@ -3,7 +3,7 @@
 //! HTTP API. See docs/controller.md.
 
 use basalt_controller::election::{self, Election};
-use basalt_controller::{api, etcd, meta, probe, redirect, status, store};
+use basalt_controller::{api, etcd, meta, probe, redirect, status, store, whole_body};
 use clap::Parser;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -133,7 +133,7 @@ async fn main() -> std::process::ExitCode {
         Election::start(&args.etcd_endpoints, me, status.clone(), fence)
     });
     tracing::info!(addr = %args.addr, store = ?args.store, dir = %args.dir.display(), "basalt-controller listening");
-    let router = redirect::to_leader(api::router(app), status);
+    let router = whole_body::read_first(redirect::to_leader(api::router(app), status));
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;

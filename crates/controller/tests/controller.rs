@@ -186,3 +186,66 @@ fn a_node_outside_cluster_mode_is_refused_and_nothing_is_stored() {
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].is_string());
 }
+
+/// A request whose body nobody reads (POST …/rebalance takes none; a 404
+/// answers before the body is looked at) leaves its keep-alive connection
+/// usable: before, the controller closed it after answering, and a client
+/// that had pooled it failed its next request with a disconnect.
+#[test]
+fn a_connection_stays_usable_after_a_request_whose_body_is_not_needed() {
+    use std::io::{Read, Write};
+    let (_tmp, dir) = data_dir();
+    let ctl = Controller::start(&dir);
+    let addr = ctl.base.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let read_reply = |s: &mut std::net::TcpStream| -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // One reply: headers, then the content-length's worth of body.
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the controller closed the connection after {got:?}");
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len {
+                    return text;
+                }
+            }
+        }
+    };
+    for path in [
+        "/api/v1/namespaces/ns/clusters/c/rebalance",
+        "/no/such/path",
+    ] {
+        // The body comes after the headers, in a write of its own, as
+        // HTTP clients send it.
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+        )
+        .unwrap();
+        s.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(b"{}").unwrap();
+        let reply = read_reply(&mut s);
+        assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
+        assert!(
+            !reply.to_ascii_lowercase().contains("connection: close"),
+            "{reply}"
+        );
+        write!(s, "GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let reply = read_reply(&mut s);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert!(reply.contains(r#"{"data":{"namespaces":[]}}"#), "{reply}");
+    }
+}

@@ -15,6 +15,7 @@ pub struct Controller {
     pub child: Child,
     pub base: String,
     agent: ureq::Agent,
+    log: PathBuf,
 }
 
 pub fn free_port() -> u16 {
@@ -37,7 +38,8 @@ impl Controller {
             .into();
         loop {
             let port = free_port();
-            let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+            let log_path = dir.with_extension("log");
+            let log = std::fs::File::create(&log_path).unwrap();
             let mut child = Command::new(env!("CARGO_BIN_EXE_basalt-controller"))
                 .args(["--addr", &format!("127.0.0.1:{port}")])
                 .arg("--dir")
@@ -59,7 +61,12 @@ impl Controller {
                     .call()
                     .is_ok()
                 {
-                    return Controller { child, base, agent };
+                    return Controller {
+                        child,
+                        base,
+                        agent,
+                        log: log_path,
+                    };
                 }
                 assert!(Instant::now() < deadline, "controller did not start");
                 std::thread::sleep(Duration::from_millis(20));
@@ -68,21 +75,45 @@ impl Controller {
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+        let r = self.agent.get(format!("{}{path}", self.base)).call();
+        self.reply("GET", path, r)
     }
 
     pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let mut r = self
+        let r = self
             .agent
             .post(format!("{}{path}", self.base))
-            .send_json(body)
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+            .send_json(body);
+        self.reply("POST", path, r)
+    }
+
+    /// A failed request panics with what the controller process did: a
+    /// failure under load is otherwise impossible to tell apart from a
+    /// crash once the test's temp dir is gone.
+    fn reply(
+        &self,
+        method: &str,
+        path: &str,
+        r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> (u16, Value) {
+        match r {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap()),
+            Err(e) => {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                let alive = Command::new("kill")
+                    .args(["-0", &self.child.id().to_string()])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                panic!(
+                    "{method} {path}: {e} (controller pid {} {}); its log ends:\n{}",
+                    self.child.id(),
+                    if alive { "running" } else { "gone" },
+                    tail.join("\n")
+                );
+            }
+        }
     }
 }
 
@@ -114,12 +145,8 @@ impl Controller {
     }
 
     pub fn delete(&self, path: &str) -> (u16, Value) {
-        let mut r = self
-            .agent
-            .delete(format!("{}{path}", self.base))
-            .call()
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+        let r = self.agent.delete(format!("{}{path}", self.base)).call();
+        self.reply("DELETE", path, r)
     }
 }
 
