@@ -98,12 +98,22 @@ impl Peer {
     }
 }
 
+/// How long writes go on recording their keyspace notifications after the
+/// last replica that raises them lost its link: one that comes back within
+/// this time catches up (from the backlog or the WAL) with the events of
+/// what it missed. One that comes back later misses those events, as it
+/// does after a full sync.
+pub const KEEP_RECORDING: Duration = Duration::from_secs(60);
+
 /// The replicas this node feeds.
 #[derive(Default)]
 pub struct Replicas {
     peers: Mutex<Vec<Arc<Peer>>>,
     /// Told each time a replica acknowledges (WAIT listens).
     pub acked: Arc<tokio::sync::Notify>,
+    /// Until when writes record their events with no replica attached
+    /// that raises them (`KEEP_RECORDING`).
+    recording_until: Mutex<Option<Instant>>,
 }
 
 impl Replicas {
@@ -122,23 +132,56 @@ impl Replicas {
     fn add(&self, peer: Arc<Peer>, notify: &Notifier) {
         let mut peers = self.peers.lock();
         peers.push(peer);
-        notify.set_for_replicas(peers.iter().any(|p| p.wants_events()));
+        self.tell_notify(&peers, notify, false);
     }
 
     fn remove(&self, peer: &Arc<Peer>, notify: &Notifier) {
         let mut peers = self.peers.lock();
         peers.retain(|p| !Arc::ptr_eq(p, peer));
-        notify.set_for_replicas(peers.iter().any(|p| p.wants_events()));
+        // A replica that goes away may come back and catch up: keep its
+        // events for it a while.
+        self.tell_notify(&peers, notify, peer.wants_events());
         drop(peers);
         // A WAIT counting this replica must count again.
         self.acked.notify_waiters();
     }
 
-    /// A replica now says whether it raises keyspace notifications.
+    /// A replica now says whether it raises keyspace notifications (it
+    /// said so itself: nothing is kept for it).
     fn set_wants_events(&self, peer: &Peer, wants: bool, notify: &Notifier) {
         let peers = self.peers.lock();
         peer.wants_events.store(wants, Ordering::Release);
-        notify.set_for_replicas(peers.iter().any(|p| p.wants_events()));
+        self.tell_notify(&peers, notify, false);
+    }
+
+    /// Ends the recording kept for replicas that went away, once
+    /// `KEEP_RECORDING` has passed (the replication housekeeping thread
+    /// calls this).
+    pub fn expire_recording(&self, notify: &Notifier) {
+        let peers = self.peers.lock();
+        self.tell_notify(&peers, notify, false);
+    }
+
+    /// Tells `notify` whether writes must record their events (under the
+    /// peers' lock, so that the last word is right). `left`: a replica
+    /// that raises them just went away.
+    fn tell_notify(&self, peers: &[Arc<Peer>], notify: &Notifier, left: bool) {
+        let mut until = self.recording_until.lock();
+        if peers.iter().any(|p| p.wants_events()) {
+            *until = None;
+            notify.set_for_replicas(true);
+            return;
+        }
+        if left {
+            *until = Some(Instant::now() + KEEP_RECORDING);
+        }
+        match *until {
+            Some(t) if Instant::now() < t => notify.set_for_replicas(true),
+            _ => {
+                *until = None;
+                notify.set_for_replicas(false);
+            }
+        }
     }
 
     /// Whether a replica fed from here raises keyspace notifications (a

@@ -287,6 +287,7 @@ pub fn install(shared: &Arc<Shared>, replication: Arc<Replication>) {
         .spawn(move || {
             while !s.is_shutting_down() {
                 replication.checkpoint.expire(&s.data().storage);
+                replication.feed.expire_recording(&s.notify);
                 std::thread::sleep(Duration::from_millis(500));
             }
             replication.stop_all();

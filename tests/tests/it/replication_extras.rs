@@ -500,6 +500,72 @@ fn a_chained_replica_gets_events_through_a_replica_that_raises_none() {
     );
 }
 
+/// The master keeps recording events for a while after a replica that
+/// raises them lost its link: when it comes back and catches up, its
+/// clients hear of the writes it missed, in order, as if it had never
+/// left.
+#[test]
+fn a_replica_that_reconnects_raises_the_events_of_what_it_missed() {
+    skip_on_redis!();
+    let master = Server::start();
+    let (proxy, replica) = replica_via_proxy(&master, &["--notify-keyspace-events", "KEA"]);
+    wait_in_sync(&master, &replica, SYNC);
+    wait_fed(&master, 1);
+    let mut on_replica = Listener::new(replica.port);
+    let mut m = master.client();
+    let mut r = replica.client();
+    // Recording is on once the replica said it raises events.
+    let mut round = 0;
+    wait_until(SYNC, "the master to record events for the replica", || {
+        round += 1;
+        let _: () = q(&mut m, &["SET", "probe", &round.to_string()]);
+        let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+        let events = on_replica.events();
+        if events.iter().any(|e| e == "probe set") {
+            Ok(())
+        } else {
+            Err(format!("{events:?}"))
+        }
+    });
+
+    proxy.refuse(true);
+    proxy.cut();
+    wait_link(&mut r, "down", SYNC);
+    wait_until(
+        SYNC,
+        "the master to see the replica gone",
+        || match info_int(&mut m, "replication", "connected_slaves") {
+            0 => Ok(()),
+            c => Err(format!("{c} replicas")),
+        },
+    );
+    let _: i64 = q(&mut m, &["HSET", "h", "f", "v"]);
+    let _: i64 = q(&mut m, &["LPUSH", "l", "a", "b"]);
+    let _: i64 = q(&mut m, &["DEL", "h"]);
+    let partial = info_int(&mut m, "stats", "sync_partial_ok");
+    proxy.refuse(false);
+    wait_link(&mut r, "up", SYNC);
+    wait_in_sync(&master, &replica, SYNC);
+    assert_eq!(
+        info_int(&mut m, "stats", "sync_partial_ok"),
+        partial + 1,
+        "a partial sync"
+    );
+    // The marker is published after the writes: it arrives after them.
+    let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
+    assert_eq!(
+        on_replica.events(),
+        [
+            "h hset",
+            "E hset h",
+            "l lpush",
+            "E lpush l",
+            "h del",
+            "E del h"
+        ]
+    );
+}
+
 #[test]
 fn clients_blocked_on_a_replica_wake_on_replicated_writes() {
     skip_on_redis!();
