@@ -22,14 +22,28 @@
 #      bench/replication_lag.py measures the lag: a SET on the master every
 #      10 ms, and GETs on the replica every 0.2 ms; lag = from the master's
 #      reply to the first read that sees it;
-#   4. stops the replica and runs the same redis-benchmark without it.
-# Ratio = SET ops/s with a replica ÷ without (target ≥ 0.9). Clients run on
-# CPU 1, beside the replica (the machine has 2 CPUs).
+#   4. for each layout, REPL_ROUNDS times: the same redis-benchmark with the
+#      replica attached, then with the replica detached (REPLICAOF NO ONE: it
+#      idles), then attaches it again (a full sync) for the next round.
+# Ratio = median SET ops/s with a replica ÷ median without (target ≥ 0.9).
+# The lag probe is a client of its own on CPU 1: its run is kept out of the
+# ratio (its ops/s are shown beside it), so both sides of the ratio run the
+# same clients. Rounds alternate because this shared machine's speed drifts
+# over minutes. The machine has 2 CPUs for 3 programs: in the "shared"
+# layout the clients run on the replica's CPU, so a replica's own work
+# slows the clients; in the "own" layout they run on the master's, and the
+# replica has its CPU to itself, as on a machine of its own (its memory
+# traffic still shares the L3 cache with the master).
 #
 # Environment (all optional):
 #   REPL_DATA_MB=1024          MiB of values loaded before the full sync
 #   REPL_VALUE_SIZE=1000       bytes per value
 #   REPL_REQUESTS=1000000      SET requests per redis-benchmark run
+#   REPL_ROUNDS=3              runs with and without the replica, alternating
+#   REPL_LAYOUTS="shared own"  where redis-benchmark runs during the rounds:
+#                              shared = on the replica's CPU (REPL_CLIENT_CPU),
+#                              own = on the master's, leaving the replica a CPU
+#                              of its own as on a machine of its own
 #   REPL_SERVERS="basalt redis"
 #   REPL_SERVER_CPU=0 REPL_REPLICA_CPU=1 REPL_CLIENT_CPU=1
 #   REPL_PORT_BASE=16710       master on BASE, replica on BASE+1 (Redis: +10, +11)
@@ -47,6 +61,8 @@ cd "$root"
 DATA_MB="${REPL_DATA_MB:-1024}"
 VALUE_SIZE="${REPL_VALUE_SIZE:-1000}"
 REQUESTS="${REPL_REQUESTS:-1000000}"
+ROUNDS="${REPL_ROUNDS:-3}"
+LAYOUTS="${REPL_LAYOUTS:-shared own}"
 SERVERS="${REPL_SERVERS:-basalt redis}"
 SERVER_CPU="${REPL_SERVER_CPU:-0}"
 REPLICA_CPU="${REPL_REPLICA_CPU:-1}"
@@ -128,6 +144,19 @@ sync_done() {
     fi
 }
 
+# attach KIND MASTER REPLICA TARGET: REPLICAOF, then until the replica has
+# the master's data up to TARGET (sync_done).
+attach() {
+    local t0
+    t0="$(date +%s.%N)"
+    cli "$3" replicaof "$HOST" "$2" >/dev/null
+    until sync_done "$1" "$2" "$3" "$4"; do
+        alive "${PID[$1-replica]}" || die "$1: the replica died (log: $OUT/$1-replica.log)"
+        [ "$(elapsed "$t0" "$(date +%s.%N)" %.0f)" -lt "$SYNC_TIMEOUT" ] || die "$1: full sync took over $SYNC_TIMEOUT s"
+        sleep 0.05
+    done
+}
+
 # bench KIND LABEL PORT: redis-benchmark SET at pipeline 16 against PORT.
 bench() {
     local csv="$OUT/set-$1-$2.csv" row
@@ -185,12 +214,7 @@ run_pair() {
     SERVER_CPU="$REPLICA_CPU" start_server "$kind-replica" "$rport" "${rcmd[@]}"
     log "$kind: full sync of the replica"
     t0="$(date +%s.%N)"
-    cli "$rport" replicaof "$HOST" "$mport" >/dev/null
-    until sync_done "$kind" "$mport" "$rport" "$target"; do
-        alive "${PID[$kind-replica]}" || die "$kind: the replica died (log: $OUT/$kind-replica.log)"
-        [ "$(elapsed "$t0" "$(date +%s.%N)" %.0f)" -lt "$SYNC_TIMEOUT" ] || die "$kind: full sync took over $SYNC_TIMEOUT s"
-        sleep 0.05
-    done
+    attach "$kind" "$mport" "$rport" "$target"
     t1="$(date +%s.%N)"
     result "$kind" sync_seconds "$(elapsed "$t0" "$t1" %.2f)"
     log "$kind: full sync in $(elapsed "$t0" "$t1") s"
@@ -199,17 +223,36 @@ run_pair() {
     taskset -c "$CLIENT_CPU" python3 "$root/bench/replication_lag.py" "$mport" "$rport" "$OUT/lag-$kind.tsv" &
     PROBE_PID=$!
     sleep 1
-    bench "$kind" with_replica "$mport"
+    bench "$kind" with_probe "$mport"
     stop_probe
     log "$kind: $(($(wc -l <"$OUT/lag-$kind.tsv") - 1)) lag probes"
-    stop_one "$kind-replica"
-    # The master must have noticed: a run "without a replica" with one
-    # still counted would still feed it.
-    for _ in $(seq 100); do
-        [ "$(field "$mport" connected_slaves)" = 0 ] && break
-        sleep 0.1
+    local layout cpu saved_cpu="$CLIENT_CPU" attached=1
+    for layout in $LAYOUTS; do
+        case "$layout" in
+            shared) cpu="$CLIENT_CPU" ;;
+            own) cpu="$SERVER_CPU" ;;
+            *) die "unknown layout $layout (REPL_LAYOUTS: shared, own)" ;;
+        esac
+        for ((round = 1; round <= ROUNDS; round++)); do
+            if ((!attached)); then
+                log "$kind: attaching the replica again"
+                attach "$kind" "$mport" "$rport" "$(field "$mport" master_repl_offset)"
+            fi
+            CLIENT_CPU="$cpu" bench "$kind" "${layout}_with_replica_$round" "$mport"
+            cli "$rport" replicaof no one >/dev/null
+            attached=0
+            # The master must have noticed: a run "without a replica" with
+            # one still counted would still feed it.
+            for _ in $(seq 100); do
+                [ "$(field "$mport" connected_slaves)" = 0 ] && break
+                sleep 0.1
+            done
+            [ "$(field "$mport" connected_slaves)" = 0 ] || die "$kind: the master still counts its replica"
+            CLIENT_CPU="$cpu" bench "$kind" "${layout}_without_replica_$round" "$mport"
+        done
     done
-    bench "$kind" without_replica "$mport"
+    CLIENT_CPU="$saved_cpu"
+    stop_one "$kind-replica"
     stop_one "$kind-master"
     rm -rf "${TMP:?}/$kind-master" "${TMP:?}/$kind-replica"
 }
@@ -233,6 +276,8 @@ TMP="$(mktemp -d "$DATA_PARENT/basalt-repl.XXXXXX")"
     printf 'value_size\t%s\n' "$VALUE_SIZE"
     printf 'keys\t%s\n' "$KEYS"
     printf 'requests\t%s\n' "$REQUESTS"
+    printf 'rounds\t%s\n' "$ROUNDS"
+    printf 'layouts\t%s\n' "$LAYOUTS"
     printf 'clients\t%s\n' "$CLIENTS"
     printf 'pipeline\t%s\n' "$PIPELINE"
     printf 'cpus\tmaster %s, replica %s, clients %s\n' "$SERVER_CPU" "$REPLICA_CPU" "$CLIENT_CPU"

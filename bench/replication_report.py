@@ -7,6 +7,7 @@ section of the page (bench/run.sh keeps that section across its runs); on a
 page without them it is added at the end of the notes.
 """
 import os
+import statistics
 import sys
 
 from report_lib import md_row, num, put_block, read_meta, read_tsv
@@ -64,29 +65,59 @@ def main():
         "Full sync: from REPLICAOF until the replica has the whole data set (Basalt: "
         "checkpoint files; Redis: RDB, diskless, `--repl-diskless-sync-delay 0`). SET: `redis-benchmark -t set "
         f"-P {meta.get('pipeline', '16')} -c {meta.get('clients', '50')} -d 100 -n "
-        f"{int(meta.get('requests', '0')):,}` on the master. Lag: a SET on the master every "
-        "10 ms during the run with the replica, and GETs on the replica every 0.2 ms: the "
+        f"{int(meta.get('requests', '0')):,}` on the master, {meta.get('rounds', '1')} rounds per layout, each a run "
+        "with the replica attached, then one with it detached (`REPLICAOF NO ONE`, so it idles), then a full "
+        "sync to attach it again; a round's ratio compares two runs next to each other in time, which keeps the machine's drift out of it, and the ratio is their median. Two layouts of the 3 programs on 2 CPUs: the "
+        "clients on the replica's CPU (what a replica's own work costs shows as slower clients), or on the "
+        "master's, leaving the replica a CPU of its own as on a machine of its own (the two CPUs still share "
+        "one L3 cache). Lag: in a run of its own before the rounds, "
+        "a SET on the master every 10 ms, and GETs on the replica every 0.2 ms: the "
         "time from the master's reply to the first read that sees it (a probe still unseen "
-        "when the run ends counts with the time it waited).",
+        "when the run ends counts with the time it waited). The probe is one more client on the "
+        "clients' CPU, so its run is not part of the ratio.",
         "",
         md_row("", *[names[s] for s in servers]),
         "|---|" + "---:|" * len(servers),
     ]
+    rounds = int(meta.get("rounds", "1"))
+    layouts = meta.get("layouts", "shared").split()
+    where = {
+        "shared": "clients on the replica's CPU",
+        "own": "replica on a CPU of its own",
+    }
+
+    def runs(s, k):
+        return [v for v in (get(s, f"{k}_{i}") for i in range(1, rounds + 1)) if v is not None]
+
+    def median(values):
+        return statistics.median(values) if values else None
+
     lines.append(md_row("full sync (s)", *[fmt(get(s, "sync_seconds"), ".1f") for s in servers]))
-    lines.append(md_row("SET P16 ops/s, no replica", *[fmt(get(s, "set_rps_without_replica")) for s in servers]))
-    lines.append(md_row("SET P16 ops/s, one replica", *[fmt(get(s, "set_rps_with_replica")) for s in servers]))
-    ratios = []
-    for s in servers:
-        a, b = get(s, "set_rps_with_replica"), get(s, "set_rps_without_replica")
-        r = a / b if a and b else None
-        ratios.append("?" if r is None else f"{r:.2f}" + ("" if r >= TARGET else " (**below 0.9**)"))
-    lines.append(md_row(f"ratio one replica / none (target ≥ {TARGET})", *ratios))
-    lines.append(
-        md_row(
-            "SET p99 ms, no replica / one replica",
-            *[f"{fmt(get(s, 'set_p99_without_replica'), '.2f')} / {fmt(get(s, 'set_p99_with_replica'), '.2f')}" for s in servers],
+    for layout in layouts:
+        with_, without = f"set_rps_{layout}_with_replica", f"set_rps_{layout}_without_replica"
+        lines.append(md_row(f"**{where.get(layout, layout)}**", *["" for _ in servers]))
+        lines.append(md_row(f"SET P16 ops/s, no replica (median of {rounds})", *[fmt(median(runs(s, without))) for s in servers]))
+        lines.append(md_row(f"SET P16 ops/s, one replica (median of {rounds})", *[fmt(median(runs(s, with_))) for s in servers]))
+        ratios, each = [], []
+        for s in servers:
+            pairs = [x / y for x, y in zip(runs(s, with_), runs(s, without))]
+            r = median(pairs)
+            ratios.append("?" if r is None else f"**{r:.2f}**" + ("" if r >= TARGET else " (below 0.9)"))
+            each.append(", ".join(f"{x:.2f}" for x in pairs))
+        lines.append(md_row(f"ratio one replica / none, median of the rounds (target ≥ {TARGET})", *ratios))
+        lines.append(md_row("each round's ratio", *each))
+        lines.append(
+            md_row(
+                "SET p99 ms, no replica / one replica (medians)",
+                *[
+                    f"{fmt(median(runs(s, f'set_p99_{layout}_without_replica')), '.2f')} / "
+                    f"{fmt(median(runs(s, f'set_p99_{layout}_with_replica')), '.2f')}"
+                    for s in servers
+                ],
+            )
         )
-    )
+    lines.append(md_row("**lag (clients on the replica's CPU)**", *["" for _ in servers]))
+    lines.append(md_row("SET P16 ops/s, one replica and the lag probe", *[fmt(get(s, "set_rps_with_probe")) for s in servers]))
     for label, p in (("p50", 50), ("p99", 99), ("max", 100)):
         lines.append(
             md_row(
