@@ -81,6 +81,19 @@ pub fn wait_link(c: &mut Connection, status: &str, timeout: Duration) {
     );
 }
 
+/// Waits until a master counts exactly `n` replicas (`connected_slaves`),
+/// within `timeout`: it feeds them, or has noticed that they went.
+pub fn wait_replicas(c: &mut Connection, n: i64, timeout: Duration) {
+    wait_until(
+        timeout,
+        &format!("the master to count {n} replicas"),
+        || match info_int(c, "replication", "connected_slaves") {
+            c if c == n => Ok(()),
+            c => Err(format!("{c} replicas")),
+        },
+    );
+}
+
 /// Waits until `replica` is linked to its master and has applied all the
 /// master has written (its sequence equals the master's).
 pub fn wait_in_sync(master: &Server, replica: &Server, timeout: Duration) {

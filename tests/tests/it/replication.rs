@@ -6,7 +6,8 @@
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
     assert_acked_present, assert_same_data, connect, fill_incompressible, info_field, info_int,
-    replica_via_proxy, start_replica, wait_in_sync, wait_link, wait_until, WriteLoad,
+    replica_via_proxy, start_replica, wait_in_sync, wait_link, wait_replicas, wait_until,
+    WriteLoad,
 };
 use basalt_tests::{skip_on_redis, Server};
 use std::io::{Read, Write};
@@ -267,14 +268,7 @@ fn replicaof_no_one_promotes_the_replica() {
     assert_eq!(reply(&mut r, &["GET", "before"]), "1");
     // The old master's writes no longer arrive.
     let _: () = q(&mut m, &["SET", "later", "3"]);
-    wait_until(
-        SYNC,
-        "the old master to see its replica go",
-        || match info_int(&mut m, "replication", "connected_slaves") {
-            0 => Ok(()),
-            n => Err(format!("{n} replicas")),
-        },
-    );
+    wait_replicas(&mut m, 0, SYNC);
     assert_eq!(reply(&mut r, &["GET", "later"]), "nil");
     assert_eq!(reply(&mut r, &["CONFIG", "GET", "slaveof"]), "[slaveof,]");
 
@@ -296,12 +290,7 @@ fn a_cut_or_slow_link_resumes_with_partial_syncs() {
     let master = Server::start();
     let (proxy, replica) = replica_via_proxy(&master, &[]);
     let mut m = master.client();
-    wait_until(SYNC, "the replica to link", || {
-        match info_int(&mut m, "replication", "connected_slaves") {
-            1 => Ok(()),
-            n => Err(format!("{n} replicas")),
-        }
-    });
+    wait_replicas(&mut m, 1, SYNC);
     let (full, partial) = (
         info_int(&mut m, "stats", "sync_full"),
         info_int(&mut m, "stats", "sync_partial_ok"),

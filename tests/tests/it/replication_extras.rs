@@ -8,7 +8,8 @@ use crate::protocol::{Raw, R};
 use crate::replication::line;
 use basalt_tests::client::{err, int, q, reply};
 use basalt_tests::nodes::{
-    connect, info_int, replica_via_proxy, start_replica, wait_in_sync, wait_link, wait_until,
+    connect, info_int, replica_via_proxy, start_replica, wait_in_sync, wait_link, wait_replicas,
+    wait_until,
 };
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
@@ -26,13 +27,7 @@ fn message(sub: &mut Raw) -> Vec<String> {
 /// Waits until `master` feeds `n` replicas: it writes messages for them
 /// from then on.
 fn wait_fed(master: &Server, n: i64) {
-    let mut m = connect(master, SYNC);
-    wait_until(SYNC, "the master to feed its replicas", || {
-        match info_int(&mut m, "replication", "connected_slaves") {
-            c if c >= n => Ok(()),
-            c => Err(format!("{c} replicas")),
-        }
-    });
+    wait_replicas(&mut connect(master, SYNC), n, SYNC);
 }
 
 fn subscribed(sub: &mut Raw, args: &[&str]) {
@@ -221,6 +216,23 @@ impl Listener {
         subscribed(&mut sub, &["PSUBSCRIBE", "__key*__:*"]);
         subscribed(&mut sub, &["SUBSCRIBE", "marker"]);
         Listener { sub }
+    }
+
+    /// Until a SET on `master` raises its event here: the master records
+    /// events once its replica said that it (or one it feeds) raises them.
+    fn wait_recorded(&mut self, master: &mut redis::Connection, what: &str) {
+        let mut round = 0;
+        wait_until(SYNC, what, || {
+            round += 1;
+            let _: () = q(master, &["SET", "probe", &round.to_string()]);
+            let _: i64 = q(master, &["PUBLISH", "marker", "end"]);
+            let events = self.events();
+            if events.iter().any(|e| e == "probe set") {
+                Ok(())
+            } else {
+                Err(format!("{events:?}"))
+            }
+        });
     }
 
     /// The events up to the marker, as `key event` (keyspace channels)
@@ -479,18 +491,7 @@ fn a_chained_replica_gets_events_through_a_replica_that_raises_none() {
     wait_in_sync(&middle, &last, SYNC);
     let mut on_last = Listener::new(last.port);
     let mut m = master.client();
-    let mut round = 0;
-    wait_until(SYNC, "the master to record events for the chain", || {
-        round += 1;
-        let _: () = q(&mut m, &["SET", "probe", &round.to_string()]);
-        let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
-        let events = on_last.events();
-        if events.iter().any(|e| e == "probe set") {
-            Ok(())
-        } else {
-            Err(format!("{events:?}"))
-        }
-    });
+    on_last.wait_recorded(&mut m, "the master to record events for the chain");
     let _: i64 = q(&mut m, &["HSET", "h", "f", "v"]);
     let _: i64 = q(&mut m, &["HDEL", "h", "f"]);
     let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
@@ -514,31 +515,12 @@ fn a_replica_that_reconnects_raises_the_events_of_what_it_missed() {
     let mut on_replica = Listener::new(replica.port);
     let mut m = master.client();
     let mut r = replica.client();
-    // Recording is on once the replica said it raises events.
-    let mut round = 0;
-    wait_until(SYNC, "the master to record events for the replica", || {
-        round += 1;
-        let _: () = q(&mut m, &["SET", "probe", &round.to_string()]);
-        let _: i64 = q(&mut m, &["PUBLISH", "marker", "end"]);
-        let events = on_replica.events();
-        if events.iter().any(|e| e == "probe set") {
-            Ok(())
-        } else {
-            Err(format!("{events:?}"))
-        }
-    });
+    on_replica.wait_recorded(&mut m, "the master to record events for the replica");
 
     proxy.refuse(true);
     proxy.cut();
     wait_link(&mut r, "down", SYNC);
-    wait_until(
-        SYNC,
-        "the master to see the replica gone",
-        || match info_int(&mut m, "replication", "connected_slaves") {
-            0 => Ok(()),
-            c => Err(format!("{c} replicas")),
-        },
-    );
+    wait_replicas(&mut m, 0, SYNC);
     let _: i64 = q(&mut m, &["HSET", "h", "f", "v"]);
     let _: i64 = q(&mut m, &["LPUSH", "l", "a", "b"]);
     let _: i64 = q(&mut m, &["DEL", "h"]);
