@@ -391,3 +391,129 @@ fn kvrocks_replica_follows_a_basalt_master() {
         Kvrocks::start(&bin, &[format!("slaveof 127.0.0.1 {port}")])
     });
 }
+
+/// Waits until the replica's link is up and its data is its master's.
+fn wait_following(master: &mut Connection, replica: &mut Connection) -> usize {
+    wait_link_up(replica);
+    wait_same_view(master, replica, SYNC)
+}
+
+/// Replication ids across the two servers (Kvrocks with `use-rsid-psync
+/// yes`, its switch for them): a Basalt replica of Kvrocks is promoted
+/// and its old Kvrocks master follows it with a partial sync (its history
+/// is a prefix of the new master's); then both take writes of their own,
+/// and the Basalt node pointed back at the Kvrocks one is refused a
+/// partial sync ("wrong replication id of the last log") and gets a full
+/// sync, losing what it wrote alone.
+#[test]
+fn promotions_between_kvrocks_and_basalt_keep_one_history() {
+    let Some(bin) = kvrocks_bin() else { return };
+    let kvrocks = Kvrocks::start(&bin, &["use-rsid-psync yes".to_string()]);
+    let mut k = kvrocks.client();
+    write_every_type(&mut k, "kvrocks-master");
+    let basalt = Server::start_with(&["--slaveof", &format!("127.0.0.1 {}", kvrocks.port)]);
+    let mut b = basalt.client();
+    wait_following(&mut k, &mut b);
+
+    // Basalt promoted, Kvrocks follows it: a partial sync.
+    run(&mut b, &["REPLICAOF", "NO", "ONE"]);
+    write_every_type(&mut b, "basalt-master");
+    // Kvrocks refuses to follow a node it still counts as its replica
+    // (until a write to it fails, up to a few seconds).
+    wait_until(SYNC, "Kvrocks to follow Basalt", || {
+        redis::cmd("SLAVEOF")
+            .arg("127.0.0.1")
+            .arg(basalt.port)
+            .query::<()>(&mut k)
+            .map_err(|e| e.to_string())
+    });
+    wait_following(&mut b, &mut k);
+    write_every_type(&mut b, "basalt-master-live");
+    wait_following(&mut b, &mut k);
+    assert_eq!(
+        sync_counters(&mut b),
+        (0, 1),
+        "the old master resumes with a partial sync:\n{}",
+        kvrocks.log()
+    );
+
+    // Two histories: Kvrocks promoted and both write; Basalt follows
+    // Kvrocks again and gets its data whole.
+    run(&mut k, &["SLAVEOF", "NO", "ONE"]);
+    write_every_type(&mut k, "kvrocks-again");
+    run(&mut b, &["SET", "basalt-alone", "lost"]);
+    run(
+        &mut b,
+        &["REPLICAOF", "127.0.0.1", &kvrocks.port.to_string()],
+    );
+    wait_following(&mut k, &mut b);
+    assert_eq!(
+        info_int(&mut k, "stats", "sync_full"),
+        1,
+        "a full sync:\n{}",
+        basalt.log()
+    );
+    assert!(info_int(&mut k, "stats", "sync_partial_err") >= 1);
+    assert!(
+        basalt
+            .log()
+            .contains("wrong replication id of the last log"),
+        "refused for its replication id:\n{}",
+        basalt.log()
+    );
+    let gone: Option<String> = redis::cmd("GET").arg("basalt-alone").query(&mut b).unwrap();
+    assert_eq!(gone, None);
+}
+
+/// What a batch does beyond its data, across the two servers: a message
+/// published on the master reaches the replica's subscribers, and a
+/// script loaded on the master runs on the replica by its digest.
+#[test]
+fn messages_and_scripts_reach_the_other_kind_of_replica() {
+    let Some(bin) = kvrocks_bin() else { return };
+    let kvrocks = Kvrocks::start(&bin, &[]);
+    let basalt = Server::start_with(&["--slaveof", &format!("127.0.0.1 {}", kvrocks.port)]);
+    check_messages_and_scripts(&mut kvrocks.client(), &basalt.url(), "from kvrocks");
+
+    let basalt = Server::start();
+    let kvrocks = Kvrocks::start(&bin, &[format!("slaveof 127.0.0.1 {}", basalt.port)]);
+    check_messages_and_scripts(&mut basalt.client(), &kvrocks.url(), "from basalt");
+}
+
+fn check_messages_and_scripts(m: &mut Connection, replica_url: &str, text: &str) {
+    let client = redis::Client::open(replica_url).expect("client");
+    let mut r = client.get_connection().expect("connect to the replica");
+    wait_link_up(&mut r);
+    let mut sub = client.get_connection().expect("connect to the replica");
+    let mut pubsub = sub.as_pubsub();
+    pubsub.subscribe("news").expect("SUBSCRIBE");
+    pubsub
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    // Published until one arrives: the subscription and the stream are
+    // not ordered with each other.
+    let got = wait_until(SYNC, "a message on the replica", || {
+        run(m, &["PUBLISH", "news", text]);
+        pubsub
+            .get_message()
+            .map(|msg| msg.get_payload::<String>().expect("payload"))
+            .map_err(|e| e.to_string())
+    });
+    assert_eq!(got, text);
+
+    let script = format!("return '{text}'");
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(&script)
+        .query(m)
+        .expect("SCRIPT LOAD");
+    let ran = wait_until(SYNC, "the script on the replica", || {
+        // A Kvrocks replica refuses EVALSHA as a write.
+        redis::cmd("EVALSHA_RO")
+            .arg(&sha)
+            .arg(0)
+            .query::<String>(&mut r)
+            .map_err(|e| e.to_string())
+    });
+    assert_eq!(ran, text);
+}
