@@ -52,7 +52,9 @@ pub fn server_binary() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
+/// A loopback port free right now (another process may take it before
+/// it is bound).
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind ephemeral port");
     l.local_addr().unwrap().port()
 }

@@ -194,25 +194,14 @@ pub fn snapshot(c: &mut Connection) -> BTreeMap<Vec<u8>, KeyState> {
 /// Panics with the first differences when the two servers do not hold
 /// exactly the same keys, types, expiry times and values.
 pub fn assert_same_data(a: &mut Connection, b: &mut Connection) -> usize {
-    let (left, right) = (snapshot(a), snapshot(b));
-    let mut diffs = Vec::new();
-    for (k, v) in &left {
-        match right.get(k) {
-            None => diffs.push(format!("{} only on the first", String::from_utf8_lossy(k))),
-            Some(w) if w != v => diffs.push(format!(
-                "{} differs: {}/{} vs {}/{}",
-                String::from_utf8_lossy(k),
-                v.kind,
-                v.expire_at_ms,
-                w.kind,
-                w.expire_at_ms
-            )),
-            _ => {}
-        }
-    }
-    for k in right.keys().filter(|k| !left.contains_key(*k)) {
-        diffs.push(format!("{} only on the second", String::from_utf8_lossy(k)));
-    }
+    assert_no_differences(&snapshot(a), &snapshot(b))
+}
+
+fn assert_no_differences(
+    left: &BTreeMap<Vec<u8>, KeyState>,
+    right: &BTreeMap<Vec<u8>, KeyState>,
+) -> usize {
+    let diffs = differences(left, right);
     assert!(
         diffs.is_empty(),
         "{} differences (of {} and {} keys), first ones: {:#?}",
@@ -222,6 +211,41 @@ pub fn assert_same_data(a: &mut Connection, b: &mut Connection) -> usize {
         &diffs[..diffs.len().min(10)]
     );
     left.len()
+}
+
+/// The keys two snapshots disagree on, described.
+fn differences(
+    left: &BTreeMap<Vec<u8>, KeyState>,
+    right: &BTreeMap<Vec<u8>, KeyState>,
+) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for (k, v) in left {
+        match right.get(k) {
+            None => diffs.push(format!("{} only on the first", String::from_utf8_lossy(k))),
+            Some(w) if w != v => diffs.push(format!(
+                "{} differs: {}/{} vs {}/{}{}",
+                String::from_utf8_lossy(k),
+                v.kind,
+                v.expire_at_ms,
+                w.kind,
+                w.expire_at_ms,
+                if v.value == w.value {
+                    String::new()
+                } else {
+                    format!(
+                        ", values {:.300} vs {:.300}",
+                        String::from_utf8_lossy(&v.value),
+                        String::from_utf8_lossy(&w.value)
+                    )
+                }
+            )),
+            _ => {}
+        }
+    }
+    for k in right.keys().filter(|k| !left.contains_key(*k)) {
+        diffs.push(format!("{} only on the second", String::from_utf8_lossy(k)));
+    }
+    diffs
 }
 
 /// Writers running against a server until stopped. Each writer owns its
@@ -425,4 +449,175 @@ pub fn replica_via_proxy(master: &Server, extra: &[&str]) -> (crate::proxy::Prox
     args.extend_from_slice(extra);
     let replica = Server::start_with(&args);
     (proxy, replica)
+}
+
+/// One key as servers of different kinds (Basalt and Kvrocks) both show
+/// it, where their DUMP payloads differ for the same value (each picks
+/// its own RDB encodings) and so do some TYPE names (Kvrocks answers
+/// `bitmap` and `hyperloglog` where Basalt, as Redis, answers `string`).
+/// The value is what the type's read commands answer, in a canonical
+/// order: a string's bytes (a HyperLogLog's count, as Kvrocks' GET
+/// refuses one), a hash's fields, a list's elements, a set's members, a
+/// sorted set's members with their scores, a stream's entries and its
+/// consumer groups, a JSON document's text, a Bloom filter's state.
+pub fn view(c: &mut Connection, key: &[u8]) -> Option<KeyState> {
+    let kind: String = redis::cmd("TYPE").arg(key).query(c).expect("TYPE");
+    let kind = match kind.as_str() {
+        "none" => return None,
+        "bitmap" | "hyperloglog" => "string".to_string(),
+        _ => kind,
+    };
+    let expire_at_ms: i64 = redis::cmd("PEXPIRETIME")
+        .arg(key)
+        .query(c)
+        .expect("PEXPIRETIME");
+    let value = match kind.as_str() {
+        "string" => string_view(c, key),
+        "hash" => {
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                redis::cmd("HGETALL").arg(key).query(c).expect("HGETALL");
+            pairs.sort();
+            format!("{pairs:?}").into_bytes()
+        }
+        "list" => {
+            let items: Vec<Vec<u8>> = redis::cmd("LRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query(c)
+                .expect("LRANGE");
+            format!("{items:?}").into_bytes()
+        }
+        "set" => {
+            let mut members: Vec<Vec<u8>> =
+                redis::cmd("SMEMBERS").arg(key).query(c).expect("SMEMBERS");
+            members.sort();
+            format!("{members:?}").into_bytes()
+        }
+        "zset" => {
+            let pairs: Vec<(Vec<u8>, String)> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(c)
+                .expect("ZRANGE");
+            // Scores as numbers: servers may print a double differently.
+            let pairs: Vec<(Vec<u8>, f64)> = pairs
+                .into_iter()
+                .map(|(m, s)| (m, s.parse().expect("a score")))
+                .collect();
+            format!("{pairs:?}").into_bytes()
+        }
+        "stream" => stream_view(c, key),
+        "ReJSON-RL" => {
+            let text: Vec<u8> = redis::cmd("JSON.GET").arg(key).query(c).expect("JSON.GET");
+            text
+        }
+        "MBbloom--" => bloom_state(c, key),
+        other => panic!("no view of type {other} ({key:?})"),
+    };
+    Some(KeyState {
+        kind,
+        expire_at_ms,
+        value,
+    })
+}
+
+/// A string's bytes; a HyperLogLog's count (Basalt's GET shows Redis's
+/// `HYLL` representation, Kvrocks' GET refuses a HyperLogLog).
+fn string_view(c: &mut Connection, key: &[u8]) -> Vec<u8> {
+    match redis::cmd("GET").arg(key).query::<Vec<u8>>(c) {
+        Ok(bytes) if !bytes.starts_with(b"HYLL") => bytes,
+        _ => {
+            let n: i64 = redis::cmd("PFCOUNT").arg(key).query(c).expect("PFCOUNT");
+            format!("hyperloglog of {n}").into_bytes()
+        }
+    }
+}
+
+/// A stream's entries, then per consumer group (by name) its last
+/// delivered id, pending count and consumer count.
+fn stream_view(c: &mut Connection, key: &[u8]) -> Vec<u8> {
+    let entries: Value = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query(c)
+        .expect("XRANGE");
+    let groups: Vec<Value> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(key)
+        .query(c)
+        .expect("XINFO GROUPS");
+    let mut shown = Vec::new();
+    for group in groups {
+        let fields: Vec<(String, Value)> = match group {
+            Value::Array(items) => items
+                .chunks(2)
+                .filter_map(|kv| match kv {
+                    [Value::BulkString(k), v] => {
+                        Some((String::from_utf8_lossy(k).into(), v.clone()))
+                    }
+                    [Value::SimpleString(k), v] => Some((k.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect(),
+            Value::Map(items) => items
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    Value::BulkString(k) => Some((String::from_utf8_lossy(&k).into(), v)),
+                    Value::SimpleString(k) => Some((k, v)),
+                    _ => None,
+                })
+                .collect(),
+            other => panic!("XINFO GROUPS {key:?}: {other:?}"),
+        };
+        let mut kept: Vec<String> = fields
+            .into_iter()
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "name" | "consumers" | "pending" | "last-delivered-id"
+                )
+            })
+            .map(|(k, v)| format!("{k}={}", crate::client::show(&v)))
+            .collect();
+        kept.sort();
+        shown.push(kept.join(" "));
+    }
+    shown.sort();
+    format!("{} groups {shown:?}", crate::client::show(&entries)).into_bytes()
+}
+
+/// Every key of a server as [`view`] shows it.
+pub fn view_snapshot(c: &mut Connection) -> BTreeMap<Vec<u8>, KeyState> {
+    let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(c).expect("KEYS");
+    keys.into_iter()
+        .filter_map(|k| view(c, &k).map(|v| (k, v)))
+        .collect()
+}
+
+/// [`assert_same_data`] for servers of different kinds: compares what
+/// [`view`] shows of every key instead of DUMP payloads.
+pub fn assert_same_view(a: &mut Connection, b: &mut Connection) -> usize {
+    assert_no_differences(&view_snapshot(a), &view_snapshot(b))
+}
+
+/// Waits until two servers of different kinds show the same data
+/// ([`view`]), within `timeout`; panics with the differences left.
+pub fn wait_same_view(a: &mut Connection, b: &mut Connection, timeout: Duration) -> usize {
+    wait_until(timeout, "the same data on both servers", || {
+        let (left, right) = (view_snapshot(a), view_snapshot(b));
+        let diffs = differences(&left, &right);
+        if diffs.is_empty() {
+            Ok(left.len())
+        } else {
+            Err(format!(
+                "{} differences, first ones: {:#?}",
+                diffs.len(),
+                &diffs[..diffs.len().min(5)]
+            ))
+        }
+    })
 }

@@ -23,6 +23,7 @@ mod hash_field_expiry;
 mod hyperloglog;
 mod json;
 mod keys;
+mod kvrocks_interop;
 mod list;
 mod long_commands;
 mod memory;
