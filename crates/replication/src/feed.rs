@@ -61,6 +61,8 @@ pub struct Peer {
     pub acked: AtomicU64,
     pub last_ack: Mutex<Option<Instant>>,
     pub since: Instant,
+    /// When the feed last wrote to the replica, in ms after `since`.
+    sent_at_ms: AtomicU64,
     /// It raises keyspace notifications, or feeds a replica that does
     /// (`REPLCONF keyspace-events`).
     wants_events: AtomicBool,
@@ -78,14 +80,29 @@ impl Peer {
         let _ = self.socket.shutdown(Shutdown::Both);
     }
 
-    /// Seconds since the replica last acknowledged (since the feed
-    /// started when it never did: a Kvrocks replica does not).
+    /// Seconds since the replica last acknowledged. A replica that never
+    /// does (Kvrocks before 2.14): seconds since the feed last wrote to it
+    /// (batches, or a ping every second when idle), which grows once its
+    /// socket stops taking what is sent.
     pub fn lag_secs(&self) -> u64 {
-        self.last_ack
-            .lock()
-            .unwrap_or(self.since)
-            .elapsed()
-            .as_secs()
+        match *self.last_ack.lock() {
+            Some(t) => t.elapsed().as_secs(),
+            None => {
+                let sent = Duration::from_millis(self.sent_at_ms.load(Ordering::Acquire));
+                self.since.elapsed().saturating_sub(sent).as_secs()
+            }
+        }
+    }
+
+    /// Notes that everything up to `seq` was written to the replica.
+    fn mark_sent(&self, seq: u64) {
+        self.sent.store(seq, Ordering::Release);
+        self.mark_written();
+    }
+
+    fn mark_written(&self) {
+        let ms = self.since.elapsed().as_millis() as u64;
+        self.sent_at_ms.store(ms, Ordering::Release);
     }
 
     /// What the replica is known to have: its acknowledgement, or what was
@@ -324,6 +341,7 @@ fn start(
         acked: AtomicU64::new(0),
         last_ack: Mutex::new(None),
         since: Instant::now(),
+        sent_at_ms: AtomicU64::new(0),
         wants_events: AtomicBool::new(announce.events.unwrap_or(false)),
         stop: AtomicBool::new(false),
         socket,
@@ -414,7 +432,7 @@ fn feed(
                 unrecorded_since = None;
                 missing_since = None;
                 stream.write_all(&out)?;
-                peer.sent.store(next - 1, Ordering::Release);
+                peer.mark_sent(next - 1);
                 last_send = Instant::now();
                 if out.len() < COALESCE_BELOW {
                     // Chasing the writers one batch at a time costs a
@@ -430,6 +448,7 @@ fn feed(
                 unrecorded_since = None;
                 if last_send.elapsed() >= PING_EVERY {
                     stream.write_all(b"$4\r\nping\r\n")?;
+                    peer.mark_written();
                     last_send = Instant::now();
                 }
                 // Woken by the next write that lands in the backlog.
@@ -478,7 +497,7 @@ fn feed(
                     }
                     stream.write_all(&out)?;
                     out.clear();
-                    peer.sent.store(next - 1, Ordering::Release);
+                    peer.mark_sent(next - 1);
                     last_send = Instant::now();
                     if backlog.starts_at(next) {
                         break;
@@ -503,7 +522,7 @@ fn feed(
         missing_since = None;
         if !out.is_empty() {
             stream.write_all(&out)?;
-            peer.sent.store(next - 1, Ordering::Release);
+            peer.mark_sent(next - 1);
             last_send = Instant::now();
         }
     }

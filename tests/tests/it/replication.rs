@@ -842,6 +842,18 @@ fn the_master_speaks_kvrocks_replication_protocol() {
         slave0.starts_with("ip=10.1.2.3,port=7777,state=online,"),
         "{slave0}"
     );
+    // A replica that never acknowledges (a Kvrocks replica): its lag is
+    // the seconds since the feed last wrote to it (a ping every second
+    // when idle), not since it connected.
+    let connected = std::time::Instant::now();
+    while connected.elapsed() < Duration::from_millis(2500) {
+        let header = line(&mut s);
+        let len: usize = std::str::from_utf8(&header[1..]).unwrap().parse().unwrap();
+        exact(&mut s, len + 2);
+    }
+    let slave0 = info_field(&mut m, "replication", "slave0").unwrap();
+    let lag: u64 = slave0.rsplit("lag=").next().unwrap().parse().unwrap();
+    assert!(lag <= 1, "{slave0}");
     // REPLCONF ACK on the stream moves the replica's offset.
     send(
         &mut s,
