@@ -24,37 +24,24 @@
 set -euo pipefail
 export LC_ALL=C
 
-bin="${1:-${CARGO_TARGET_DIR:-target}/release/basalt-server}"
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bin="$(from_caller "${1:-${CARGO_TARGET_DIR:-$root/target}/release/basalt-server}")"
 requests="${RCPU_REQUESTS:-1000000}"
 keys="${RCPU_KEYS:-1000000}"
 port="${RCPU_PORT:-16794}"
 rport=$((port + 1))
-tmp="$(mktemp -d /var/tmp/basalt-replcpu.XXXXXX)"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+log_tag=repl_cpu
+port_hint=RCPU_PORT
+HOST=127.0.0.1
+CLIENT_CPU=1
+TMP="$(mktemp -d /var/tmp/basalt-replcpu.XXXXXX)"
+OUT="$TMP"
 
-start() { # cpu port dir
-    # Another program on the port would answer the pings below (and a
-    # REPLICAOF sent to it would turn it into our replica).
-    if redis-cli -p "$2" ping >/dev/null 2>&1; then
-        echo "port $2 is taken: set RCPU_PORT" >&2
-        exit 1
-    fi
-    taskset -c "$1" "$bin" --bind 127.0.0.1 --port "$2" --dir "$3" --appendfsync everysec \
-        >"$3.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 300); do
-        kill -0 "${pids[-1]}" 2>/dev/null || break
-        redis-cli -p "$2" ping >/dev/null 2>&1 && return
-        sleep 0.1
-    done
-    echo "server on $2 did not start" >&2
-    exit 1
+# start NAME CPU PORT: a server of $bin on CPU with its data in $TMP/NAME.
+start() {
+    SERVER_CPU="$2" start_server "$1" "$3" "$bin" --bind "$HOST" --port "$3" \
+        --dir "$TMP/$1" --appendfsync everysec
 }
 
 # threads PID: "name ticks" per thread name (utime + stime, clock ticks).
@@ -87,17 +74,17 @@ bench() {
 seq_of() { redis-cli -p "$1" info replication | tr -d '\r' | sed -n "s/^$2://p"; }
 
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-start 0 "$port" "$tmp/master"
-master="${pids[0]}"
+start master 0 "$port"
+master="${PID[master]}"
 bench >/dev/null # fill
 
-threads "$master" >"$tmp/m1a"
+threads "$master" >"$TMP/m1a"
 bench
-threads "$master" >"$tmp/m1b"
-report "1. master, no replica" "$tmp/m1a" "$tmp/m1b"
+threads "$master" >"$TMP/m1b"
+report "1. master, no replica" "$TMP/m1a" "$TMP/m1b"
 
-start 1 "$rport" "$tmp/replica"
-replica="${pids[1]}"
+start replica 1 "$rport"
+replica="${PID[replica]}"
 redis-cli -p "$rport" replicaof 127.0.0.1 "$port" >/dev/null
 for _ in $(seq 600); do
     m="$(seq_of "$port" master_repl_offset)"
@@ -106,25 +93,25 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 sleep 1
-threads "$master" >"$tmp/m2a"
-threads "$replica" >"$tmp/r2a"
+threads "$master" >"$TMP/m2a"
+threads "$replica" >"$TMP/r2a"
 bench
-threads "$master" >"$tmp/m2b"
+threads "$master" >"$TMP/m2b"
 m="$(seq_of "$port" master_repl_offset)"
 for _ in $(seq 600); do
     [ "$(seq_of "$rport" slave_repl_offset)" = "$m" ] && break
     sleep 0.1
 done
-threads "$replica" >"$tmp/r2b"
-report "2. master, one replica" "$tmp/m2a" "$tmp/m2b"
-report "2. the replica (until it has applied everything)" "$tmp/r2a" "$tmp/r2b"
+threads "$replica" >"$TMP/r2b"
+report "2. master, one replica" "$TMP/m2a" "$TMP/m2b"
+report "2. the replica (until it has applied everything)" "$TMP/r2a" "$TMP/r2b"
 echo "  master sequence $m, replica sequence $(seq_of "$rport" slave_repl_offset)"
 
-kill "$replica"
+kill -TERM -- "-$replica"
 wait "$replica" 2>/dev/null || true
 sleep 2
-threads "$master" >"$tmp/m3a"
+threads "$master" >"$TMP/m3a"
 bench
-threads "$master" >"$tmp/m3b"
-report "3. master, no replica (again)" "$tmp/m3a" "$tmp/m3b"
+threads "$master" >"$TMP/m3b"
+report "3. master, no replica (again)" "$TMP/m3a" "$TMP/m3b"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
