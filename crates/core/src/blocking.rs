@@ -6,12 +6,20 @@
 //! element is only removed for a waiter that is still waiting (its state is
 //! claimed first), so a waiter that timed out or disconnected never loses
 //! one.
+//!
+//! Redis serves waiters before the next command runs; here other commands
+//! run meanwhile, on other threads. So that a blocking command arriving
+//! between a push and the push's serve cannot take the element ahead of
+//! the older waiters it was pushed for, a write to keys clients wait on is
+//! announced before it runs ([`BlockingRegistry::announce`]), and a
+//! newcomer that found others waiting makes its first attempt only in
+//! its turn, or when no announced write is still to be served.
 
 use basalt_resp::Reply;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{oneshot, Notify};
 
@@ -65,6 +73,9 @@ pub struct Waiter {
     args: Vec<Bytes>,
     retry: Retry,
     state: AtomicU8,
+    /// Queued behind older waiters without a first attempt (see
+    /// `block_or_reply`): that attempt, when it comes, reports WRONGTYPE.
+    untried: AtomicBool,
     reply: Mutex<Option<oneshot::Sender<Reply>>>,
     unblock: Mutex<Option<Unblock>>,
     pub unblocked: Notify,
@@ -76,6 +87,7 @@ impl Waiter {
         keys: Vec<Bytes>,
         args: Vec<Bytes>,
         retry: Retry,
+        untried: bool,
     ) -> (Arc<Waiter>, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
         let waiter = Arc::new(Waiter {
@@ -85,6 +97,7 @@ impl Waiter {
             args,
             retry,
             state: AtomicU8::new(WAITING),
+            untried: AtomicBool::new(untried),
             reply: Mutex::new(Some(tx)),
             unblock: Mutex::new(None),
             unblocked: Notify::new(),
@@ -108,6 +121,40 @@ impl Waiter {
     pub fn unblock_reason(&self) -> Option<Unblock> {
         *self.unblock.lock()
     }
+
+    fn claim(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// What one attempt at a claimed waiter's command came to.
+enum Attempt {
+    /// It got its reply; these keys were written for others to take.
+    Served(Vec<Bytes>),
+    StillWaiting,
+}
+
+/// A write to keys clients wait on, from before it runs until its serve
+/// does (or it is dropped unserved, as when its transaction fails).
+pub struct Announced {
+    shared: Arc<Shared>,
+    keys: Vec<Bytes>,
+}
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        let mut announced = self.shared.blocking.announced.lock();
+        for key in &self.keys {
+            if let Some(n) = announced.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    announced.remove(key);
+                }
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -120,6 +167,8 @@ pub struct BlockingRegistry {
     /// waiter while an earlier one is being served. Never held while a key
     /// lock is (serves run after their write released its locks).
     serving: Mutex<()>,
+    /// Keys of writes announced and not yet served, with how many.
+    announced: Mutex<HashMap<Bytes, usize>>,
 }
 
 impl BlockingRegistry {
@@ -148,31 +197,34 @@ impl BlockingRegistry {
             .any(|k| by_key.get(k).is_some_and(|q| !q.is_empty()))
     }
 
-    /// A newcomer that queued behind older waiters (see `has_waiters_on`)
-    /// and is still waiting once they were served: its own first attempt,
-    /// which reports WRONGTYPE as a first attempt does.
-    pub fn attempt_own(&self, shared: &Arc<Shared>, waiter: &Arc<Waiter>) {
-        let serving = self.serving.lock();
-        if waiter
-            .state
-            .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return;
+    /// Marks `keys` as about to be written: a newcomer waiting on them
+    /// leaves its first attempt to this write's serve (`serve_announced`).
+    pub fn announce(shared: &Arc<Shared>, keys: Vec<Bytes>) -> Announced {
+        let mut announced = shared.blocking.announced.lock();
+        for key in &keys {
+            *announced.entry(key.clone()).or_default() += 1;
         }
-        let outcome =
-            crate::dispatch::retry_blocked(shared, &waiter.handle, &waiter.args, waiter.retry);
-        drop(serving);
-        let (reply, touched) = match outcome {
-            Ok(None) => {
-                waiter.state.store(WAITING, Ordering::Release);
-                return;
-            }
-            Ok(Some((reply, touched))) => (reply, touched),
-            Err(e) => (e.to_reply(), Vec::new()),
-        };
-        self.deliver(waiter, reply);
-        self.serve(shared, touched);
+        drop(announced);
+        Announced {
+            shared: shared.clone(),
+            keys,
+        }
+    }
+
+    fn announced_any(&self, keys: &[Bytes]) -> bool {
+        let announced = self.announced.lock();
+        !announced.is_empty() && keys.iter().any(|k| announced.contains_key(k))
+    }
+
+    /// Serves the waiters of an announced write's keys, once it is
+    /// visible.
+    pub fn serve_announced(&self, shared: &Arc<Shared>, write: Announced) {
+        let pending: VecDeque<Bytes> = write.keys.iter().cloned().collect();
+        let _serving = self.serving.lock();
+        // Withdrawn under the serve lock: a newcomer sees either the mark
+        // or what this serve did.
+        drop(write);
+        self.serve_locked(shared, pending);
     }
 
     /// Ends a claimed waiter's wait with `reply`.
@@ -256,11 +308,7 @@ impl BlockingRegistry {
             let Some(reply) = reply_for(&waiter) else {
                 continue;
             };
-            if waiter
-                .state
-                .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
+            if !waiter.claim() {
                 continue;
             }
             crate::dispatch::blocked_ended(shared, &waiter.handle, &waiter.args, &reply);
@@ -272,13 +320,19 @@ impl BlockingRegistry {
 
     /// Serves waiters of `keys` (and of keys their commands write to), each
     /// key's waiters in the order they blocked, until a waiter's retry finds
-    /// nothing.
+    /// nothing; then the newcomers queued on them that are still to make
+    /// their first attempt, unless a write to their keys is announced.
     pub fn serve(&self, shared: &Arc<Shared>, keys: impl IntoIterator<Item = Bytes>) {
-        let mut pending: VecDeque<Bytes> = keys.into_iter().collect();
+        let pending: VecDeque<Bytes> = keys.into_iter().collect();
         if pending.is_empty() {
             return;
         }
         let _serving = self.serving.lock();
+        self.serve_locked(shared, pending);
+    }
+
+    /// `serve` with the serve lock held.
+    fn serve_locked(&self, shared: &Arc<Shared>, mut pending: VecDeque<Bytes>) {
         let mut rounds = 0;
         while let Some(key) = pending.pop_front() {
             rounds += 1;
@@ -287,44 +341,73 @@ impl BlockingRegistry {
                 break;
             }
             loop {
-                let next = {
-                    let by_key = self.by_key.lock();
-                    by_key.get(&key).and_then(|q| {
-                        q.iter()
-                            .find(|w| w.state.load(Ordering::Acquire) == WAITING)
-                            .cloned()
-                    })
+                let Some(waiter) = self.first_waiting(&key) else {
+                    break;
                 };
-                let Some(waiter) = next else { break };
-                if waiter
-                    .state
-                    .compare_exchange(WAITING, SERVING, Ordering::AcqRel, Ordering::Acquire)
-                    .is_err()
-                {
+                if !waiter.claim() {
                     continue;
                 }
-                let outcome = crate::dispatch::retry_blocked(
-                    shared,
-                    &waiter.handle,
-                    &waiter.args,
-                    waiter.retry,
-                );
-                let reply = match outcome {
-                    // A key that now holds another type keeps the client
-                    // blocked, as in Redis; only the first attempt reports
-                    // WRONGTYPE.
-                    Ok(None) | Err(CommandError::Data(basalt_types::Error::WrongType)) => {
-                        waiter.state.store(WAITING, Ordering::Release);
-                        break;
-                    }
-                    Ok(Some((reply, touched))) => {
-                        pending.extend(touched);
-                        reply
-                    }
-                    Err(e) => e.to_reply(),
-                };
-                self.deliver(&waiter, reply);
+                let first = waiter.untried.swap(false, Ordering::AcqRel);
+                match self.attempt(shared, &waiter, first) {
+                    Attempt::Served(touched) => pending.extend(touched),
+                    Attempt::StillWaiting => break,
+                }
+            }
+            // The waiter before them found nothing: what a newcomer finds
+            // now is no older waiter's, unless an announced write is
+            // still to be served, whose serve will reach it in its turn.
+            for waiter in self.queued_on(&key, |w| w.untried.load(Ordering::Acquire)) {
+                if self.announced_any(&waiter.keys) || !waiter.claim() {
+                    continue;
+                }
+                waiter.untried.store(false, Ordering::Release);
+                if let Attempt::Served(touched) = self.attempt(shared, &waiter, true) {
+                    pending.extend(touched);
+                }
             }
         }
+    }
+
+    fn first_waiting(&self, key: &Bytes) -> Option<Arc<Waiter>> {
+        let by_key = self.by_key.lock();
+        by_key.get(key).and_then(|q| {
+            q.iter()
+                .find(|w| w.state.load(Ordering::Acquire) == WAITING)
+                .cloned()
+        })
+    }
+
+    /// The still-waiting clients queued on `key` that `filter` keeps, in
+    /// the order they blocked.
+    fn queued_on(&self, key: &Bytes, filter: impl Fn(&Waiter) -> bool) -> Vec<Arc<Waiter>> {
+        let by_key = self.by_key.lock();
+        by_key.get(key).map_or_else(Vec::new, |q| {
+            q.iter()
+                .filter(|w| w.state.load(Ordering::Acquire) == WAITING && filter(w))
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Retries a claimed waiter's command. A key that now holds another
+    /// type keeps the client blocked, as in Redis; only the first attempt
+    /// reports WRONGTYPE.
+    fn attempt(&self, shared: &Arc<Shared>, waiter: &Arc<Waiter>, first: bool) -> Attempt {
+        let outcome =
+            crate::dispatch::retry_blocked(shared, &waiter.handle, &waiter.args, waiter.retry);
+        let (reply, touched) = match outcome {
+            Ok(None) => {
+                waiter.state.store(WAITING, Ordering::Release);
+                return Attempt::StillWaiting;
+            }
+            Err(CommandError::Data(basalt_types::Error::WrongType)) if !first => {
+                waiter.state.store(WAITING, Ordering::Release);
+                return Attempt::StillWaiting;
+            }
+            Ok(Some((reply, touched))) => (reply, touched),
+            Err(e) => (e.to_reply(), Vec::new()),
+        };
+        self.deliver(waiter, reply);
+        Attempt::Served(touched)
     }
 }

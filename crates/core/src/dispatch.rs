@@ -20,7 +20,7 @@
 //! It returns an `Outcome`: the reply, what the connection must do next
 //! (close, sleep, block, shut down) and whether data may have been written.
 
-use crate::blocking::{Retry, RetryResult};
+use crate::blocking::{Announced, BlockingRegistry, Retry, RetryResult};
 use crate::clients::ClientHandle;
 use crate::command::{arity_matches, flags, Command, CommandTable};
 use crate::context::{Action, ClientState, Ctx};
@@ -412,6 +412,10 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
     if monitored && command.has(flags::SKIP_MONITOR) {
         feed_monitors(shared, state, args);
     }
+    // Clients blocked on what this write touches are served once it is
+    // visible; until then a newcomer must not take what it leaves for them.
+    let announced = (wrote && shared.blocking.has_waiters())
+        .then(|| BlockingRegistry::announce(shared, waited_keys_of(shared, command, args)));
     let mut ctx = Ctx {
         shared,
         data: &data,
@@ -479,8 +483,14 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
             failure(&result, error_reply.as_ref()),
         );
     }
-    if wrote && shared.blocking.has_waiters() {
-        serve_waiters(shared, command, args);
+    match announced {
+        Some(announced) => serve_waiters(shared, announced),
+        // Clients that began to wait while the write ran.
+        None if wrote && shared.blocking.has_waiters() => serve_waiters(
+            shared,
+            BlockingRegistry::announce(shared, waited_keys_of(shared, command, args)),
+        ),
+        None => {}
     }
     let mut reply = match (result, error_reply) {
         (Ok(reply), _) | (Err(_), Some(reply)) => reply,
@@ -733,19 +743,23 @@ fn call_handler(
     }
 }
 
-/// Serves clients blocked on the written keys once the write is visible:
-/// at once, or when the enclosing transaction commits.
-fn serve_waiters(shared: &Arc<Shared>, command: &Command, args: &[Bytes]) {
-    // FLUSHALL changes every key: each waiter retries (a blocked
-    // XREADGROUP then learns its stream is gone).
-    let keys = if command.has(flags::ALL_KEYS) {
+/// The keys a write may change for blocked clients. FLUSHALL changes
+/// every key: each waiter retries (a blocked XREADGROUP then learns its
+/// stream is gone).
+fn waited_keys_of(shared: &Shared, command: &Command, args: &[Bytes]) -> Vec<Bytes> {
+    if command.has(flags::ALL_KEYS) {
         shared.blocking.waited_keys()
     } else {
         command.keys_of(args)
-    };
+    }
+}
+
+/// Serves clients blocked on the written keys once the write is visible:
+/// at once, or when the enclosing transaction commits.
+fn serve_waiters(shared: &Arc<Shared>, write: Announced) {
     let s = shared.clone();
     shared
         .data()
         .storage
-        .after_commit(move || s.blocking.serve(&s, keys));
+        .after_commit(move || s.blocking.serve_announced(&s, write));
 }

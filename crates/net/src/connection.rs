@@ -255,15 +255,13 @@ async fn wait_blocked(
         block.keys.clone(),
         block.args,
         block.retry,
+        block.untried,
     );
     shared.blocking.register(&waiter);
     // A push may have landed between the first attempt and registering;
     // and a client that queued behind older waiters without trying (see
-    // `block_or_reply`) makes its own first attempt once they were served.
+    // `block_or_reply`) makes its first attempt in its turn.
     shared.blocking.serve(shared, block.keys.iter().cloned());
-    if block.untried {
-        shared.blocking.attempt_own(shared, &waiter);
-    }
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();
