@@ -30,5 +30,5 @@ pub use iter::StorageIter;
 pub use lock::{KeyLocks, LockGuard};
 pub use metadata::{Metadata, RedisType};
 pub use options::{Compression, EngineOptions, SyncPolicy};
-pub use storage::{Storage, Txn, Value};
+pub use storage::{verify_table_files, Storage, Txn, Value};
 pub use txn::{in_txn, WriteBatch};

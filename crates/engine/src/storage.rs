@@ -88,19 +88,7 @@ impl Storage {
         // pipeline 16 spent 15% of its time there. Waiters sleep at once.
         db_opts.set_enable_write_thread_adaptive_yield(false);
 
-        let mut descriptors: Vec<ColumnFamilyDescriptor> = ColumnFamily::ALL
-            .iter()
-            .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, &cache, &slot)))
-            .collect();
-        // A directory written by a newer Kvrocks may hold families we do not
-        // use; RocksDB refuses to open unless every family is named.
-        if let Ok(existing) = DB::list_cf(&db_opts, &db_path) {
-            for name in existing {
-                if !ColumnFamily::ALL.iter().any(|cf| cf.name() == name) {
-                    descriptors.push(ColumnFamilyDescriptor::new(name, Options::default()));
-                }
-            }
-        }
+        let descriptors = descriptors(&db_opts, &db_path, opts, &cache, &slot);
         let families = descriptors.len() as u32;
         let db = DB::open_cf_descriptors(&db_opts, &db_path, descriptors).map_err(|e| {
             let text = e.to_string();
@@ -637,6 +625,49 @@ fn block_cache(bytes: usize) -> Cache {
     o.set_capacity(bytes);
     o.set_num_shard_bits(bits as i32);
     Cache::new_lru_cache_opts(&o)
+}
+
+/// Every column family of the database in `db_path`: Basalt's, and any
+/// extra ones found there.
+fn descriptors(
+    db_opts: &Options,
+    db_path: &Path,
+    opts: &EngineOptions,
+    cache: &Cache,
+    slot: &DbSlot,
+) -> Vec<ColumnFamilyDescriptor> {
+    let mut descriptors: Vec<ColumnFamilyDescriptor> = ColumnFamily::ALL
+        .iter()
+        .map(|&cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, opts, cache, slot)))
+        .collect();
+    // A directory written by a newer Kvrocks may hold families we do not
+    // use; RocksDB refuses to open unless every family is named.
+    if let Ok(existing) = DB::list_cf(db_opts, db_path) {
+        for name in existing {
+            if !ColumnFamily::ALL.iter().any(|cf| cf.name() == name) {
+                descriptors.push(ColumnFamilyDescriptor::new(name, Options::default()));
+            }
+        }
+    }
+    descriptors
+}
+
+/// Checks that each table file of the RocksDB directory `db_path` is the
+/// one its MANIFEST names. Opened read-only with every table file open,
+/// RocksDB compares each SST's size, and its unique id (database, session
+/// and file number) with the one the MANIFEST recorded
+/// (`verify_sst_unique_id_in_manifest`, on by default). Opened the usual
+/// way, a file in the wrong place would be found only when a read reached
+/// it.
+pub fn verify_table_files(db_path: &Path, opts: &EngineOptions) -> Result<(), EngineError> {
+    let cache = block_cache(1 << 20);
+    let slot: DbSlot = Arc::new(OnceLock::new());
+    let mut db_opts = Options::default();
+    db_opts.set_max_open_files(-1);
+    let descriptors = descriptors(&db_opts, db_path, opts, &cache, &slot);
+    DB::open_cf_descriptors_read_only(&db_opts, db_path, descriptors, false)
+        .map(drop)
+        .map_err(EngineError::RocksDb)
 }
 
 fn cf_options(cf: ColumnFamily, opts: &EngineOptions, cache: &Cache, slot: &DbSlot) -> Options {

@@ -7,8 +7,13 @@
 //! files already whole are kept, one cut in the middle is fetched from
 //! where it stopped (`_fetch_file <name> <offset>`), and the rest (CURRENT,
 //! MANIFEST, OPTIONS, WAL copies, which may differ between two checkpoints
-//! under one name) is fetched again. Only within one link: files are known
-//! by name only, and SST numbers repeat across databases. Then the checkpoint takes the place of `<dir>/db`
+//! under one name) is fetched again. A transfer an earlier process (or an
+//! earlier link) began from the same address keeps its whole SST files
+//! only: files are known by name, SST numbers repeat across databases, and
+//! the master at that address may be another database now. Those files are
+//! checked against the fetched MANIFEST (`verify_table_files`) before the
+//! swap; if one is not the master's, all are fetched again. Then the
+//! checkpoint takes the place of `<dir>/db`
 //! under the dataset's exclusive lock (commands answer LOADING meanwhile);
 //! if it does not open, the old database comes back. With
 //! `slave-empty-db-before-fullsync yes` the old database is replaced by
@@ -64,11 +69,19 @@ pub fn run(
     }
     let data_dir = shared.data().storage.dir().to_path_buf();
     let target = data_dir.join("sync_checkpoint");
-    // Files are known by name only, and SST numbers repeat across
-    // databases: only what this link fetched from this master is kept.
-    if !link.fetched_before.swap(true, Ordering::AcqRel) && target.exists() {
-        std::fs::remove_dir_all(&target)?;
-    }
+    let source_file = data_dir.join(SOURCE);
+    let source = format!("{}:{}\n", link.host, link.port);
+    let earlier = if link.fetched_before.swap(true, Ordering::AcqRel) {
+        Earlier::ThisLink
+    } else if target.exists() && std::fs::read_to_string(&source_file).is_ok_and(|s| s == source) {
+        Earlier::SameAddress
+    } else {
+        if target.exists() {
+            std::fs::remove_dir_all(&target)?;
+        }
+        Earlier::None
+    };
+    std::fs::write(&source_file, &source)?;
     if shared.config.read().slave_empty_db_before_fullsync {
         // Kvrocks' `slave-empty-db-before-fullsync`: the old data goes
         // now, so that it and the master's never fill the disk together.
@@ -76,7 +89,7 @@ pub fn run(
             .map_err(|e| WireError::Protocol(format!("cannot empty the database: {e}")))?;
         tracing::info!("replication: emptied the database before the full sync");
     }
-    let todo = keep_fetched(&target, &files)?;
+    let todo = keep_fetched(&target, &files, earlier)?;
     tracing::info!(
         "replication: full sync from {}:{}: {} files, {} to fetch",
         link.host,
@@ -84,18 +97,46 @@ pub fn run(
         files.len(),
         todo.len()
     );
+    if earlier == Earlier::SameAddress && todo.len() < files.len() {
+        link.unchecked_files.store(true, Ordering::Release);
+    }
     fetch_all(shared, link, &target, &todo)?;
+    if link.unchecked_files.swap(false, Ordering::AcqRel) {
+        let options = shared.data().storage.options().clone();
+        if let Err(e) = basalt_engine::verify_table_files(&target, &options) {
+            std::fs::remove_dir_all(&target)?;
+            return Err(WireError::Protocol(format!(
+                "files kept from an earlier transfer are not the master's ({e}); \
+                 fetching every file again"
+            )));
+        }
+        tracing::info!("replication: the files kept from an earlier transfer are the master's");
+    }
     tracing::info!(
         "replication: fetched {} bytes; loading the checkpoint",
         link.sync_read.load(Ordering::Acquire)
     );
     restore(shared, repl, link, &target)
         .map_err(|e| WireError::Protocol(format!("cannot load the master's checkpoint: {e}")))?;
+    let _ = std::fs::remove_file(&source_file);
     tracing::info!(
         "replication: full sync done at sequence {}",
         shared.data().storage.latest_sequence_number()
     );
     Ok(())
+}
+
+/// Beside `sync_checkpoint`: the master address its files came from.
+const SOURCE: &str = "sync_checkpoint.source";
+
+/// What `sync_checkpoint` may hold of an earlier transfer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Earlier {
+    /// Files this link fetched.
+    ThisLink,
+    /// Files fetched from the same address by an earlier process or link.
+    SameAddress,
+    None,
 }
 
 fn plain_name(name: &str) -> bool {
@@ -126,8 +167,12 @@ struct Todo {
 /// Deletes what `target` holds that the master's list does not name (and
 /// every file that may change between checkpoints, and unfinished files
 /// that cannot be resumed); returns the files to fetch, with the part
-/// already received of those cut in the middle.
-fn keep_fetched(target: &Path, files: &[String]) -> WireResult<Vec<Todo>> {
+/// already received of those cut in the middle. Of a transfer `earlier`
+/// than this link only whole SST files stay, the files RocksDB can check
+/// (`verify_table_files`): not a part, whose first bytes nobody checks,
+/// nor a blob file.
+fn keep_fetched(target: &Path, files: &[String], earlier: Earlier) -> WireResult<Vec<Todo>> {
+    let this_link = earlier == Earlier::ThisLink;
     std::fs::create_dir_all(target)?;
     let wanted: HashSet<&str> = files.iter().map(String::as_str).collect();
     let mut have = HashSet::new();
@@ -140,13 +185,20 @@ fn keep_fetched(target: &Path, files: &[String]) -> WireResult<Vec<Todo>> {
             let got = entry.metadata()?.len();
             let size = size.parse::<u64>().ok().filter(|&s| got > 0 && got < s);
             if let Some(size) = size {
-                if wanted.contains(file) && immutable(file) && !parts.contains_key(file) {
+                if this_link
+                    && wanted.contains(file)
+                    && immutable(file)
+                    && !parts.contains_key(file)
+                {
                     parts.insert(file.to_string(), (got, size, path));
                     continue;
                 }
             }
         }
-        if name == "CURRENT" || !wanted.contains(name.as_str()) || !immutable(&name) {
+        let keep = wanted.contains(name.as_str())
+            && immutable(&name)
+            && (this_link || name.ends_with(".sst"));
+        if name == "CURRENT" || !keep {
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)?;
             } else {
@@ -464,7 +516,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut todo: Vec<String> = keep_fetched(&target, &files)
+        let mut todo: Vec<String> = keep_fetched(&target, &files, Earlier::ThisLink)
             .unwrap()
             .into_iter()
             .map(|t| t.name)
@@ -505,7 +557,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut todo = keep_fetched(&target, &files).unwrap();
+        let mut todo = keep_fetched(&target, &files, Earlier::ThisLink).unwrap();
         todo.sort();
         let t = |name: &str, resume| Todo {
             name: name.to_string(),
@@ -526,5 +578,34 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, vec!["000012.sst.part-100", "000015.sst"]);
+    }
+
+    #[test]
+    fn an_earlier_process_leaves_only_whole_sst_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sync_checkpoint");
+        std::fs::create_dir_all(&target).unwrap();
+        for f in [
+            "000010.sst",
+            "000011.sst.part-100",
+            "000012.blob",
+            "OPTIONS-000007",
+        ] {
+            std::fs::write(target.join(f), vec![b'x'; 40]).unwrap();
+        }
+        let files: Vec<String> = ["000010.sst", "000011.sst", "000012.blob", "OPTIONS-000007"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut todo = keep_fetched(&target, &files, Earlier::SameAddress).unwrap();
+        todo.sort();
+        let names: Vec<&str> = todo.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["000011.sst", "000012.blob", "OPTIONS-000007"]);
+        assert!(todo.iter().all(|t| t.resume.is_none()));
+        let left: Vec<String> = std::fs::read_dir(&target)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec!["000010.sst"]);
     }
 }

@@ -422,3 +422,192 @@ fn a_full_sync_cut_in_the_middle_of_a_file_resumes_it() {
     let mut r = connect(&replica, SYNC);
     assert_same_data(&mut m, &mut r);
 }
+
+/// A master whose data lies in several SST files of about a megabyte,
+/// which keeps no WAL once flushed (so a new replica needs a full sync),
+/// and sends at most a megabyte a second to its replicas.
+fn master_with_several_sst_files() -> Server {
+    let master = Server::start_with(&[
+        "--max-replication-mb",
+        "1",
+        "--rocksdb.target_file_size_base",
+        "1",
+        "--rocksdb.wal_ttl_seconds",
+        "0",
+        "--rocksdb.wal_size_limit_mb",
+        "0",
+    ]);
+    let mut m = master.client();
+    let ssts = || -> usize {
+        std::fs::read_dir(master.data_dir().join("db"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".sst"))
+                    .filter(|e| e.metadata().map(|m| m.len()).unwrap_or(0) > 512 << 10)
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    // Four flushes of a megabyte each, under keys of their own.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for round in 0..4 {
+        let mut fill = redis::pipe();
+        for i in 0..256 {
+            let value: Vec<u8> = (0..4096)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            fill.cmd("SET")
+                .arg(format!("f{round}:{i}"))
+                .arg(value)
+                .ignore();
+        }
+        let _: () = fill.query(&mut m).expect("fill");
+        let before = ssts();
+        let _: String = q(&mut m, &["BGREWRITEAOF"]);
+        wait_until(SYNC, "the megabyte in an SST file", || {
+            let now = ssts();
+            if now > before || now >= 3 {
+                Ok(())
+            } else {
+                Err(format!("{now} SST files"))
+            }
+        });
+    }
+    wait_until(SYNC, "the data in several SST files", || {
+        let n = ssts();
+        if n >= 3 {
+            Ok(())
+        } else {
+            Err(format!("{n} SST files"))
+        }
+    });
+    master
+}
+
+/// The whole SST files in `dir`, with their sizes.
+fn whole_ssts(dir: &std::path::Path) -> Vec<(String, u64)> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| {
+                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    (e.file_name().to_string_lossy().into_owned(), size)
+                })
+                .filter(|(n, _)| n.ends_with(".sst"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A replica of `master` killed (-9) in the middle of its full sync, once
+/// the whole SST files it received are `enough`; returns it stopped, and
+/// those files.
+fn replica_killed_in_a_full_sync(
+    master: &Server,
+    enough: impl Fn(&[(String, u64)]) -> bool,
+) -> (Server, Vec<(String, u64)>) {
+    let mut replica = start_replica(master, &[]);
+    let mut r = replica.client();
+    let checkpoint = replica.data_dir().join("sync_checkpoint");
+    wait_until(SYNC, "enough whole SST files received", || {
+        let have = whole_ssts(&checkpoint);
+        if enough(&have) {
+            Ok(())
+        } else {
+            Err(format!("{have:?}"))
+        }
+    });
+    assert_eq!(
+        info_field(&mut r, "replication", "master_sync_in_progress").as_deref(),
+        Some("1")
+    );
+    replica.kill9();
+    let kept = whole_ssts(&checkpoint);
+    (replica, kept)
+}
+
+/// "full sync from …: N files, M to fetch", from a replica's log.
+fn full_sync_plans(log: &str) -> Vec<(usize, usize)> {
+    log.lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("replication: full sync from ")?;
+            let (_, counts) = rest.split_once(": ")?;
+            let (files, rest) = counts.split_once(" files, ")?;
+            let (todo, _) = rest.split_once(" to fetch")?;
+            Some((files.parse().ok()?, todo.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A replica killed in the middle of a full sync and restarted keeps the
+/// whole SST files it had received: after RocksDB found them to be the
+/// master's, it fetches only the rest.
+#[test]
+fn a_replica_restarted_in_a_full_sync_fetches_only_the_files_it_lacks() {
+    skip_on_redis!();
+    let master = master_with_several_sst_files();
+    let (mut replica, kept) = replica_killed_in_a_full_sync(&master, |have| have.len() >= 2);
+    replica.restart();
+    wait_in_sync(&master, &replica, SYNC);
+    let log = replica.log();
+    let plans = full_sync_plans(&log);
+    assert_eq!(plans.len(), 2, "{log}");
+    let ((files, todo), (files_again, todo_again)) = (plans[0], plans[1]);
+    assert_eq!(files, todo, "{log}");
+    assert_eq!(files_again, files, "{log}");
+    assert_eq!(todo_again, files - kept.len(), "kept {kept:?}\n{log}");
+    assert!(
+        log.contains("the files kept from an earlier transfer are the master's"),
+        "{log}"
+    );
+    let mut m = master.client();
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+    // Nothing of the transfer is left behind.
+    assert!(!replica.data_dir().join("sync_checkpoint").exists());
+    assert!(!replica.data_dir().join("sync_checkpoint.source").exists());
+}
+
+/// A kept file that is not the master's, though it has the name and the
+/// size the master's MANIFEST gives (as another database's file with that
+/// number could), is found out before the swap by its unique id, and every
+/// file is fetched again.
+#[test]
+fn a_kept_file_that_is_not_the_masters_is_found_out_and_fetched_again() {
+    skip_on_redis!();
+    let master = master_with_several_sst_files();
+    let masters = whole_ssts(&master.data_dir().join("db"));
+    // Another of the master's SST files of the same size as one kept.
+    let twin = |(name, size): &(String, u64)| {
+        masters
+            .iter()
+            .find(|(n, s)| n != name && s == size)
+            .map(|(n, _)| (name.clone(), n.clone()))
+    };
+    let (mut replica, kept) =
+        replica_killed_in_a_full_sync(&master, |have| have.iter().any(|f| twin(f).is_some()));
+    let (victim, stranger) = kept.iter().find_map(twin).expect("a file with a twin");
+    std::fs::copy(
+        master.data_dir().join("db").join(&stranger),
+        replica.data_dir().join("sync_checkpoint").join(&victim),
+    )
+    .unwrap();
+    replica.restart();
+    wait_in_sync(&master, &replica, SYNC);
+    let log = replica.log();
+    assert!(
+        log.contains("files kept from an earlier transfer are not the master's"),
+        "{log}"
+    );
+    let plans = full_sync_plans(&log);
+    assert_eq!(plans.len(), 3, "{log}");
+    assert_eq!(plans[2].0, plans[2].1, "{log}");
+    let mut m = master.client();
+    let mut r = connect(&replica, SYNC);
+    assert_same_data(&mut m, &mut r);
+}
