@@ -10,7 +10,7 @@ use super::flags::*;
 use super::key_flags::*;
 use super::list::end_arg;
 use super::{float, int, is, Command};
-use crate::blocking::Retry;
+use crate::blocking::{BlockingRegistry, Retry};
 use crate::context::{Action, BlockRequest, Ctx};
 use crate::error::{CommandError, CommandResult};
 use crate::notify::{LIST, ZSET};
@@ -66,13 +66,35 @@ fn block_or_reply(
     attempt: Retry,
     timeout_reply: Reply,
 ) -> CommandResult {
-    // Clients already waiting on these keys come first, as in Redis, where
-    // they are served before the next command runs: queue behind them (the
-    // connection serves the queue in order, this client's own first attempt
-    // included). Inside a transaction nothing blocks: attempt at once.
-    let queue_behind = !basalt_engine::in_txn() && ctx.shared.blocking.has_waiters_on(&keys);
-    if !queue_behind {
+    // Inside a transaction nothing blocks: attempt at once.
+    if basalt_engine::in_txn() {
         if let Some((reply, _)) = attempt(ctx.shared, args)? {
+            return Ok(reply);
+        }
+        ctx.action = Some(Action::Block(BlockRequest {
+            keys,
+            args: args.to_vec(),
+            retry: attempt,
+            timeout,
+            timeout_reply,
+            untried: false,
+            registered: None,
+        }));
+        return Ok(Reply::Null);
+    }
+    // In the queue of its keys before the first attempt: a client arriving
+    // meanwhile comes after this one, as in Redis. Clients already waiting
+    // come first, as in Redis, where they are served before the next
+    // command runs: behind them, the first attempt is made in turn.
+    let (registered, behind) = BlockingRegistry::enqueue(
+        ctx.shared,
+        ctx.client.handle.clone(),
+        keys.clone(),
+        args.to_vec(),
+        attempt,
+    );
+    if !behind {
+        if let Some((reply, _)) = registered.try_first(|| attempt(ctx.shared, args))? {
             return Ok(reply);
         }
     }
@@ -82,7 +104,8 @@ fn block_or_reply(
         retry: attempt,
         timeout,
         timeout_reply,
-        untried: queue_behind,
+        untried: behind,
+        registered: Some(registered),
     }));
     Ok(Reply::Null)
 }

@@ -129,6 +129,55 @@ impl Waiter {
     }
 }
 
+/// A blocking command's waiter, registered before the command's first
+/// attempt so that a client arriving while that attempt runs queues
+/// behind it, as it would behind a client Redis had already blocked.
+/// Handed to the connection to wait on; a wait that never starts (the
+/// request dropped) is ended and unregistered.
+pub struct Registered {
+    pub waiter: Arc<Waiter>,
+    pub served: Option<oneshot::Receiver<Reply>>,
+    shared: Arc<Shared>,
+}
+
+impl Registered {
+    /// Runs the command's own first attempt, unless a serve claimed the
+    /// waiter first (its reply is then on the way: `Ok(None)`). A result,
+    /// or an error, ends the wait.
+    pub fn try_first<T, E>(
+        &self,
+        attempt: impl FnOnce() -> Result<Option<T>, E>,
+    ) -> Result<Option<T>, E> {
+        if !self.waiter.claim() {
+            return Ok(None);
+        }
+        self.waiter.untried.store(false, Ordering::Release);
+        let outcome = attempt();
+        let state = if matches!(outcome, Ok(None)) {
+            WAITING
+        } else {
+            DONE
+        };
+        self.waiter.state.store(state, Ordering::Release);
+        outcome
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.waiter.give_up();
+        self.shared.blocking.unregister(&self.waiter);
+    }
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("client_id", &self.waiter.client_id)
+            .finish()
+    }
+}
+
 /// What one attempt at a claimed waiter's command came to.
 enum Attempt {
     /// It got its reply; these keys were written for others to take.
@@ -235,6 +284,28 @@ impl BlockingRegistry {
         if let Some(tx) = sender {
             let _ = tx.send(reply);
         }
+    }
+
+    /// Registers a blocking command's waiter before its first attempt
+    /// (`Registered::try_first`). Also returns whether others already
+    /// waited on its keys: the first attempt is then left to serves, in
+    /// its turn.
+    pub fn enqueue(
+        shared: &Arc<Shared>,
+        handle: Arc<ClientHandle>,
+        keys: Vec<Bytes>,
+        args: Vec<Bytes>,
+        retry: Retry,
+    ) -> (Registered, bool) {
+        let behind = shared.blocking.has_waiters_on(&keys);
+        let (waiter, served) = Waiter::new(handle, keys, args, retry, true);
+        shared.blocking.register(&waiter);
+        let registered = Registered {
+            waiter,
+            served: Some(served),
+            shared: shared.clone(),
+        };
+        (registered, behind)
     }
 
     pub fn register(&self, waiter: &Arc<Waiter>) {

@@ -127,6 +127,9 @@ pub struct BlockRequest {
     /// The command has not tried yet: it queued behind older waiters of its
     /// keys and tries once they are served.
     pub untried: bool,
+    /// The waiter, when the command registered it before its first
+    /// attempt (then `untried` is the waiter's own).
+    pub registered: Option<crate::blocking::Registered>,
 }
 
 /// Something the connection loop must do after the reply is queued.

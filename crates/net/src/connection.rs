@@ -250,17 +250,29 @@ async fn wait_blocked(
     block: BlockRequest,
 ) -> Option<Reply> {
     use basalt_core::blocking::{Unblock, Waiter};
-    let (waiter, mut served) = Waiter::new(
-        state.handle.clone(),
-        block.keys.clone(),
-        block.args,
-        block.retry,
-        block.untried,
-    );
-    shared.blocking.register(&waiter);
-    // A push may have landed between the first attempt and registering;
-    // and a client that queued behind older waiters without trying (see
-    // `block_or_reply`) makes its first attempt in its turn.
+    // Registered by the command itself before its first attempt, or now.
+    let mut registered = block.registered;
+    let (waiter, mut served) = match registered.as_mut() {
+        Some(r) => (
+            r.waiter.clone(),
+            r.served.take().expect("a wait per request"),
+        ),
+        None => {
+            let (waiter, served) = Waiter::new(
+                state.handle.clone(),
+                block.keys.clone(),
+                block.args,
+                block.retry,
+                block.untried,
+            );
+            shared.blocking.register(&waiter);
+            (waiter, served)
+        }
+    };
+    // A push may have landed between the first attempt and registering
+    // (or while the first attempt held the waiter); and a client that
+    // queued behind older waiters without trying (see `block_or_reply`)
+    // makes its first attempt in its turn.
     shared.blocking.serve(shared, block.keys.iter().cloned());
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();

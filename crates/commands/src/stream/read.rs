@@ -214,6 +214,7 @@ fn block(
         timeout,
         timeout_reply: Reply::NullArray,
         untried,
+        registered: None,
     }));
     Ok(Reply::NullArray)
 }
