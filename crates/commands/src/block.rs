@@ -67,7 +67,7 @@ fn block_or_reply(
     timeout_reply: Reply,
 ) -> CommandResult {
     // Inside a transaction nothing blocks: attempt at once.
-    if basalt_engine::in_txn() {
+    if ctx.nested {
         if let Some((reply, _)) = attempt(ctx.shared, args)? {
             return Ok(reply);
         }

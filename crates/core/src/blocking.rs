@@ -76,6 +76,9 @@ pub struct Waiter {
     /// Queued behind older waiters without a first attempt (see
     /// `block_or_reply`): that attempt, when it comes, reports WRONGTYPE.
     untried: AtomicBool,
+    /// Counted in INFO's blocked_clients: blocked, not only registered
+    /// for its first attempt.
+    counted: AtomicBool,
     reply: Mutex<Option<oneshot::Sender<Reply>>>,
     unblock: Mutex<Option<Unblock>>,
     pub unblocked: Notify,
@@ -98,6 +101,7 @@ impl Waiter {
             retry,
             state: AtomicU8::new(WAITING),
             untried: AtomicBool::new(untried),
+            counted: AtomicBool::new(false),
             reply: Mutex::new(Some(tx)),
             unblock: Mutex::new(None),
             unblocked: Notify::new(),
@@ -153,12 +157,12 @@ impl Registered {
         }
         self.waiter.untried.store(false, Ordering::Release);
         let outcome = attempt();
-        let state = if matches!(outcome, Ok(None)) {
-            WAITING
+        if matches!(outcome, Ok(None)) {
+            self.shared.blocking.count(&self.waiter);
+            self.waiter.state.store(WAITING, Ordering::Release);
         } else {
-            DONE
-        };
-        self.waiter.state.store(state, Ordering::Release);
+            self.waiter.state.store(DONE, Ordering::Release);
+        }
         outcome
     }
 }
@@ -176,6 +180,15 @@ impl std::fmt::Debug for Registered {
             .field("client_id", &self.waiter.client_id)
             .finish()
     }
+}
+
+/// Who comes first on a key.
+enum InLine {
+    Waiting(Arc<Waiter>),
+    /// Its command's own first attempt holds it (`Registered::try_first`);
+    /// serves hold the serve lock, so no serve does.
+    Trying,
+    Nobody,
 }
 
 /// What one attempt at a claimed waiter's command came to.
@@ -210,7 +223,10 @@ impl Drop for Announced {
 pub struct BlockingRegistry {
     by_key: Mutex<HashMap<Bytes, VecDeque<Arc<Waiter>>>>,
     by_client: Mutex<HashMap<u64, Arc<Waiter>>>,
+    /// Clients blocked (INFO blocked_clients).
     waiting: AtomicUsize,
+    /// Waiters registered, blocked or making their first attempt.
+    queued: AtomicUsize,
     /// One serve at a time, as Redis serves its blocked clients from its
     /// one thread: two serves interleaving could hand an element to a later
     /// waiter while an earlier one is being served. Never held while a key
@@ -227,7 +243,7 @@ impl BlockingRegistry {
     }
 
     pub fn has_waiters(&self) -> bool {
-        self.waiting.load(Ordering::Acquire) > 0
+        self.queued.load(Ordering::Acquire) > 0
     }
 
     /// Every key some client waits on.
@@ -299,7 +315,10 @@ impl BlockingRegistry {
     ) -> (Registered, bool) {
         let behind = shared.blocking.has_waiters_on(&keys);
         let (waiter, served) = Waiter::new(handle, keys, args, retry, true);
-        shared.blocking.register(&waiter);
+        shared.blocking.insert(&waiter);
+        if behind {
+            shared.blocking.count(&waiter);
+        }
         let registered = Registered {
             waiter,
             served: Some(served),
@@ -308,7 +327,19 @@ impl BlockingRegistry {
         (registered, behind)
     }
 
+    /// Registers a client that blocks now.
     pub fn register(&self, waiter: &Arc<Waiter>) {
+        self.insert(waiter);
+        self.count(waiter);
+    }
+
+    fn count(&self, waiter: &Waiter) {
+        if !waiter.counted.swap(true, Ordering::AcqRel) {
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn insert(&self, waiter: &Arc<Waiter>) {
         let mut by_key = self.by_key.lock();
         for key in &waiter.keys {
             let queue = by_key.entry(key.clone()).or_default();
@@ -319,7 +350,7 @@ impl BlockingRegistry {
         self.by_client
             .lock()
             .insert(waiter.client_id, waiter.clone());
-        self.waiting.fetch_add(1, Ordering::AcqRel);
+        self.queued.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn unregister(&self, waiter: &Arc<Waiter>) {
@@ -343,7 +374,10 @@ impl BlockingRegistry {
             by_client.remove(&waiter.client_id);
         }
         if removed {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            if waiter.counted.swap(false, Ordering::AcqRel) {
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+            }
         }
     }
 
@@ -405,15 +439,19 @@ impl BlockingRegistry {
     /// `serve` with the serve lock held.
     fn serve_locked(&self, shared: &Arc<Shared>, mut pending: VecDeque<Bytes>) {
         let mut rounds = 0;
-        while let Some(key) = pending.pop_front() {
+        'keys: while let Some(key) = pending.pop_front() {
             rounds += 1;
             // A BLMOVE ring could otherwise feed itself forever.
             if rounds > 10_000 {
                 break;
             }
             loop {
-                let Some(waiter) = self.first_waiting(&key) else {
-                    break;
+                let waiter = match self.first_in_line(&key) {
+                    InLine::Waiting(waiter) => waiter,
+                    InLine::Nobody => break,
+                    // Its own command is making its first attempt: the
+                    // serve that follows that attempt serves the key.
+                    InLine::Trying => continue 'keys,
                 };
                 if !waiter.claim() {
                     continue;
@@ -439,13 +477,19 @@ impl BlockingRegistry {
         }
     }
 
-    fn first_waiting(&self, key: &Bytes) -> Option<Arc<Waiter>> {
+    /// The first client in `key`'s queue whose wait has not ended.
+    fn first_in_line(&self, key: &Bytes) -> InLine {
         let by_key = self.by_key.lock();
-        by_key.get(key).and_then(|q| {
+        let first = by_key.get(key).and_then(|q| {
             q.iter()
-                .find(|w| w.state.load(Ordering::Acquire) == WAITING)
+                .find(|w| w.state.load(Ordering::Acquire) != DONE)
                 .cloned()
-        })
+        });
+        match first {
+            None => InLine::Nobody,
+            Some(w) if w.state.load(Ordering::Acquire) == WAITING => InLine::Waiting(w),
+            Some(_) => InLine::Trying,
+        }
     }
 
     /// The still-waiting clients queued on `key` that `filter` keeps, in

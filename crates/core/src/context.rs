@@ -179,6 +179,10 @@ pub struct Ctx<'a> {
     pub data: &'a Dataset,
     pub client: &'a mut ClientState,
     pub action: Option<Action>,
+    /// Running inside EXEC or a script, where nothing blocks. Not
+    /// `basalt_engine::in_txn()`, which is also true for a plain write
+    /// that runs as a small transaction while anyone WATCHes.
+    pub nested: bool,
 }
 
 impl Ctx<'_> {

@@ -421,6 +421,7 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
         data: &data,
         client: state,
         action: None,
+        nested,
     };
     let (mut result, written) = if record_writes {
         let (result, written) =

@@ -10,9 +10,10 @@
 //! under one name) is fetched again. A transfer an earlier process (or an
 //! earlier link) began from the same address keeps its whole SST files
 //! only: files are known by name, SST numbers repeat across databases, and
-//! the master at that address may be another database now. Those files are
-//! checked against the fetched MANIFEST (`verify_table_files`) before the
-//! swap; if one is not the master's, all are fetched again. Then the
+//! the master at that address may be another database now. Kept files (of
+//! either kind) are checked against the fetched MANIFEST
+//! (`verify_table_files`) before the swap; if one is not the master's, all
+//! are fetched again. Then the
 //! checkpoint takes the place of `<dir>/db`
 //! under the dataset's exclusive lock (commands answer LOADING meanwhile);
 //! if it does not open, the old database comes back. With
@@ -71,7 +72,7 @@ pub fn run(
     let target = data_dir.join("sync_checkpoint");
     let source_file = data_dir.join(SOURCE);
     let source = format!("{}:{}\n", link.host, link.port);
-    let earlier = if link.fetched_before.swap(true, Ordering::AcqRel) {
+    let earlier = if link.fetched_before.load(Ordering::Acquire) {
         Earlier::ThisLink
     } else if target.exists() && std::fs::read_to_string(&source_file).is_ok_and(|s| s == source) {
         Earlier::SameAddress
@@ -97,11 +98,13 @@ pub fn run(
         files.len(),
         todo.len()
     );
-    if earlier == Earlier::SameAddress && todo.len() < files.len() {
-        link.unchecked_files.store(true, Ordering::Release);
-    }
+    // Set only now: a failure above leaves the next attempt to judge the
+    // files again, not to take them for this link's.
+    link.fetched_before.store(true, Ordering::Release);
     fetch_all(shared, link, &target, &todo)?;
-    if link.unchecked_files.swap(false, Ordering::AcqRel) {
+    // Files known by name: even this link's may be another database's, if
+    // the master at that address was replaced meanwhile.
+    if todo.len() < files.len() {
         let options = shared.data().storage.options().clone();
         if let Err(e) = basalt_engine::verify_table_files(&target, &options) {
             std::fs::remove_dir_all(&target)?;

@@ -87,9 +87,6 @@ pub struct Link {
     /// Files in `sync_checkpoint` were fetched by this link from this
     /// master (see `full_sync::keep_fetched`).
     pub(crate) fetched_before: AtomicBool,
-    /// `sync_checkpoint` holds files of a transfer an earlier process
-    /// began, not yet checked against the master's MANIFEST.
-    pub(crate) unchecked_files: AtomicBool,
 }
 
 impl Link {
@@ -108,7 +105,6 @@ impl Link {
             old_psync: AtomicBool::new(false),
             up,
             fetched_before: AtomicBool::new(false),
-            unchecked_files: AtomicBool::new(false),
         }
     }
 

@@ -361,3 +361,52 @@ fn a_newcomer_behind_a_waiter_still_gets_wrongtype_at_once() {
     assert_eq!(err.code(), Some("WRONGTYPE"));
     assert_eq!(waiter.join().unwrap(), Value::Nil);
 }
+
+/// Another client's WATCH makes every write run as a small transaction;
+/// blocking commands still block there (XREADGROUP BLOCK answered at once
+/// as if inside MULTI), and are served in order.
+#[test]
+fn blocking_commands_block_while_another_client_watches() {
+    let server = Server::start();
+    let mut c = server.client();
+    q(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let mut watcher = server.client();
+    q(&mut watcher, &["WATCH", "unrelated"]);
+    let reader = spawn_blocked(
+        &server,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
+    wait_blocked(&mut c, 1);
+    let first = spawn_blocked(&server, &["BLPOP", "l", "0"]);
+    wait_blocked(&mut c, 2);
+    let second = spawn_blocked(&server, &["BLPOP", "l", "0"]);
+    wait_blocked(&mut c, 3);
+    q(&mut c, &["XADD", "s", "1-1", "f", "v"]);
+    let Value::Array(streams) = reader.join().unwrap() else {
+        panic!("XREADGROUP did not return entries");
+    };
+    assert_eq!(streams.len(), 1);
+    q(&mut c, &["RPUSH", "l", "a", "b"]);
+    assert_eq!(
+        first.join().unwrap(),
+        Value::Array(vec![bulk("l"), bulk("a")])
+    );
+    assert_eq!(
+        second.join().unwrap(),
+        Value::Array(vec![bulk("l"), bulk("b")])
+    );
+    // The watcher's transaction is untouched by all this.
+    q(&mut watcher, &["MULTI"]);
+    q(&mut watcher, &["SET", "x", "1"]);
+    assert_eq!(q(&mut watcher, &["EXEC"]), Value::Array(vec![Value::Okay]));
+}

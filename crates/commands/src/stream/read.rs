@@ -249,7 +249,7 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         return Ok(reply);
     }
     match parsed.block {
-        Some(timeout) if !basalt_engine::in_txn() => {
+        Some(timeout) if !ctx.nested => {
             block(ctx, resolved, keys.to_vec(), timeout, retry_xread, false)
         }
         _ => Ok(Reply::NullArray),
@@ -337,16 +337,15 @@ fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         group_start(id)?;
     }
     let resp3 = ctx.client.protocol == Protocol::Resp3;
-    let queue_behind = !basalt_engine::in_txn()
-        && ctx.shared.blocking.has_waiters_on(keys)
-        && parsed.block.is_some();
+    let queue_behind =
+        !ctx.nested && ctx.shared.blocking.has_waiters_on(keys) && parsed.block.is_some();
     if !queue_behind {
         if let Some(reply) = read_groups(ctx.shared, args, &parsed, parsed.count, resp3, false)? {
             return Ok(reply);
         }
     }
     match parsed.block {
-        Some(timeout) if !basalt_engine::in_txn() => block(
+        Some(timeout) if !ctx.nested => block(
             ctx,
             args.to_vec(),
             keys.to_vec(),
