@@ -424,6 +424,17 @@ pub fn assert_acked_present(c: &mut Connection, acked: &[Acked]) {
 /// (xorshift): data that compression cannot shrink, so a transfer of it
 /// takes the time its size says.
 pub fn fill_incompressible(c: &mut Connection, count: usize, size: usize, seed: u64) {
+    fill_incompressible_as(c, "r", count, size, seed);
+}
+
+/// `fill_incompressible` under keys `<prefix>:0`, `<prefix>:1`, ...
+pub fn fill_incompressible_as(
+    c: &mut Connection,
+    prefix: &str,
+    count: usize,
+    size: usize,
+    seed: u64,
+) {
     let mut x = seed;
     let mut fill = redis::pipe();
     for i in 0..count {
@@ -435,7 +446,10 @@ pub fn fill_incompressible(c: &mut Connection, count: usize, size: usize, seed: 
                 x as u8
             })
             .collect();
-        fill.cmd("SET").arg(format!("r:{i}")).arg(value).ignore();
+        fill.cmd("SET")
+            .arg(format!("{prefix}:{i}"))
+            .arg(value)
+            .ignore();
     }
     let _: () = fill.query(c).expect("fill");
 }

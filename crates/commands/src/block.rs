@@ -66,46 +66,41 @@ fn block_or_reply(
     attempt: Retry,
     timeout_reply: Reply,
 ) -> CommandResult {
-    // Inside a transaction nothing blocks: attempt at once.
-    if ctx.nested {
+    let (untried, registered) = if ctx.nested {
+        // Inside EXEC or a script nothing blocks: attempt at once (the
+        // request below then answers as a timeout).
         if let Some((reply, _)) = attempt(ctx.shared, args)? {
             return Ok(reply);
         }
-        ctx.action = Some(Action::Block(BlockRequest {
-            keys,
-            args: args.to_vec(),
-            retry: attempt,
-            timeout,
-            timeout_reply,
-            untried: false,
-            registered: None,
-        }));
-        return Ok(Reply::Null);
-    }
-    // In the queue of its keys before the first attempt: a client arriving
-    // meanwhile comes after this one, as in Redis. Clients already waiting
-    // come first, as in Redis, where they are served before the next
-    // command runs: behind them, the first attempt is made in turn.
-    let (registered, behind) = BlockingRegistry::enqueue(
-        ctx.shared,
-        ctx.client.handle.clone(),
-        keys.clone(),
-        args.to_vec(),
-        attempt,
-    );
-    if !behind {
-        if let Some((reply, _)) = registered.try_first(|| attempt(ctx.shared, args))? {
-            return Ok(reply);
+        (false, None)
+    } else {
+        // In the queue of its keys before the first attempt: a client
+        // arriving meanwhile comes after this one, as in Redis. Clients
+        // already waiting come first, as in Redis, where they are served
+        // before the next command runs: behind them, the first attempt is
+        // made in turn.
+        let (registered, behind) = BlockingRegistry::enqueue(
+            ctx.shared,
+            ctx.client.handle.clone(),
+            keys.clone(),
+            args.to_vec(),
+            attempt,
+        );
+        if !behind {
+            if let Some((reply, _)) = registered.try_first(|| attempt(ctx.shared, args))? {
+                return Ok(reply);
+            }
         }
-    }
+        (behind, Some(registered))
+    };
     ctx.action = Some(Action::Block(BlockRequest {
         keys,
         args: args.to_vec(),
         retry: attempt,
         timeout,
         timeout_reply,
-        untried: behind,
-        registered: Some(registered),
+        untried,
+        registered,
     }));
     Ok(Reply::Null)
 }

@@ -7,8 +7,8 @@
 use super::replication::{exact, expect_request, line, send};
 use basalt_tests::client::{err, q, reply};
 use basalt_tests::nodes::{
-    assert_same_data, connect, fill_incompressible, info_field, info_int, start_replica,
-    wait_in_sync, wait_link, wait_until,
+    assert_same_data, connect, fill_incompressible, fill_incompressible_as, info_field, info_int,
+    start_replica, wait_in_sync, wait_link, wait_until,
 };
 use basalt_tests::{skip_on_redis, Server};
 use std::time::Duration;
@@ -449,24 +449,9 @@ fn master_with_several_sst_files() -> Server {
             .unwrap_or(0)
     };
     // Four flushes of a megabyte each, under keys of their own.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    for round in 0..4 {
-        let mut fill = redis::pipe();
-        for i in 0..256 {
-            let value: Vec<u8> = (0..4096)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect();
-            fill.cmd("SET")
-                .arg(format!("f{round}:{i}"))
-                .arg(value)
-                .ignore();
-        }
-        let _: () = fill.query(&mut m).expect("fill");
+    for round in 0..4u64 {
+        let prefix = format!("f{round}");
+        fill_incompressible_as(&mut m, &prefix, 256, 4096, 0x2545_F491_4F6C_DD1D + round);
         let before = ssts();
         let _: String = q(&mut m, &["BGREWRITEAOF"]);
         wait_until(SYNC, "the megabyte in an SST file", || {
