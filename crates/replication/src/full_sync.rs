@@ -13,8 +13,7 @@
 //! the master at that address may be another database now. Kept files (of
 //! either kind) are checked against the fetched MANIFEST
 //! (`verify_table_files`) before the swap; if one is not the master's, all
-//! are fetched again. Then the
-//! checkpoint takes the place of `<dir>/db`
+//! are fetched again. Then the checkpoint takes the place of `<dir>/db`
 //! under the dataset's exclusive lock (commands answer LOADING meanwhile);
 //! if it does not open, the old database comes back. With
 //! `slave-empty-db-before-fullsync yes` the old database is replaced by
@@ -72,16 +71,11 @@ pub fn run(
     let target = data_dir.join("sync_checkpoint");
     let source_file = data_dir.join(SOURCE);
     let source = format!("{}:{}\n", link.host, link.port);
-    let earlier = if link.fetched_before.load(Ordering::Acquire) {
-        Earlier::ThisLink
-    } else if target.exists() && std::fs::read_to_string(&source_file).is_ok_and(|s| s == source) {
-        Earlier::SameAddress
-    } else {
-        if target.exists() {
-            std::fs::remove_dir_all(&target)?;
-        }
-        Earlier::None
-    };
+    let this_link = link.fetched_before.load(Ordering::Acquire);
+    let same_address = std::fs::read_to_string(&source_file).is_ok_and(|s| s == source);
+    if !this_link && !same_address && target.exists() {
+        std::fs::remove_dir_all(&target)?;
+    }
     std::fs::write(&source_file, &source)?;
     if shared.config.read().slave_empty_db_before_fullsync {
         // Kvrocks' `slave-empty-db-before-fullsync`: the old data goes
@@ -90,7 +84,7 @@ pub fn run(
             .map_err(|e| WireError::Protocol(format!("cannot empty the database: {e}")))?;
         tracing::info!("replication: emptied the database before the full sync");
     }
-    let todo = keep_fetched(&target, &files, earlier)?;
+    let todo = keep_fetched(&target, &files, this_link)?;
     tracing::info!(
         "replication: full sync from {}:{}: {} files, {} to fetch",
         link.host,
@@ -132,16 +126,6 @@ pub fn run(
 /// Beside `sync_checkpoint`: the master address its files came from.
 const SOURCE: &str = "sync_checkpoint.source";
 
-/// What `sync_checkpoint` may hold of an earlier transfer.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Earlier {
-    /// Files this link fetched.
-    ThisLink,
-    /// Files fetched from the same address by an earlier process or link.
-    SameAddress,
-    None,
-}
-
 fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
 }
@@ -170,12 +154,11 @@ struct Todo {
 /// Deletes what `target` holds that the master's list does not name (and
 /// every file that may change between checkpoints, and unfinished files
 /// that cannot be resumed); returns the files to fetch, with the part
-/// already received of those cut in the middle. Of a transfer `earlier`
-/// than this link only whole SST files stay, the files RocksDB can check
+/// already received of those cut in the middle. Of a transfer this link
+/// did not fetch only whole SST files stay, the files RocksDB can check
 /// (`verify_table_files`): not a part, whose first bytes nobody checks,
 /// nor a blob file.
-fn keep_fetched(target: &Path, files: &[String], earlier: Earlier) -> WireResult<Vec<Todo>> {
-    let this_link = earlier == Earlier::ThisLink;
+fn keep_fetched(target: &Path, files: &[String], this_link: bool) -> WireResult<Vec<Todo>> {
     std::fs::create_dir_all(target)?;
     let wanted: HashSet<&str> = files.iter().map(String::as_str).collect();
     let mut have = HashSet::new();
@@ -519,7 +502,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut todo: Vec<String> = keep_fetched(&target, &files, Earlier::ThisLink)
+        let mut todo: Vec<String> = keep_fetched(&target, &files, true)
             .unwrap()
             .into_iter()
             .map(|t| t.name)
@@ -560,7 +543,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut todo = keep_fetched(&target, &files, Earlier::ThisLink).unwrap();
+        let mut todo = keep_fetched(&target, &files, true).unwrap();
         todo.sort();
         let t = |name: &str, resume| Todo {
             name: name.to_string(),
@@ -600,7 +583,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut todo = keep_fetched(&target, &files, Earlier::SameAddress).unwrap();
+        let mut todo = keep_fetched(&target, &files, false).unwrap();
         todo.sort();
         let names: Vec<&str> = todo.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, vec!["000011.sst", "000012.blob", "OPTIONS-000007"]);
