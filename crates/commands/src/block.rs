@@ -66,41 +66,47 @@ fn block_or_reply(
     attempt: Retry,
     timeout_reply: Reply,
 ) -> CommandResult {
-    let (untried, registered) = if ctx.nested {
-        // Inside EXEC or a script nothing blocks: attempt at once (the
-        // request below then answers as a timeout).
-        if let Some((reply, _)) = attempt(ctx.shared, args)? {
-            return Ok(reply);
-        }
-        (false, None)
-    } else {
-        // In the queue of its keys before the first attempt: a client
-        // arriving meanwhile comes after this one, as in Redis. Clients
-        // already waiting come first, as in Redis, where they are served
-        // before the next command runs: behind them, the first attempt is
-        // made in turn.
-        let (registered, behind) = BlockingRegistry::enqueue(
-            ctx.shared,
-            ctx.client.handle.clone(),
-            keys.clone(),
-            args.to_vec(),
-            attempt,
-        );
-        if !behind {
-            if let Some((reply, _)) = registered.try_first(|| attempt(ctx.shared, args))? {
-                return Ok(reply);
-            }
-        }
-        (behind, Some(registered))
-    };
-    ctx.action = Some(Action::Block(BlockRequest {
+    first_attempt_or_block(
+        ctx,
         keys,
-        args: args.to_vec(),
-        retry: attempt,
+        args.to_vec(),
+        attempt,
         timeout,
         timeout_reply,
-        untried,
+        |shared| Ok(attempt(shared, args)?.map(|(reply, _)| reply)),
+    )
+}
+
+/// The first attempt of a blocking command (`first`), and when it finds
+/// nothing, a wait on `keys` with `retry` run by their writers. The waiter
+/// is queued before that attempt: a client arriving while it runs comes
+/// after this one, as in Redis. Clients already waiting come first, as in
+/// Redis, where they are served before the next command runs: behind them,
+/// the first attempt is made in turn. Inside EXEC or a script nothing
+/// blocks: what `first` finds, or else `timeout_reply`, at once.
+pub(crate) fn first_attempt_or_block(
+    ctx: &mut Ctx,
+    keys: Vec<Bytes>,
+    args: Vec<Bytes>,
+    retry: Retry,
+    timeout: Option<Duration>,
+    timeout_reply: Reply,
+    first: impl FnOnce(&Arc<Shared>) -> Result<Option<Reply>, CommandError>,
+) -> CommandResult {
+    if ctx.nested {
+        return Ok(first(ctx.shared)?.unwrap_or(timeout_reply));
+    }
+    let (registered, behind) =
+        BlockingRegistry::enqueue(ctx.shared, ctx.client.handle.clone(), keys, args, retry);
+    if !behind {
+        if let Some(reply) = registered.try_first(|| first(ctx.shared))? {
+            return Ok(reply);
+        }
+    }
+    ctx.action = Some(Action::Block(BlockRequest {
         registered,
+        timeout,
+        timeout_reply,
     }));
     Ok(Reply::Null)
 }

@@ -73,8 +73,9 @@ pub struct Waiter {
     args: Vec<Bytes>,
     retry: Retry,
     state: AtomicU8,
-    /// Queued behind older waiters without a first attempt (see
-    /// `block_or_reply`): that attempt, when it comes, reports WRONGTYPE.
+    /// No first attempt yet (see `Registered::try_first`, and a newcomer
+    /// queued behind older waiters): that attempt, when it comes, reports
+    /// WRONGTYPE.
     untried: AtomicBool,
     /// Counted in INFO's blocked_clients: blocked, not only registered
     /// for its first attempt.
@@ -85,12 +86,12 @@ pub struct Waiter {
 }
 
 impl Waiter {
-    pub fn new(
+    /// A waiter that has not made its first attempt yet.
+    fn new(
         handle: Arc<ClientHandle>,
         keys: Vec<Bytes>,
         args: Vec<Bytes>,
         retry: Retry,
-        untried: bool,
     ) -> (Arc<Waiter>, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
         let waiter = Arc::new(Waiter {
@@ -100,7 +101,7 @@ impl Waiter {
             args,
             retry,
             state: AtomicU8::new(WAITING),
-            untried: AtomicBool::new(untried),
+            untried: AtomicBool::new(true),
             counted: AtomicBool::new(false),
             reply: Mutex::new(Some(tx)),
             unblock: Mutex::new(None),
@@ -314,7 +315,7 @@ impl BlockingRegistry {
         retry: Retry,
     ) -> (Registered, bool) {
         let behind = shared.blocking.has_waiters_on(&keys);
-        let (waiter, served) = Waiter::new(handle, keys, args, retry, true);
+        let (waiter, served) = Waiter::new(handle, keys, args, retry);
         shared.blocking.insert(&waiter);
         if behind {
             shared.blocking.count(&waiter);
@@ -325,12 +326,6 @@ impl BlockingRegistry {
             shared: shared.clone(),
         };
         (registered, behind)
-    }
-
-    /// Registers a client that blocks now.
-    pub fn register(&self, waiter: &Arc<Waiter>) {
-        self.insert(waiter);
-        self.count(waiter);
     }
 
     fn count(&self, waiter: &Waiter) {

@@ -117,19 +117,11 @@ impl ClientState {
 /// A blocking command that found nothing: what to wait for.
 #[derive(Debug)]
 pub struct BlockRequest {
-    pub keys: Vec<bytes::Bytes>,
-    /// The command's own arguments, retried by writers of `keys`.
-    pub args: Vec<bytes::Bytes>,
-    pub retry: crate::blocking::Retry,
+    /// Queued on the command's keys before its first attempt.
+    pub registered: crate::blocking::Registered,
     /// `None` waits forever.
     pub timeout: Option<Duration>,
     pub timeout_reply: basalt_resp::Reply,
-    /// The command has not tried yet: it queued behind older waiters of its
-    /// keys and tries once they are served.
-    pub untried: bool,
-    /// The waiter, when the command registered it before its first
-    /// attempt (then `untried` is the waiter's own).
-    pub registered: Option<crate::blocking::Registered>,
 }
 
 /// Something the connection loop must do after the reply is queued.

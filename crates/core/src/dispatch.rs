@@ -484,14 +484,13 @@ fn run(shared: &Arc<Shared>, state: &mut ClientState, call: &Call<'_>) -> Outcom
             failure(&result, error_reply.as_ref()),
         );
     }
-    match announced {
-        Some(announced) => serve_waiters(shared, announced),
-        // Clients that began to wait while the write ran.
-        None if wrote && shared.blocking.has_waiters() => serve_waiters(
-            shared,
-            BlockingRegistry::announce(shared, waited_keys_of(shared, command, args)),
-        ),
-        None => {}
+    // Or for clients that began to wait while the write ran.
+    let announced = announced.or_else(|| {
+        (wrote && shared.blocking.has_waiters())
+            .then(|| BlockingRegistry::announce(shared, waited_keys_of(shared, command, args)))
+    });
+    if let Some(announced) = announced {
+        serve_waiters(shared, announced);
     }
     let mut reply = match (result, error_reply) {
         (Ok(reply), _) | (Err(_), Some(reply)) => reply,

@@ -249,31 +249,16 @@ async fn wait_blocked(
     state: &ClientState,
     block: BlockRequest,
 ) -> Option<Reply> {
-    use basalt_core::blocking::{Unblock, Waiter};
-    // Registered by the command itself before its first attempt, or now.
+    use basalt_core::blocking::Unblock;
+    // Queued by the command before its first attempt; unqueued when
+    // dropped, at the end of the wait.
     let mut registered = block.registered;
-    let (waiter, mut served) = match registered.as_mut() {
-        Some(r) => (
-            r.waiter.clone(),
-            r.served.take().expect("a wait per request"),
-        ),
-        None => {
-            let (waiter, served) = Waiter::new(
-                state.handle.clone(),
-                block.keys.clone(),
-                block.args,
-                block.retry,
-                block.untried,
-            );
-            shared.blocking.register(&waiter);
-            (waiter, served)
-        }
-    };
-    // A push may have landed between the first attempt and registering
-    // (or while the first attempt held the waiter); and a client that
-    // queued behind older waiters without trying (see `block_or_reply`)
-    // makes its first attempt in its turn.
-    shared.blocking.serve(shared, block.keys.iter().cloned());
+    let waiter = registered.waiter.clone();
+    let mut served = registered.served.take().expect("a wait per request");
+    // A push may have landed while the first attempt held the waiter; and
+    // a client that queued behind older waiters without trying (see
+    // `first_attempt_or_block`) makes its first attempt in its turn.
+    shared.blocking.serve(shared, waiter.keys.iter().cloned());
     let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut shutdown = shared.shutdown_signal();
     let handle = state.handle.clone();

@@ -6,12 +6,13 @@
 //! replaced by the streams' current last ids, so the retry returns only
 //! what was added after the client blocked.
 
+use super::super::block::first_attempt_or_block;
 use super::super::flags::*;
 use super::super::key_flags::*;
 use super::super::{is, Command};
 use super::super::{BeginSearch, FindKeys, KeyFinder, Shape};
 use super::{entry_reply, maybe_entry_reply, strict_id};
-use crate::context::{Action, BlockRequest, Ctx};
+use crate::context::Ctx;
 use crate::error::{CommandError, CommandResult};
 use crate::notify::STREAM;
 use crate::shared::Shared;
@@ -196,29 +197,6 @@ fn streams_reply(served: Vec<(Bytes, Reply)>, resp3: bool) -> Reply {
     }
 }
 
-/// Blocks the connection with `retry`, whose reply on timeout is a null
-/// array. Inside MULTI or a script nothing blocks: the timeout reply
-/// comes at once.
-fn block(
-    ctx: &mut Ctx,
-    args: Vec<Bytes>,
-    keys: Vec<Bytes>,
-    timeout: Option<Duration>,
-    retry: crate::blocking::Retry,
-    untried: bool,
-) -> CommandResult {
-    ctx.action = Some(Action::Block(BlockRequest {
-        keys,
-        args,
-        retry,
-        timeout,
-        timeout_reply: Reply::NullArray,
-        untried,
-        registered: None,
-    }));
-    Ok(Reply::NullArray)
-}
-
 // XREAD [COUNT count] [BLOCK ms] STREAMS key [key ...] id [id ...]
 
 fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
@@ -245,14 +223,19 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         ids.push(id);
     }
     let resp3 = ctx.client.protocol == Protocol::Resp3;
-    if let Some(reply) = read_streams(ctx.shared, keys, &ids, parsed.count, resp3, false)? {
-        return Ok(reply);
-    }
+    let count = parsed.count;
+    let read = |shared: &Arc<Shared>| read_streams(shared, keys, &ids, count, resp3, false);
     match parsed.block {
-        Some(timeout) if !ctx.nested => {
-            block(ctx, resolved, keys.to_vec(), timeout, retry_xread, false)
-        }
-        _ => Ok(Reply::NullArray),
+        Some(timeout) => first_attempt_or_block(
+            ctx,
+            keys.to_vec(),
+            resolved,
+            retry_xread,
+            timeout,
+            Reply::NullArray,
+            read,
+        ),
+        None => Ok(read(ctx.shared)?.unwrap_or(Reply::NullArray)),
     }
 }
 
@@ -337,23 +320,19 @@ fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CommandResult {
         group_start(id)?;
     }
     let resp3 = ctx.client.protocol == Protocol::Resp3;
-    let queue_behind =
-        !ctx.nested && ctx.shared.blocking.has_waiters_on(keys) && parsed.block.is_some();
-    if !queue_behind {
-        if let Some(reply) = read_groups(ctx.shared, args, &parsed, parsed.count, resp3, false)? {
-            return Ok(reply);
-        }
-    }
+    let read =
+        |shared: &Arc<Shared>| read_groups(shared, args, &parsed, parsed.count, resp3, false);
     match parsed.block {
-        Some(timeout) if !ctx.nested => block(
+        Some(timeout) => first_attempt_or_block(
             ctx,
-            args.to_vec(),
             keys.to_vec(),
-            timeout,
+            args.to_vec(),
             retry_xreadgroup,
-            queue_behind,
+            timeout,
+            Reply::NullArray,
+            read,
         ),
-        _ => Ok(Reply::NullArray),
+        None => Ok(read(ctx.shared)?.unwrap_or(Reply::NullArray)),
     }
 }
 
